@@ -1,0 +1,41 @@
+# The two set-up commands: `make run` (count ResNet-50, per-layer stats) and `make test`.
+# Each creates .venv on first use; PYTHON overrides the interpreter (it must be CPython 3.10,
+# the newest Python oneflow 0.9.0 ships wheels for).
+PYENV_DIR := $(shell pyenv root 2>/dev/null)
+PYTHON ?= $(or $(lastword $(wildcard $(PYENV_DIR)/versions/3.10.*/bin/python)),$(shell command -v python3.10 2>/dev/null))
+VENV := .venv
+PY := $(VENV)/bin/python
+# flowvision 0.2.1 is an sdist whose setup.py imports pkg_resources, which new setuptools
+# dropped: it is built without isolation, against the venv's own older setuptools.
+DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
+        "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis wheel "setuptools<70"
+
+.PHONY: run test test-quick bench env clean
+
+$(VENV)/.ready: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python 3.10 found: run e.g. make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; }
+	@echo "creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(DEPS)
+	$(PY) -m pip install -q --no-build-isolation "flowvision==0.2.1"
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e ".[test]"
+	$(PY) -c "import oneflow, flowvision, flowflops" 2>/dev/null
+	touch $@
+
+env: $(VENV)/.ready
+
+run: env
+	$(PY) -m flowflops resnet50 --input-shape 1,3,224,224
+
+test: env
+	$(PY) -m pytest -q
+
+test-quick: env
+	$(PY) -m pytest -q -m "not slow"
+
+bench: env
+	$(PY) benchmarks/graph_vs_build.py
+
+clean:
+	rm -rf $(VENV)

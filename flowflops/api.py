@@ -1,0 +1,138 @@
+"""The public entry points: :func:`profile` (a :class:`Report`) and
+:func:`get_model_complexity_info` (ptflops' tuple)."""
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
+
+import oneflow as flow
+import oneflow.nn as nn
+
+from .errors import CountError
+from .guard import counting_state
+from .inputs import build_inputs, check_model, describe_inputs
+from .modules import module_paths, module_tree
+from .printing import print_report
+from .report import Report
+from .units import flops_to_string, params_to_string
+
+MODES = ("eager", "graph")
+_BACKEND_KEYS = {"count_functional"}
+
+
+def _check_config(backend_specific_config: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    cfg = dict(backend_specific_config or {})
+    unknown = set(cfg) - _BACKEND_KEYS
+    if unknown:
+        raise ValueError(
+            f"unknown backend_specific_config keys {sorted(unknown)}: the known keys are "
+            f"{sorted(_BACKEND_KEYS)}"
+        )
+    return cfg
+
+
+def _check_module_types(name: str, types: Any) -> Tuple[type, ...]:
+    types = tuple(types or ())
+    for t in types:
+        if not isinstance(t, type):
+            raise TypeError(f"{name} must hold module classes (e.g. nn.ReLU), got {t!r}")
+    return types
+
+
+def profile(
+    model: Union[nn.Module, flow.nn.Graph],
+    input_res: Optional[Sequence[int]] = None,
+    *,
+    input_constructor: Optional[Callable[[Any], Any]] = None,
+    mode: str = "eager",
+    backend_specific_config: Optional[Dict[str, Any]] = None,
+    ignore_modules: Sequence[type] = (),
+    custom_modules_hooks: Optional[Dict[type, Callable]] = None,
+) -> Report:
+    """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
+    input shape, batch included) or made by ``input_constructor(input_res)``.
+
+    ``mode="eager"`` runs the model once under ``no_grad`` in eval mode with module hooks;
+    ``mode="graph"`` compiles it to ``nn.Graph`` without running it and prices every op of the
+    compiled job. The model's hooks, training flags, parameters and buffers are as before
+    afterwards. All counts are for the input as given (per batch, not per sample).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_model(model)
+    cfg = _check_config(backend_specific_config)
+    ignore = _check_module_types("ignore_modules", ignore_modules)
+    custom = dict(custom_modules_hooks or {})
+    _check_module_types("custom_modules_hooks", custom)
+    if input_res is None and input_constructor is None:
+        raise TypeError("give input_res (the input shape, batch included) or input_constructor")
+
+    if isinstance(model, flow.nn.Graph) or mode == "graph":
+        from .graph.engine import profile_graph
+
+        return profile_graph(model, input_res, input_constructor)
+
+    args, kwargs = build_inputs(model, input_res, input_constructor)
+    from .eager.engine import EagerCounter
+
+    counter = EagerCounter(model, module_paths(model), ignore, custom)
+    with counting_state(model):
+        try:
+            counter.run(args, kwargs)
+        except CountError:
+            raise
+        except Exception as err:
+            if "custom hook" in str(err) and isinstance(err, RuntimeError):
+                raise
+            raise CountError(
+                f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "
+                f"(from input_res={input_res!r}): {type(err).__name__}: {err}. Check that the "
+                "shape, batch included, is one the model accepts."
+            ) from err
+    return Report(
+        counter.entries, module_tree(model), mode="eager",
+        inputs=describe_inputs(args, kwargs), unsupported=dict(counter.unsupported),
+    )
+
+
+def get_model_complexity_info(
+    model: nn.Module,
+    input_res: Sequence[int],
+    print_per_layer_stat: bool = True,
+    as_strings: bool = True,
+    input_constructor: Optional[Callable[[Any], Any]] = None,
+    ost: TextIO = sys.stdout,
+    verbose: bool = False,
+    ignore_modules: Sequence[type] = [],
+    custom_modules_hooks: Dict[type, Callable] = {},
+    mode: str = "eager",
+    flops_units: Optional[str] = None,
+    param_units: Optional[str] = None,
+    output_precision: int = 2,
+    backend_specific_config: Dict[str, Any] = {},
+) -> Tuple[Union[int, str], Union[int, str]]:
+    """ptflops' API: ``(MACs, trainable parameters)`` of one forward call on an input of shape
+    ``input_res`` (batch included), as ints or, with ``as_strings``, as ptflops formats them
+    (``"4.12 GMac"``, ``"25.56 M"``). MACs follow the seed article's convention (see
+    :class:`flowflops.Cost`). ``print_per_layer_stat`` prints the module tree with each
+    module's params and MACs to ``ost``; ``verbose`` also lists what was counted as zero.
+    """
+    report = profile(
+        model, input_res, input_constructor=input_constructor, mode=mode,
+        backend_specific_config=backend_specific_config, ignore_modules=ignore_modules,
+        custom_modules_hooks=custom_modules_hooks,
+    )
+    if print_per_layer_stat:
+        print_report(report, ost=ost, units=flops_units, precision=output_precision)
+    if verbose and report.unsupported:
+        for name, n in report.unsupported.items():
+            msg = f"flowflops: {name} has no formula; counted as zero ({n} call(s))"
+            warnings.warn(msg, stacklevel=2)
+    macs, params = report.macs, report.trainable_params
+    if as_strings:
+        return (
+            flops_to_string(macs, units=flops_units, precision=output_precision),
+            params_to_string(params, units=param_units, precision=output_precision),
+        )
+    return macs, params

@@ -1,0 +1,1 @@
+"""The eager engine: forward hooks on the model's modules turn each call into op records."""

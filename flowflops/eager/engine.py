@@ -1,0 +1,158 @@
+"""Run the model once with hooks that turn module calls into priced op records.
+
+Hooks are put straight into each module's hook dicts under a private key and taken out in a
+``finally``, so the user's own hooks (and their keys) are exactly as before, also when the
+forward raises. oneflow 0.9 keys hooks by ``len(dict)`` and has no removable handles, which
+is why ``register_forward_hook`` is not used.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import oneflow.nn as nn
+
+from ..records import Cost, OpRecord, mac
+from ..registry import price
+from ..report import Entry
+from .layers import EMITTERS, emitter_for
+
+CustomHook = Callable[[nn.Module, tuple, Any], Any]
+
+#: Module types that do no arithmetic at inference; they are neither counted nor reported.
+ZERO_MODULES: Tuple[type, ...] = tuple(
+    getattr(nn, n) for n in (
+        "Identity", "Dropout", "Dropout2d", "Dropout3d", "AlphaDropout", "Flatten", "Unflatten",
+        "Embedding", "Sequential", "ModuleList", "ModuleDict", "ZeroPad2d", "ConstantPad1d",
+        "ConstantPad2d", "ConstantPad3d", "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle",
+    ) if hasattr(nn, n)
+)
+
+
+class _Key:
+    """A hook-dict key nobody else can hold."""
+
+    def __repr__(self) -> str:
+        return "<flowflops hook>"
+
+
+def _matches(module: nn.Module, types: Sequence[type]) -> Optional[type]:
+    for t in types:
+        if isinstance(module, t):
+            return t
+    return None
+
+
+def _custom_cost(value: Any, type_name: str) -> Cost:
+    if isinstance(value, Cost):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"the custom hook for {type_name} returned {value!r}: return the module call's MACs "
+            "as an int (or a flowflops.Cost)"
+        )
+    return mac(int(value))
+
+
+class EagerCounter:
+    """Counts one forward call of ``model`` through module hooks.
+
+    ``ignore_modules``: module types counted as zero (their children too).
+    ``custom_modules_hooks``: module type -> ``fn(module, args, output)`` returning that call's
+    MACs (an int; FLOPs are taken as 2 per MAC) or a :class:`flowflops.Cost`.
+    ``table``: module type -> emitter (default: :data:`flowflops.eager.layers.EMITTERS`).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        paths: Dict[int, str],
+        ignore_modules: Sequence[type] = (),
+        custom_modules_hooks: Optional[Dict[type, CustomHook]] = None,
+        table: Optional[Dict[type, Any]] = None,
+    ) -> None:
+        self.model = model
+        self.paths = paths
+        self.ignore = tuple(ignore_modules)
+        self.custom = dict(custom_modules_hooks or {})
+        self.table = EMITTERS if table is None else table
+        self.entries: List[Entry] = []
+        self.unsupported: Counter = Counter()
+        self._priced_depth = 0
+        self._key = _Key()
+        self._hooked: List[nn.Module] = []
+
+    # -- which handler a module gets ---------------------------------------------------------
+    def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
+        if _matches(m, self.ignore):
+            return ("ignore", None)
+        t = _matches(m, list(self.custom))
+        if t is not None:
+            return ("custom", self.custom[t])
+        emitter = emitter_for(m, self.table)
+        if emitter is not None:
+            return ("emit", emitter)
+        if not m._modules and not isinstance(m, ZERO_MODULES):
+            return ("unknown", None)
+        return None
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _make_hooks(self, kind: str, fn: Any) -> Tuple[Callable, Callable]:
+        def pre(m: nn.Module, args: tuple) -> None:
+            if kind != "unknown":
+                self._priced_depth += 1
+
+        def post(m: nn.Module, args: tuple, out: Any) -> None:
+            if kind == "unknown":
+                if self._priced_depth == 0:
+                    self.unsupported[type(m).__name__] += 1
+                return
+            self._priced_depth -= 1
+            if self._priced_depth == 0:
+                self._record(kind, fn, m, args, out)
+
+        return pre, post
+
+    def _record(self, kind: str, fn: Any, m: nn.Module, args: tuple, out: Any) -> None:
+        path = self.paths.get(id(m), "")
+        if kind == "ignore":
+            return
+        if kind == "custom":
+            name = type(m).__name__
+            try:
+                value = fn(m, args, out)
+            except Exception as err:
+                raise RuntimeError(
+                    f"the custom hook {getattr(fn, '__name__', fn)!r} for {name} (module "
+                    f"'{path}') raised {type(err).__name__}: {err}"
+                ) from err
+            rec = OpRecord(f"custom:{name}", path)
+            self.entries.append((rec, _custom_cost(value, name)))
+            return
+        for rec in fn(m, args, out):
+            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, rec.attrs, rec.name)
+            self.entries.append((rec, price(rec)))
+
+    def install(self) -> None:
+        for m in self.model.modules():
+            h = self._handler(m)
+            if h is None:
+                continue
+            pre, post = self._make_hooks(*h)
+            m._forward_pre_hooks[self._key] = pre
+            m._forward_hooks[self._key] = post
+            self._hooked.append(m)
+
+    def remove(self) -> None:
+        for m in self._hooked:
+            m._forward_pre_hooks.pop(self._key, None)
+            m._forward_hooks.pop(self._key, None)
+        self._hooked.clear()
+
+    def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        """Call the model once with the hooks installed; they are removed afterwards."""
+        self.install()
+        try:
+            return self.model(*args, **kwargs)
+        finally:
+            self.remove()

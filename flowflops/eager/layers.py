@@ -1,0 +1,238 @@
+"""The table from module types to the op records a call of that module stands for.
+
+Each emitter turns ``(module, args, output)`` into the records OneFlow's graph shows for the
+same layer (``nn.Conv2d`` -> ``conv2d`` + ``bias_add``, ``nn.Linear`` -> ``matmul`` +
+``broadcast_add``, ...), so the registry prices eager and graph calls alike. Emitters compute
+nothing themselves. Subclasses of a listed type use its emitter.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import oneflow.nn as nn
+
+from ..records import OpRecord, Shape
+
+Emitter = Callable[[nn.Module, tuple, Any], List[OpRecord]]
+EMITTERS: Dict[type, Emitter] = {}
+
+
+def emits(*module_types: type) -> Callable[[Emitter], Emitter]:
+    """Decorator: use ``fn`` as the emitter of each of ``module_types``."""
+
+    def deco(fn: Emitter) -> Emitter:
+        for t in module_types:
+            EMITTERS[t] = fn
+        return fn
+
+    return deco
+
+
+def emitter_for(module: nn.Module, table: Optional[Dict[type, Emitter]] = None) -> Optional[Emitter]:
+    """The emitter of ``module``'s type or of its nearest listed base class."""
+    table = EMITTERS if table is None else table
+    for cls in type(module).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def shape_of(t: Any) -> Shape:
+    return tuple(int(d) for d in t.shape)
+
+
+def _rec(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **attrs: Any) -> OpRecord:
+    # The hook fills in the module path.
+    return OpRecord(op_type, "", tuple(inputs), tuple(outputs), attrs)
+
+
+def _first_tensor(out: Any) -> Any:
+    while isinstance(out, (tuple, list)):
+        out = out[0]
+    return out
+
+
+# -- convolutions ---------------------------------------------------------------------------
+
+def _conv_records(op_type: str, m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x, y = shape_of(args[0]), shape_of(out)
+    recs = [_rec(op_type, [x, shape_of(m.weight)], [y], groups=m.groups)]
+    if m.bias is not None:
+        recs.append(_rec("bias_add", [y, shape_of(m.bias)], [y]))
+    return recs
+
+
+@emits(nn.Conv1d, nn.Conv2d, nn.Conv3d)
+def conv(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    return _conv_records(f"conv{m.weight.dim() - 2}d", m, args, out)
+
+
+@emits(nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+def conv_transpose(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    return _conv_records(f"deconv{m.weight.dim() - 2}d", m, args, out)
+
+
+# -- linear ---------------------------------------------------------------------------------
+
+@emits(nn.Linear)
+def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x, y = shape_of(args[0]), shape_of(out)
+    op = "matmul" if len(x) == 2 else "broadcast_matmul"
+    recs = [_rec(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True)]
+    if m.bias is not None:
+        recs.append(_rec("broadcast_add", [y, shape_of(m.bias)], [y]))
+    return recs
+
+
+# -- normalisation --------------------------------------------------------------------------
+
+@emits(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+def batch_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x, c = shape_of(args[0]), (m.num_features,)
+    return [_rec("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine))]
+
+
+def stats_norm_records(
+    x: Shape, stats: Shape, rsqrt: bool, affine_shape: Optional[Shape], weight: bool, bias: bool
+) -> List[OpRecord]:
+    """The ops OneFlow's CPU code runs for a normalisation with computed statistics
+    (LayerNorm, GroupNorm, InstanceNorm): mean (``reduce_sum`` + ``scalar_mul``), ``var``,
+    ``x - mean``, ``var + eps``, ``rsqrt`` (or ``sqrt`` then divide), then the optional
+    elementwise affine. ``x`` is the shape normalised over its trailing axes, ``stats`` the shape
+    of the statistics, ``affine_shape`` the shape the affine applies to (``x`` if None)."""
+    recs = [
+        _rec("reduce_sum", [x], [stats]),
+        _rec("scalar_mul", [stats], [stats]),
+        _rec("var", [x], [stats]),
+        _rec("broadcast_sub", [x, stats], [x]),
+        _rec("scalar_add", [stats], [stats]),
+        _rec("rsqrt" if rsqrt else "sqrt", [stats], [stats]),
+        _rec("broadcast_mul" if rsqrt else "broadcast_div", [x, stats], [x]),
+    ]
+    a = affine_shape or x
+    if weight:
+        recs.append(_rec("broadcast_mul", [a], [a]))
+    if bias:
+        recs.append(_rec("broadcast_add", [a], [a]))
+    return recs
+
+
+@emits(nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+def instance_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x = shape_of(args[0])
+    x3 = (x[0], x[1], _prod(x[2:]))
+    return stats_norm_records(x3, (x[0], x[1], 1), False, None, m.weight is not None, m.bias is not None)
+
+
+@emits(nn.GroupNorm)
+def group_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x = shape_of(args[0])
+    g = m.num_groups
+    x3 = (x[0], g, _prod(x[1:]) // g)
+    affine = (x[0], x[1], _prod(x[2:]))
+    return stats_norm_records(x3, (x[0], g, 1), False, affine, m.affine, m.affine)
+
+
+def _prod(dims: Sequence[int]) -> int:
+    p = 1
+    for d in dims:
+        p *= d
+    return p
+
+
+# -- activations ----------------------------------------------------------------------------
+
+def _unary(op_type: str) -> Emitter:
+    def emit(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+        y = shape_of(_first_tensor(out))
+        return [_rec(op_type, [y], [y])]
+
+    emit.__name__ = op_type
+    return emit
+
+
+for _cls, _op in (
+    (nn.ReLU, "relu"), (nn.ReLU6, "hardtanh"), (nn.LeakyReLU, "leaky_relu"), (nn.ELU, "elu"),
+    (nn.GELU, "gelu"), (nn.Hardtanh, "hardtanh"),
+):
+    EMITTERS[_cls] = _unary(_op)
+
+
+@emits(nn.PReLU)
+def prelu(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    y = shape_of(out)
+    return [_rec("prelu", [y, shape_of(m.weight)], [y])]
+
+
+# -- pooling and resampling -----------------------------------------------------------------
+
+def _pool(op_type: str) -> Emitter:
+    def emit(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+        return [_rec(op_type, [shape_of(args[0])], [shape_of(_first_tensor(out))])]
+
+    emit.__name__ = op_type
+    return emit
+
+
+for _n in (1, 2, 3):
+    EMITTERS[getattr(nn, f"MaxPool{_n}d")] = _pool(f"max_pool_{_n}d")
+    EMITTERS[getattr(nn, f"AvgPool{_n}d")] = _pool(f"avg_pool_{_n}d")
+    EMITTERS[getattr(nn, f"AdaptiveAvgPool{_n}d")] = _pool(f"adaptive_avg_pool{_n}d")
+    EMITTERS[getattr(nn, f"AdaptiveMaxPool{_n}d")] = _pool(f"adaptive_max_pool{_n}d")
+
+_UPSAMPLE_OPS = {
+    ("nearest", 3): "upsample_nearest_1d", ("nearest", 4): "upsample_nearest_2d",
+    ("nearest", 5): "upsample_nearest_3d", ("linear", 3): "upsample_linear_1d",
+    ("bilinear", 4): "upsample_bilinear_2d", ("bicubic", 4): "upsample_bicubic_2d",
+    ("trilinear", 5): "upsample_trilinear_3d",
+}
+
+
+@emits(nn.Upsample)
+def upsample(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x, y = shape_of(args[0]), shape_of(out)
+    op = _UPSAMPLE_OPS.get((m.mode, len(y)), f"upsample_{m.mode}_{len(y) - 2}d")
+    return [_rec(op, [x], [y])]
+
+
+# -- recurrent ------------------------------------------------------------------------------
+
+_CELL_OPS = {"RNN_TANH": "rnn_tanh_cell", "RNN_RELU": "rnn_relu_cell", "GRU": "gru_cell", "LSTM": "lstm_cell"}
+
+
+def _cell_op(m: nn.Module) -> str:
+    if isinstance(m, (nn.LSTM, nn.LSTMCell)):
+        return "lstm_cell"
+    if isinstance(m, (nn.GRU, nn.GRUCell)):
+        return "gru_cell"
+    mode = getattr(m, "mode", None) or ("RNN_RELU" if getattr(m, "nonlinearity", "tanh") == "relu" else "RNN_TANH")
+    return _CELL_OPS.get(mode, "rnn_tanh_cell")
+
+
+@emits(nn.RNN, nn.GRU, nn.LSTM)
+def recurrent(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    """One record per layer and direction; each covers every time step."""
+    x = shape_of(args[0])
+    if len(x) == 2:  # unbatched (T, I)
+        steps, batch = x[0], 1
+    elif m.batch_first:
+        batch, steps = x[0], x[1]
+    else:
+        steps, batch = x[0], x[1]
+    dirs = 2 if m.bidirectional else 1
+    hidden = m.hidden_size
+    recs = []
+    for layer in range(m.num_layers):
+        in_size = m.input_size if layer == 0 else hidden * dirs
+        for _ in range(dirs):
+            recs.append(_rec(_cell_op(m), [(batch, in_size), (batch, hidden)], [(batch, hidden)],
+                             steps=steps, bias=bool(m.bias)))
+    return recs
+
+
+@emits(nn.RNNCell, nn.GRUCell, nn.LSTMCell)
+def recurrent_cell(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    x = shape_of(args[0])
+    batch = x[0] if len(x) == 2 else 1
+    return [_rec(_cell_op(m), [(batch, m.input_size), (batch, m.hidden_size)],
+                 [(batch, m.hidden_size)], steps=1, bias=bool(m.bias))]

@@ -1,0 +1,15 @@
+"""Errors a count raises on purpose."""
+
+
+class CountError(RuntimeError):
+    """The model could not be run (eager) or compiled (graph) on the inputs given.
+    The message names the model class, the input shape tried and the underlying error,
+    which is chained as ``__cause__``."""
+
+
+class ParseError(ValueError):
+    """A printed graph could not be parsed; the message names the line."""
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line

@@ -1,0 +1,29 @@
+"""Matrix products: ``matmul``, ``broadcast_matmul``, ``batch_matmul`` and fused variants.
+
+MACs = ``numel(output) * K``, K the contraction length. K comes from the ``transpose_a``
+attribute when present; without attributes (a printed graph) it is read off the shapes:
+``a`` is ``(..., M, K)`` untransposed or ``(..., K, M)`` transposed, and the output is
+``(..., M, N)``, so K is ``a[-1]`` when ``a[-2] == M`` and ``a[-2]`` otherwise (when both
+equal M, then K == M and either answer is right).
+"""
+from __future__ import annotations
+
+from ..records import Cost, OpRecord, mac, numel
+from ..registry import register
+
+
+def contraction_length(rec: OpRecord) -> int:
+    """K of ``out = a @ b`` for a record whose first input is ``a``."""
+    a, out = rec.inputs[0], rec.outputs[0]
+    if len(a) == 1:
+        return a[0]
+    if "transpose_a" in rec.attrs:
+        return a[-2] if rec.attrs["transpose_a"] else a[-1]
+    m = out[-2] if len(out) >= 2 else 1
+    return a[-1] if a[-2] == m else a[-2]
+
+
+@register("matmul", "broadcast_matmul", "batch_matmul")
+def matmul(rec: OpRecord) -> Cost:
+    """One MAC per output element per step of the contraction: ``numel(out) * K``."""
+    return mac(numel(rec.outputs[0]) * contraction_length(rec))

@@ -1,0 +1,101 @@
+"""Turning ``input_res`` / ``input_constructor`` into the arguments of one forward call."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import oneflow as flow
+import oneflow.nn as nn
+
+Args = Tuple[tuple, Dict[str, Any]]
+
+
+def check_model(model: Any) -> None:
+    if not isinstance(model, (nn.Module, flow.nn.Graph)):
+        raise TypeError(
+            f"model must be a oneflow.nn.Module (or nn.Graph), got {type(model).__name__}: "
+            "pass the model object itself, e.g. flowvision.models.resnet50()"
+        )
+
+
+def check_input_res(input_res: Any) -> Tuple[int, ...]:
+    """``input_res`` is the full input shape, batch included: a tuple (or list) of positive ints."""
+    if not isinstance(input_res, (tuple, list)) or isinstance(input_res, str):
+        raise TypeError(
+            f"input_res must be a tuple of positive ints (the input shape, batch included), "
+            f"got {type(input_res).__name__} {input_res!r}: e.g. input_res=(1, 3, 224, 224)"
+        )
+    if len(input_res) == 0:
+        raise ValueError("input_res is empty: give the input shape, batch included, e.g. (1, 3, 224, 224)")
+    for d in input_res:
+        if isinstance(d, bool) or not isinstance(d, int):
+            raise TypeError(
+                f"input_res entries must be ints, got {d!r} ({type(d).__name__}) in {tuple(input_res)!r}"
+            )
+        if d <= 0:
+            raise ValueError(
+                f"input_res entries must be positive, got {d} in {tuple(input_res)!r}: "
+                "every dimension, batch included, is at least 1"
+            )
+    return tuple(input_res)
+
+
+def _reference_tensor(model: Any) -> Optional[flow.Tensor]:
+    params = model.parameters() if isinstance(model, nn.Module) else []
+    for p in params:
+        return p
+    return None
+
+
+def default_input(model: Any, shape: Tuple[int, ...]) -> flow.Tensor:
+    """A tensor of ones of ``shape``, with the dtype and device of the model's first parameter
+    (float32 on the CPU for a model without parameters)."""
+    ref = _reference_tensor(model)
+    if ref is None:
+        return flow.ones(*shape)
+    dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
+    return flow.ones(*shape, dtype=dtype, device=ref.device)
+
+
+def build_inputs(
+    model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]]
+) -> Args:
+    """The ``(args, kwargs)`` of the forward call to count.
+
+    Without ``input_constructor``: one tensor of shape ``input_res``. With it,
+    ``input_constructor(input_res)`` may return a tensor (one positional argument), a tuple or
+    list (positional arguments) or a dict (keyword arguments).
+    """
+    if input_constructor is None:
+        return (default_input(model, check_input_res(input_res)),), {}
+    try:
+        made = input_constructor(input_res)
+    except Exception as err:
+        raise ValueError(
+            f"input_constructor raised {type(err).__name__}: {err} "
+            f"(it was called with input_res={input_res!r}); fix the constructor"
+        ) from err
+    if isinstance(made, dict):
+        return (), dict(made)
+    if isinstance(made, (tuple, list)):
+        return tuple(made), {}
+    if made is None:
+        raise ValueError(
+            "input_constructor returned None: return a tensor, a tuple of positional "
+            "arguments or a dict of keyword arguments"
+        )
+    return (made,), {}
+
+
+def describe_inputs(args: tuple, kwargs: Dict[str, Any]) -> List[Any]:
+    """Shapes of the tensors among the inputs (for messages and reports)."""
+
+    def desc(v: Any) -> Any:
+        if isinstance(v, flow.Tensor):
+            return tuple(int(d) for d in v.shape)
+        if isinstance(v, (tuple, list)):
+            return [desc(x) for x in v]
+        return type(v).__name__
+
+    out: List[Any] = [desc(a) for a in args]
+    out.extend({k: desc(v)} for k, v in kwargs.items())
+    return out

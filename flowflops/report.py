@@ -1,0 +1,118 @@
+"""``Report``: the only thing printers read. Built from priced op records and the model's
+module tree; every total in it is for the inputs as given (batch included)."""
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from .records import ZERO, Cost, OpRecord
+from .registry import price
+
+Entry = Tuple[OpRecord, Optional[Cost]]
+
+
+@dataclass
+class ModuleInfo:
+    """One module of the tree: its type name, its ``extra_repr()``, the parameters of its
+    subtree (each shared parameter once) and its children as ``(attribute name, path)``."""
+
+    type_name: str
+    extra_repr: str = ""
+    params: int = 0
+    trainable_params: int = 0
+    children: List[Tuple[str, str]] = field(default_factory=list)
+
+
+def price_records(records: Iterable[OpRecord]) -> List[Entry]:
+    """Pair every record with its cost from the registry (``None``: no formula)."""
+    return [(r, price(r)) for r in records]
+
+
+def ancestors(path: str) -> List[str]:
+    """``"a.b.c" -> ["", "a", "a.b", "a.b.c"]``: the module and every module around it."""
+    if not path:
+        return [""]
+    parts = path.split(".")
+    return [""] + [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class Report:
+    """The result of one count.
+
+    ``macs``/``flops``: totals (see :class:`flowflops.Cost` for the two conventions);
+    ``params``/``trainable_params``: parameters of the model, each shared one once;
+    ``unsupported``: op types (graph) or module types (eager) that had no formula and were
+    counted as zero, with how many times each was seen.
+    """
+
+    def __init__(
+        self,
+        entries: List[Entry],
+        modules: "OrderedDict[str, ModuleInfo]",
+        *,
+        mode: str,
+        inputs: Optional[List[Any]] = None,
+        unsupported: Optional[Dict[str, int]] = None,
+    ) -> None:
+        self.entries = entries
+        self.modules = modules
+        self.mode = mode
+        self.inputs = inputs or []
+        counts: Counter = Counter(unsupported or {})
+        for rec, cost in entries:
+            if cost is None:
+                counts[rec.op_type] += 1
+        self.unsupported: Dict[str, int] = dict(sorted(counts.items()))
+        root = modules.get("")
+        self.params = root.params if root else 0
+        self.trainable_params = root.trainable_params if root else 0
+
+    # -- totals -------------------------------------------------------------------------
+    @property
+    def cost(self) -> Cost:
+        total = ZERO
+        for _, c in self.entries:
+            if c is not None:
+                total = total + c
+        return total
+
+    @property
+    def macs(self) -> int:
+        """Total MACs in the seed article's convention."""
+        return self.cost.macs
+
+    @property
+    def flops(self) -> int:
+        """Total FLOPs: 2 per multiply-accumulate, 1 per elementwise op."""
+        return self.cost.flops
+
+    # -- views --------------------------------------------------------------------------
+    def by_module(self) -> Dict[str, Cost]:
+        """Module path -> cost of the module and everything inside it (paths as in
+        ``named_modules()``, ``""`` the whole model). Every module of the tree is listed."""
+        out: Dict[str, Cost] = {p: ZERO for p in self.modules}
+        for rec, c in self.entries:
+            if c is None:
+                continue
+            for p in ancestors(rec.module):
+                out[p] = out.get(p, ZERO) + c
+        return out
+
+    def by_operator(self) -> Dict[str, Cost]:
+        """Op type -> total cost of its calls, most expensive first."""
+        out: Dict[str, Cost] = {}
+        for rec, c in self.entries:
+            if c is not None:
+                out[rec.op_type] = out.get(rec.op_type, ZERO) + c
+        return dict(sorted(out.items(), key=lambda kv: -kv[1].macs))
+
+    def operator_counts(self) -> Dict[str, int]:
+        """Op type -> number of calls seen."""
+        return dict(Counter(rec.op_type for rec, _ in self.entries))
+
+    def __repr__(self) -> str:
+        return (
+            f"Report(mode={self.mode!r}, macs={self.macs}, flops={self.flops}, "
+            f"params={self.params}, unsupported={self.unsupported})"
+        )

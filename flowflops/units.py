@@ -1,0 +1,66 @@
+"""Number formatting, as ptflops formats it (same units, same rounding)."""
+from __future__ import annotations
+
+from typing import Optional
+
+_MAC_UNITS = (("GMac", 10 ** 9), ("MMac", 10 ** 6), ("KMac", 10 ** 3))
+_FLOP_UNITS = (("TFLOPs", 10 ** 12), ("GFLOPs", 10 ** 9), ("MFLOPs", 10 ** 6), ("KFLOPs", 10 ** 3))
+_PARAM_UNITS = (("M", 10 ** 6), ("K", 10 ** 3))
+
+
+def _scaled(value: float, scale: int, precision: int) -> str:
+    return str(round(value / float(scale), precision))
+
+
+def flops_to_string(flops: float, units: Optional[str] = None, precision: int = 2) -> str:
+    """MACs as ptflops prints them: ``4121925096 -> "4.12 GMac"``.
+
+    With ``units=None`` the largest of GMac/MMac/KMac that the number reaches is used, else
+    ``"<n> Mac"``; ``units`` in ``("GMac", "MMac", "KMac", "Mac")`` fixes the unit.
+    """
+    if units is None:
+        for name, scale in _MAC_UNITS:
+            if flops // scale > 0:
+                return f"{_scaled(flops, scale, precision)} {name}"
+        return f"{flops} Mac"
+    scale = dict(_MAC_UNITS).get(units)
+    if scale is None:
+        if units != "Mac":
+            raise ValueError(f"unknown MAC unit {units!r}: use one of GMac, MMac, KMac, Mac")
+        return f"{flops} Mac"
+    return f"{_scaled(flops, scale, precision)} {units}"
+
+
+def real_flops_to_string(flops: float, units: Optional[str] = None, precision: int = 2) -> str:
+    """FLOPs (2 per MAC) in the same style: ``"8.24 GFLOPs"``."""
+    table = dict(_FLOP_UNITS)
+    if units is None:
+        for name, scale in _FLOP_UNITS:
+            if flops // scale > 0:
+                return f"{_scaled(flops, scale, precision)} {name}"
+        return f"{flops} FLOPs"
+    if units == "FLOPs":
+        return f"{flops} FLOPs"
+    if units not in table:
+        raise ValueError(f"unknown FLOP unit {units!r}: use one of {', '.join(table)}, FLOPs")
+    return f"{_scaled(flops, table[units], precision)} {units}"
+
+
+def params_to_string(params_num: float, units: Optional[str] = None, precision: int = 2) -> str:
+    """Parameters as ptflops prints them: ``25557032 -> "25.56 M"``, ``22784 -> "22.78 k"``.
+
+    With ``units=None``: ``M`` from a million, lowercase ``k`` from a thousand (ptflops' choice),
+    else the bare number; ``units`` in ``("M", "K")`` fixes the unit.
+    """
+    if units is None:
+        if params_num // 10 ** 6 > 0:
+            return f"{_scaled(params_num, 10 ** 6, precision)} M"
+        if params_num // 10 ** 3 > 0:
+            return f"{_scaled(params_num, 10 ** 3, precision)} k"
+        return str(params_num)
+    scale = dict(_PARAM_UNITS).get(units)
+    if scale is None:
+        if units not in ("", None):
+            raise ValueError(f"unknown parameter unit {units!r}: use M or K")
+        return str(params_num)
+    return f"{_scaled(params_num, scale, precision)} {units}"
