@@ -1,0 +1,68 @@
+"""Compiled job (``graph._full_job_proto``) -> op records. Ops and shapes come from the same
+(optimised) job; module scopes from ``job.module_name2module_conf``."""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from ..records import OpRecord
+from .naming import common_root, relative_path, split_op_name
+
+
+def attr_value(v: Any) -> Any:
+    """A python value for one ``AttrValue`` of a user op."""
+    which = v.WhichOneof("value")
+    if which is None:
+        return None
+    x = getattr(v, which)
+    if which == "at_shape":
+        return tuple(int(d) for d in x.dim)
+    if which.startswith("at_list_"):
+        return tuple(x.val)
+    return x
+
+
+def job_records(job: Any) -> List[OpRecord]:
+    """One record per user op of the job, in job order. Scopes are made relative to the
+    graph's single model attribute when there is one (so they match ``named_modules()``)."""
+    op2module: Dict[str, str] = {}
+    for module_name, conf in job.module_name2module_conf.items():
+        for op_name in conf.ops:
+            op2module[op_name] = module_name
+    descs = job.helper.lbn2logical_blob_desc
+    op_types: Dict[str, str] = {}
+    user_ops = []
+    for op in job.net.op:
+        if op.HasField("user_conf"):
+            op_types[op.name] = op.user_conf.op_type_name
+            user_ops.append(op)
+        else:
+            op_types[op.name] = op.WhichOneof("op_type")
+
+    def shapes(arg_map: Any, order: Any) -> tuple:
+        out = []
+        for bn in order:
+            for lbn in arg_map[bn].s:
+                out.append(tuple(int(d) for d in descs[lbn].shape.dim))
+        return tuple(out)
+
+    scopes = {}
+    for op in user_ops:
+        scope = op2module.get(op.name)
+        if scope is None:
+            parts = split_op_name(op.name)
+            scope = parts[0] if parts else ""
+        scopes[op.name] = scope
+    root = common_root(scopes.values())
+
+    records = []
+    for op in user_ops:
+        u = op.user_conf
+        attrs = {k: attr_value(v) for k, v in u.attr.items()}
+        if u.op_type_name == "normalization" and "gamma" in u.input:
+            producer = u.input["gamma"].s[0].split("/", 1)[0]
+            attrs["affine"] = op_types.get(producer) != "constant"
+        records.append(OpRecord(
+            u.op_type_name, relative_path(scopes[op.name], root),
+            shapes(u.input, u.input_order), shapes(u.output, u.output_order), attrs, op.name,
+        ))
+    return records
