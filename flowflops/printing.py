@@ -43,7 +43,7 @@ def module_tree_text(report: Report, units: Optional[str] = None, precision: int
             if len(extra_lines) == 1 and not child_lines:
                 main += extra_lines[0]
             else:
-                main += "\n  " + "\n  ".join(_indent(ln, 2) for ln in lines) + "\n"
+                main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
     return render("")
