@@ -76,7 +76,10 @@ def profile(
     args, kwargs = build_inputs(model, input_res, input_constructor)
     from .eager.engine import EagerCounter
 
-    counter = EagerCounter(model, module_paths(model), ignore, custom)
+    counter = EagerCounter(
+        model, module_paths(model), ignore, custom,
+        count_functional=bool(cfg.get("count_functional", False)),
+    )
     with counting_state(model):
         try:
             counter.run(args, kwargs)

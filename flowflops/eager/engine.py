@@ -61,6 +61,8 @@ class EagerCounter:
     ``custom_modules_hooks``: module type -> ``fn(module, args, output)`` returning that call's
     MACs (an int; FLOPs are taken as 2 per MAC) or a :class:`flowflops.Cost`.
     ``table``: module type -> emitter (default: :data:`flowflops.eager.layers.EMITTERS`).
+    ``count_functional``: also price functional calls made outside priced modules (see
+    :mod:`flowflops.eager.functional`), attributed to the innermost module running.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class EagerCounter:
         ignore_modules: Sequence[type] = (),
         custom_modules_hooks: Optional[Dict[type, CustomHook]] = None,
         table: Optional[Dict[type, Any]] = None,
+        count_functional: bool = False,
     ) -> None:
         self.model = model
         self.paths = paths
@@ -81,6 +84,8 @@ class EagerCounter:
         self._priced_depth = 0
         self._key = _Key()
         self._hooked: List[nn.Module] = []
+        self.count_functional = count_functional
+        self._stack: List[str] = []  # paths of the modules running now (count_functional)
 
     # -- which handler a module gets ---------------------------------------------------------
     def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
@@ -92,6 +97,8 @@ class EagerCounter:
         emitter = emitter_for(m, self.table)
         if emitter is not None:
             return ("emit", emitter)
+        if self.count_functional:
+            return ("track", None)
         if not m._modules and not isinstance(m, ZERO_MODULES):
             return ("unknown", None)
         return None
@@ -99,10 +106,15 @@ class EagerCounter:
     # -- hooks ----------------------------------------------------------------------------------
     def _make_hooks(self, kind: str, fn: Any) -> Tuple[Callable, Callable]:
         def pre(m: nn.Module, args: tuple) -> None:
-            if kind != "unknown":
+            self._stack.append(self.paths.get(id(m), ""))
+            if kind not in ("unknown", "track"):
                 self._priced_depth += 1
 
         def post(m: nn.Module, args: tuple, out: Any) -> None:
+            if self._stack:
+                self._stack.pop()
+            if kind == "track":
+                return
             if kind == "unknown":
                 if self._priced_depth == 0:
                     self.unsupported[type(m).__name__] += 1
@@ -149,10 +161,23 @@ class EagerCounter:
             m._forward_hooks.pop(self._key, None)
         self._hooked.clear()
 
+    def _record_functional(self, records: List[OpRecord]) -> None:
+        path = self._stack[-1] if self._stack else ""
+        for rec in records:
+            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, rec.attrs, rec.name)
+            self.entries.append((rec, price(rec)))
+
     def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
-        """Call the model once with the hooks installed; they are removed afterwards."""
+        """Call the model once with the hooks (and, with ``count_functional``, the functional
+        patches) installed; all of them are removed afterwards, also when the call raises."""
         self.install()
         try:
-            return self.model(*args, **kwargs)
+            if not self.count_functional:
+                return self.model(*args, **kwargs)
+            from .functional import patched
+
+            with patched(self._record_functional, lambda: self._priced_depth == 0):
+                return self.model(*args, **kwargs)
         finally:
             self.remove()
+            self._stack.clear()
