@@ -9,6 +9,7 @@ ZERO_COST_OPS = (
     "expand", "broadcast_like", "narrow", "slice", "slice_update", "concat", "split_like",
     "identity", "copy", "cast", "tensor_buffer_to_tensor", "roll", "pad", "constant_pad",
     "reflection_pad2d", "replication_pad2d", "tril", "triu", "repeat", "tile", "to_contiguous",
+    "stack",
     # creation
     "ones_like", "zeros_like", "zero_like", "constant", "empty", "arange", "fill_", "fill_tensor_",
     "uniform", "normal", "randperm",
