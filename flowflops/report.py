@@ -107,6 +107,17 @@ class Report:
                 out[rec.op_type] = out.get(rec.op_type, ZERO) + c
         return dict(sorted(out.items(), key=lambda kv: -kv[1].macs))
 
+    def by_phase(self) -> Dict[str, Cost]:
+        """Phase -> cost, for a training-graph count: every record carries its phase in
+        ``attrs["_phase"]`` (``"forward"``, ``"backward"`` or ``"optimizer"``); records without
+        one are forward work. Phases with no work are listed with zero cost."""
+        out: Dict[str, Cost] = {"forward": ZERO, "backward": ZERO, "optimizer": ZERO}
+        for rec, c in self.entries:
+            if c is not None:
+                phase = rec.attrs.get("_phase", "forward")
+                out[phase] = out.get(phase, ZERO) + c
+        return out
+
     def operator_counts(self) -> Dict[str, int]:
         """Op type -> number of calls seen."""
         return dict(Counter(rec.op_type for rec, _ in self.entries))
