@@ -96,6 +96,7 @@ def profile(
     return Report(
         counter.entries, module_tree(model), mode="eager",
         inputs=describe_inputs(args, kwargs), unsupported=dict(counter.unsupported),
+        module_outputs=counter.outputs,
     )
 
 

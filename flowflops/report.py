@@ -54,8 +54,10 @@ class Report:
         mode: str,
         inputs: Optional[List[Any]] = None,
         unsupported: Optional[Dict[str, int]] = None,
+        module_outputs: Optional[Dict[str, Tuple[int, ...]]] = None,
     ) -> None:
         self.entries = entries
+        self.module_outputs: Dict[str, Tuple[int, ...]] = dict(module_outputs or {})
         self.modules = modules
         self.mode = mode
         self.inputs = inputs or []
@@ -121,6 +123,59 @@ class Report:
     def operator_counts(self) -> Dict[str, int]:
         """Op type -> number of calls seen."""
         return dict(Counter(rec.op_type for rec, _ in self.entries))
+
+    # -- tables and exports (see flowflops.export) ---------------------------------------
+    def table(self, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
+        """The module tree to ``depth`` as a table (single-child wrappers folded)."""
+        from .export import module_table
+
+        return module_table(self, depth, units, precision)
+
+    def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
+        """Cost per op type as a table."""
+        from .export import operator_table
+
+        return operator_table(self, units, precision)
+
+    def to_dict(self) -> Dict[str, Any]:
+        from .export import to_dict
+
+        return to_dict(self)
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """Totals, inputs, mode, versions, module tree, operators, unsupported ops and every
+        priced record; :meth:`from_json` reads it back."""
+        from .export import to_json
+
+        return to_json(self, indent)
+
+    def to_csv(self) -> str:
+        """One row per module: path, type, depth, params, trainable params, MACs, FLOPs."""
+        from .export import to_csv
+
+        return to_csv(self)
+
+    def to_markdown(self, depth: int = 2) -> str:
+        from .export import to_markdown
+
+        return to_markdown(self, depth)
+
+    def to_latex(self, depth: int = 2) -> str:
+        from .export import to_latex
+
+        return to_latex(self, depth)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        from .export import from_json
+
+        return from_json(text)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Report":
+        from .export import from_dict
+
+        return from_dict(data)
 
     def __repr__(self) -> str:
         return (

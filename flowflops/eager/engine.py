@@ -86,6 +86,7 @@ class EagerCounter:
         self._hooked: List[nn.Module] = []
         self.count_functional = count_functional
         self._stack: List[str] = []  # paths of the modules running now (count_functional)
+        self.outputs: Dict[str, Tuple[int, ...]] = {}  # module path -> shape of its first output
 
     # -- which handler a module gets ---------------------------------------------------------
     def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
@@ -113,6 +114,11 @@ class EagerCounter:
         def post(m: nn.Module, args: tuple, out: Any) -> None:
             if self._stack:
                 self._stack.pop()
+            first = out
+            while isinstance(first, (tuple, list)) and first:
+                first = first[0]
+            if hasattr(first, "shape"):
+                self.outputs.setdefault(self.paths.get(id(m), ""), tuple(int(d) for d in first.shape))
             if kind == "track":
                 return
             if kind == "unknown":
