@@ -1,11 +1,29 @@
-"""The ``flowflops`` command: count a model and print its per-layer statistics and totals."""
+"""The ``flowflops`` command.
+
+    flowflops MODEL [--input-shape 1,3,224,224] [--mode eager|graph|both] [--depth N]
+                    [--format text|json|csv|markdown|latex] [--output FILE] [--count-functional]
+                    [--top K] [--plot FILE.png] [--kwargs JSON] [--debug]
+    flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
+    flowflops graph-text FILE [--format ...]
+
+User errors print one line and exit 2; other failures print one line and exit 1 (with the
+traceback under ``--debug``).
+"""
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
 import sys
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, TextIO
+
+FORMATS = ("text", "json", "csv", "markdown", "latex")
+# The article's table: model -> input side (alexnet at 227 as in the original's script).
+ARTICLE_MODELS = {
+    "alexnet": 227, "vgg11": 224, "vgg11_bn": 224, "squeezenet1_0": 224, "squeezenet1_1": 224,
+    "resnet18": 224, "resnet50": 224, "resnext50_32x4d": 224, "shufflenet_v2_x0_5": 224,
+    "regnet_x_16gf": 224, "efficientnet_b0": 224, "densenet121": 224,
+}
 
 
 class CliError(Exception):
@@ -13,10 +31,11 @@ class CliError(Exception):
 
 
 def parse_shape(text: str) -> tuple:
+    """``"1,3,224,224" -> (1, 3, 224, 224)``."""
     try:
-        shape = tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip())
+        shape = tuple(int(p) for p in text.split(","))
     except ValueError:
-        raise CliError(f"bad --input-shape {text!r}: give comma-separated positive ints, e.g. 1,3,224,224")
+        shape = ()
     if not shape or any(d <= 0 for d in shape):
         raise CliError(f"bad --input-shape {text!r}: give comma-separated positive ints, e.g. 1,3,224,224")
     return shape
@@ -31,74 +50,289 @@ def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
             factory = getattr(importlib.import_module(mod_name), attr)
         except (ImportError, AttributeError) as err:
             raise CliError(f"cannot load {name!r}: {type(err).__name__}: {err}")
+    else:
+        import flowvision.models as zoo
+
+        factory = getattr(zoo, name, None)
+        if factory is None or not callable(factory) or name.startswith("_") or isinstance(factory, type(zoo)):
+            raise CliError(
+                f"unknown model {name!r}: give a flowvision model name (e.g. resnet50) or "
+                "package.module:factory for your own code"
+            )
+    try:
         return factory(**kwargs)
-    import flowvision.models as zoo
-
-    factory = getattr(zoo, name, None)
-    if factory is None or not callable(factory) or name.startswith("_"):
-        raise CliError(
-            f"unknown model {name!r}: give a flowvision model name (e.g. resnet50) or "
-            "package.module:factory for your own code"
-        )
-    return factory(**kwargs)
+    except TypeError as err:
+        raise CliError(f"cannot build {name!r} with --kwargs {kwargs}: {err}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="flowflops",
-        description="Count the MACs, FLOPs and parameters of a OneFlow model.",
-    )
+def _write(text: str, output: Optional[str]) -> None:
+    if output:
+        with open(output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
+    if fmt == "json":
+        return report.to_json()
+    if fmt == "csv":
+        return report.to_csv()
+    if fmt == "markdown":
+        return report.to_markdown(depth if depth is not None else 2)
+    if fmt == "latex":
+        return report.to_latex(depth if depth is not None else 2)
+    from .printing import module_tree_text
+
+    body = report.table(depth) if depth is not None else module_tree_text(report)
+    return body + "\n" + totals_text(report)
+
+
+def totals_text(report: Any) -> str:
+    from .units import flops_to_string, params_to_string, real_flops_to_string
+
+    lines = [
+        f"Mode:   {report.mode}",
+        f"MACs:   {flops_to_string(report.macs)} ({report.macs:,})",
+        f"FLOPs:  {real_flops_to_string(report.flops)} ({report.flops:,})",
+        f"Params: {params_to_string(report.params)} ({report.params:,})",
+    ]
+    if report.trainable_params != report.params:
+        lines.append(f"Trainable params: {params_to_string(report.trainable_params)} ({report.trainable_params:,})")
+    if report.unsupported:
+        lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
+    return "\n".join(lines) + "\n"
+
+
+def top_modules(report: Any, k: int) -> List[tuple]:
+    """The ``k`` most expensive leaf-most modules: those with no child holding cost."""
+    by_module = report.by_module()
+    leaves = []
+    for path, info in report.modules.items():
+        if not path or by_module.get(path) is None or by_module[path].macs == 0:
+            continue
+        if any(by_module.get(c) is not None and by_module[c].macs for _, c in info.children):
+            continue
+        leaves.append((path, info.type_name, by_module[path].macs))
+    return sorted(leaves, key=lambda t: -t[2])[:k]
+
+
+def _top_text(report: Any, k: int) -> str:
+    from .units import flops_to_string
+
+    rows = top_modules(report, k)
+    total = max(report.macs, 1)
+    out = [f"Top {len(rows)} modules by MACs ({report.mode}):"]
+    for i, (path, typ, macs) in enumerate(rows, 1):
+        out.append(f"{i:>3}. {path} ({typ}): {flops_to_string(macs)} ({macs / total:.2%})")
+    return "\n".join(out) + "\n"
+
+
+def _plot(report: Any, path: str, k: int) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CliError("--plot needs matplotlib: pip install 'flowflops[plot]' (or pip install matplotlib)")
+    rows = top_modules(report, k)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
+    ax.barh([f"{p} ({t})" for p, t, _ in rows], [m / 1e6 for _, _, m in rows])
+    ax.set_xlabel("MMac")
+    ax.set_title(f"Top {len(rows)} modules by MACs ({report.mode})")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _both_text(eager: Any, graph: Any, depth: int) -> str:
+    from prettytable import PrettyTable
+
+    from .export import module_rows
+
+    g = graph.by_module()
+    t = PrettyTable(["module", "type", "eager MACs", "graph MACs", "graph - eager"])
+    t.align = "r"
+    t.align["module"] = t.align["type"] = "l"
+    for r in module_rows(eager, depth, fold=False):
+        gm = g[r["path"]].macs if r["path"] in g else 0
+        t.add_row(["  " * r["depth"] + r["module"], r["type"], f"{r['macs']:,}", f"{gm:,}", f"{gm - r['macs']:+,}"])
+    return t.get_string() + "\n" + totals_text(eager) + totals_text(graph)
+
+
+def _model_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowflops", description=(
+        "Count the MACs, FLOPs and parameters of a OneFlow model. "
+        "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph)."))
     p.add_argument("model", help="flowvision model name (resnet50) or package.module:factory")
     p.add_argument("--input-shape", default="1,3,224,224", help="input shape, batch included (default 1,3,224,224)")
     p.add_argument("--mode", choices=("eager", "graph", "both"), default="eager")
+    p.add_argument("--depth", type=int, default=None, help="show the module table to this depth")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", default=None, help="write to FILE instead of stdout")
+    p.add_argument("--count-functional", action="store_true", help="eager: also price functional calls")
+    p.add_argument("--top", type=int, default=None, metavar="K", help="list the K most expensive modules")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="bar chart of the top modules (needs matplotlib)")
     p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
-    p.add_argument("--no-per-layer", action="store_true", help="print the totals only")
-    p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
-def _totals(report: Any) -> dict:
-    return {"mode": report.mode, "macs": report.macs, "flops": report.flops,
-            "params": report.params, "trainable_params": report.trainable_params,
-            "unsupported": report.unsupported}
+def _zoo_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowflops zoo", description="A model table like the article's.")
+    p.add_argument("--models", default=None, help="comma-separated flowvision names (default: the article's 12)")
+    p.add_argument("--input-shape", default=None, help="input shape for every model (default: 1,3,224,224; alexnet 227)")
+    p.add_argument("--mode", choices=("eager", "graph", "both"), default="both")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", default=None)
+    p.add_argument("--count-functional", action="store_true")
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _graph_text_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowflops graph-text", description="Price a printed nn.Graph (repr or log).")
+    p.add_argument("file")
+    p.add_argument("--depth", type=int, default=None)
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", default=None)
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _cmd_model(args: argparse.Namespace) -> None:
+    from . import profile
+
+    shape = parse_shape(args.input_shape)
+    try:
+        kwargs = json.loads(args.kwargs) if args.kwargs else {}
+    except json.JSONDecodeError as err:
+        raise CliError(f"bad --kwargs: not JSON ({err})")
+    if not isinstance(kwargs, dict):
+        raise CliError("bad --kwargs: give a JSON object, e.g. '{\"num_classes\": 10}'")
+    model = load_model(args.model, kwargs)
+    cfg = {"count_functional": True} if args.count_functional else {}
+    if args.mode == "both":
+        eager = profile(model, shape, mode="eager", backend_specific_config=cfg)
+        graph = profile(model, shape, mode="graph")
+        if args.format == "text":
+            text = _both_text(eager, graph, args.depth if args.depth is not None else 2)
+        elif args.format == "json":
+            text = json.dumps({"eager": eager.to_dict(), "graph": graph.to_dict()}, indent=2)
+        else:
+            text = _render(eager, args.format, args.depth) + _render(graph, args.format, args.depth)
+        reports = [eager, graph]
+    else:
+        report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {})
+        text = _render(report, args.format, args.depth)
+        reports = [report]
+    if args.top:
+        text += "".join(_top_text(r, args.top) for r in reports)
+    _write(text, args.output)
+    if args.plot:
+        _plot(reports[-1], args.plot, args.top or 15)
+
+
+def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple], count_functional: bool,
+             progress: Optional[TextIO] = None) -> List[Dict[str, Any]]:
+    """One row per model: name, params, and MACs per mode."""
+    from . import profile
+
+    rows = []
+    for i, name in enumerate(names, 1):
+        if progress is not None:
+            bar = "#" * int(20 * (i - 1) / len(names))
+            progress.write(f"\r[{bar:<20}] {i - 1}/{len(names)} {name:<30}")
+            progress.flush()
+        model = load_model(name)
+        s = shape or (1, 3, ARTICLE_MODELS.get(name, 224), ARTICLE_MODELS.get(name, 224))
+        row: Dict[str, Any] = {"model": name, "input_shape": list(s)}
+        for mode in modes:
+            cfg = {"count_functional": True} if (count_functional and mode == "eager") else {}
+            r = profile(model, s, mode=mode, backend_specific_config=cfg)
+            row["params"] = r.trainable_params
+            row[f"{mode}_macs"] = r.macs
+        rows.append(row)
+    if progress is not None:
+        progress.write(f"\r[{'#' * 20}] {len(names)}/{len(names)}{' ' * 32}\n")
+    return rows
+
+
+def zoo_text(rows: List[Dict[str, Any]], modes: Sequence[str]) -> str:
+    """The article's layout: one table per mode, Model | Params | FLOPs (ptflops strings)."""
+    from prettytable import PrettyTable
+
+    from .units import flops_to_string, params_to_string
+
+    out = []
+    for mode in modes:
+        t = PrettyTable(["Model", "Params", "FLOPs"])
+        for r in rows:
+            t.add_row([r["model"], params_to_string(r["params"]), flops_to_string(r[f"{mode}_macs"])])
+        out.append(f"====== {mode} ======\n{t.get_string()}")
+    return "\n".join(out) + "\n"
+
+
+def _zoo_flat(rows: List[Dict[str, Any]], modes: Sequence[str], fmt: str) -> str:
+    cols = ["model", "params"] + [f"{m}_macs" for m in modes]
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        return "\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n"
+    if fmt == "markdown":
+        head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+        return head + "".join("| " + " | ".join(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols) + " |\n" for r in rows)
+    body = "".join(" & ".join(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]).replace("_", r"\_") for c in cols) + " \\\\\n" for r in rows)
+    return "\\begin{tabular}{l" + "r" * (len(cols) - 1) + "}\n\\hline\n" + " & ".join(c.replace("_", r"\_") for c in cols) + " \\\\\n\\hline\n" + body + "\\hline\n\\end{tabular}\n"
+
+
+def _cmd_zoo(args: argparse.Namespace) -> None:
+    names = args.models.split(",") if args.models else list(ARTICLE_MODELS)
+    modes = ["eager", "graph"] if args.mode == "both" else [args.mode]
+    shape = parse_shape(args.input_shape) if args.input_shape else None
+    progress = sys.stderr if sys.stderr.isatty() else None
+    rows = zoo_rows(names, modes, shape, args.count_functional, progress)
+    _write(zoo_text(rows, modes) if args.format == "text" else _zoo_flat(rows, modes, args.format), args.output)
+
+
+def _cmd_graph_text(args: argparse.Namespace) -> None:
+    from . import count_graph_text
+
+    try:
+        with open(args.file, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as err:
+        raise CliError(f"cannot read {args.file!r}: {err.strerror}")
+    report = count_graph_text(text)
+    if args.format == "text":
+        _write((report.table(args.depth if args.depth is not None else 3)) + "\n" + totals_text(report), args.output)
+    else:
+        _write(_render(report, args.format, args.depth), args.output)
 
 
 def run(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command with ``argv`` (without the program name); returns the exit status."""
+    argv = list(argv)
+    if argv and argv[0] == "zoo":
+        args, cmd = _zoo_parser().parse_args(argv[1:]), _cmd_zoo
+    elif argv and argv[0] == "graph-text":
+        args, cmd = _graph_text_parser().parse_args(argv[1:]), _cmd_graph_text
+    else:
+        args, cmd = _model_parser().parse_args(argv), _cmd_model
     try:
-        shape = parse_shape(args.input_shape)
-        try:
-            kwargs = json.loads(args.kwargs) if args.kwargs else {}
-        except json.JSONDecodeError as err:
-            raise CliError(f"bad --kwargs: not JSON ({err})")
-        model = load_model(args.model, kwargs)
-        from . import profile
-        from .printing import print_report
-        from .units import flops_to_string, params_to_string, real_flops_to_string
-
-        modes: List[str] = ["eager", "graph"] if args.mode == "both" else [args.mode]
-        reports = [profile(model, shape, mode=m) for m in modes]
-        if args.format == "json":
-            print(json.dumps([_totals(r) for r in reports], indent=2))
-            return 0
-        for r in reports:
-            print(f"====== {r.mode} ======")
-            if not args.no_per_layer:
-                print_report(r)
-            print(f"MACs:   {flops_to_string(r.macs)} ({r.macs})")
-            print(f"FLOPs:  {real_flops_to_string(r.flops)} ({r.flops})")
-            print(f"Params: {params_to_string(r.params)} ({r.params})")
-            if r.unsupported:
-                print("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in r.unsupported.items()))
+        cmd(args)
         return 0
     except CliError as err:
+        if args.debug:
+            raise
         print(f"flowflops: error: {err}", file=sys.stderr)
         return 2
     except Exception as err:
         if args.debug:
             raise
-        print(f"flowflops: error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"flowflops: error: {type(err).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
 
 
