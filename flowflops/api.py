@@ -11,7 +11,7 @@ import oneflow.nn as nn
 
 from .errors import CountError
 from .guard import counting_state
-from .inputs import build_inputs, check_model, describe_inputs
+from .inputs import build_inputs, check_model, describe_inputs, half_on_cpu
 from .modules import module_paths, module_tree
 from .printing import print_report
 from .report import Report
@@ -88,10 +88,13 @@ def profile(
         except Exception as err:
             if "custom hook" in str(err) and isinstance(err, RuntimeError):
                 raise
+            hint = (" The model is float16/bfloat16 on the CPU, where oneflow has no kernels: "
+                    "count it with mode='graph', which compiles without running."
+                    if half_on_cpu(model) else "")
             raise CountError(
                 f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "
                 f"(from input_res={input_res!r}): {type(err).__name__}: {err}. Check that the "
-                "shape, batch included, is one the model accepts."
+                "shape, batch included, is one the model accepts." + hint
             ) from err
     return Report(
         counter.entries, module_tree(model), mode="eager",

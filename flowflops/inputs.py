@@ -52,8 +52,28 @@ def default_input(model: Any, shape: Tuple[int, ...]) -> flow.Tensor:
     ref = _reference_tensor(model)
     if ref is None:
         return flow.ones(*shape)
+    check_device(ref.device)
     dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
     return flow.ones(*shape, dtype=dtype, device=ref.device)
+
+
+def check_device(device: Any) -> None:
+    """Refuse a CUDA device on a machine without CUDA (oneflow would abort the process)."""
+    if getattr(device, "type", "cpu") == "cuda" and not flow.cuda.is_available():
+        raise RuntimeError(
+            f"the model's parameters are on {device} but this machine has no usable CUDA: "
+            "count a copy of the model on the CPU (model.to('cpu')), or run where CUDA works"
+        )
+
+
+HALF_TYPES = ("float16", "bfloat16")
+
+
+def half_on_cpu(model: Any) -> bool:
+    """True when the model's first parameter is float16/bfloat16 on the CPU, where oneflow 0.9
+    has no kernels (eager mode cannot run it; graph mode compiles it fine)."""
+    ref = _reference_tensor(model)
+    return ref is not None and ref.device.type == "cpu" and any(t in str(ref.dtype) for t in HALF_TYPES)
 
 
 def build_inputs(

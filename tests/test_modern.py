@@ -7,6 +7,7 @@ from flowvision.models.vision_transformer import Block
 
 import flowflops
 from gpt import GPTBlock
+from snapshot import assert_same, snapshot
 
 FUNCTIONAL = {"count_functional": True}
 
@@ -136,9 +137,11 @@ ZOO = ["alexnet", "vgg11", "vgg11_bn", "squeezenet1_0", "squeezenet1_1", "resnet
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_eager_with_functional_equals_graph(name):
     side = 227 if name == "alexnet" else 224
-    model = getattr(zoo, name)()
+    model = getattr(zoo, name)().eval()
+    before = snapshot(model)
     full = flowflops.profile(model, (1, 3, side, side), backend_specific_config=FUNCTIONAL)
     graph = flowflops.profile(model, (1, 3, side, side), mode="graph")
+    assert_same(before, snapshot(model))
     assert full.unsupported == {} and graph.unsupported == {}
     assert full.macs == graph.macs
     assert full.flops == graph.flops
