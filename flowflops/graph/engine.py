@@ -30,8 +30,11 @@ class _CountGraph(flow.nn.Graph):
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     """The module tree of a user's graph: its model attributes as children of the root (or the
     single model itself as the root, matching the scopes :func:`job_records` makes)."""
-    models = [(name, getattr(graph, name).origin) for name in graph._blocks
-              if isinstance(getattr(graph, name).origin, nn.Module)] if hasattr(graph, "_blocks") else []
+    models = []
+    for name, proxy in getattr(graph, "_blocks", {}).items():
+        origin = getattr(proxy, "_oneflow_internal_origin__", None)
+        if isinstance(origin, nn.Module):
+            models.append((name, origin))
     if len(models) == 1:
         return module_tree(models[0][1])
     tree: "OrderedDict[str, ModuleInfo]" = OrderedDict()

@@ -1,0 +1,56 @@
+"""Counting a user's own nn.Graph instance, compiled or not."""
+import oneflow as flow
+import oneflow.nn as nn
+
+import flowflops
+
+# Linear(4 -> 8) on (3, 4): 3*8*4 + 3*8; ReLU 3*8; Linear(8 -> 2): 3*2*8 + 3*2
+L1, RELU, L2 = 3 * 8 * 4 + 3 * 8, 3 * 8, 3 * 2 * 8 + 3 * 2
+
+
+class MyGraph(nn.Graph):
+    def __init__(self, net, amp=False):
+        super().__init__()
+        self.net = net
+        if amp:
+            self.config.enable_amp(True)
+
+    def build(self, x):
+        return self.net(x)
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_uncompiled_user_graph_is_compiled_with_the_inputs():
+    r = flowflops.profile(MyGraph(mlp()), (3, 4))
+    assert r.macs == L1 + RELU + L2
+    assert r.params == 4 * 8 + 8 + 8 * 2 + 2
+    # the graph's single model is the root: paths as in its named_modules()
+    assert r.by_module()["0"].macs == L1 and r.by_module()["2"].macs == L2
+
+
+def test_compiled_and_run_user_graph_is_read_as_is():
+    g = MyGraph(mlp())
+    g(flow.ones(3, 4))
+    assert flowflops.profile(g, (3, 4)).macs == L1 + RELU + L2
+
+
+def test_user_graph_config_is_what_gets_counted():
+    r = flowflops.profile(MyGraph(mlp(), amp=True), (3, 4))
+    assert r.macs == L1 + RELU + L2 and r.unsupported == {}
+
+
+def test_graph_with_two_models():
+    class Two(nn.Graph):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 8), nn.Linear(8, 2)
+
+        def build(self, x):
+            return self.b(self.a(x))
+
+    r = flowflops.profile(Two(), (3, 4))
+    assert r.by_module()["a"].macs == L1 and r.by_module()["b"].macs == L2
+    assert r.macs == L1 + L2
