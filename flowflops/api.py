@@ -65,7 +65,8 @@ def profile(
     ignore = _check_module_types("ignore_modules", ignore_modules)
     custom = dict(custom_modules_hooks or {})
     _check_module_types("custom_modules_hooks", custom)
-    if input_res is None and input_constructor is None:
+    compiled_graph = isinstance(model, flow.nn.Graph) and model._is_compiled
+    if input_res is None and input_constructor is None and not compiled_graph:
         raise TypeError("give input_res (the input shape, batch included) or input_constructor")
 
     if isinstance(model, flow.nn.Graph) or mode == "graph":
