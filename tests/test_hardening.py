@@ -195,3 +195,12 @@ def test_zoo_model_untouched_in_every_mode(name):
         if training:  # graph mode once per model keeps the suite short; eval mode is in test_modern
             flowflops.profile(model, (1, 3, side, side), mode="graph")
         assert_same(before, snapshot(model))
+
+
+def test_fused_ops_cost_what_they_fuse():
+    # x (6, 16) @ W^T (16 -> 32) + b: 6*32*16 MACs + 6*32 adds, as matmul + bias would
+    fused = price(OpRecord("fused_matmul_bias", "", ((6, 16), (32, 16), (32,)), ((6, 32),)))
+    unfused = price(OpRecord("matmul", "", ((6, 16), (32, 16)), ((6, 32),), {"transpose_a": False}))
+    bias = price(OpRecord("broadcast_add", "", ((6, 32), (32,)), ((6, 32),)))
+    assert fused.macs == 6 * 32 * 16 + 6 * 32 == (unfused + bias).macs
+    assert fused.flops == (unfused + bias).flops
