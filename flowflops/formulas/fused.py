@@ -15,14 +15,6 @@ def fused_matmul_bias(rec: OpRecord) -> Cost:
     return mac(n * rec.inputs[0][-1]) + elementwise(n)
 
 
-@register("fused_matmul_bias_add_relu_dropout", "cublas_fused_mlp")
-def fused_mlp(rec: OpRecord) -> Cost:
-    """An MLP layer chain; priced as its first matmul + bias + activation (one op per output
-    element each) when only the first layer's shapes are known."""
-    n = out_numel(rec)
-    return mac(n * rec.inputs[0][-1]) + elementwise(2 * n)
-
-
 @register("fused_bias_add_gelu", "fused_bias_add_mask_scale", "fused_gelu_mul", "fused_glu")
 def fused_bias_act(rec: OpRecord) -> Cost:
     """Bias add + activation (or mask-and-scale): two ops per output element."""
@@ -39,12 +31,3 @@ def fused_scale_mask_softmax(rec: OpRecord) -> Cost:
 def add_n_bias(rec: OpRecord) -> Cost:
     """n tensors plus a bias: n adds per output element."""
     return elementwise((len(rec.inputs) - 1) * out_numel(rec))
-
-
-@register("fused_self_attention_query_mul_key_and_value")
-def fused_qk(rec: OpRecord) -> Cost:
-    """QK^T of packed heads: one MAC per output score per head-dim element."""
-    hidden = rec.inputs[0]  # (seq, batch, heads * 3 * head_dim)
-    heads = int(rec.attrs.get("head_size", 1)) or 1
-    head_dim = hidden[-1] // (3 * heads) if heads else hidden[-1]
-    return mac(out_numel(rec) * head_dim)
