@@ -1,2 +1,5 @@
 """Per-op formulas, one file per family. Importing this package registers them all."""
-from . import activation, conv, elementwise, fused, matmul, norm, pool, recurrent, reduce, zero  # noqa: F401
+from . import (  # noqa: F401
+    activation, backward, comm, conv, elementwise, fused, loss, matmul, norm, optimizer, pool,
+    recurrent, reduce, zero,
+)

@@ -8,12 +8,14 @@ from typing import Any, Callable, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
+from ..distributed import global_default_input, is_global_model
 from ..errors import CountError
 from ..guard import counting_state
 from ..inputs import build_inputs, describe_inputs
 from ..modules import count_params, module_tree
 from ..report import ModuleInfo, Report, price_records
 from .job import job_records
+from .train import assign_phases
 
 
 class _CountGraph(flow.nn.Graph):
@@ -78,10 +80,14 @@ def profile_graph(
             job = _compile(graph, args, kwargs, type(graph).__name__, inputs)
         else:
             inputs, job = [], graph._full_job_proto
-        entries = price_records(job_records(job))
+        entries = price_records(assign_phases(job, job_records(job)))  # phases: training graphs
         return Report(entries, _graph_tree(graph), mode="graph", inputs=inputs)
 
-    args, kwargs = build_inputs(model, input_res, input_constructor)
+    if input_constructor is None and is_global_model(model):
+        # a global model needs a global input: ones, broadcast on its first parameter's placement
+        args, kwargs = (global_default_input(model, input_res),), {}
+    else:
+        args, kwargs = build_inputs(model, input_res, input_constructor)
     inputs = describe_inputs(args, kwargs)
     with counting_state(model):
         job = _compile(_CountGraph(model), args, kwargs, type(model).__name__, inputs)

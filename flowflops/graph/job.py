@@ -6,6 +6,7 @@ from typing import Any, Dict, List
 
 from ..records import OpRecord
 from .naming import common_root, relative_path, split_op_name
+from .parallel import JobParallel
 
 
 def attr_value(v: Any) -> Any:
@@ -23,7 +24,12 @@ def attr_value(v: Any) -> Any:
 
 def job_records(job: Any) -> List[OpRecord]:
     """One record per user op of the job, in job order. Scopes are made relative to the
-    graph's single model attribute when there is one (so they match ``named_modules()``)."""
+    graph's single model attribute when there is one (so they match ``named_modules()``).
+
+    Each record's attrs also hold its tensors' SBP and its placement (``_in_sbp``,
+    ``_out_sbp``, ``_placement``); in a job over several ranks, a ``"boxing"`` record precedes
+    each op that reads a tensor with another SBP or placement than it was written with (see
+    :mod:`flowflops.graph.parallel`), and graph outputs' boxing comes last."""
     op2module: Dict[str, str] = {}
     for module_name, conf in job.module_name2module_conf.items():
         for op_name in conf.ops:
@@ -51,9 +57,13 @@ def job_records(job: Any) -> List[OpRecord]:
         if scope is None:
             parts = split_op_name(op.name)
             scope = parts[0] if parts else ""
-        scopes[op.name] = scope
+        # ops in the graph's own scope (a training graph's loss-gradient seed, train-step
+        # counter...) belong to the root, not to a model attribute
+        scopes[op.name] = "" if scope == job.job_conf.job_name else scope
     root = common_root(scopes.values())
 
+    parallel = JobParallel(job)
+    boxed: set = set()
     records = []
     for op in user_ops:
         u = op.user_conf
@@ -61,8 +71,14 @@ def job_records(job: Any) -> List[OpRecord]:
         if u.op_type_name == "normalization" and "gamma" in u.input:
             producer = u.input["gamma"].s[0].split("/", 1)[0]
             attrs["affine"] = op_types.get(producer) != "constant"
+        attrs.update(parallel.user_op_attrs(op))
+        module = relative_path(scopes[op.name], root)
+        records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(
-            u.op_type_name, relative_path(scopes[op.name], root),
+            u.op_type_name, module,
             shapes(u.input, u.input_order), shapes(u.output, u.output_order), attrs, op.name,
         ))
+    for op in job.net.op:
+        if op.HasField("output_conf"):
+            records.extend(parallel.boxing_records(op, "", boxed))
     return records
