@@ -17,7 +17,7 @@ from .printing import print_report
 from .report import Report
 from .units import flops_to_string, params_to_string
 
-MODES = ("eager", "graph")
+MODES = ("eager", "graph", "train")
 _BACKEND_KEYS = {"count_functional"}
 
 
@@ -49,6 +49,9 @@ def profile(
     backend_specific_config: Optional[Dict[str, Any]] = None,
     ignore_modules: Sequence[type] = (),
     custom_modules_hooks: Optional[Dict[type, Callable]] = None,
+    loss_fn: Optional[Callable[[Any, Any], Any]] = None,
+    optimizer: Optional[Any] = None,
+    target: Optional[Any] = None,
 ) -> Report:
     """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
     input shape, batch included) or made by ``input_constructor(input_res)``.
@@ -69,12 +72,22 @@ def profile(
     if input_res is None and input_constructor is None and not compiled_graph:
         raise TypeError("give input_res (the input shape, batch included) or input_constructor")
 
+    if mode == "train" and not isinstance(model, flow.nn.Graph):
+        from .graph.train import profile_train
+
+        return profile_train(model, input_res, input_constructor=input_constructor,
+                             loss_fn=loss_fn, optimizer=optimizer, target=target)
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import profile_graph
 
         return profile_graph(model, input_res, input_constructor)
 
-    args, kwargs = build_inputs(model, input_res, input_constructor)
+    from .distributed import global_default_input, is_global_model
+
+    if input_constructor is None and is_global_model(model):
+        args, kwargs = (global_default_input(model, input_res),), {}
+    else:
+        args, kwargs = build_inputs(model, input_res, input_constructor)
     from .eager.engine import EagerCounter
 
     counter = EagerCounter(

@@ -99,6 +99,12 @@ def totals_text(report: Any) -> str:
     ]
     if report.trainable_params != report.params:
         lines.append(f"Trainable params: {params_to_string(report.trainable_params)} ({report.trainable_params:,})")
+    if report.mode == "train":
+        from .graph.train import backward_forward_ratio
+
+        for phase, c in report.by_phase().items():
+            lines.append(f"  {phase:<9} {flops_to_string(c.macs)} ({c.macs:,})")
+        lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
     if report.unsupported:
         lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
     return "\n".join(lines) + "\n"
@@ -167,7 +173,8 @@ def _model_parser() -> argparse.ArgumentParser:
         "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph)."))
     p.add_argument("model", help="flowvision model name (resnet50) or package.module:factory")
     p.add_argument("--input-shape", default="1,3,224,224", help="input shape, batch included (default 1,3,224,224)")
-    p.add_argument("--mode", choices=("eager", "graph", "both"), default="eager")
+    p.add_argument("--mode", choices=("eager", "graph", "both", "train"), default="eager",
+                   help="train: one training step (cross-entropy on random labels, SGD)")
     p.add_argument("--depth", type=int, default=None, help="show the module table to this depth")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", default=None, help="write to FILE instead of stdout")
@@ -184,6 +191,7 @@ def _zoo_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated flowvision names (default: the article's 12)")
     p.add_argument("--input-shape", default=None, help="input shape for every model (default: 1,3,224,224; alexnet 227)")
     p.add_argument("--mode", choices=("eager", "graph", "both"), default="both")
+    p.add_argument("--train", action="store_true", help="add a training-step column")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", default=None)
     p.add_argument("--count-functional", action="store_true")
@@ -290,6 +298,8 @@ def _zoo_flat(rows: List[Dict[str, Any]], modes: Sequence[str], fmt: str) -> str
 def _cmd_zoo(args: argparse.Namespace) -> None:
     names = args.models.split(",") if args.models else list(ARTICLE_MODELS)
     modes = ["eager", "graph"] if args.mode == "both" else [args.mode]
+    if args.train:
+        modes.append("train")
     shape = parse_shape(args.input_shape) if args.input_shape else None
     progress = sys.stderr if sys.stderr.isatty() else None
     rows = zoo_rows(names, modes, shape, args.count_functional, progress)

@@ -196,8 +196,22 @@ def to_dict(report: "Report") -> Dict[str, Any]:
         "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": report.operator_counts().get(op, 0)}
                       for op, c in report.by_operator().items()},
         "unsupported": dict(report.unsupported),
+        "phases": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.by_phase().items()}
+        if report.mode == "train" else None,
+        "ranks": _ranks(report),
         "records": records,
     }
+
+
+def _ranks(report: "Report") -> Optional[Dict[str, Any]]:
+    """Per-rank cost and bytes sent/received, for reports of distributed graphs."""
+    from .distributed import report_ranks
+
+    if len(report_ranks(report)) < 2:
+        return None
+    sent, received = report.comm_bytes_by_rank("sent"), report.comm_bytes_by_rank("received")
+    return {str(r): {"macs": c.macs, "flops": c.flops, "bytes_sent": sent.get(r, 0),
+                     "bytes_received": received.get(r, 0)} for r, c in report.by_rank().items()}
 
 
 def to_json(report: "Report", indent: Optional[int] = 2) -> str:

@@ -120,6 +120,25 @@ class Report:
                 out[phase] = out.get(phase, ZERO) + c
         return out
 
+    def by_rank(self) -> Dict[int, Cost]:
+        """Rank -> cost of the ops that rank runs, for a graph count of global tensors (see
+        :func:`flowflops.distributed.cost_by_rank` for the rules)."""
+        from .distributed import cost_by_rank
+
+        return cost_by_rank(self)
+
+    def comm_bytes_by_rank(self, direction: str = "sent") -> Dict[int, int]:
+        """Rank -> bytes it sends (or, with ``direction="received"``, receives)."""
+        from .distributed import comm_bytes_by_rank
+
+        return comm_bytes_by_rank(self, direction)
+
+    def rank_table(self, units: Optional[str] = None, precision: int = 2) -> str:
+        """Per-rank MACs, FLOPs and communication, as a table."""
+        from .distributed import per_rank_table
+
+        return per_rank_table(self, units, precision)
+
     def operator_counts(self) -> Dict[str, int]:
         """Op type -> number of calls seen."""
         return dict(Counter(rec.op_type for rec, _ in self.entries))

@@ -312,3 +312,23 @@ def test_vit_training_step():
     phases = r.by_phase()
     assert phases[O].macs == 2 * r.trainable_params + 1
     assert phases[B].macs > phases[F].macs > 0
+
+
+def test_profile_mode_train_and_the_command():
+    """``profile(mode="train")`` is the training-step count; the JSON export holds its phases;
+    the command prints the split."""
+    r = flowflops.profile(mlp(), (N, 8), mode="train")
+    assert r.macs == MLP_FORWARD_MACS + MLP_BACKWARD_MACS + MLP_OPTIMIZER
+    assert r.to_dict()["phases"]["backward"]["macs"] == MLP_BACKWARD_MACS
+    from flowflops.cli import run
+
+    import io
+    import sys
+
+    buf, old = io.StringIO(), sys.stdout
+    sys.stdout = buf
+    try:
+        assert run(["tests.test_train:mlp", "--input-shape", f"{N},8", "--mode", "train", "--depth", "1"]) == 0
+    finally:
+        sys.stdout = old
+    assert f"backward  {MLP_BACKWARD_MACS} Mac ({MLP_BACKWARD_MACS:,})" in buf.getvalue()
