@@ -35,7 +35,7 @@ test-quick: env
 	$(PY) -m pytest -q -m "not slow"
 
 bench: env
-	$(PY) benchmarks/graph_vs_build.py
+	$(PY) benchmarks/compare.py
 
 clean:
 	rm -rf $(VENV)

@@ -29,6 +29,10 @@ ZERO_MODULES: Tuple[type, ...] = tuple(
 )
 
 
+#: Regularisers from model zoos that are identities at inference, matched by class name.
+ZERO_MODULE_NAMES = frozenset({"DropPath", "StochasticDepth", "DropBlock2d"})
+
+
 class _Key:
     """A hook-dict key nobody else can hold."""
 
@@ -100,7 +104,7 @@ class EagerCounter:
             return ("emit", emitter)
         if self.count_functional:
             return ("track", None)
-        if not m._modules and not isinstance(m, ZERO_MODULES):
+        if not m._modules and not isinstance(m, ZERO_MODULES) and type(m).__name__ not in ZERO_MODULE_NAMES:
             return ("unknown", None)
         return None
 
