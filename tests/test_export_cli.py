@@ -220,3 +220,29 @@ def test_zoo_reproduces_the_article_tables():
 def test_python_dash_m_runs():
     p = subprocess.run([sys.executable, "-m", "flowflops", "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "zoo" in p.stdout
+
+
+def test_cli_graph_text(tmp_path):
+    from flowflops.graph.engine import _CountGraph
+
+    import oneflow as flow
+
+    g = _CountGraph(Wrapper().eval())
+    g.build_graph(flow.ones(2, 4))
+    g.finish_complie_and_init_runtime()  # OneFlow prints OPERATOR lines once the plan exists
+    path = tmp_path / "graph.txt"
+    path.write_text(repr(g))
+    code, out, _ = cli("graph-text", str(path), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["totals"]["macs"] == LIN1 + RELU + LIN2
+    code, out, _ = cli("graph-text", str(path))
+    assert code == 0 and f"({LIN1 + RELU + LIN2:,})" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["article_resnet50.py", "basic_block.py", "transformer.py",
+                                    "training_script.py", "zoo_table.py"])
+def test_examples_run(script):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, os.path.join(root, "examples", script)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
