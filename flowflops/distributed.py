@@ -69,6 +69,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .formulas.comm import COMM_OP_TYPES
 from .records import ZERO, Cost, OpRecord, Shape, numel
+from .graph.naming import flat_ranks
 from .registry import price
 
 Sbp = Tuple[str, ...]
@@ -99,15 +100,6 @@ def _shape_of(ranks: Any) -> Tuple[int, ...]:
     return ()
 
 
-def _flat(ranks: Any) -> List[int]:
-    if isinstance(ranks, (tuple, list)):
-        out: List[int] = []
-        for r in ranks:
-            out.extend(_flat(r))
-        return out
-    return [int(ranks)]
-
-
 @dataclass(frozen=True)
 class Placement:
     """Where an op runs: device type, its ranks (flat, in ``placement.ranks`` order) and the
@@ -122,7 +114,7 @@ class Placement:
         """From a record's ``_placement``: ``{"type": "cpu", "ranks": (0, 1)}`` (ranks nested
         for a multi-dimensional hierarchy; lists, as a JSON round trip gives, work too)."""
         ranks = value["ranks"]
-        flat = tuple(_flat(ranks))
+        flat = tuple(flat_ranks(ranks))
         hierarchy = _shape_of(ranks) or (1,)
         return cls(str(value.get("type", "")), flat, hierarchy if flat else (0,))
 

@@ -22,3 +22,16 @@ class BasicBlock(nn.Module):
         out += flow.cat([identity, identity], dim=1)
         out = self.relu(out)
         return self.fc(out)
+
+
+#: The model zoo: the article's 12 flowvision models and five modern ones.
+ZOO = ["alexnet", "vgg11", "vgg11_bn", "squeezenet1_0", "squeezenet1_1", "resnet18", "resnet50",
+       "resnext50_32x4d", "shufflenet_v2_x0_5", "regnet_x_16gf", "efficientnet_b0", "densenet121",
+       "mobilenet_v2", "mobilenet_v3_large", "vit_tiny_patch16_224", "swin_tiny_patch4_window7_224",
+       "convnext_tiny_224"]
+
+
+def zoo_input(name: str) -> tuple:
+    """The article's input: (1, 3, 224, 224); alexnet at 227 as in the original's script."""
+    side = 227 if name == "alexnet" else 224
+    return (1, 3, side, side)

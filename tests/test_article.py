@@ -1,5 +1,6 @@
 """The seed article's numbers, reproduced exactly (quoted from the article and
 ../shared/reference/seed_numbers.md, measured from the original package)."""
+import os
 import subprocess
 import sys
 
@@ -63,30 +64,13 @@ def test_resnet50_graph_minus_eager_is_the_residual_adds():
         assert by_module[block].macs - eager.by_module()[block].macs == c * hw * hw
 
 
-ARTICLE_EXAMPLE = """
-import oneflow as flow
-import flowvision.models as models
-from flowflops import get_model_complexity_info
-
-
-model = models.resnet50() # your own model, nn.Module
-dsize = (1, 3, 224, 224)  # B, C, H, W
-
-for mode in ["eager", "graph"]:
-    print("====== {} ======".format(mode))
-    total_flops, total_params = get_model_complexity_info(
-        model, dsize,
-        as_strings=False,
-        print_per_layer_stat=False,
-        mode=mode
-    )
-    print(total_flops, total_params)
-"""
 
 
 @pytest.mark.slow
 def test_article_resnet50_example_runs_verbatim():
-    out = subprocess.run([sys.executable, "-c", ARTICLE_EXAMPLE], capture_output=True, text=True, check=True).stdout
+    """examples/article_resnet50.py is the article's code, verbatim."""
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "article_resnet50.py")
+    out = subprocess.run([sys.executable, example], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
         "====== eager ======", "4121925096 25557032", "====== graph ======", "4127444456 25557032",
     ]

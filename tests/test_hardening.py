@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import flowflops
 from flowflops.records import OpRecord
 from flowflops.registry import price
+from models import ZOO, zoo_input
 from snapshot import assert_same, snapshot
 
 LIN = 2 * 4 * 4 + 2 * 4  # Linear(4, 4) on (2, 4): MACs + bias adds
@@ -176,24 +177,19 @@ def test_per_sample_layers_are_batch_linear(kind, batch, mode):
 
 # -- every zoo model, from train mode, every mode ---------------------------------------------
 
-ZOO = ["alexnet", "vgg11", "vgg11_bn", "squeezenet1_0", "squeezenet1_1", "resnet18", "resnet50",
-       "resnext50_32x4d", "shufflenet_v2_x0_5", "regnet_x_16gf", "efficientnet_b0", "densenet121",
-       "mobilenet_v2", "mobilenet_v3_large", "vit_tiny_patch16_224", "swin_tiny_patch4_window7_224",
-       "convnext_tiny_224"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_model_untouched_in_every_mode(name):
-    side = 227 if name == "alexnet" else 224
     model = getattr(zoo, name)()
     for training in (True, False):
         model.train(training)
         before = snapshot(model)
-        flowflops.profile(model, (1, 3, side, side))
-        flowflops.profile(model, (1, 3, side, side), backend_specific_config={"count_functional": True})
+        flowflops.profile(model, zoo_input(name))
+        flowflops.profile(model, zoo_input(name), backend_specific_config={"count_functional": True})
         if training:  # graph mode once per model keeps the suite short; eval mode is in test_modern
-            flowflops.profile(model, (1, 3, side, side), mode="graph")
+            flowflops.profile(model, zoo_input(name), mode="graph")
         assert_same(before, snapshot(model))
 
 

@@ -7,6 +7,7 @@ from flowvision.models.vision_transformer import Block
 
 import flowflops
 from gpt import GPTBlock
+from models import ZOO, zoo_input
 from snapshot import assert_same, snapshot
 
 FUNCTIONAL = {"count_functional": True}
@@ -127,20 +128,15 @@ def test_recurrent_eager_equals_graph(cls, bidirectional):
     assert e.unsupported == g.unsupported == {}
 
 
-ZOO = ["alexnet", "vgg11", "vgg11_bn", "squeezenet1_0", "squeezenet1_1", "resnet18", "resnet50",
-       "resnext50_32x4d", "shufflenet_v2_x0_5", "regnet_x_16gf", "efficientnet_b0", "densenet121",
-       "mobilenet_v2", "mobilenet_v3_large", "vit_tiny_patch16_224", "swin_tiny_patch4_window7_224",
-       "convnext_tiny_224"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_eager_with_functional_equals_graph(name):
-    side = 227 if name == "alexnet" else 224
     model = getattr(zoo, name)().eval()
     before = snapshot(model)
-    full = flowflops.profile(model, (1, 3, side, side), backend_specific_config=FUNCTIONAL)
-    graph = flowflops.profile(model, (1, 3, side, side), mode="graph")
+    full = flowflops.profile(model, zoo_input(name), backend_specific_config=FUNCTIONAL)
+    graph = flowflops.profile(model, zoo_input(name), mode="graph")
     assert_same(before, snapshot(model))
     assert full.unsupported == {} and graph.unsupported == {}
     assert full.macs == graph.macs

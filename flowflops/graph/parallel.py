@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from google.protobuf import text_format
 
 from ..records import OpRecord
+from .naming import flat_ranks
 
 Sbp = Tuple[str, ...]
 
@@ -91,7 +92,7 @@ class JobParallel:
                         self.produced[lbn] = (sbp_strings(nd), pl)
         flat = set()
         for pl in self.placements.values():
-            flat.add(tuple(_flatten(pl["ranks"])))
+            flat.add(tuple(flat_ranks(pl["ranks"])))
         #: more than one rank takes part: boxing between SBPs can move data
         self.distributed = len(flat) > 1 or any(len(r) > 1 for r in flat)
 
@@ -180,15 +181,6 @@ class JobParallel:
             records.append(OpRecord(BOXING_OP_TYPE, module, (shape,), (shape,), attrs,
                                     f"System-Boxing-{lbn}-to-{op.name}"))
         return records
-
-
-def _flatten(ranks: Any) -> List[int]:
-    if isinstance(ranks, (tuple, list)):
-        out: List[int] = []
-        for r in ranks:
-            out.extend(_flatten(r))
-        return out
-    return [int(ranks)]
 
 
 def _conf_ranks(conf: Any) -> Any:

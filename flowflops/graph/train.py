@@ -54,6 +54,7 @@ from ..errors import CountError
 from ..inputs import build_inputs, check_model, describe_inputs
 from ..modules import module_tree
 from ..records import OpRecord
+from ..guard import counting_state
 from ..report import Report, price_records
 from .job import job_records
 
@@ -229,21 +230,6 @@ class _TrainGraph(flow.nn.Graph):
 
 
 @contextlib.contextmanager
-def training_state(model: nn.Module) -> Iterator[None]:
-    """Run the body with every module in training mode and gradients on; afterwards every
-    module's ``training`` flag and the global grad mode are as before, also when it raises."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        for m, _ in flags:
-            m.training = True
-        with flow.enable_grad():
-            yield
-    finally:
-        for m, training in flags:
-            m.training = training
-
-
-@contextlib.contextmanager
 def detached_grads(tensors: Iterable[flow.Tensor]) -> Iterator[None]:
     """Run the body with ``.grad`` of each of ``tensors`` set to ``None``, and put every
     ``.grad`` back afterwards. Compiling ``loss.backward()`` stores a lazy gradient as the
@@ -314,7 +300,7 @@ def profile_train(
     args, kwargs = build_inputs(model, input_res, input_constructor)
     inputs = describe_inputs(args, kwargs)
     opt = optimizer if optimizer is not None else _default_optimizer(model)
-    with training_state(model), detached_grads(_trained_tensors(model, opt)):
+    with counting_state(model, training=True), detached_grads(_trained_tensors(model, opt)):
         graph = _TrainGraph(model, loss_fn or _cross_entropy, opt, has_target=target is not None)
         graph_args = (target,) + tuple(args) if target is not None else tuple(args)
         try:
