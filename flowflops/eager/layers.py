@@ -221,12 +221,14 @@ def recurrent(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
         steps, batch = x[0], x[1]
     dirs = 2 if m.bidirectional else 1
     hidden = m.hidden_size
+    proj = int(getattr(m, "proj_size", 0) or 0)  # LSTM with projections: h has proj_size
+    extra = {"proj_size": proj} if proj else {}
     recs = []
     for layer in range(m.num_layers):
-        in_size = m.input_size if layer == 0 else hidden * dirs
+        in_size = m.input_size if layer == 0 else (proj or hidden) * dirs
         for _ in range(dirs):
-            recs.append(_rec(_cell_op(m), [(batch, in_size), (batch, hidden)], [(batch, hidden)],
-                             steps=steps, bias=bool(m.bias)))
+            recs.append(_rec(_cell_op(m), [(batch, in_size), (batch, hidden)], [(batch, proj or hidden)],
+                             steps=steps, bias=bool(m.bias), **extra))
     return recs
 
 

@@ -10,6 +10,9 @@ One step of a cell with G gates (RNN 1, GRU 3, LSTM 4), batch B, input I, hidden
   LSTM 13: four gate sums, three sigmoids, two tanh, ``f*c + i*g`` (3), ``o * tanh(c)`` (1);
   GRU 10: the r and z gate sums (2), two sigmoids, ``n = tanh(x_n + r * h_n)`` (3),
   ``h' = n + z * (h - n)`` (3).
+An LSTM with ``attrs["proj_size"] = P`` (> 0) carries a projected state ``h = W_hr @ h_full``
+of size P: its recurrent matmul is ``B*G*H*P`` instead of ``B*G*H*H``, and the projection
+adds ``B*P*H`` MACs per step.
 Matmul work costs 2 FLOPs per MAC; everything else 1.
 """
 from __future__ import annotations
@@ -26,7 +29,8 @@ def recurrent_cell(rec: OpRecord) -> Cost:
     """Cost of ``attrs["steps"]`` steps of the cell (see the module docstring)."""
     (batch, input_size), (_, hidden) = rec.inputs[0], rec.inputs[1]
     gates = GATES[rec.op_type]
-    matmuls = mac(batch * gates * hidden * (input_size + hidden))
+    proj = int(rec.attrs.get("proj_size", 0) or 0)
+    matmuls = mac(batch * gates * hidden * (input_size + (proj or hidden)) + batch * proj * hidden)
     bias = 2 * batch * gates * hidden if rec.attrs.get("bias", True) else 0
     cell = batch * hidden * CELL_ELEMENTWISE[rec.op_type]
     return (matmuls + elementwise(bias + cell)) * int(rec.attrs.get("steps", 1))
