@@ -309,3 +309,16 @@ def test_graph_count_twice_gives_the_same_answer():
     assert graph(model, (1, 2, 3, 3)).macs == graph(model, (1, 2, 3, 3)).macs == modules + n
     # eager hooks see the modules only, not the residual add written in Res.forward
     assert flowflops.profile(model, (1, 2, 3, 3), mode="eager").macs == modules
+
+
+def test_matrix_times_vector_and_vector_times_matrix():
+    class MV(nn.Module):
+        def forward(self, m, v, w):
+            return flow.matmul(m, v), flow.matmul(v, w)
+
+    make = lambda res: (flow.ones(5, 3), flow.ones(3), flow.ones(3, 4))  # noqa: E731
+    expected = 5 * 3 + 3 * 4  # (5, 3) @ (3,): 5 rows of 3 MACs; (3,) @ (3, 4): 4 columns of 3
+    for mode in ("graph", "eager"):
+        cfg = {"count_functional": True} if mode == "eager" else {}
+        r = flowflops.profile(MV(), None, input_constructor=make, mode=mode, backend_specific_config=cfg)
+        assert r.macs == expected and r.unsupported == {}, mode

@@ -27,3 +27,10 @@ def contraction_length(rec: OpRecord) -> int:
 def matmul(rec: OpRecord) -> Cost:
     """One MAC per output element per step of the contraction: ``numel(out) * K``."""
     return mac(numel(rec.outputs[0]) * contraction_length(rec))
+
+
+@register("matrix_vector_product", "vector_matrix_product")
+def matrix_vector(rec: OpRecord) -> Cost:
+    """``(M, K) @ (K,)`` or ``(K,) @ (K, N)``: one MAC per element of the matrix."""
+    matrix = max(rec.inputs[:2], key=len)
+    return mac(numel(matrix))
