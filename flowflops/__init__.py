@@ -1,6 +1,6 @@
 """flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled."""
 from .api import get_model_complexity_info, profile
-from .errors import CountError, ParseError
+from .errors import CountError, CustomHookError, ParseError
 from .records import Cost, OpRecord
 from .registry import register
 from .report import Report
@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "get_model_complexity_info", "profile", "Report", "Cost", "OpRecord", "register",
-    "flops_to_string", "params_to_string", "CountError", "ParseError", "count_graph_text",
+    "flops_to_string", "params_to_string", "CountError", "CustomHookError", "ParseError", "count_graph_text",
     "__version__",
 ]
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 import oneflow as flow
 import oneflow.nn as nn
 
-from .errors import CountError
+from .errors import CountError, CustomHookError
 from .guard import counting_state
 from .inputs import build_inputs, check_model, describe_inputs, half_on_cpu
 from .modules import module_paths, module_tree
@@ -97,11 +97,9 @@ def profile(
     with counting_state(model):
         try:
             counter.run(args, kwargs)
-        except CountError:
+        except (CountError, CustomHookError):
             raise
         except Exception as err:
-            if "custom hook" in str(err) and isinstance(err, RuntimeError):
-                raise
             hint = (" The model is float16/bfloat16 on the CPU, where oneflow has no kernels: "
                     "count it with mode='graph', which compiles without running."
                     if half_on_cpu(model) else "")

@@ -13,3 +13,8 @@ class ParseError(ValueError):
     def __init__(self, message: str, line: int = 0):
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
+
+
+class CustomHookError(RuntimeError):
+    """A function of ``custom_modules_hooks`` raised; the message names it, the module type and
+    path, and the original error is chained."""

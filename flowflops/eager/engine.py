@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import oneflow.nn as nn
 
+from ..errors import CustomHookError
 from ..records import Cost, OpRecord, mac
 from ..registry import price
 from ..report import Entry
@@ -144,7 +145,7 @@ class EagerCounter:
             try:
                 value = fn(m, args, out)
             except Exception as err:
-                raise RuntimeError(
+                raise CustomHookError(
                     f"the custom hook {getattr(fn, '__name__', fn)!r} for {name} (module "
                     f"'{path}') raised {type(err).__name__}: {err}"
                 ) from err
