@@ -75,8 +75,15 @@ class JobParallel:
                 value = {"type": str(conf.device_tag), "ranks": _conf_ranks(conf)}
             for name in group.op_set.op_name:
                 self.placements[name] = value
-        # tensor name -> (SBP, placement) as its producer writes it
+        flat = set()
+        for pl in self.placements.values():
+            flat.add(tuple(flat_ranks(pl["ranks"])))
+        #: more than one rank takes part: SBPs matter and boxing between them can move data
+        self.distributed = len(flat) > 1 or any(len(r) > 1 for r in flat)
+        # tensor name -> (SBP, placement) as its producer writes it (only needed for boxing)
         self.produced: Dict[str, Tuple[Sbp, Optional[Dict[str, Any]]]] = {}
+        if not self.distributed:
+            return
         for op in job.net.op:
             bn2sbp = self._bn2sbp(op.name)
             pl = self.placements.get(op.name)
@@ -90,11 +97,6 @@ class JobParallel:
                     lbn = f"{op.name}/{key}"
                     if lbn in self.descs:
                         self.produced[lbn] = (sbp_strings(nd), pl)
-        flat = set()
-        for pl in self.placements.values():
-            flat.add(tuple(flat_ranks(pl["ranks"])))
-        #: more than one rank takes part: boxing between SBPs can move data
-        self.distributed = len(flat) > 1 or any(len(r) > 1 for r in flat)
 
     def _bn2sbp(self, op_name: str) -> Any:
         return self.sigs[op_name].bn_in_op2nd_sbp if op_name in self.sigs else {}
@@ -121,9 +123,14 @@ class JobParallel:
 
     def user_op_attrs(self, op: Any) -> Dict[str, Any]:
         """``_in_sbp``, ``_out_sbp`` and ``_placement`` of a user op (those it has), plus
-        ``_itemsize`` (of its first input) for a communication op."""
+        ``_itemsize`` (of its first input) for a communication op. On a single device every
+        tensor is broadcast, so only the placement is recorded (reading SBPs costs time)."""
         u = op.user_conf
         attrs: Dict[str, Any] = {}
+        if not self.distributed:
+            if op.name in self.placements:
+                attrs["_placement"] = self.placements[op.name]
+            return attrs
         ins = self._args_sbp(op.name, u.input, u.input_order)
         outs = self._args_sbp(op.name, u.output, u.output_order)
         if ins is not None:
