@@ -9,7 +9,10 @@ import oneflow.nn as nn
 
 
 def snapshot(model: nn.Module) -> Dict[str, Any]:
-    state: Dict[str, Any] = {"grad_enabled": flow.is_grad_enabled(), "modules": {}, "tensors": {}}
+    from flowflops.eager.functional import patched_attributes
+
+    state: Dict[str, Any] = {"grad_enabled": flow.is_grad_enabled(), "modules": {}, "tensors": {},
+                             "functions": [(id(o), n, id(getattr(o, n))) for o, n in patched_attributes()]}
     for name, m in model.named_modules():
         state["modules"][name] = (
             type(m).__name__,
@@ -27,6 +30,7 @@ def snapshot(model: nn.Module) -> Dict[str, Any]:
 
 def assert_same(before: Dict[str, Any], after: Dict[str, Any]) -> None:
     assert before["grad_enabled"] == after["grad_enabled"]
+    assert before["functions"] == after["functions"]  # count_functional's patches are all gone
     assert before["modules"] == after["modules"]
     assert before["tensors"].keys() == after["tensors"].keys()
     for k, v in before["tensors"].items():
