@@ -68,6 +68,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .formulas.comm import COMM_OP_TYPES
+from .inputs import first_parameter
 from .records import ZERO, Cost, OpRecord, Shape, numel
 from .graph.naming import flat_ranks
 from .registry import price
@@ -419,18 +420,9 @@ def per_rank_table(report: Any, units: Optional[str] = None, precision: int = 2)
 
 # -- inputs for a global model ---------------------------------------------------------------------
 
-def _first_param(model: Any) -> Any:
-    params = getattr(model, "parameters", None)
-    if params is None:
-        return None
-    for p in params():
-        return p
-    return None
-
-
 def is_global_model(model: Any) -> bool:
     """True when the model's first parameter is a global tensor."""
-    p = _first_param(model)
+    p = first_parameter(model)
     return bool(p is not None and getattr(p, "is_global", False))
 
 
@@ -442,7 +434,7 @@ def global_default_input(model: Any, input_res: Any) -> Any:
     from .inputs import check_input_res
 
     shape = check_input_res(input_res)
-    ref = _first_param(model)
+    ref = first_parameter(model)
     dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
     sbp = [flow.sbp.broadcast] * len(ref.sbp)
     return flow.ones(*shape, dtype=dtype, placement=ref.placement, sbp=sbp)

@@ -1,7 +1,7 @@
 """Turning ``input_res`` / ``input_constructor`` into the arguments of one forward call."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -39,7 +39,8 @@ def check_input_res(input_res: Any) -> Tuple[int, ...]:
     return tuple(input_res)
 
 
-def _reference_tensor(model: Any) -> Optional[flow.Tensor]:
+def first_parameter(model: Any) -> Optional[flow.Tensor]:
+    """The model's first parameter (``None`` for a model without any, or a non-module)."""
     params = model.parameters() if isinstance(model, nn.Module) else []
     for p in params:
         return p
@@ -49,7 +50,7 @@ def _reference_tensor(model: Any) -> Optional[flow.Tensor]:
 def default_input(model: Any, shape: Tuple[int, ...]) -> flow.Tensor:
     """A tensor of ones of ``shape``, with the dtype and device of the model's first parameter
     (float32 on the CPU for a model without parameters)."""
-    ref = _reference_tensor(model)
+    ref = first_parameter(model)
     if ref is None:
         return flow.ones(*shape)
     check_device(ref.device)
@@ -72,7 +73,7 @@ HALF_TYPES = ("float16", "bfloat16")
 def half_on_cpu(model: Any) -> bool:
     """True when the model's first parameter is float16/bfloat16 on the CPU, where oneflow 0.9
     has no kernels (eager mode cannot run it; graph mode compiles it fine)."""
-    ref = _reference_tensor(model)
+    ref = first_parameter(model)
     return ref is not None and ref.device.type == "cpu" and any(t in str(ref.dtype) for t in HALF_TYPES)
 
 

@@ -66,7 +66,7 @@ def test_cuda_model_without_cuda_is_refused_clearly(monkeypatch):
 
     fake = FakeCuda()
     fake.device = type("D", (), {"type": "cuda", "__str__": lambda self: "cuda:0"})()
-    monkeypatch.setattr(inputs, "_reference_tensor", lambda model: fake)
+    monkeypatch.setattr(inputs, "first_parameter", lambda model: fake)
     monkeypatch.setattr(flow.cuda, "is_available", lambda: False)
     with pytest.raises(RuntimeError, match="no usable CUDA.*model.to\\('cpu'\\)"):
         flowflops.profile(nn.Linear(4, 4), (2, 4))

@@ -16,7 +16,7 @@ from ..errors import CustomHookError
 from ..records import Cost, OpRecord, mac
 from ..registry import price
 from ..report import Entry
-from .layers import EMITTERS, emitter_for
+from .layers import EMITTERS, emitter_for, first_tensor, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
 
@@ -119,11 +119,9 @@ class EagerCounter:
         def post(m: nn.Module, args: tuple, out: Any) -> None:
             if self._stack:
                 self._stack.pop()
-            first = out
-            while isinstance(first, (tuple, list)) and first:
-                first = first[0]
+            first = first_tensor(out)
             if hasattr(first, "shape"):
-                self.outputs.setdefault(self.paths.get(id(m), ""), tuple(int(d) for d in first.shape))
+                self.outputs.setdefault(self.paths.get(id(m), ""), shape_of(first))
             if kind == "track":
                 return
             if kind == "unknown":

@@ -15,40 +15,27 @@ slicing, expand...) are not patched: they cost nothing. Every patch is removed i
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import oneflow as flow
 import oneflow.nn.functional as F
 
-from ..records import OpRecord, Shape
+from ..records import OpRecord
+from .layers import first_tensor, record, shape_of
 
 Emit = Callable[[tuple, dict, Any], List[OpRecord]]
-
-
-def _shape(t: Any) -> Shape:
-    return tuple(int(d) for d in t.shape)
 
 
 def _is_tensor(x: Any) -> bool:
     return isinstance(x, flow.Tensor)
 
 
-def _first(out: Any) -> Any:
-    while isinstance(out, (tuple, list)):
-        out = out[0]
-    return out
-
-
-def _rec(op: str, inputs: List[Shape], outputs: List[Shape], **attrs: Any) -> OpRecord:
-    return OpRecord(op, "", tuple(inputs), tuple(outputs), attrs)
-
-
 def unary(op: str) -> Emit:
     """One op per output element (activations, elementwise math, softmax)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        y = _shape(_first(out))
-        return [_rec(op, [_shape(args[0])] if args and _is_tensor(args[0]) else [y], [y])]
+        y = shape_of(first_tensor(out))
+        return [record(op, [shape_of(args[0])] if args and _is_tensor(args[0]) else [y], [y])]
 
     return emit
 
@@ -60,12 +47,12 @@ def binary(kind: str) -> Emit:
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
         a = args[0] if args else kwargs.get("input")
         b = args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("exponent"))
-        y = _shape(_first(out))
+        y = shape_of(first_tensor(out))
         if _is_tensor(a) and _is_tensor(b):
-            if kind == "add" and _shape(a) == _shape(b) == y:
-                return [_rec("add_n", [y, y], [y])]
-            return [_rec(f"broadcast_{kind}", [_shape(a), _shape(b)], [y])]
-        return [_rec(f"scalar_{kind}", [y], [y])]
+            if kind == "add" and shape_of(a) == shape_of(b) == y:
+                return [record("add_n", [y, y], [y])]
+            return [record(f"broadcast_{kind}", [shape_of(a), shape_of(b)], [y])]
+        return [record(f"scalar_{kind}", [y], [y])]
 
     return emit
 
@@ -84,10 +71,10 @@ def reduction(op: str, mean: bool = False) -> Emit:
     element (the graph shows ``reduce_sum`` + ``scalar_mul``)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        x, y = _shape(args[0]), _shape(_first(out))
-        recs = [_rec(op, [x], [y])]
+        x, y = shape_of(args[0]), shape_of(first_tensor(out))
+        recs = [record(op, [x], [y])]
         if mean:
-            recs.append(_rec("scalar_mul", [y], [y]))
+            recs.append(record("scalar_mul", [y], [y]))
         return recs
 
     return emit
@@ -95,7 +82,7 @@ def reduction(op: str, mean: bool = False) -> Emit:
 
 def matmul(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     """``matmul`` (2-d), ``batch_matmul`` (same batch dims) or ``broadcast_matmul``."""
-    a, b, y = _shape(args[0]), _shape(args[1]), _shape(out)
+    a, b, y = shape_of(args[0]), shape_of(args[1]), shape_of(out)
     ta = bool(kwargs.get("transpose_a", args[2] if len(args) > 2 else False))
     if len(a) == 2 and len(b) == 2:
         op = "matmul"
@@ -103,16 +90,16 @@ def matmul(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
         op = "batch_matmul"
     else:
         op = "broadcast_matmul"
-    return [_rec(op, [a, b], [y], transpose_a=ta)]
+    return [record(op, [a, b], [y], transpose_a=ta)]
 
 
 def conv(op: str) -> Emit:
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        x, w, y = _shape(args[0]), _shape(args[1]), _shape(out)
-        recs = [_rec(op, [x, w], [y])]
+        x, w, y = shape_of(args[0]), shape_of(args[1]), shape_of(out)
+        recs = [record(op, [x, w], [y])]
         bias = args[2] if len(args) > 2 else kwargs.get("bias")
         if _is_tensor(bias):
-            recs.append(_rec("bias_add", [y, _shape(bias)], [y]))
+            recs.append(record("bias_add", [y, shape_of(bias)], [y]))
         return recs
 
     return emit
@@ -122,7 +109,7 @@ def pool(op: str) -> Emit:
     """Pooling: one op per input element."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        return [_rec(op, [_shape(args[0])], [_shape(_first(out))])]
+        return [record(op, [shape_of(args[0])], [shape_of(first_tensor(out))])]
 
     return emit
 

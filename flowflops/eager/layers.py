@@ -7,7 +7,7 @@ nothing themselves. Subclasses of a listed type use its emitter.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import oneflow.nn as nn
 
@@ -38,16 +38,18 @@ def emitter_for(module: nn.Module, table: Optional[Dict[type, Emitter]] = None) 
 
 
 def shape_of(t: Any) -> Shape:
+    """A tensor's shape as a tuple of ints."""
     return tuple(int(d) for d in t.shape)
 
 
-def _rec(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **attrs: Any) -> OpRecord:
-    # The hook fills in the module path.
+def record(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **attrs: Any) -> OpRecord:
+    """A record without its module path (the engine fills that in)."""
     return OpRecord(op_type, "", tuple(inputs), tuple(outputs), attrs)
 
 
-def _first_tensor(out: Any) -> Any:
-    while isinstance(out, (tuple, list)):
+def first_tensor(out: Any) -> Any:
+    """The first leaf of a (nested) tuple or list output; the output itself otherwise."""
+    while isinstance(out, (tuple, list)) and out:
         out = out[0]
     return out
 
@@ -56,9 +58,9 @@ def _first_tensor(out: Any) -> Any:
 
 def _conv_records(op_type: str, m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
-    recs = [_rec(op_type, [x, shape_of(m.weight)], [y], groups=m.groups)]
+    recs = [record(op_type, [x, shape_of(m.weight)], [y], groups=m.groups)]
     if m.bias is not None:
-        recs.append(_rec("bias_add", [y, shape_of(m.bias)], [y]))
+        recs.append(record("bias_add", [y, shape_of(m.bias)], [y]))
     return recs
 
 
@@ -78,9 +80,9 @@ def conv_transpose(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
     op = "matmul" if len(x) == 2 else "broadcast_matmul"
-    recs = [_rec(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True)]
+    recs = [record(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True)]
     if m.bias is not None:
-        recs.append(_rec("broadcast_add", [y, shape_of(m.bias)], [y]))
+        recs.append(record("broadcast_add", [y, shape_of(m.bias)], [y]))
     return recs
 
 
@@ -89,7 +91,7 @@ def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 @emits(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def batch_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, c = shape_of(args[0]), (m.num_features,)
-    return [_rec("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine))]
+    return [record("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine))]
 
 
 def stats_norm_records(
@@ -101,19 +103,19 @@ def stats_norm_records(
     elementwise affine. ``x`` is the shape normalised over its trailing axes, ``stats`` the shape
     of the statistics, ``affine_shape`` the shape the affine applies to (``x`` if None)."""
     recs = [
-        _rec("reduce_sum", [x], [stats]),
-        _rec("scalar_mul", [stats], [stats]),
-        _rec("var", [x], [stats]),
-        _rec("broadcast_sub", [x, stats], [x]),
-        _rec("scalar_add", [stats], [stats]),
-        _rec("rsqrt" if rsqrt else "sqrt", [stats], [stats]),
-        _rec("broadcast_mul" if rsqrt else "broadcast_div", [x, stats], [x]),
+        record("reduce_sum", [x], [stats]),
+        record("scalar_mul", [stats], [stats]),
+        record("var", [x], [stats]),
+        record("broadcast_sub", [x, stats], [x]),
+        record("scalar_add", [stats], [stats]),
+        record("rsqrt" if rsqrt else "sqrt", [stats], [stats]),
+        record("broadcast_mul" if rsqrt else "broadcast_div", [x, stats], [x]),
     ]
     a = affine_shape or x
     if weight:
-        recs.append(_rec("broadcast_mul", [a], [a]))
+        recs.append(record("broadcast_mul", [a], [a]))
     if bias:
-        recs.append(_rec("broadcast_add", [a], [a]))
+        recs.append(record("broadcast_add", [a], [a]))
     return recs
 
 
@@ -144,8 +146,8 @@ def _prod(dims: Sequence[int]) -> int:
 
 def _unary(op_type: str) -> Emitter:
     def emit(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
-        y = shape_of(_first_tensor(out))
-        return [_rec(op_type, [y], [y])]
+        y = shape_of(first_tensor(out))
+        return [record(op_type, [y], [y])]
 
     emit.__name__ = op_type
     return emit
@@ -161,14 +163,14 @@ for _cls, _op in (
 @emits(nn.PReLU)
 def prelu(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     y = shape_of(out)
-    return [_rec("prelu", [y, shape_of(m.weight)], [y])]
+    return [record("prelu", [y, shape_of(m.weight)], [y])]
 
 
 # -- pooling and resampling -----------------------------------------------------------------
 
 def _pool(op_type: str) -> Emitter:
     def emit(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
-        return [_rec(op_type, [shape_of(args[0])], [shape_of(_first_tensor(out))])]
+        return [record(op_type, [shape_of(args[0])], [shape_of(first_tensor(out))])]
 
     emit.__name__ = op_type
     return emit
@@ -192,7 +194,7 @@ _UPSAMPLE_OPS = {
 def upsample(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
     op = _UPSAMPLE_OPS.get((m.mode, len(y)), f"upsample_{m.mode}_{len(y) - 2}d")
-    return [_rec(op, [x], [y])]
+    return [record(op, [x], [y])]
 
 
 # -- recurrent ------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ def recurrent(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     for layer in range(m.num_layers):
         in_size = m.input_size if layer == 0 else (proj or hidden) * dirs
         for _ in range(dirs):
-            recs.append(_rec(_cell_op(m), [(batch, in_size), (batch, hidden)], [(batch, proj or hidden)],
+            recs.append(record(_cell_op(m), [(batch, in_size), (batch, hidden)], [(batch, proj or hidden)],
                              steps=steps, bias=bool(m.bias), **extra))
     return recs
 
@@ -236,5 +238,5 @@ def recurrent(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 def recurrent_cell(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x = shape_of(args[0])
     batch = x[0] if len(x) == 2 else 1
-    return [_rec(_cell_op(m), [(batch, m.input_size), (batch, m.hidden_size)],
+    return [record(_cell_op(m), [(batch, m.input_size), (batch, m.hidden_size)],
                  [(batch, m.hidden_size)], steps=1, bias=bool(m.bias))]
