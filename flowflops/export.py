@@ -8,8 +8,8 @@ import json
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from .records import ZERO, Cost, OpRecord
-from .units import flops_to_string, params_to_string, real_flops_to_string
+from .records import NO_TRAFFIC, ZERO, Cost, OpRecord
+from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
 if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
@@ -26,6 +26,7 @@ def module_rows(report: "Report", depth: int = 3, fold: bool = True) -> List[Row
     With ``fold``, a module with a single child that holds all of its cost and parameters is
     shown as one row named ``parent.child`` (as fvcore folds wrappers)."""
     by_module = report.by_module()
+    by_bytes = report.by_module_bytes()
     rows: List[Row] = []
 
     def visit(path: str, level: int) -> None:
@@ -44,6 +45,8 @@ def module_rows(report: "Report", depth: int = 3, fold: bool = True) -> List[Row
             "type": report.modules[name].type_name if shown == name else f"{report.modules[name].type_name}>{info.type_name}",
             "params": info.params, "trainable_params": info.trainable_params,
             "macs": cost.macs, "flops": cost.flops,
+            "bytes_read": by_bytes.get(shown, NO_TRAFFIC).bytes_read,
+            "bytes_written": by_bytes.get(shown, NO_TRAFFIC).bytes_written,
             "output_shape": report.module_outputs.get(shown),
         })
         if level < depth:
@@ -60,7 +63,7 @@ def module_table(report: "Report", depth: int = 3, units: Optional[str] = None, 
     % MACs, FLOPs, output shape; unsupported ops listed under it."""
     from prettytable import PrettyTable
 
-    t = PrettyTable(["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "output shape"])
+    t = PrettyTable(["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "bytes", "output shape"])
     t.align = "r"
     t.align["module"] = t.align["type"] = "l"
     for r in module_rows(report, depth):
@@ -69,6 +72,7 @@ def module_table(report: "Report", depth: int = 3, units: Optional[str] = None, 
             r["type"], params_to_string(r["params"], units=_param_unit(units), precision=precision),
             _pct(r["params"], report.params), flops_to_string(r["macs"], units=_mac_unit(units), precision=precision),
             _pct(r["macs"], report.macs), real_flops_to_string(r["flops"], precision=precision),
+            bytes_to_string(r["bytes_read"] + r["bytes_written"], precision),
             "" if r["output_shape"] is None else str(tuple(r["output_shape"])),
         ])
     return t.get_string() + _unsupported_note(report)
@@ -79,12 +83,15 @@ def operator_table(report: "Report", units: Optional[str] = None, precision: int
     from prettytable import PrettyTable
 
     counts = report.operator_counts()
-    t = PrettyTable(["operator", "calls", "MACs", "% MACs", "FLOPs"])
+    by_bytes = report.by_operator_bytes()
+    t = PrettyTable(["operator", "calls", "MACs", "% MACs", "FLOPs", "bytes", "FLOP/B"])
     t.align = "r"
     t.align["operator"] = "l"
     for op, c in report.by_operator().items():
+        b = by_bytes.get(op, NO_TRAFFIC).total
         t.add_row([op, counts.get(op, 0), flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
-                   _pct(c.macs, report.macs), real_flops_to_string(c.flops, precision=precision)])
+                   _pct(c.macs, report.macs), real_flops_to_string(c.flops, precision=precision),
+                   bytes_to_string(b, precision), f"{c.flops / b:.2f}" if b else "-"])
     return t.get_string() + _unsupported_note(report)
 
 
@@ -105,7 +112,8 @@ def _unsupported_note(report: "Report") -> str:
 
 # -- flat formats ------------------------------------------------------------------------------
 
-CSV_FIELDS = ["module", "type", "depth", "params", "trainable_params", "macs", "flops", "output_shape"]
+CSV_FIELDS = ["module", "type", "depth", "params", "trainable_params", "macs", "flops", "bytes_read",
+              "bytes_written", "output_shape"]
 
 
 def to_csv(report: "Report", depth: int = 1_000) -> str:
@@ -125,11 +133,11 @@ def _md_escape(s: str) -> str:
 
 def to_markdown(report: "Report", depth: int = 2) -> str:
     """A Markdown table of the module tree to ``depth`` (integer counts and ptflops strings)."""
-    lines = ["| module | type | params | MACs | FLOPs |", "|---|---|---:|---:|---:|"]
+    lines = ["| module | type | params | MACs | FLOPs | bytes |", "|---|---|---:|---:|---:|---:|"]
     for r in module_rows(report, depth):
         name = "&nbsp;&nbsp;" * r["depth"] + (r["module"] or "model")
         lines.append(f"| {_md_escape(name)} | {_md_escape(r['type'])} | {r['params']:,} | {r['macs']:,} "
-                     f"({flops_to_string(r['macs'])}) | {r['flops']:,} |")
+                     f"({flops_to_string(r['macs'])}) | {r['flops']:,} | {r['bytes_read'] + r['bytes_written']:,} |")
     return "\n".join(lines) + "\n"
 
 
@@ -141,10 +149,11 @@ def _tex(s: str) -> str:
 
 def to_latex(report: "Report", depth: int = 2) -> str:
     """A LaTeX ``tabular`` of the module tree to ``depth``, for a paper's appendix."""
-    lines = [r"\begin{tabular}{llrrr}", r"\hline", r"Module & Type & Params & MACs & FLOPs \\", r"\hline"]
+    lines = [r"\begin{tabular}{llrrrr}", r"\hline", r"Module & Type & Params & MACs & FLOPs & Bytes \\", r"\hline"]
     for r in module_rows(report, depth):
         name = r"\quad " * r["depth"] + _tex(r["module"] or "model")
-        lines.append(f"{name} & {_tex(r['type'])} & {r['params']:,} & {r['macs']:,} & {r['flops']:,} \\\\")
+        lines.append(f"{name} & {_tex(r['type'])} & {r['params']:,} & {r['macs']:,} & {r['flops']:,} & "
+                     f"{r['bytes_read'] + r['bytes_written']:,} \\\\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
@@ -172,28 +181,36 @@ def to_dict(report: "Report") -> Dict[str, Any]:
     from . import __version__
 
     by_module = report.by_module()
+    by_bytes = report.by_module_bytes()
+    op_bytes = report.by_operator_bytes()
+    total = report.traffic
     records = []
-    for rec, cost in report.entries:
+    for (rec, cost), traffic in zip(report.entries, report.record_traffic()):
         attrs = {k: _json_safe(v) for k, v in rec.attrs.items()}
         records.append({
             "op_type": rec.op_type, "module": rec.module, "name": rec.name,
             "inputs": [list(s) for s in rec.inputs], "outputs": [list(s) for s in rec.outputs],
             "attrs": {k: v for k, v in attrs.items() if v is not _SKIP},
             "macs": None if cost is None else cost.macs, "flops": None if cost is None else cost.flops,
+            "bytes_read": traffic.bytes_read, "bytes_written": traffic.bytes_written,
         })
     return {
         "flowflops_version": __version__, "oneflow_version": oneflow.__version__,
         "mode": report.mode, "inputs": _json_safe(report.inputs),
         "totals": {"macs": report.macs, "flops": report.flops, "params": report.params,
                    "trainable_params": report.trainable_params},
+        "bytes": {"read": total.bytes_read, "param_read": total.param_read, "written": total.bytes_written},
         "modules": [
             {"path": p, "type": i.type_name, "extra_repr": i.extra_repr, "params": i.params,
              "trainable_params": i.trainable_params, "children": [list(c) for c in i.children],
              "macs": by_module.get(p, ZERO).macs, "flops": by_module.get(p, ZERO).flops,
+             "bytes_read": by_bytes.get(p, NO_TRAFFIC).bytes_read,
+             "bytes_written": by_bytes.get(p, NO_TRAFFIC).bytes_written,
              "output_shape": _json_safe(report.module_outputs.get(p))}
             for p, i in report.modules.items()
         ],
-        "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": report.operator_counts().get(op, 0)}
+        "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": report.operator_counts().get(op, 0),
+                           "bytes": op_bytes.get(op, NO_TRAFFIC).total}
                       for op, c in report.by_operator().items()},
         "unsupported": dict(report.unsupported),
         "phases": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.by_phase().items()}

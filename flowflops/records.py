@@ -67,3 +67,55 @@ def mac(n: int) -> Cost:
 def elementwise(n: int) -> Cost:
     """``n`` elementwise operations: n MACs in the seed's convention, n FLOPs."""
     return Cost(int(n), int(n))
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Bytes an op moves through memory, for the whole input as given (batch included).
+
+    ``param_read``: bytes of parameters and buffers (weights, biases, running statistics,
+    optimizer state) it reads; ``act_read``: bytes of activations (inputs, intermediate
+    tensors, gradients) it reads; ``written``: bytes of the tensors it writes. Each tensor is
+    counted once per op, as if it went through DRAM once (no cache reuse, no fusion).
+    """
+
+    param_read: int = 0
+    act_read: int = 0
+    written: int = 0
+
+    @property
+    def bytes_read(self) -> int:
+        """All bytes read: parameters and activations."""
+        return self.param_read + self.act_read
+
+    @property
+    def bytes_written(self) -> int:
+        return self.written
+
+    @property
+    def total(self) -> int:
+        """Bytes read plus bytes written."""
+        return self.param_read + self.act_read + self.written
+
+    def __add__(self, other: "Traffic") -> "Traffic":
+        return Traffic(self.param_read + other.param_read, self.act_read + other.act_read,
+                       self.written + other.written)
+
+
+NO_TRAFFIC = Traffic()
+
+#: Bytes per element by dtype name (``str(tensor.dtype)`` without the ``oneflow.`` prefix).
+ITEMSIZE = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2, "float64": 8,
+            "double": 8, "int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1,
+            "char": 1}
+
+
+def itemsizes(rec: OpRecord) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """Bytes per element of each input and output of ``rec``: from ``attrs["_in_itemsizes"]``
+    / ``["_out_itemsizes"]`` (graph records: every tensor's own dtype), else from
+    ``attrs["_itemsize"]`` for all of them (eager records: the dtype of the module's output),
+    else 4 (float32)."""
+    one = int(rec.attrs.get("_itemsize", 4) or 4)
+    ins = rec.attrs.get("_in_itemsizes") or (one,) * len(rec.inputs)
+    outs = rec.attrs.get("_out_itemsizes") or (one,) * len(rec.outputs)
+    return tuple(ins), tuple(outs)

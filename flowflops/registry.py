@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, Optional
 
-from .records import ZERO, Cost, OpRecord
+from .records import ZERO, Cost, OpRecord, Traffic, itemsizes, numel
 
 Formula = Callable[[OpRecord], Cost]
+BytesRule = Callable[[OpRecord], Traffic]
 
 _FORMULAS: Dict[str, Formula] = {}
+_BYTES: Dict[str, BytesRule] = {}
 
 
 def register(*op_types: str) -> Callable[[Formula], Formula]:
@@ -52,6 +54,41 @@ def price(rec: OpRecord) -> Optional[Cost]:
     """The cost of one record, or ``None`` when its op type has no formula."""
     fn = lookup(rec.op_type)
     return None if fn is None else fn(rec)
+
+
+def register_bytes(*op_types: str) -> Callable[[BytesRule], BytesRule]:
+    """Decorator: register ``fn`` as the bytes rule of each of ``op_types`` (ops whose traffic
+    is not "read every input once, write every output once")."""
+
+    def deco(fn: BytesRule) -> BytesRule:
+        for t in op_types:
+            _BYTES[t] = fn
+        return fn
+
+    return deco
+
+
+def default_traffic(rec: OpRecord) -> Traffic:
+    """Every input read once and every output written once, at its dtype's size; inputs whose
+    index is in ``attrs["_params"]`` are parameters (or buffers / optimizer state), the others
+    activations."""
+    ins, outs = itemsizes(rec)
+    params = set(rec.attrs.get("_params", ()) or ())
+    p = a = 0
+    for i, (shape, size) in enumerate(zip(rec.inputs, ins)):
+        if i in params:
+            p += numel(shape) * size
+        else:
+            a += numel(shape) * size
+    w = sum(numel(shape) * size for shape, size in zip(rec.outputs, outs))
+    return Traffic(p, a, w)
+
+
+def traffic(rec: OpRecord) -> Traffic:
+    """The bytes one record reads and writes (see :class:`flowflops.records.Traffic`)."""
+    _ensure_loaded()
+    fn = _BYTES.get(rec.op_type, default_traffic)
+    return fn(rec)
 
 
 def known_op_types() -> list:

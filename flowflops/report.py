@@ -6,8 +6,8 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .records import ZERO, Cost, OpRecord
-from .registry import price
+from .records import NO_TRAFFIC, ZERO, Cost, OpRecord, Traffic
+from .registry import price, traffic
 
 Entry = Tuple[OpRecord, Optional[Cost]]
 
@@ -108,6 +108,47 @@ class Report:
             if c is not None:
                 out[rec.op_type] = out.get(rec.op_type, ZERO) + c
         return dict(sorted(out.items(), key=lambda kv: -kv[1].macs))
+
+    # -- memory traffic (see flowflops.records.Traffic) -------------------------------------
+    def record_traffic(self) -> List[Traffic]:
+        """The bytes each record reads and writes, in the order of ``entries``."""
+        if getattr(self, "_traffic", None) is None or len(self._traffic) != len(self.entries):
+            self._traffic = [traffic(rec) for rec, _ in self.entries]
+        return self._traffic
+
+    @property
+    def traffic(self) -> Traffic:
+        """Bytes read (parameters and activations) and written by all records together."""
+        total = NO_TRAFFIC
+        for t in self.record_traffic():
+            total = total + t
+        return total
+
+    @property
+    def bytes(self) -> int:
+        """Total bytes moved: read plus written, each tensor once per op that touches it."""
+        return self.traffic.total
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: FLOPs per byte moved (0 when nothing moves)."""
+        b = self.bytes
+        return self.flops / b if b else 0.0
+
+    def by_module_bytes(self) -> Dict[str, Traffic]:
+        """Module path -> bytes of the module and everything inside it (like :meth:`by_module`)."""
+        out: Dict[str, Traffic] = {p: NO_TRAFFIC for p in self.modules}
+        for (rec, _), t in zip(self.entries, self.record_traffic()):
+            for p in ancestors(rec.module):
+                out[p] = out.get(p, NO_TRAFFIC) + t
+        return out
+
+    def by_operator_bytes(self) -> Dict[str, Traffic]:
+        """Op type -> bytes of its calls, most bytes first."""
+        out: Dict[str, Traffic] = {}
+        for (rec, _), t in zip(self.entries, self.record_traffic()):
+            out[rec.op_type] = out.get(rec.op_type, NO_TRAFFIC) + t
+        return dict(sorted(out.items(), key=lambda kv: -kv[1].total))
 
     def by_phase(self) -> Dict[str, Cost]:
         """Phase -> cost, for a training-graph count: every record carries its phase in

@@ -64,3 +64,23 @@ def params_to_string(params_num: float, units: Optional[str] = None, precision: 
             raise ValueError(f"unknown parameter unit {units!r}: use M or K")
         return str(params_num)
     return f"{_scaled(params_num, scale, precision)} {units}"
+
+
+_BYTE_UNITS = (("GB", 10 ** 9), ("MB", 10 ** 6), ("KB", 10 ** 3))
+_TIME_UNITS = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
+
+
+def bytes_to_string(n: float, precision: int = 2) -> str:
+    """Bytes in decimal units: ``25557032 -> "25.56 MB"``, ``512 -> "512 B"``."""
+    for name, scale in _BYTE_UNITS:
+        if n >= scale:
+            return f"{_scaled(n, scale, precision)} {name}"
+    return f"{int(n)} B"
+
+
+def seconds_to_string(t: float, precision: int = 2) -> str:
+    """A duration: ``0.0123 -> "12.3 ms"``; below a microsecond in ns."""
+    for name, scale in _TIME_UNITS:
+        if t >= scale:
+            return f"{round(t / scale, precision)} {name}"
+    return f"{round(t * 1e9, precision)} ns"

@@ -69,7 +69,7 @@ def test_csv_has_one_row_per_module(report):
 
 def test_markdown_and_latex_hold_names_and_numbers(report):
     md = report.to_markdown(depth=3)
-    assert md.splitlines()[0] == "| module | type | params | MACs | FLOPs |"
+    assert md.splitlines()[0] == "| module | type | params | MACs | FLOPs | bytes |"
     assert f"| {LIN1:,} (" in md and "body.0" in md and "Wrapper>Sequential" in md
     tex = report.to_latex(depth=3)
     assert tex.startswith("\\begin{tabular}") and f"{LIN2:,}" in tex and "body.2" in tex

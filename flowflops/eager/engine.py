@@ -16,7 +16,7 @@ from ..errors import CustomHookError
 from ..records import Cost, OpRecord, mac
 from ..registry import price
 from ..report import Entry
-from .layers import EMITTERS, emitter_for, first_tensor, shape_of
+from .layers import EMITTERS, emitter_for, first_tensor, itemsize_of, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
 
@@ -150,8 +150,9 @@ class EagerCounter:
             rec = OpRecord(f"custom:{name}", path)
             self.entries.append((rec, _custom_cost(value, name)))
             return
+        size = itemsize_of(first_tensor(out))
         for rec in fn(m, args, out):
-            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, rec.attrs, rec.name)
+            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, {"_itemsize": size, **rec.attrs}, rec.name)
             self.entries.append((rec, price(rec)))
 
     def install(self) -> None:

@@ -22,6 +22,21 @@ import oneflow.nn.functional as F
 
 from ..records import OpRecord
 from .functional_table import FUNCTIONALS, TENSOR_METHODS, Emit
+from .layers import first_tensor, itemsize_of
+
+
+def with_dtypes(recs: List[OpRecord], args: tuple, out: Any) -> List[OpRecord]:
+    """The records with ``_itemsize`` (the output's dtype) and, on the first, ``_params``: the
+    positions of the call's arguments that are parameters (read by the bytes rules)."""
+    size = itemsize_of(first_tensor(out))
+    params = tuple(i for i, a in enumerate(args) if isinstance(a, flow.nn.Parameter))
+    done = []
+    for n, r in enumerate(recs):
+        extra: Dict[str, Any] = {"_itemsize": size}
+        if n == 0 and params:
+            extra["_params"] = tuple(i for i in params if i < len(r.inputs))
+        done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
+    return done
 
 
 class FunctionalPatcher:
@@ -46,7 +61,7 @@ class FunctionalPatcher:
             finally:
                 patcher._depth -= 1
             try:
-                recs = emit(args, kwargs, out)
+                recs = with_dtypes(emit(args, kwargs, out), args, out)
             except Exception:  # an unusual call signature: never break the user's forward
                 recs = []
             patcher._record(recs)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import oneflow.nn as nn
 
-from ..records import OpRecord, Shape
+from ..records import ITEMSIZE, OpRecord, Shape
 
 Emitter = Callable[[nn.Module, tuple, Any], List[OpRecord]]
 EMITTERS: Dict[type, Emitter] = {}
@@ -47,6 +47,11 @@ def record(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **at
     return OpRecord(op_type, "", tuple(inputs), tuple(outputs), attrs)
 
 
+def itemsize_of(t: Any) -> int:
+    """Bytes per element of a tensor (4 when its dtype is not known)."""
+    return ITEMSIZE.get(str(getattr(t, "dtype", "")).replace("oneflow.", ""), 4)
+
+
 def first_tensor(out: Any) -> Any:
     """The first leaf of a (nested) tuple or list output; the output itself otherwise."""
     while isinstance(out, (tuple, list)) and out:
@@ -58,9 +63,9 @@ def first_tensor(out: Any) -> Any:
 
 def _conv_records(op_type: str, m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
-    recs = [record(op_type, [x, shape_of(m.weight)], [y], groups=m.groups)]
+    recs = [record(op_type, [x, shape_of(m.weight)], [y], groups=m.groups, _params=(1,))]
     if m.bias is not None:
-        recs.append(record("bias_add", [y, shape_of(m.bias)], [y]))
+        recs.append(record("bias_add", [y, shape_of(m.bias)], [y], _params=(1,)))
     return recs
 
 
@@ -80,9 +85,9 @@ def conv_transpose(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
     op = "matmul" if len(x) == 2 else "broadcast_matmul"
-    recs = [record(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True)]
+    recs = [record(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True, _params=(1,))]
     if m.bias is not None:
-        recs.append(record("broadcast_add", [y, shape_of(m.bias)], [y]))
+        recs.append(record("broadcast_add", [y, shape_of(m.bias)], [y], _params=(1,)))
     return recs
 
 
@@ -91,7 +96,8 @@ def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 @emits(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def batch_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, c = shape_of(args[0]), (m.num_features,)
-    return [record("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine))]
+    return [record("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine),
+                   _params=(1, 2, 3, 4))]
 
 
 def stats_norm_records(
@@ -163,7 +169,17 @@ for _cls, _op in (
 @emits(nn.PReLU)
 def prelu(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     y = shape_of(out)
-    return [record("prelu", [y, shape_of(m.weight)], [y])]
+    return [record("prelu", [y, shape_of(m.weight)], [y], _params=(1,))]
+
+
+# -- lookups ----------------------------------------------------------------------------------
+
+@emits(nn.Embedding)
+def embedding(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    """The graph's ``gather(weight, indices)``: no arithmetic, but it moves the rows it picks."""
+    idx = args[0]
+    return [record("gather", [shape_of(m.weight), shape_of(idx)], [shape_of(out)], axis=0, _params=(0,),
+                   _in_itemsizes=(itemsize_of(m.weight), itemsize_of(idx)), _out_itemsizes=(itemsize_of(out),))]
 
 
 # -- pooling and resampling -----------------------------------------------------------------

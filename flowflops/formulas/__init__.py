@@ -1,5 +1,5 @@
 """Per-op formulas, one file per family. Importing this package registers them all."""
 from . import (  # noqa: F401
     activation, backward, comm, conv, elementwise, fused, loss, matmul, norm, optimizer, pool,
-    recurrent, reduce, zero,
+    recurrent, reduce, traffic, zero,
 )

@@ -22,6 +22,22 @@ def attr_value(v: Any) -> Any:
     return x
 
 
+def tensor_attrs(ins: tuple, outs: tuple, op_types: Dict[str, str], parallel: JobParallel) -> Dict[str, Any]:
+    """The record attrs the bytes and memory rules read: ``_in_tensors`` / ``_out_tensors``
+    (blob names, for tensor lifetimes), ``_in_itemsizes`` / ``_out_itemsizes`` (bytes per
+    element of each tensor) and ``_params`` (indices of the inputs a ``variable`` op holds:
+    parameters, buffers, optimizer state)."""
+    params = tuple(i for i, lbn in enumerate(ins) if op_types.get(lbn.split("/", 1)[0]) == "variable_conf")
+    attrs: Dict[str, Any] = {
+        "_in_tensors": ins, "_out_tensors": outs,
+        "_in_itemsizes": tuple(parallel.itemsize(lbn) for lbn in ins),
+        "_out_itemsizes": tuple(parallel.itemsize(lbn) for lbn in outs),
+    }
+    if params:
+        attrs["_params"] = params
+    return attrs
+
+
 def job_records(job: Any) -> List[OpRecord]:
     """One record per user op of the job, in job order. Scopes are made relative to the
     graph's single model attribute when there is one (so they match ``named_modules()``).
@@ -51,6 +67,9 @@ def job_records(job: Any) -> List[OpRecord]:
                 out.append(tuple(int(d) for d in descs[lbn].shape.dim))
         return tuple(out)
 
+    def tensors(arg_map: Any, order: Any) -> tuple:
+        return tuple(lbn for bn in order for lbn in arg_map[bn].s)
+
     scopes = {}
     for op in user_ops:
         scope = op2module.get(op.name)
@@ -72,6 +91,8 @@ def job_records(job: Any) -> List[OpRecord]:
             producer = u.input["gamma"].s[0].split("/", 1)[0]
             attrs["affine"] = op_types.get(producer) != "constant"
         attrs.update(parallel.user_op_attrs(op))
+        attrs.update(tensor_attrs(tensors(u.input, u.input_order), tensors(u.output, u.output_order),
+                                  op_types, parallel))
         module = relative_path(scopes[op.name], root)
         records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(

@@ -1,0 +1,41 @@
+"""Bytes rules for the ops whose memory traffic is not the default "read each input once,
+write each output once" (:func:`flowflops.registry.default_traffic`)."""
+from __future__ import annotations
+
+from ..records import NO_TRAFFIC, OpRecord, Traffic, itemsizes, numel
+from ..registry import register_bytes
+
+#: Views and graph bookkeeping: no data moves (a reshape of a contiguous tensor is metadata).
+VIEW_OPS = ("reshape", "reshape_like", "flatten", "squeeze", "unsqueeze", "expand_dims", "identity",
+            "variable", "input", "output", "hierarchical_parallel_cast", "boxing")
+#: Ops that create a tensor from a shape (they read no data, write their output).
+CREATION_OPS = ("ones_like", "zeros_like", "zero_like", "constant", "empty", "arange", "uniform",
+                "normal", "randperm")
+
+
+@register_bytes(*VIEW_OPS)
+def _view(rec: OpRecord) -> Traffic:
+    return NO_TRAFFIC
+
+
+@register_bytes(*CREATION_OPS)
+def _creation(rec: OpRecord) -> Traffic:
+    _, outs = itemsizes(rec)
+    return Traffic(0, 0, sum(numel(s) * b for s, b in zip(rec.outputs, outs)))
+
+
+@register_bytes("gather", "embedding")
+def _gather(rec: OpRecord) -> Traffic:
+    """Inputs ``(table, indices)``: reads the indices (int64 unless known) and only the rows
+    they pick (as many table elements as the output has, at most the table), writes the output. The table counts
+    as a parameter when ``attrs["_params"]`` says so (an ``nn.Embedding``'s weight)."""
+    if len(rec.inputs) < 2 or not rec.outputs:
+        return NO_TRAFFIC
+    ins, outs = itemsizes(rec)
+    idx_size = ins[1] if rec.attrs.get("_in_itemsizes") else 8
+    rows = min(numel(rec.outputs[0]), numel(rec.inputs[0])) * ins[0]
+    idx = numel(rec.inputs[1]) * idx_size
+    written = numel(rec.outputs[0]) * outs[0]
+    if 0 in (rec.attrs.get("_params", ()) or ()):
+        return Traffic(rows, idx, written)
+    return Traffic(0, rows + idx, written)
