@@ -1,5 +1,9 @@
-"""The public entry points: :func:`profile` (a :class:`Report`) and
-:func:`get_model_complexity_info` (ptflops' tuple)."""
+"""The public entry points: :func:`profile` (a :class:`Report`),
+:func:`get_model_complexity_info` (ptflops' tuple) and :func:`count_graph_text`.
+
+This is the face: it checks the arguments, builds the counted call's inputs once, hands them
+to an engine (``eager/``, ``graph/``), which returns a :class:`~flowflops.records.Trace` of op
+records, prices the records with the registry and builds the :class:`Report`."""
 from __future__ import annotations
 
 import sys
@@ -9,12 +13,13 @@ from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 import oneflow as flow
 import oneflow.nn as nn
 
-from .errors import CountError, CustomHookError
+from .errors import CountError, CustomHookError, FormulaError, ParseError
+from .export import Report, print_report
 from .guard import counting_state
-from .inputs import build_inputs, check_model, describe_inputs, half_on_cpu
+from .inputs import call_inputs, check_model, describe_inputs, half_on_cpu
 from .modules import module_paths, module_tree
-from .printing import print_report
-from .report import Report
+from .records import Trace
+from .registry import price_records
 from .units import flops_to_string, params_to_string
 
 MODES = ("eager", "graph", "train")
@@ -73,21 +78,24 @@ def profile(
         raise TypeError("give input_res (the input shape, batch included) or input_constructor")
 
     if mode == "train" and not isinstance(model, flow.nn.Graph):
-        from .graph.train import profile_train
+        from .graph.train import check_train_args, trace_train
 
-        return profile_train(model, input_res, input_constructor=input_constructor,
-                             loss_fn=loss_fn, optimizer=optimizer, target=target)
+        check_train_args(loss_fn, optimizer)
+        args, kwargs = call_inputs(model, input_res, input_constructor)
+        return _report(trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target))
     if isinstance(model, flow.nn.Graph) or mode == "graph":
-        from .graph.engine import profile_graph
+        from .graph.engine import trace_graph
 
-        return profile_graph(model, input_res, input_constructor)
+        args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
+        return _report(trace_graph(model, args, kwargs))
 
-    from .distributed import global_default_input, is_global_model
+    args, kwargs = call_inputs(model, input_res, input_constructor)
+    return _report(_trace_eager(model, args, kwargs, input_res, ignore, custom, cfg))
 
-    if input_constructor is None and is_global_model(model):
-        args, kwargs = (global_default_input(model, input_res),), {}
-    else:
-        args, kwargs = build_inputs(model, input_res, input_constructor)
+
+def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_res: Any,
+                 ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any]) -> Trace:
+    """Run the eager engine; a failing forward is a :class:`CountError` naming the inputs."""
     from .eager.engine import EagerCounter
 
     counter = EagerCounter(
@@ -108,11 +116,32 @@ def profile(
                 f"(from input_res={input_res!r}): {type(err).__name__}: {err}. Check that the "
                 "shape, batch included, is one the model accepts." + hint
             ) from err
-    return Report(
-        counter.entries, module_tree(model), mode="eager",
-        inputs=describe_inputs(args, kwargs), unsupported=dict(counter.unsupported),
-        module_outputs=counter.outputs,
-    )
+    return Trace(counter.records, module_tree(model), "eager", describe_inputs(args, kwargs),
+                 dict(counter.unsupported), counter.outputs)
+
+
+def _report(trace: Trace) -> Report:
+    """Price the trace's records and build the report."""
+    return Report(price_records(trace.records), trace.modules, mode=trace.mode, inputs=trace.inputs,
+                  unsupported=trace.unsupported, module_outputs=trace.module_outputs)
+
+
+def count_graph_text(text: str) -> Report:
+    """Price a printed graph: ``repr`` of a compiled ``nn.Graph`` or any log holding its
+    ``(OPERATOR: ...)`` lines (see :mod:`flowflops.graph.text`).
+
+    Raises :class:`ParseError` for a malformed OPERATOR line, for shapes an op's formula cannot
+    use (naming the line), or when there is no OPERATOR line."""
+    from .graph.text import trace_graph_text
+
+    trace, lines = trace_graph_text(text)
+    try:
+        return _report(trace)
+    except FormulaError as err:  # shapes the formula cannot use: the text is at fault
+        rec = err.record
+        cause = err.__cause__ or err
+        raise ParseError(f"the shapes of {rec.name!r} do not fit a {rec.op_type} op: "
+                         f"{type(cause).__name__}: {cause}", line=lines.get(rec.name, 0)) from err
 
 
 def get_model_complexity_info(

@@ -17,6 +17,9 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
+from .export import both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
+from .report import top_modules
+
 FORMATS = ("text", "json", "csv", "markdown", "latex")
 # The article's table: model -> input side (alexnet at 227 as in the original's script).
 ARTICLE_MODELS = {
@@ -82,56 +85,8 @@ def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
         return report.to_markdown(depth if depth is not None else 2)
     if fmt == "latex":
         return report.to_latex(depth if depth is not None else 2)
-    from .printing import module_tree_text
-
     body = report.table(depth) if depth is not None else module_tree_text(report)
     return body + "\n" + totals_text(report)
-
-
-def totals_text(report: Any) -> str:
-    from .units import flops_to_string, params_to_string, real_flops_to_string
-
-    lines = [
-        f"Mode:   {report.mode}",
-        f"MACs:   {flops_to_string(report.macs)} ({report.macs:,})",
-        f"FLOPs:  {real_flops_to_string(report.flops)} ({report.flops:,})",
-        f"Params: {params_to_string(report.params)} ({report.params:,})",
-    ]
-    if report.trainable_params != report.params:
-        lines.append(f"Trainable params: {params_to_string(report.trainable_params)} ({report.trainable_params:,})")
-    if report.mode == "train":
-        from .graph.train import backward_forward_ratio
-
-        for phase, c in report.by_phase().items():
-            lines.append(f"  {phase:<9} {flops_to_string(c.macs)} ({c.macs:,})")
-        lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
-    if report.unsupported:
-        lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
-    return "\n".join(lines) + "\n"
-
-
-def top_modules(report: Any, k: int) -> List[tuple]:
-    """The ``k`` most expensive leaf-most modules: those with no child holding cost."""
-    by_module = report.by_module()
-    leaves = []
-    for path, info in report.modules.items():
-        if not path or by_module.get(path) is None or by_module[path].macs == 0:
-            continue
-        if any(by_module.get(c) is not None and by_module[c].macs for _, c in info.children):
-            continue
-        leaves.append((path, info.type_name, by_module[path].macs))
-    return sorted(leaves, key=lambda t: -t[2])[:k]
-
-
-def _top_text(report: Any, k: int) -> str:
-    from .units import flops_to_string
-
-    rows = top_modules(report, k)
-    total = max(report.macs, 1)
-    out = [f"Top {len(rows)} modules by MACs ({report.mode}):"]
-    for i, (path, typ, macs) in enumerate(rows, 1):
-        out.append(f"{i:>3}. {path} ({typ}): {flops_to_string(macs)} ({macs / total:.2%})")
-    return "\n".join(out) + "\n"
 
 
 def _plot(report: Any, path: str, k: int) -> None:
@@ -150,21 +105,6 @@ def _plot(report: Any, path: str, k: int) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def _both_text(eager: Any, graph: Any, depth: int) -> str:
-    from prettytable import PrettyTable
-
-    from .export import module_rows
-
-    g = graph.by_module()
-    t = PrettyTable(["module", "type", "eager MACs", "graph MACs", "graph - eager"])
-    t.align = "r"
-    t.align["module"] = t.align["type"] = "l"
-    for r in module_rows(eager, depth, fold=False):
-        gm = g[r["path"]].macs if r["path"] in g else 0
-        t.add_row(["  " * r["depth"] + r["module"], r["type"], f"{r['macs']:,}", f"{gm:,}", f"{gm - r['macs']:+,}"])
-    return t.get_string() + "\n" + totals_text(eager) + totals_text(graph)
 
 
 def _model_parser() -> argparse.ArgumentParser:
@@ -225,7 +165,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
         eager = profile(model, shape, mode="eager", backend_specific_config=cfg)
         graph = profile(model, shape, mode="graph")
         if args.format == "text":
-            text = _both_text(eager, graph, args.depth if args.depth is not None else 2)
+            text = both_text(eager, graph, args.depth if args.depth is not None else 2)
         elif args.format == "json":
             text = json.dumps({"eager": eager.to_dict(), "graph": graph.to_dict()}, indent=2)
         else:
@@ -236,7 +176,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
         text = _render(report, args.format, args.depth)
         reports = [report]
     if args.top:
-        text += "".join(_top_text(r, args.top) for r in reports)
+        text += "".join(top_text(r, args.top) for r in reports)
     _write(text, args.output)
     if args.plot:
         _plot(reports[-1], args.plot, args.top or 15)
@@ -267,34 +207,6 @@ def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple],
     return rows
 
 
-def zoo_text(rows: List[Dict[str, Any]], modes: Sequence[str]) -> str:
-    """The article's layout: one table per mode, Model | Params | FLOPs (ptflops strings)."""
-    from prettytable import PrettyTable
-
-    from .units import flops_to_string, params_to_string
-
-    out = []
-    for mode in modes:
-        t = PrettyTable(["Model", "Params", "FLOPs"])
-        for r in rows:
-            t.add_row([r["model"], params_to_string(r["params"]), flops_to_string(r[f"{mode}_macs"])])
-        out.append(f"====== {mode} ======\n{t.get_string()}")
-    return "\n".join(out) + "\n"
-
-
-def _zoo_flat(rows: List[Dict[str, Any]], modes: Sequence[str], fmt: str) -> str:
-    cols = ["model", "params"] + [f"{m}_macs" for m in modes]
-    if fmt == "json":
-        return json.dumps(rows, indent=2)
-    if fmt == "csv":
-        return "\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n"
-    if fmt == "markdown":
-        head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-        return head + "".join("| " + " | ".join(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols) + " |\n" for r in rows)
-    body = "".join(" & ".join(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]).replace("_", r"\_") for c in cols) + " \\\\\n" for r in rows)
-    return "\\begin{tabular}{l" + "r" * (len(cols) - 1) + "}\n\\hline\n" + " & ".join(c.replace("_", r"\_") for c in cols) + " \\\\\n\\hline\n" + body + "\\hline\n\\end{tabular}\n"
-
-
 def _cmd_zoo(args: argparse.Namespace) -> None:
     names = args.models.split(",") if args.models else list(ARTICLE_MODELS)
     modes = ["eager", "graph"] if args.mode == "both" else [args.mode]
@@ -303,7 +215,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
     shape = parse_shape(args.input_shape) if args.input_shape else None
     progress = sys.stderr if sys.stderr.isatty() else None
     rows = zoo_rows(names, modes, shape, args.count_functional, progress)
-    _write(zoo_text(rows, modes) if args.format == "text" else _zoo_flat(rows, modes, args.format), args.output)
+    _write(zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format), args.output)
 
 
 def _cmd_graph_text(args: argparse.Namespace) -> None:

@@ -7,7 +7,7 @@ under ``python -m oneflow.distributed.launch --nproc_per_node N``)::
     report.macs                      # the logical total: the same as the model on one device
     cost_by_rank(report)             # {rank: Cost}: what each rank computes
     comm_bytes_by_rank(report)       # {rank: bytes sent}
-    print(per_rank_table(report))
+    print(report.rank_table())
 
 The logical total needs nothing from here: a compiled job records every tensor's logical shape,
 and the graph engine prices those. The per-rank view reads what
@@ -67,29 +67,21 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .formulas.comm import COMM_OP_TYPES
-from .inputs import first_parameter
-from .records import ZERO, Cost, OpRecord, Shape, numel
-from .graph.naming import flat_ranks
+from .errors import FormulaError
+from .formulas.comm import is_comm_op
+from .records import (IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, ZERO, Cost, OpRecord,
+                      Shape, flat_ranks, numel)
 from .registry import price
 
 Sbp = Tuple[str, ...]
 Box = Tuple[Tuple[int, int], ...]
 
-_COMM = frozenset(COMM_OP_TYPES)
-_COMM_PREFIXES = ("_nccl_logical", "eager_nccl_", "eager_ccl_")
 DEFAULT_ITEMSIZE = 4
 
 __all__ = [
-    "Placement", "Transfer", "cost_by_rank", "comm_bytes_by_rank", "transfers", "per_rank_table",
-    "is_comm_op", "local_shape", "transfer_bytes", "global_default_input", "is_global_model",
+    "Placement", "Transfer", "cost_by_rank", "comm_bytes_by_rank", "transfers", "local_shape",
+    "transfer_bytes", "report_ranks",
 ]
-
-
-def is_comm_op(op_type: str) -> bool:
-    """True for a communication record: ``"boxing"`` or one of OneFlow's communication op types."""
-    return op_type in _COMM or op_type.startswith(_COMM_PREFIXES)
-
 
 # -- placements and SBP ----------------------------------------------------------------------------
 
@@ -188,7 +180,7 @@ def _placed(report: Any) -> List[Tuple[OpRecord, Cost, Optional[Placement]]]:
     rows = []
     any_placed = False
     for rec, cost in report.entries:
-        pl = rec.attrs.get("_placement")
+        pl = rec.attrs.get(PLACEMENT)
         any_placed = any_placed or pl is not None
         if cost is not None:
             rows.append((rec, cost, Placement.from_attr(pl) if pl is not None else None))
@@ -205,7 +197,7 @@ def report_ranks(report: Any) -> List[int]:
     """Every rank that some record of the report is placed on, sorted."""
     ranks = set()
     for rec, _ in report.entries:
-        for key in ("_placement", "_src_placement"):
+        for key in (PLACEMENT, SRC_PLACEMENT):
             pl = rec.attrs.get(key)
             if pl is not None:
                 ranks.update(Placement.from_attr(pl).ranks)
@@ -221,8 +213,8 @@ def _sbps(rec: OpRecord, key: str, n: int) -> List[Optional[Sbp]]:
 def rank_cost(rec: OpRecord, cost: Cost, pl: Placement, pos: int) -> Cost:
     """What the ``pos``-th rank of ``pl`` pays for ``rec`` (logical cost ``cost``): the formula
     priced on that rank's local shapes (see the module docstring)."""
-    ins = _sbps(rec, "_in_sbp", len(rec.inputs))
-    outs = _sbps(rec, "_out_sbp", len(rec.outputs))
+    ins = _sbps(rec, IN_SBP, len(rec.inputs))
+    outs = _sbps(rec, OUT_SBP, len(rec.outputs))
     if not any(s is not None and any(x.startswith("S") for x in s) for s in ins + outs):
         return cost  # nothing is cut: the rank runs the whole op
     index = pl.index(pos)
@@ -234,7 +226,7 @@ def rank_cost(rec: OpRecord, cost: Cost, pl: Placement, pos: int) -> Cost:
     local_rec = replace(rec, inputs=local(rec.inputs, ins), outputs=local(rec.outputs, outs))
     try:
         got = price(local_rec)
-    except Exception:
+    except FormulaError:
         got = None
     if got is not None:
         return got
@@ -263,7 +255,7 @@ def cost_by_rank(report: Any) -> Dict[int, Cost]:
         if pl is None:
             pl = everywhere
             rec = replace(rec, attrs={k: v for k, v in rec.attrs.items()
-                                      if k not in ("_in_sbp", "_out_sbp")})
+                                      if k not in (IN_SBP, OUT_SBP)})
         for pos, r in enumerate(pl.ranks):
             out[r] = out.get(r, ZERO) + rank_cost(rec, cost, pl, pos)
     return dict(sorted(out.items()))
@@ -344,16 +336,16 @@ def transfers(report: Any) -> List[Transfer]:
         if not is_comm_op(rec.op_type):
             continue
         a = rec.attrs
-        if not a.get("_in_sbp") or not a.get("_out_sbp") or a.get("_placement") is None:
+        if not a.get(IN_SBP) or not a.get(OUT_SBP) or a.get(PLACEMENT) is None:
             continue
         shapes = rec.inputs or rec.outputs
         if not shapes:
             continue
-        dst = Placement.from_attr(a["_placement"])
-        src = Placement.from_attr(a.get("_src_placement") or a["_placement"])
-        itemsize = int(a.get("_itemsize") or DEFAULT_ITEMSIZE)
-        sent, received = transfer_bytes(tuple(shapes[0]), itemsize, tuple(a["_in_sbp"][0]), src,
-                                        tuple(a["_out_sbp"][0]), dst)
+        dst = Placement.from_attr(a[PLACEMENT])
+        src = Placement.from_attr(a.get(SRC_PLACEMENT) or a[PLACEMENT])
+        itemsize = int(a.get(ITEM_BYTES) or DEFAULT_ITEMSIZE)
+        sent, received = transfer_bytes(tuple(shapes[0]), itemsize, tuple(a[IN_SBP][0]), src,
+                                        tuple(a[OUT_SBP][0]), dst)
         out.append(Transfer(rec, sent, received))
     return out
 
@@ -371,70 +363,3 @@ def comm_bytes_by_rank(report: Any, direction: str = "sent") -> Dict[int, int]:
         for r, b in getattr(t, direction).items():
             out[r] = out.get(r, 0) + b
     return dict(sorted(out.items()))
-
-
-# -- table -----------------------------------------------------------------------------------------
-
-def bytes_to_string(n: int, precision: int = 2) -> str:
-    """``64 -> "64 B"``, ``1536 -> "1.5 KiB"``."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{round(n / scale, precision)} {unit}"
-    return f"{n} B"
-
-
-def per_rank_table(report: Any, units: Optional[str] = None, precision: int = 2) -> str:
-    """A table with one row per rank: MACs, FLOPs, the rank's share of the logical MACs, bytes
-    sent and received; then a row for the sum over ranks and one for the logical total (the
-    model on one device). Raises ``ValueError`` for a report without placements."""
-    from prettytable import PrettyTable
-
-    from .units import flops_to_string, real_flops_to_string
-
-    costs = cost_by_rank(report)
-    sent = comm_bytes_by_rank(report, "sent")
-    received = comm_bytes_by_rank(report, "received")
-    logical = report.cost
-
-    def pct(part: int) -> str:
-        return "{:.2%}".format(part / logical.macs) if logical.macs else "-"
-
-    def macs(v: int) -> str:
-        return flops_to_string(v, units=units if units in ("GMac", "MMac", "KMac", "Mac") else None,
-                               precision=precision)
-
-    t = PrettyTable(["rank", "MACs", "FLOPs", "% of logical MACs", "sent", "received"])
-    t.align = "r"
-    for r, c in costs.items():
-        t.add_row([r, macs(c.macs), real_flops_to_string(c.flops, precision=precision), pct(c.macs),
-                   bytes_to_string(sent.get(r, 0), precision),
-                   bytes_to_string(received.get(r, 0), precision)])
-    total = sum(costs.values(), ZERO)
-    t.add_row(["sum", macs(total.macs), real_flops_to_string(total.flops, precision=precision),
-               pct(total.macs), bytes_to_string(sum(sent.values()), precision),
-               bytes_to_string(sum(received.values()), precision)])
-    t.add_row(["logical", macs(logical.macs), real_flops_to_string(logical.flops, precision=precision),
-               pct(logical.macs), "", ""])
-    return t.get_string()
-
-
-# -- inputs for a global model ---------------------------------------------------------------------
-
-def is_global_model(model: Any) -> bool:
-    """True when the model's first parameter is a global tensor."""
-    p = first_parameter(model)
-    return bool(p is not None and getattr(p, "is_global", False))
-
-
-def global_default_input(model: Any, input_res: Any) -> Any:
-    """The default input for a global model: ones of shape ``input_res`` (logical, batch
-    included), broadcast on the placement of the model's first parameter, in its dtype."""
-    import oneflow as flow
-
-    from .inputs import check_input_res
-
-    shape = check_input_res(input_res)
-    ref = first_parameter(model)
-    dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
-    sbp = [flow.sbp.broadcast] * len(ref.sbp)
-    return flow.ones(*shape, dtype=dtype, placement=ref.placement, sbp=sbp)

@@ -1,4 +1,5 @@
 """Errors a count raises on purpose."""
+from typing import Any
 
 
 class CountError(RuntimeError):
@@ -18,3 +19,24 @@ class ParseError(ValueError):
 class CustomHookError(RuntimeError):
     """A function of ``custom_modules_hooks`` raised; the message names it, the module type and
     path, and the original error is chained."""
+
+
+class FormulaError(CountError):
+    """A formula failed on a record: it raised (the error is chained as ``__cause__``) or
+    returned something other than a :class:`flowflops.Cost`. The message names the op type,
+    the module path, the shapes and the formula; ``record`` is the record it failed on."""
+
+    def __init__(self, record: Any, formula: Any, problem: str) -> None:
+        where = f"module '{record.module}'" if record.module else "the model itself"
+        name = f"{getattr(formula, '__module__', '?')}.{getattr(formula, '__qualname__', formula)}"
+        super().__init__(
+            f"the formula for op {record.op_type!r} ({name}) {problem}, on the record of "
+            f"{where} with inputs {_shapes(record.inputs)} and outputs {_shapes(record.outputs)}"
+            f"{f' (op {record.name!r})' if record.name else ''}: fix the formula, or register "
+            "one that fits with flowflops.register(op_type, override=True)"
+        )
+        self.record = record
+
+
+def _shapes(shapes: Any) -> str:
+    return "[" + ", ".join(str(tuple(s)) for s in shapes) + "]"

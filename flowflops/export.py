@@ -1,27 +1,79 @@
-"""Results as data: tables (prettytable), CSV, Markdown, LaTeX and JSON, all read from a
-:class:`~flowflops.report.Report`."""
+"""Every string a user sees, read from a report: the per-layer printout (ptflops' layout),
+tables (prettytable), totals, the per-rank table, CSV, Markdown, LaTeX and JSON, and the
+command line's zoo table. :class:`Report` here is :class:`flowflops.report.Report` with these
+renderings as methods; it is the class ``flowflops.Report`` names and ``profile`` returns."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import sys
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
-from .records import NO_TRAFFIC, ZERO, Cost, OpRecord
+from .records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
+from .report import Report as Aggregate
+from .report import backward_forward_ratio, top_modules
 from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
-
 Row = Dict[str, Any]
+
+
+# -- the per-layer printout (ptflops' layout) -------------------------------------------------
+
+def _indent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * spaces + ln for ln in lines[1:]])
+
+
+def module_tree_text(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
+    """The module tree as ``repr(model)`` prints it, each module's line starting with its
+    params, % of params, MACs and % of MACs."""
+    by_module = report.by_module()
+    total_macs = max(report.macs, 1)
+    total_params = max(report.params, 1)
+
+    def stats(path: str) -> str:
+        info = report.modules[path]
+        macs = by_module[path].macs if path in by_module else 0
+        parts = [
+            params_to_string(info.params, units="M", precision=precision),
+            "{:.3%} Params".format(info.params / total_params),
+            flops_to_string(macs, units=units, precision=precision),
+            "{:.3%} MACs".format(macs / total_macs),
+        ]
+        if info.extra_repr:
+            parts.append(info.extra_repr)
+        return ", ".join(parts)
+
+    def render(path: str) -> str:
+        info = report.modules[path]
+        extra_lines = stats(path).split("\n")
+        child_lines = [f"({name}): " + _indent(render(child), 2) for name, child in info.children]
+        lines = extra_lines + child_lines
+        main = info.type_name + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    return render("")
+
+
+def print_report(
+    report: Aggregate, ost: TextIO = sys.stdout, units: Optional[str] = None, precision: int = 2
+) -> None:
+    """Print the per-layer statistics of ``report`` to ``ost``."""
+    print(module_tree_text(report, units=units, precision=precision), file=ost)
 
 
 def _pct(part: int, whole: int) -> str:
     return "{:.2%}".format(part / whole) if whole else "0.00%"
 
 
-def module_rows(report: "Report", depth: int = 3, fold: bool = True) -> List[Row]:
+def module_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Row]:
     """One row per module down to ``depth`` (the model itself is depth 0), in tree order.
     With ``fold``, a module with a single child that holds all of its cost and parameters is
     shown as one row named ``parent.child`` (as fvcore folds wrappers)."""
@@ -58,7 +110,7 @@ def module_rows(report: "Report", depth: int = 3, fold: bool = True) -> List[Row
     return rows
 
 
-def module_table(report: "Report", depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
+def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
     """The module tree to ``depth`` as a prettytable: module, type, params, % params, MACs,
     % MACs, FLOPs, output shape; unsupported ops listed under it."""
     from prettytable import PrettyTable
@@ -78,7 +130,7 @@ def module_table(report: "Report", depth: int = 3, units: Optional[str] = None, 
     return t.get_string() + _unsupported_note(report)
 
 
-def operator_table(report: "Report", units: Optional[str] = None, precision: int = 2) -> str:
+def operator_table(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
     """Per op type: calls, MACs, % MACs, FLOPs; unsupported ops listed under it."""
     from prettytable import PrettyTable
 
@@ -103,7 +155,7 @@ def _param_unit(units: Optional[str]) -> Optional[str]:
     return {"GMac": "M", "MMac": "M", "KMac": "K"}.get(units or "", None)
 
 
-def _unsupported_note(report: "Report") -> str:
+def _unsupported_note(report: Aggregate) -> str:
     if not report.unsupported:
         return ""
     items = ", ".join(f"{k} x{v}" for k, v in report.unsupported.items())
@@ -116,7 +168,7 @@ CSV_FIELDS = ["module", "type", "depth", "params", "trainable_params", "macs", "
               "bytes_written", "output_shape"]
 
 
-def to_csv(report: "Report", depth: int = 1_000) -> str:
+def to_csv(report: Aggregate, depth: int = 1_000) -> str:
     """One row per module (every module of the tree by default, unfolded), integer counts."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -131,7 +183,7 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
-def to_markdown(report: "Report", depth: int = 2) -> str:
+def to_markdown(report: Aggregate, depth: int = 2) -> str:
     """A Markdown table of the module tree to ``depth`` (integer counts and ptflops strings)."""
     lines = ["| module | type | params | MACs | FLOPs | bytes |", "|---|---|---:|---:|---:|---:|"]
     for r in module_rows(report, depth):
@@ -147,7 +199,7 @@ def _tex(s: str) -> str:
     return s
 
 
-def to_latex(report: "Report", depth: int = 2) -> str:
+def to_latex(report: Aggregate, depth: int = 2) -> str:
     """A LaTeX ``tabular`` of the module tree to ``depth``, for a paper's appendix."""
     lines = [r"\begin{tabular}{llrrrr}", r"\hline", r"Module & Type & Params & MACs & FLOPs & Bytes \\", r"\hline"]
     for r in module_rows(report, depth):
@@ -174,7 +226,7 @@ def _json_safe(v: Any) -> Any:
 _SKIP = object()
 
 
-def to_dict(report: "Report") -> Dict[str, Any]:
+def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     import oneflow
 
@@ -220,7 +272,7 @@ def to_dict(report: "Report") -> Dict[str, Any]:
     }
 
 
-def _ranks(report: "Report") -> Optional[Dict[str, Any]]:
+def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
     """Per-rank cost and bytes sent/received, for reports of distributed graphs."""
     from .distributed import report_ranks
 
@@ -231,13 +283,12 @@ def _ranks(report: "Report") -> Optional[Dict[str, Any]]:
                      "bytes_received": received.get(r, 0)} for r, c in report.by_rank().items()}
 
 
-def to_json(report: "Report", indent: Optional[int] = 2) -> str:
+def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
     return json.dumps(to_dict(report), indent=indent)
 
 
 def from_dict(data: Dict[str, Any]) -> "Report":
     """Rebuild a :class:`Report` from :func:`to_dict`'s data."""
-    from .report import ModuleInfo, Report
 
     modules: "OrderedDict[str, ModuleInfo]" = OrderedDict()
     outputs: Dict[str, Tuple[int, ...]] = {}
@@ -261,3 +312,177 @@ def from_dict(data: Dict[str, Any]) -> "Report":
 
 def from_json(text: str) -> "Report":
     return from_dict(json.loads(text))
+
+
+# -- totals and the command line's summaries ------------------------------------------------
+
+def totals_text(report: Aggregate) -> str:
+    """Mode, MACs, FLOPs and params (ptflops strings and exact integers); a training step's
+    phases and backward/forward ratio; the op types counted as zero."""
+    lines = [
+        f"Mode:   {report.mode}",
+        f"MACs:   {flops_to_string(report.macs)} ({report.macs:,})",
+        f"FLOPs:  {real_flops_to_string(report.flops)} ({report.flops:,})",
+        f"Params: {params_to_string(report.params)} ({report.params:,})",
+    ]
+    if report.trainable_params != report.params:
+        lines.append(f"Trainable params: {params_to_string(report.trainable_params)} ({report.trainable_params:,})")
+    if report.mode == "train":
+        for phase, c in report.by_phase().items():
+            lines.append(f"  {phase:<9} {flops_to_string(c.macs)} ({c.macs:,})")
+        lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
+    if report.unsupported:
+        lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
+    return "\n".join(lines) + "\n"
+
+
+def top_text(report: Aggregate, k: int) -> str:
+    """The ``k`` most expensive leaf-most modules, one numbered line each."""
+    rows = top_modules(report, k)
+    total = max(report.macs, 1)
+    out = [f"Top {len(rows)} modules by MACs ({report.mode}):"]
+    for i, (path, typ, macs) in enumerate(rows, 1):
+        out.append(f"{i:>3}. {path} ({typ}): {flops_to_string(macs)} ({macs / total:.2%})")
+    return "\n".join(out) + "\n"
+
+
+def both_text(eager: Aggregate, graph: Aggregate, depth: int) -> str:
+    """Eager and graph MACs of each module side by side, then both reports' totals."""
+    from prettytable import PrettyTable
+
+    g = graph.by_module()
+    t = PrettyTable(["module", "type", "eager MACs", "graph MACs", "graph - eager"])
+    t.align = "r"
+    t.align["module"] = t.align["type"] = "l"
+    for r in module_rows(eager, depth, fold=False):
+        gm = g[r["path"]].macs if r["path"] in g else 0
+        t.add_row(["  " * r["depth"] + r["module"], r["type"], f"{r['macs']:,}", f"{gm:,}", f"{gm - r['macs']:+,}"])
+    return t.get_string() + "\n" + totals_text(eager) + totals_text(graph)
+
+
+# -- per rank --------------------------------------------------------------------------------
+
+def bytes_to_string(n: int, precision: int = 2) -> str:
+    """``64 -> "64 B"``, ``1536 -> "1.5 KiB"``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{round(n / scale, precision)} {unit}"
+    return f"{n} B"
+
+
+def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
+    """A table with one row per rank: MACs, FLOPs, the rank's share of the logical MACs, bytes
+    sent and received; then a row for the sum over ranks and one for the logical total (the
+    model on one device). Raises ``ValueError`` for a report without placements."""
+    from prettytable import PrettyTable
+
+    from .distributed import comm_bytes_by_rank, cost_by_rank
+
+    costs = cost_by_rank(report)
+    sent = comm_bytes_by_rank(report, "sent")
+    received = comm_bytes_by_rank(report, "received")
+    logical = report.cost
+
+    def pct(part: int) -> str:
+        return "{:.2%}".format(part / logical.macs) if logical.macs else "-"
+
+    def macs(v: int) -> str:
+        return flops_to_string(v, units=_mac_unit(units), precision=precision)
+
+    t = PrettyTable(["rank", "MACs", "FLOPs", "% of logical MACs", "sent", "received"])
+    t.align = "r"
+    for r, c in costs.items():
+        t.add_row([r, macs(c.macs), real_flops_to_string(c.flops, precision=precision), pct(c.macs),
+                   bytes_to_string(sent.get(r, 0), precision),
+                   bytes_to_string(received.get(r, 0), precision)])
+    total = sum(costs.values(), ZERO)
+    t.add_row(["sum", macs(total.macs), real_flops_to_string(total.flops, precision=precision),
+               pct(total.macs), bytes_to_string(sum(sent.values()), precision),
+               bytes_to_string(sum(received.values()), precision)])
+    t.add_row(["logical", macs(logical.macs), real_flops_to_string(logical.flops, precision=precision),
+               pct(logical.macs), "", ""])
+    return t.get_string()
+
+
+# -- the model zoo table (`flowflops zoo`) -----------------------------------------------------
+
+def zoo_text(rows: List[Row], modes: Sequence[str]) -> str:
+    """The article's layout: one table per mode, Model | Params | FLOPs (ptflops strings)."""
+    from prettytable import PrettyTable
+
+    out = []
+    for mode in modes:
+        t = PrettyTable(["Model", "Params", "FLOPs"])
+        for r in rows:
+            t.add_row([r["model"], params_to_string(r["params"]), flops_to_string(r[f"{mode}_macs"])])
+        out.append(f"====== {mode} ======\n{t.get_string()}")
+    return "\n".join(out) + "\n"
+
+
+def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str) -> str:
+    """The zoo rows as ``json``, ``csv``, ``markdown`` or ``latex``: columns model, params and
+    one ``<mode>_macs`` per mode."""
+    cols = ["model", "params"] + [f"{m}_macs" for m in modes]
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        return buf.getvalue()
+
+    def cell(v: Any, escape: Any) -> str:
+        return f"{v:,}" if isinstance(v, int) else escape(str(v))
+
+    if fmt == "markdown":
+        head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+        return head + "".join("| " + " | ".join(cell(r[c], _md_escape) for c in cols) + " |\n" for r in rows)
+    body = "".join(" & ".join(cell(r[c], _tex) for c in cols) + " \\\\\n" for r in rows)
+    return ("\\begin{tabular}{l" + "r" * (len(cols) - 1) + "}\n\\hline\n" + " & ".join(_tex(c) for c in cols)
+            + " \\\\\n\\hline\n" + body + "\\hline\n\\end{tabular}\n")
+
+
+# -- the Report users get ---------------------------------------------------------------------
+
+class Report(Aggregate):
+    """A count's :class:`flowflops.report.Report` (totals, ``by_module()``, ``by_operator()``,
+    ``by_phase()``, ``by_rank()``...) with its renderings: tables and every export format."""
+
+    def table(self, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
+        """The module tree to ``depth`` as a table (single-child wrappers folded)."""
+        return module_table(self, depth, units, precision)
+
+    def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
+        """Cost per op type as a table."""
+        return operator_table(self, units, precision)
+
+    def rank_table(self, units: Optional[str] = None, precision: int = 2) -> str:
+        """Per-rank MACs, FLOPs and communication, as a table."""
+        return per_rank_table(self, units, precision)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return to_dict(self)
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """Totals, inputs, mode, versions, module tree, operators, unsupported ops and every
+        priced record; :meth:`from_json` reads it back."""
+        return to_json(self, indent)
+
+    def to_csv(self) -> str:
+        """One row per module: path, type, depth, params, trainable params, MACs, FLOPs."""
+        return to_csv(self)
+
+    def to_markdown(self, depth: int = 2) -> str:
+        return to_markdown(self, depth)
+
+    def to_latex(self, depth: int = 2) -> str:
+        return to_latex(self, depth)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        return from_json(text)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Report":
+        return from_dict(data)

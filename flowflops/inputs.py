@@ -107,6 +107,32 @@ def build_inputs(
     return (made,), {}
 
 
+def is_global_model(model: Any) -> bool:
+    """True when the model's first parameter is a global tensor."""
+    p = first_parameter(model)
+    return bool(p is not None and getattr(p, "is_global", False))
+
+
+def global_default_input(model: Any, input_res: Any) -> flow.Tensor:
+    """The default input for a global model: ones of shape ``input_res`` (logical, batch
+    included), broadcast on the placement of the model's first parameter, in its dtype."""
+    shape = check_input_res(input_res)
+    ref = first_parameter(model)
+    assert ref is not None  # a global model has a parameter
+    dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
+    sbp = [flow.sbp.broadcast] * len(ref.sbp)
+    return flow.ones(*shape, dtype=dtype, placement=ref.placement, sbp=sbp)
+
+
+def call_inputs(model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]]) -> Args:
+    """The ``(args, kwargs)`` of the call every engine counts, built once, here: those of
+    :func:`build_inputs`, or for a global model without ``input_constructor`` a global tensor
+    of ones (:func:`global_default_input`)."""
+    if input_constructor is None and is_global_model(model):
+        return (global_default_input(model, input_res),), {}
+    return build_inputs(model, input_res, input_constructor)
+
+
 def describe_inputs(args: tuple, kwargs: Dict[str, Any]) -> List[Any]:
     """Shapes of the tensors among the inputs (for messages and reports)."""
 

@@ -1,10 +1,39 @@
-"""The two value types every engine and printer shares: an op record and its cost."""
+"""The value types every engine and printer shares: an op record, its cost, the module tree
+and what an engine returns (a :class:`Trace`)."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 Shape = Tuple[int, ...]
+
+# -- the attrs keys engines set for other modules to read (OneFlow's own attrs have no "_") ----
+#: ``"forward"``, ``"backward"`` or ``"optimizer"`` (training graphs; see flowflops.graph.train).
+PHASE = "_phase"
+#: One tuple of SBP strings (``"S(0)"``, ``"B"``, ``"P"``) per input / output tensor.
+IN_SBP = "_in_sbp"
+OUT_SBP = "_out_sbp"
+#: ``{"type": "cpu", "ranks": (0, 1)}`` (ranks nested for a multi-dimensional hierarchy).
+PLACEMENT = "_placement"
+#: Where a ``"boxing"`` record's tensor was written (same form as ``PLACEMENT``).
+SRC_PLACEMENT = "_src_placement"
+#: Bytes per element of the tensor a communication record moves.
+ITEM_BYTES = "_itemsize"
+#: The logical blob name a ``"boxing"`` record moves.
+TENSOR = "_tensor"
+#: A :class:`Cost` given by the user (``custom_modules_hooks``): the registry returns it as is.
+GIVEN_COST = "_cost"
+
+
+def flat_ranks(ranks: Any) -> List[int]:
+    """A placement's ranks, flattened: ``((0, 1), (2, 3)) -> [0, 1, 2, 3]``."""
+    if isinstance(ranks, (tuple, list)):
+        out: List[int] = []
+        for r in ranks:
+            out.extend(flat_ranks(r))
+        return out
+    return [int(ranks)]
 
 
 def numel(shape: Shape) -> int:
@@ -119,3 +148,42 @@ def itemsizes(rec: OpRecord) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     ins = rec.attrs.get("_in_itemsizes") or (one,) * len(rec.inputs)
     outs = rec.attrs.get("_out_itemsizes") or (one,) * len(rec.outputs)
     return tuple(ins), tuple(outs)
+
+
+@dataclass
+class ModuleInfo:
+    """One module of the tree: its type name, its ``extra_repr()``, the parameters of its
+    subtree (each shared parameter once) and its children as ``(attribute name, path)``."""
+
+    type_name: str
+    extra_repr: str = ""
+    params: int = 0
+    trainable_params: int = 0
+    children: List[Tuple[str, str]] = field(default_factory=list)
+
+
+def ancestors(path: str) -> List[str]:
+    """``"a.b.c" -> ["", "a", "a.b", "a.b.c"]``: the module and every module around it."""
+    if not path:
+        return [""]
+    parts = path.split(".")
+    return [""] + [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+@dataclass
+class Trace:
+    """What an engine returns for one count: its op records (unpriced) and the model's module
+    tree, plus what it saw along the way. The face (:mod:`flowflops.api`) prices the records
+    and builds the :class:`flowflops.Report` from it.
+
+    ``modules``: path -> :class:`ModuleInfo`; ``inputs``: the shapes of the
+    counted call's inputs; ``unsupported``: module types (eager) seen without a formula, with
+    how many times; ``module_outputs``: module path -> shape of its first output (eager).
+    """
+
+    records: List[OpRecord]
+    modules: "OrderedDict[str, ModuleInfo]"
+    mode: str
+    inputs: List[Any] = field(default_factory=list)
+    unsupported: Dict[str, int] = field(default_factory=dict)
+    module_outputs: Dict[str, Shape] = field(default_factory=dict)

@@ -1,33 +1,64 @@
 """The one place where op types meet their formulas.
 
-A formula is a small pure function ``(OpRecord) -> Cost``, registered by OneFlow op type name::
+A formula is a small pure function ``(OpRecord) -> Cost`` of the record's shapes (and attrs,
+where the engine knows them), registered under one or more of OneFlow's op type names (the
+names ``nn.Graph`` shows: ``conv2d``, ``matmul``, ``add_n``...). Adding one::
 
-    @register("relu")
-    def _relu(rec: OpRecord) -> Cost: ...
+    from flowflops import Cost, OpRecord, register
+    from flowflops.records import elementwise, numel
 
-Zero-cost ops (views, copies, bookkeeping) are registered explicitly with ``register_zero``.
-An op type with no formula is not an error: :func:`price` returns ``None`` and the report
-lists it as unsupported.
+    @register("my_swish")
+    def my_swish(rec: OpRecord) -> Cost:
+        \"\"\"One op per output element (MACs in the article's convention, per batch).\"\"\"
+        return elementwise(numel(rec.outputs[0]))
+
+``rec.inputs`` / ``rec.outputs`` are the tensors' shapes, batch included, in the op's argument
+order; return a :class:`~flowflops.records.Cost` for the whole call (``mac(n)`` for ``n``
+multiply-accumulates, ``elementwise(n)`` for ``n`` elementwise ops, or ``Cost(macs, flops)``).
+The built-in formulas (``flowflops/formulas/``, one file per op family) are registered when
+flowflops is imported, so registering an op type that already has a formula raises
+``ValueError``; pass ``override=True`` to replace it (for every later count in the process).
+Zero-cost ops (views, copies, bookkeeping) are registered explicitly with
+:func:`register_zero`.
+
+An op type with no formula is not an error: :func:`price` returns ``None`` and the report lists
+it as unsupported. A formula that raises, or returns something other than a ``Cost``, is a
+:class:`~flowflops.errors.FormulaError` naming the op type, the module and the shapes.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from .records import ZERO, Cost, OpRecord, Traffic, itemsizes, numel
+from .errors import FormulaError
+from .records import GIVEN_COST, ZERO, Cost, OpRecord, Traffic, itemsizes, numel
 
 Formula = Callable[[OpRecord], Cost]
 BytesRule = Callable[[OpRecord], Traffic]
+Entry = Tuple[OpRecord, Optional[Cost]]
 
 _FORMULAS: Dict[str, Formula] = {}
 _BYTES: Dict[str, BytesRule] = {}
 
 
-def register(*op_types: str) -> Callable[[Formula], Formula]:
-    """Decorator: register ``fn`` as the formula of each of ``op_types``."""
+def _add(op_type: str, fn: Formula, override: bool) -> None:
+    if not isinstance(op_type, str) or not op_type:
+        raise TypeError(f"op types are non-empty strings (OneFlow's op type names), got {op_type!r}")
+    old = _FORMULAS.get(op_type)
+    if old is not None and old is not fn and not override:
+        raise ValueError(
+            f"{op_type!r} already has a formula ({getattr(old, '__module__', '?')}."
+            f"{getattr(old, '__qualname__', old)}): pass override=True to replace it"
+        )
+    _FORMULAS[op_type] = fn
+
+
+def register(*op_types: str, override: bool = False) -> Callable[[Formula], Formula]:
+    """Decorator: register ``fn`` as the formula of each of ``op_types``. Raises ``ValueError``
+    when one already has a formula, unless ``override=True``."""
 
     def deco(fn: Formula) -> Formula:
         for t in op_types:
-            _FORMULAS[t] = fn
+            _add(t, fn, override)
         return fn
 
     return deco
@@ -38,22 +69,36 @@ def _zero(rec: OpRecord) -> Cost:
     return ZERO
 
 
-def register_zero(op_types: Iterable[str]) -> None:
-    """Register each of ``op_types`` as costing nothing."""
+def register_zero(op_types: Iterable[str], override: bool = False) -> None:
+    """Register each of ``op_types`` as costing nothing (same duplicate rule as
+    :func:`register`)."""
     for t in op_types:
-        _FORMULAS[t] = _zero
+        _add(t, _zero, override)
 
 
 def lookup(op_type: str) -> Optional[Formula]:
     """The formula for ``op_type``, or ``None`` when there is none."""
-    _ensure_loaded()
     return _FORMULAS.get(op_type)
 
 
 def price(rec: OpRecord) -> Optional[Cost]:
-    """The cost of one record, or ``None`` when its op type has no formula."""
-    fn = lookup(rec.op_type)
-    return None if fn is None else fn(rec)
+    """The cost of one record, or ``None`` when its op type has no formula. A record carrying
+    a user-given cost (``attrs[GIVEN_COST]``, from ``custom_modules_hooks``) costs that.
+    Raises :class:`FormulaError` when the formula raises or returns something else than a
+    :class:`Cost`."""
+    given = rec.attrs.get(GIVEN_COST)
+    if given is not None:
+        return given
+    fn = _FORMULAS.get(rec.op_type)
+    if fn is None:
+        return None
+    try:
+        cost = fn(rec)
+    except Exception as err:
+        raise FormulaError(rec, fn, f"raised {type(err).__name__}: {err}") from err
+    if not isinstance(cost, Cost):
+        raise FormulaError(rec, fn, f"returned {cost!r} ({type(cost).__name__}), not a flowflops.Cost")
+    return cost
 
 
 def register_bytes(*op_types: str) -> Callable[[BytesRule], BytesRule]:
@@ -86,23 +131,20 @@ def default_traffic(rec: OpRecord) -> Traffic:
 
 def traffic(rec: OpRecord) -> Traffic:
     """The bytes one record reads and writes (see :class:`flowflops.records.Traffic`)."""
-    _ensure_loaded()
     fn = _BYTES.get(rec.op_type, default_traffic)
     return fn(rec)
 
 
-def known_op_types() -> list:
+def price_records(records: Iterable[OpRecord]) -> List[Entry]:
+    """Pair every record with its cost from the registry (``None``: no formula)."""
+    return [(r, price(r)) for r in records]
+
+
+def known_op_types() -> List[str]:
     """All op types with a formula, sorted."""
-    _ensure_loaded()
     return sorted(_FORMULAS)
 
 
-_loaded = False
-
-
-def _ensure_loaded() -> None:
-    global _loaded
-    if not _loaded:
-        from . import formulas  # noqa: F401  (registers every formula on import)
-
-        _loaded = True
+# The built-in formulas, registered on import (after the functions above, which they use), so
+# that a user's register() always comes after them.
+from . import formulas  # noqa: E402,F401

@@ -1,40 +1,16 @@
-"""``Report``: the only thing printers read. Built from priced op records and the model's
-module tree; every total in it is for the inputs as given (batch included)."""
+"""``Report``: the aggregation of one count's priced op records over the model's module tree:
+per module, per op type, per phase, per rank. Every total is for the inputs as given (batch
+included). It renders nothing: :mod:`flowflops.export` makes every string from it (and gives
+:class:`flowflops.Report` its ``table()``/``to_json()``... methods)."""
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .records import NO_TRAFFIC, ZERO, Cost, OpRecord, Traffic
-from .registry import price, traffic
+from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, OpRecord, Traffic, ancestors
+from .registry import Entry, traffic
 
-Entry = Tuple[OpRecord, Optional[Cost]]
-
-
-@dataclass
-class ModuleInfo:
-    """One module of the tree: its type name, its ``extra_repr()``, the parameters of its
-    subtree (each shared parameter once) and its children as ``(attribute name, path)``."""
-
-    type_name: str
-    extra_repr: str = ""
-    params: int = 0
-    trainable_params: int = 0
-    children: List[Tuple[str, str]] = field(default_factory=list)
-
-
-def price_records(records: Iterable[OpRecord]) -> List[Entry]:
-    """Pair every record with its cost from the registry (``None``: no formula)."""
-    return [(r, price(r)) for r in records]
-
-
-def ancestors(path: str) -> List[str]:
-    """``"a.b.c" -> ["", "a", "a.b", "a.b.c"]``: the module and every module around it."""
-    if not path:
-        return [""]
-    parts = path.split(".")
-    return [""] + [".".join(parts[: i + 1]) for i in range(len(parts))]
+__all__ = ["Report", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]
 
 
 class Report:
@@ -157,7 +133,7 @@ class Report:
         out: Dict[str, Cost] = {"forward": ZERO, "backward": ZERO, "optimizer": ZERO}
         for rec, c in self.entries:
             if c is not None:
-                phase = rec.attrs.get("_phase", "forward")
+                phase = rec.attrs.get(PHASE, "forward")
                 out[phase] = out.get(phase, ZERO) + c
         return out
 
@@ -174,71 +150,37 @@ class Report:
 
         return comm_bytes_by_rank(self, direction)
 
-    def rank_table(self, units: Optional[str] = None, precision: int = 2) -> str:
-        """Per-rank MACs, FLOPs and communication, as a table."""
-        from .distributed import per_rank_table
-
-        return per_rank_table(self, units, precision)
-
     def operator_counts(self) -> Dict[str, int]:
         """Op type -> number of calls seen."""
         return dict(Counter(rec.op_type for rec, _ in self.entries))
-
-    # -- tables and exports (see flowflops.export) ---------------------------------------
-    def table(self, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
-        """The module tree to ``depth`` as a table (single-child wrappers folded)."""
-        from .export import module_table
-
-        return module_table(self, depth, units, precision)
-
-    def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
-        """Cost per op type as a table."""
-        from .export import operator_table
-
-        return operator_table(self, units, precision)
-
-    def to_dict(self) -> Dict[str, Any]:
-        from .export import to_dict
-
-        return to_dict(self)
-
-    def to_json(self, indent: Optional[int] = 2) -> str:
-        """Totals, inputs, mode, versions, module tree, operators, unsupported ops and every
-        priced record; :meth:`from_json` reads it back."""
-        from .export import to_json
-
-        return to_json(self, indent)
-
-    def to_csv(self) -> str:
-        """One row per module: path, type, depth, params, trainable params, MACs, FLOPs."""
-        from .export import to_csv
-
-        return to_csv(self)
-
-    def to_markdown(self, depth: int = 2) -> str:
-        from .export import to_markdown
-
-        return to_markdown(self, depth)
-
-    def to_latex(self, depth: int = 2) -> str:
-        from .export import to_latex
-
-        return to_latex(self, depth)
-
-    @classmethod
-    def from_json(cls, text: str) -> "Report":
-        from .export import from_json
-
-        return from_json(text)
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Report":
-        from .export import from_dict
-
-        return from_dict(data)
 
     def __repr__(self) -> str:
         return (
             f"Report(mode={self.mode!r}, macs={self.macs}, flops={self.flops}, "
             f"params={self.params}, unsupported={self.unsupported})"
         )
+
+
+def top_modules(report: Report, k: int) -> List[Tuple[str, str, int]]:
+    """The ``k`` most expensive leaf-most modules (those with no child holding cost), as
+    ``(path, type name, MACs)``, most expensive first."""
+    by_module = report.by_module()
+    leaves = []
+    for path, info in report.modules.items():
+        if not path or by_module.get(path) is None or by_module[path].macs == 0:
+            continue
+        if any(by_module.get(c) is not None and by_module[c].macs for _, c in info.children):
+            continue
+        leaves.append((path, info.type_name, by_module[path].macs))
+    return sorted(leaves, key=lambda t: -t[2])[:k]
+
+
+def backward_forward_ratio(report: Report, *, flops: bool = False) -> float:
+    """Backward-phase cost over forward-phase cost of a training-step report (MACs, or FLOPs
+    with ``flops=True``). Raises ``ValueError`` when the report has no forward work."""
+    phases = report.by_phase()
+    key = "flops" if flops else "macs"
+    forward = getattr(phases["forward"], key)
+    if forward == 0:
+        raise ValueError("the report has no forward work: count a training step with mode='train'")
+    return getattr(phases["backward"], key) / forward

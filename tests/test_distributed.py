@@ -22,11 +22,12 @@ import pytest
 
 import flowflops
 from flowflops.distributed import (
-    Placement, comm_bytes_by_rank, cost_by_rank, local_shape, per_rank_table, transfer_bytes,
+    Placement, comm_bytes_by_rank, cost_by_rank, local_shape, transfer_bytes,
 )
+from flowflops.export import per_rank_table
 from flowflops.records import Cost, OpRecord
-from flowflops.registry import price
-from flowflops.report import Report, price_records
+from flowflops.registry import price, price_records
+from flowflops import Report
 
 SCRIPT = Path(__file__).parent / "dist_scripts" / "global_models.py"
 LAUNCH_TIMEOUT_S = 300

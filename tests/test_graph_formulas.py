@@ -12,8 +12,8 @@ import pytest
 
 import flowflops
 from flowflops.records import Cost, OpRecord
-from flowflops.registry import price
-from flowflops.report import Report, price_records
+from flowflops.registry import price, price_records
+from flowflops import Report
 
 
 def graph(model, shape=None, input_constructor=None):

@@ -1,4 +1,5 @@
-"""Run the model once with hooks that turn module calls into priced op records.
+"""Run the model once with hooks that turn module calls into op records (priced afterwards,
+by the face, with the registry).
 
 Hooks are put straight into each module's hook dicts under a private key and taken out in a
 ``finally``, so the user's own hooks (and their keys) are exactly as before, also when the
@@ -13,9 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import oneflow.nn as nn
 
 from ..errors import CustomHookError
-from ..records import Cost, OpRecord, mac
-from ..registry import price
-from ..report import Entry
+from ..records import GIVEN_COST, ITEM_BYTES, Cost, OpRecord, mac
 from .layers import EMITTERS, emitter_for, first_tensor, itemsize_of, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
@@ -84,7 +83,7 @@ class EagerCounter:
         self.ignore = tuple(ignore_modules)
         self.custom = dict(custom_modules_hooks or {})
         self.table = EMITTERS if table is None else table
-        self.entries: List[Entry] = []
+        self.records: List[OpRecord] = []
         self.unsupported: Counter = Counter()
         self._priced_depth = 0
         self._key = _Key()
@@ -147,13 +146,15 @@ class EagerCounter:
                     f"the custom hook {getattr(fn, '__name__', fn)!r} for {name} (module "
                     f"'{path}') raised {type(err).__name__}: {err}"
                 ) from err
-            rec = OpRecord(f"custom:{name}", path)
-            self.entries.append((rec, _custom_cost(value, name)))
+            self.records.append(OpRecord(f"custom:{name}", path, attrs={GIVEN_COST: _custom_cost(value, name)}))
             return
-        size = itemsize_of(first_tensor(out))
-        for rec in fn(m, args, out):
-            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, {"_itemsize": size, **rec.attrs}, rec.name)
-            self.entries.append((rec, price(rec)))
+        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out))})
+
+    def _add(self, records: List[OpRecord], path: str, extra: Optional[Dict[str, Any]] = None) -> None:
+        """Keep ``records`` as made by ``path``'s module (with ``extra`` attrs under their own)."""
+        for rec in records:
+            attrs = {**extra, **rec.attrs} if extra else rec.attrs
+            self.records.append(OpRecord(rec.op_type, path, rec.inputs, rec.outputs, attrs, rec.name))
 
     def install(self) -> None:
         for m in self.model.modules():
@@ -172,10 +173,7 @@ class EagerCounter:
         self._hooked.clear()
 
     def _record_functional(self, records: List[OpRecord]) -> None:
-        path = self._stack[-1] if self._stack else ""
-        for rec in records:
-            rec = OpRecord(rec.op_type, path, rec.inputs, rec.outputs, rec.attrs, rec.name)
-            self.entries.append((rec, price(rec)))
+        self._add(records, self._stack[-1] if self._stack else "")
 
     def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
         """Call the model once with the hooks (and, with ``count_functional``, the functional

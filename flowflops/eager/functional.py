@@ -9,7 +9,9 @@ exactly as they do when OneFlow compiles them.
 
 A call is recorded only when no priced module (one with a module hook) and no other patched
 call is running, so nothing is counted twice. Ops that move data (reshape, cat, transpose,
-slicing, expand...) are not patched: they cost nothing. Every patch is removed in a
+slicing, expand...) are not patched: they cost nothing. A call whose record cannot be made
+(an unusual signature) is recorded as op type ``call:<function name>``, which has no formula
+and so shows among the report's unsupported ops. Every patch is removed in a
 ``finally``; the patched attributes are then the very objects they were before.
 """
 from __future__ import annotations
@@ -49,7 +51,7 @@ class FunctionalPatcher:
         self._depth = 0
         self._saved: List[Tuple[Any, str, Any]] = []
 
-    def _wrap(self, fn: Any, emit: Emit) -> Callable:
+    def _wrap(self, fn: Any, emit: Emit, name: str) -> Callable:
         patcher = self
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -62,8 +64,9 @@ class FunctionalPatcher:
                 patcher._depth -= 1
             try:
                 recs = with_dtypes(emit(args, kwargs, out), args, out)
-            except Exception:  # an unusual call signature: never break the user's forward
-                recs = []
+            except Exception:  # an unusual call signature: never break the user's forward, but
+                # leave a record without a formula, so the report lists the call as unsupported
+                recs = [OpRecord(f"call:{name}", "")]
             patcher._record(recs)
             return out
 
@@ -75,7 +78,7 @@ class FunctionalPatcher:
         fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
         if fn is None:
             return
-        wrapper = done.get(id(fn)) or self._wrap(fn, emit)
+        wrapper = done.get(id(fn)) or self._wrap(fn, emit, name)
         done[id(fn)] = wrapper
         self._saved.append((owner, name, fn))
         setattr(owner, name, wrapper)

@@ -27,3 +27,11 @@ COMM_OP_TYPES = (
 )
 
 register_zero(COMM_OP_TYPES)
+
+_COMM = frozenset(COMM_OP_TYPES)
+_COMM_PREFIXES = ("_nccl_logical", "eager_nccl_", "eager_ccl_")
+
+
+def is_comm_op(op_type: str) -> bool:
+    """True for a communication record: ``"boxing"`` or one of OneFlow's communication op types."""
+    return op_type in _COMM or op_type.startswith(_COMM_PREFIXES)

@@ -1,19 +1,19 @@
 """Count a model through OneFlow's compiler: wrap it in a fresh ``nn.Graph``, compile it with
-``build_graph`` (shape inference, optimisation passes, no execution) and price the job."""
+``build_graph`` (shape inference, optimisation passes, no execution) and read the job's op
+records."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from typing import Any, Dict
 
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..distributed import global_default_input, is_global_model
-from ..errors import CountError
 from ..guard import counting_state
-from ..inputs import build_inputs, describe_inputs
+from ..inputs import describe_inputs
 from ..modules import count_params, module_tree
-from ..report import ModuleInfo, Report, price_records
+from ..records import ModuleInfo, Trace
+from .compile import compile_job
 from .job import job_records
 from .train import assign_phases
 
@@ -55,41 +55,21 @@ def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     return tree
 
 
-def _compile(graph: flow.nn.Graph, args: tuple, kwargs: dict, what: str, inputs_desc: Any) -> Any:
-    try:
-        graph.build_graph(*args, **kwargs)
-    except Exception as err:
-        raise CountError(
-            f"nn.Graph could not compile {what} on the inputs {inputs_desc}: "
-            f"{type(err).__name__}: {err}. Graph mode needs a model nn.Graph can trace; "
-            "count it with mode='eager' instead."
-        ) from err
-    return graph._full_job_proto
+_EAGER_HINT = ". Graph mode needs a model nn.Graph can trace; count it with mode='eager' instead."
 
 
-def profile_graph(
-    model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]]
-) -> Report:
-    """Graph-mode count of an ``nn.Module`` (compiled in a fresh wrapper, in eval mode, not run)
-    or of a user's ``nn.Graph`` (as configured; compiled with the inputs if it is not yet)."""
-    if isinstance(model, flow.nn.Graph):
-        graph = model
-        if not graph._is_compiled:
-            args, kwargs = build_inputs(None, input_res, input_constructor)
-            inputs = describe_inputs(args, kwargs)
-            job = _compile(graph, args, kwargs, type(graph).__name__, inputs)
-        else:
-            inputs, job = [], graph._full_job_proto
-        entries = price_records(assign_phases(job, job_records(job)))  # phases: training graphs
-        return Report(entries, _graph_tree(graph), mode="graph", inputs=inputs)
-
-    if input_constructor is None and is_global_model(model):
-        # a global model needs a global input: ones, broadcast on its first parameter's placement
-        args, kwargs = (global_default_input(model, input_res),), {}
-    else:
-        args, kwargs = build_inputs(model, input_res, input_constructor)
+def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
+    """Graph-mode records of an ``nn.Module`` (compiled in a fresh wrapper, in eval mode, on
+    ``args``/``kwargs``, not run) or of a user's ``nn.Graph`` (as configured; compiled with
+    the inputs if it is not yet, read as it is otherwise)."""
     inputs = describe_inputs(args, kwargs)
+    if isinstance(model, flow.nn.Graph):
+        if model._is_compiled:
+            job, inputs = model._full_job_proto, []
+        else:
+            job = compile_job(model, args, kwargs, type(model).__name__, _EAGER_HINT)
+        records = assign_phases(job, job_records(job))  # phases: training graphs
+        return Trace(records, _graph_tree(model), "graph", inputs)
     with counting_state(model):
-        job = _compile(_CountGraph(model), args, kwargs, type(model).__name__, inputs)
-    entries = price_records(job_records(job))
-    return Report(entries, module_tree(model), mode="graph", inputs=inputs)
+        job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, _EAGER_HINT)
+    return Trace(job_records(job), module_tree(model), "graph", inputs)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
 # A user op's name is "<module scope>-<op type>-<index>", e.g. "model.layer1.0-add_n-9".
 _OP_NAME = re.compile(r"^(?P<scope>.*)-(?P<type>[A-Za-z_][A-Za-z0-9_]*)-(?P<index>\d+)$")
@@ -34,13 +34,3 @@ def relative_path(scope: str, root: str) -> str:
     if scope.startswith(root + "."):
         return scope[len(root) + 1:]
     return scope
-
-
-def flat_ranks(ranks: Any) -> List[int]:
-    """A placement's ranks, flattened: ``((0, 1), (2, 3)) -> [0, 1, 2, 3]``."""
-    if isinstance(ranks, (tuple, list)):
-        out: List[int] = []
-        for r in ranks:
-            out.extend(flat_ranks(r))
-        return out
-    return [int(ranks)]

@@ -26,8 +26,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from google.protobuf import text_format
 
-from ..records import OpRecord
-from .naming import flat_ranks
+from ..formulas.comm import is_comm_op
+from ..records import IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, TENSOR, OpRecord, flat_ranks
 
 Sbp = Tuple[str, ...]
 
@@ -129,22 +129,21 @@ class JobParallel:
         attrs: Dict[str, Any] = {}
         if not self.distributed:
             if op.name in self.placements:
-                attrs["_placement"] = self.placements[op.name]
+                attrs[PLACEMENT] = self.placements[op.name]
             return attrs
         ins = self._args_sbp(op.name, u.input, u.input_order)
         outs = self._args_sbp(op.name, u.output, u.output_order)
         if ins is not None:
-            attrs["_in_sbp"] = ins
+            attrs[IN_SBP] = ins
         if outs is not None:
-            attrs["_out_sbp"] = outs
+            attrs[OUT_SBP] = outs
         if op.name in self.placements:
-            attrs["_placement"] = self.placements[op.name]
-        from ..distributed import is_comm_op
+            attrs[PLACEMENT] = self.placements[op.name]
 
         if is_comm_op(u.op_type_name):
             lbns = [lbn for bn in u.input_order for lbn in u.input[bn].s]
             if lbns:
-                attrs["_itemsize"] = self.itemsize(lbns[0])
+                attrs[ITEM_BYTES] = self.itemsize(lbns[0])
         return attrs
 
     def _inputs(self, op: Any) -> List[Tuple[str, Sbp]]:
@@ -182,8 +181,8 @@ class JobParallel:
             seen.add(key)
             shape = tuple(int(d) for d in self.descs[lbn].shape.dim)
             attrs = {
-                "_in_sbp": (src_sbp,), "_out_sbp": (dst_sbp,), "_placement": dst_pl,
-                "_src_placement": src_pl, "_itemsize": self.itemsize(lbn), "_tensor": lbn,
+                IN_SBP: (src_sbp,), OUT_SBP: (dst_sbp,), PLACEMENT: dst_pl,
+                SRC_PLACEMENT: src_pl, ITEM_BYTES: self.itemsize(lbn), TENSOR: lbn,
             }
             records.append(OpRecord(BOXING_OP_TYPE, module, (shape,), (shape,), attrs,
                                     f"System-Boxing-{lbn}-to-{op.name}"))

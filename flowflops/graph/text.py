@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import ParseError
-from ..records import OpRecord, Shape
-from ..report import ModuleInfo, Report, ancestors
-from ..registry import price
+from ..records import IN_SBP, OUT_SBP, PLACEMENT, ModuleInfo, OpRecord, Shape, Trace, ancestors
 from .naming import common_root, relative_path, split_op_name
 
 _OPERATOR = "(OPERATOR:"
@@ -328,11 +326,11 @@ def _user_ops(entries: List[OperatorLine]) -> List[Tuple[OperatorLine, str, str]
 def _record(e: OperatorLine, module: str, op_type: str) -> OpRecord:
     inputs, outputs = e.inputs or (), e.outputs or ()
     attrs: Dict[str, Any] = {
-        "_in_sbp": tuple(t.sbp for t in inputs),
-        "_out_sbp": tuple(t.sbp for t in outputs),
+        IN_SBP: tuple(t.sbp for t in inputs),
+        OUT_SBP: tuple(t.sbp for t in outputs),
     }
     if e.placement is not None:
-        attrs["_placement"] = e.placement
+        attrs[PLACEMENT] = e.placement
     if op_type == "normalization":
         i = _gamma_index(len(inputs))
         if i is not None:
@@ -490,22 +488,15 @@ def _module_tree(text: str, records: List[OpRecord], root: str) -> "OrderedDict[
 
 # -- the count ---------------------------------------------------------------------------------
 
-def count_graph_text(text: str) -> Report:
-    """Price a printed graph: ``repr`` of a compiled ``nn.Graph`` or any log holding its
-    ``(OPERATOR: ...)`` lines. Records as :func:`parse_operator_lines` makes them, priced from
-    their shapes; the module tree comes from the ``(MODULE: ...)`` lines when the text has them
-    (parameters from its ``(PARAMETER: ...)`` lines), else from the op scopes alone.
+def trace_graph_text(text: str) -> Tuple[Trace, Dict[str, int]]:
+    """The records of a printed graph (``repr`` of a compiled ``nn.Graph`` or any log holding
+    its ``(OPERATOR: ...)`` lines), as :func:`parse_operator_lines` makes them, with the module
+    tree from the ``(MODULE: ...)`` lines when the text has them (parameters from its
+    ``(PARAMETER: ...)`` lines), else from the op scopes alone; and op name -> its line.
 
-    Raises :class:`ParseError` for a malformed OPERATOR line, for shapes an op's formula cannot
-    use, or when there is no OPERATOR line."""
+    Raises :class:`ParseError` for a malformed OPERATOR line, or when there is none."""
     if not isinstance(text, str):
         raise TypeError(f"count_graph_text expects the printed graph as str, not {type(text).__name__}")
     records, lines, root = _records_and_root(text)
-    entries = []
-    for rec, line in zip(records, lines):
-        try:
-            entries.append((rec, price(rec)))
-        except Exception as err:  # shapes the formula cannot use: the text is at fault
-            raise ParseError(f"the shapes of {rec.name!r} do not fit a {rec.op_type} op: "
-                             f"{type(err).__name__}: {err}", line=line) from err
-    return Report(entries, _module_tree(text, records, root), mode="graph-text")
+    trace = Trace(records, _module_tree(text, records, root), "graph-text")
+    return trace, {rec.name: line for rec, line in zip(records, lines)}

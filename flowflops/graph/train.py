@@ -1,13 +1,13 @@
-"""Training-step counts from the compiled training graph.
+"""Training-step records from the compiled training graph.
 
-:func:`profile_train` wraps the model in an ``nn.Graph`` whose ``build`` runs the forward, the
+:func:`trace_train` wraps the model in an ``nn.Graph`` whose ``build`` runs the forward, the
 loss and ``loss.backward()``, with ``add_optimizer(optimizer)``; compiles it with
 ``build_graph`` (nothing is executed: no parameter, buffer or optimizer state changes) and
-prices every op of the compiled job with the shared registry, like the graph engine does.
+reads every op of the compiled job, like the graph engine does (the face prices them).
 
 Phases
 ------
-Every op record of a training job gets ``attrs["_phase"]``, one of ``"forward"``,
+Every op record of a training job gets ``attrs[PHASE]`` (``"_phase"``), one of ``"forward"``,
 ``"backward"``, ``"optimizer"`` (read by :meth:`flowflops.Report.by_phase`). The rule uses
 what the compiled job declares in ``job.job_conf.train_conf`` and the job's data flow (an op
 is *downstream* of a tensor when it reads it, directly or through other ops; *upstream* when
@@ -50,12 +50,11 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..errors import CountError
-from ..inputs import build_inputs, check_model, describe_inputs
-from ..modules import module_tree
-from ..records import OpRecord
 from ..guard import counting_state
-from ..report import Report, price_records
+from ..inputs import describe_inputs
+from ..modules import module_tree
+from ..records import PHASE, OpRecord, Trace
+from .compile import compile_job
 from .job import job_records
 
 DEFAULT_LR = 0.1
@@ -160,7 +159,7 @@ def op_phases(job: Any) -> Dict[str, str]:
 
 
 def assign_phases(job: Any, records: List[OpRecord]) -> List[OpRecord]:
-    """``records`` (from :func:`job_records` on ``job``) with ``attrs["_phase"]`` set by
+    """``records`` (from :func:`job_records` on ``job``) with ``attrs[PHASE]`` set by
     :func:`op_phases`; returned unchanged when the job has no loss (an inference graph).
     A record that is not an op of the job (the boxing :func:`job_records` puts before the op
     reading a tensor) takes the phase of the op after it; one at the very end (a graph
@@ -172,19 +171,8 @@ def assign_phases(job: Any, records: List[OpRecord]) -> List[OpRecord]:
     phase = "forward"
     for rec in reversed(records):
         phase = phases.get(rec.name, phase)
-        out.append(replace(rec, attrs={**rec.attrs, "_phase": phase}))
+        out.append(replace(rec, attrs={**rec.attrs, PHASE: phase}))
     return out[::-1]
-
-
-def backward_forward_ratio(report: Report, *, flops: bool = False) -> float:
-    """Backward-phase cost over forward-phase cost of a training-step report (MACs, or FLOPs
-    with ``flops=True``). Raises ``ValueError`` when the report has no forward work."""
-    phases = report.by_phase()
-    key = "flops" if flops else "macs"
-    forward = getattr(phases["forward"], key)
-    if forward == 0:
-        raise ValueError("the report has no forward work: count a training step with profile_train")
-    return getattr(phases["backward"], key) / forward
 
 
 # -- the training graph ---------------------------------------------------------------------
@@ -264,55 +252,41 @@ def _default_optimizer(model: nn.Module) -> flow.optim.Optimizer:
     return flow.optim.SGD(params, lr=DEFAULT_LR)
 
 
-def profile_train(
+def check_train_args(loss_fn: Any, optimizer: Any) -> None:
+    """One-line errors for a loss or optimizer a training step cannot take."""
+    if optimizer is not None and not isinstance(optimizer, flow.optim.Optimizer):
+        raise TypeError(f"optimizer must be a oneflow.optim.Optimizer, got {type(optimizer).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(output, target), got {loss_fn!r}")
+
+
+def trace_train(
     model: nn.Module,
-    input_res: Optional[Any] = None,
+    args: tuple,
+    kwargs: Dict[str, Any],
     *,
-    input_constructor: Optional[Callable[[Any], Any]] = None,
     loss_fn: Optional[Callable[[Any, Any], Any]] = None,
     optimizer: Optional[flow.optim.Optimizer] = None,
     target: Optional[Any] = None,
-) -> Report:
-    """Count one training step of ``model``: forward on the input(s) from ``input_res`` /
-    ``input_constructor`` (as in :func:`flowflops.profile`), ``loss_fn(output, target)``,
-    backward, and ``optimizer``'s parameter update, from the compiled training graph.
+) -> Trace:
+    """The records of one training step of ``model``: forward on ``args``/``kwargs``,
+    ``loss_fn(output, target)``, backward, and ``optimizer``'s parameter update, from the
+    compiled training graph.
 
     ``loss_fn`` defaults to cross-entropy; ``target`` to random labels ``randint(0, C, (N,))``
     when the output is ``(N, C)`` (``None`` is passed to a ``loss_fn`` otherwise);
     ``optimizer`` to ``SGD(lr=0.1)`` over the model's trainable parameters. The step is
     compiled in training mode and never run: the model's flags, hooks, parameters and buffers
     and the optimizer's state are as before afterwards. Every record carries its phase
-    (``report.by_phase()``); the report's mode is ``"train"``.
+    (``attrs[PHASE]``); the trace's mode is ``"train"``.
     """
-    if isinstance(model, flow.nn.Graph):
-        raise TypeError(
-            "profile_train takes an nn.Module; count a training nn.Graph of your own with "
-            "flowflops.profile(graph, input_constructor=...)"
-        )
-    check_model(model)
-    if input_res is None and input_constructor is None:
-        raise TypeError("give input_res (the input shape, batch included) or input_constructor")
-    if optimizer is not None and not isinstance(optimizer, flow.optim.Optimizer):
-        raise TypeError(f"optimizer must be a oneflow.optim.Optimizer, got {type(optimizer).__name__}")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(output, target), got {loss_fn!r}")
-
-    args, kwargs = build_inputs(model, input_res, input_constructor)
-    inputs = describe_inputs(args, kwargs)
     opt = optimizer if optimizer is not None else _default_optimizer(model)
     with counting_state(model, training=True), detached_grads(_trained_tensors(model, opt)):
         graph = _TrainGraph(model, loss_fn or _cross_entropy, opt, has_target=target is not None)
         graph_args = (target,) + tuple(args) if target is not None else tuple(args)
-        try:
-            with warnings.catch_warnings():
-                # the loss function is called in the graph unregistered, on purpose
-                warnings.filterwarnings("ignore", message=".*not registered into a nn.Graph")
-                graph.build_graph(*graph_args, **kwargs)
-        except Exception as err:
-            raise CountError(
-                f"nn.Graph could not compile a training step of {type(model).__name__} on the "
-                f"inputs {inputs}: {type(err).__name__}: {err}"
-            ) from err
-        job = graph._full_job_proto
+        with warnings.catch_warnings():
+            # the loss function is called in the graph unregistered, on purpose
+            warnings.filterwarnings("ignore", message=".*not registered into a nn.Graph")
+            job = compile_job(graph, graph_args, kwargs, f"a training step of {type(model).__name__}")
     records = assign_phases(job, job_records(job))
-    return Report(price_records(records), module_tree(model), mode="train", inputs=inputs)
+    return Trace(records, module_tree(model), "train", describe_inputs(args, kwargs))

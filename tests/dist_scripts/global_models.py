@@ -139,7 +139,8 @@ def _numbers(report: Any) -> Dict[str, Any]:
 
 def main(out_dir: str) -> None:
     import flowflops
-    from flowflops.distributed import cost_by_rank, per_rank_table
+    from flowflops.distributed import cost_by_rank
+    from flowflops.export import per_rank_table
 
     flow.manual_seed(0)
     rank = flow.env.get_rank()

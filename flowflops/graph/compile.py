@@ -1,0 +1,22 @@
+"""Compiling an ``nn.Graph`` without running it, with one error for every engine."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import oneflow as flow
+
+from ..errors import CountError
+from ..inputs import describe_inputs
+
+
+def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str, hint: str = "") -> Any:
+    """``graph.build_graph(*args, **kwargs)`` and its compiled job; a failure is a
+    :class:`CountError` naming ``what`` was compiled, on which inputs, and the error."""
+    try:
+        graph.build_graph(*args, **kwargs)
+    except Exception as err:
+        raise CountError(
+            f"nn.Graph could not compile {what} on the inputs {describe_inputs(args, kwargs)}: "
+            f"{type(err).__name__}: {err}{hint}"
+        ) from err
+    return graph._full_job_proto
