@@ -49,11 +49,8 @@ class Report:
     # -- totals -------------------------------------------------------------------------
     @property
     def cost(self) -> Cost:
-        total = ZERO
-        for _, c in self.entries:
-            if c is not None:
-                total = total + c
-        return total
+        """Total MACs and FLOPs of every priced record."""
+        return sum((c for _, c in self.entries if c is not None), ZERO)
 
     @property
     def macs(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import oneflow.nn as nn
 
-from ..records import ITEMSIZE, OpRecord, Shape
+from ..records import ITEMSIZE, OpRecord, Shape, numel
 
 Emitter = Callable[[nn.Module, tuple, Any], List[OpRecord]]
 EMITTERS: Dict[type, Emitter] = {}
@@ -128,7 +128,7 @@ def stats_norm_records(
 @emits(nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 def instance_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x = shape_of(args[0])
-    x3 = (x[0], x[1], _prod(x[2:]))
+    x3 = (x[0], x[1], numel(x[2:]))
     return stats_norm_records(x3, (x[0], x[1], 1), False, None, m.weight is not None, m.bias is not None)
 
 
@@ -136,16 +136,9 @@ def instance_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 def group_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x = shape_of(args[0])
     g = m.num_groups
-    x3 = (x[0], g, _prod(x[1:]) // g)
-    affine = (x[0], x[1], _prod(x[2:]))
+    x3 = (x[0], g, numel(x[1:]) // g)
+    affine = (x[0], x[1], numel(x[2:]))
     return stats_norm_records(x3, (x[0], g, 1), False, affine, m.affine, m.affine)
-
-
-def _prod(dims: Sequence[int]) -> int:
-    p = 1
-    for d in dims:
-        p *= d
-    return p
 
 
 # -- activations ----------------------------------------------------------------------------

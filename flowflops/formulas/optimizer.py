@@ -34,18 +34,22 @@ def regularization_ops(attrs: Mapping[str, Any]) -> int:
     return ops
 
 
-def _param_numel(rec: OpRecord) -> int:
-    return numel(rec.inputs[0])
+def update_cost(rec: OpRecord, per_element: int, weight_decay: bool = True) -> Cost:
+    """``per_element`` ops of the update itself, plus the gradient's scale and regularisation
+    (:func:`regularization_ops`) and, with ``weight_decay``, 2 for a non-zero
+    ``weight_decay`` attr (``wd * w`` and its add), on every element of the parameter (the
+    first input)."""
+    per = per_element + regularization_ops(rec.attrs)
+    if weight_decay and rec.attrs.get("weight_decay", 0.0):
+        per += 2
+    return elementwise(per * numel(rec.inputs[0]))
 
 
 @register("sgd_update")
 def sgd_update(rec: OpRecord) -> Cost:
     """``w = w - lr * (g + wd * w)``: ``lr * g`` and the subtraction, 2 per element; weight
     decay adds ``wd * w`` and its add, 2 more."""
-    per = 2 + regularization_ops(rec.attrs)
-    if rec.attrs.get("weight_decay", 0.0):
-        per += 2
-    return elementwise(per * _param_numel(rec))
+    return update_cost(rec, 2)
 
 
 @register("momentum_update")
@@ -53,18 +57,9 @@ def momentum_update(rec: OpRecord) -> Cost:
     """``m = beta * m + (1 - dampening) * g`` (2 per element: ``beta * m`` and the add; 1 more
     for a non-zero dampening); Nesterov: ``d = g + beta * m`` (2 more), else ``d = m``;
     ``w = w - lr * d`` (2); weight decay ``- (lr * wd) * w`` (2 more). Plain: 4 per element."""
-    attrs = rec.attrs
-    per = 2 + 2 + regularization_ops(attrs)
-    if attrs.get("dampening", 0.0):
-        per += 1
-    if attrs.get("nesterov", False):
-        per += 2
-    if attrs.get("weight_decay", 0.0):
-        per += 2
-    return elementwise(per * _param_numel(rec))
-
-
-ADAM_PER_ELEMENT = 13  # with bias correction, no amsgrad, no weight decay (Adam's defaults)
+    dampening = 1 if rec.attrs.get("dampening", 0.0) else 0
+    nesterov = 2 if rec.attrs.get("nesterov", False) else 0
+    return update_cost(rec, 2 + 2 + dampening + nesterov)
 
 
 @register("adam_update")
@@ -80,25 +75,16 @@ def adam_update(rec: OpRecord) -> Cost:
     - weight decay only: ``w -= (lr * wd) * w``: multiply, subtract = 2
 
     Defaults (bias correction, no amsgrad, no decay): 3 + 4 + 3 + 3 = 13 per element."""
-    attrs = rec.attrs
-    per = 3 + 4 + 2 + 3 + regularization_ops(attrs)
-    if attrs.get("do_bias_correction", True):
-        per += 1
-    if attrs.get("amsgrad", False):
-        per += 1
-    if attrs.get("weight_decay", 0.0):
-        per += 2
-    return elementwise(per * _param_numel(rec))
+    bias_correction = 1 if rec.attrs.get("do_bias_correction", True) else 0
+    amsgrad = 1 if rec.attrs.get("amsgrad", False) else 0
+    return update_cost(rec, 3 + 4 + 2 + 3 + bias_correction + amsgrad)
 
 
 @register("adagrad_update")
 def adagrad_update(rec: OpRecord) -> Cost:
     """``s = s + g * g`` (2); ``w = w - lr / (sqrt(s) + eps) * g``: sqrt, add, divide,
     multiply, subtract (5); weight decay 2 more. Plain: 7 per element."""
-    per = 2 + 5 + regularization_ops(rec.attrs)
-    if rec.attrs.get("weight_decay", 0.0):
-        per += 2
-    return elementwise(per * _param_numel(rec))
+    return update_cost(rec, 2 + 5)
 
 
 @register("rmsprop_update")
@@ -107,10 +93,8 @@ def rmsprop_update(rec: OpRecord) -> Cost:
     ``mg = (1 - rho) * g + rho * mg`` (3) and ``denom = ms - mg * mg`` (2);
     ``w = w - lr * g * rsqrt(denom + eps)``: add, rsqrt, 2 multiplies, subtract (5).
     Plain: 9 per element, centered 14."""
-    per = 4 + 5 + regularization_ops(rec.attrs)
-    if rec.attrs.get("centered", False):
-        per += 5
-    return elementwise(per * _param_numel(rec))
+    per = 4 + 5 + (5 if rec.attrs.get("centered", False) else 0)
+    return update_cost(rec, per, weight_decay=False)  # its weight decay is not counted
 
 
 @register("l1_l2_regularize_gradient")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from ..records import OpRecord
-from .naming import common_root, relative_path, split_op_name
+from .naming import module_paths, split_op_name
 from .parallel import JobParallel
 
 
@@ -76,10 +76,8 @@ def job_records(job: Any) -> List[OpRecord]:
         if scope is None:
             parts = split_op_name(op.name)
             scope = parts[0] if parts else ""
-        # ops in the graph's own scope (a training graph's loss-gradient seed, train-step
-        # counter...) belong to the root, not to a model attribute
-        scopes[op.name] = "" if scope == job.job_conf.job_name else scope
-    root = common_root(scopes.values())
+        scopes[op.name] = scope
+    paths, _ = module_paths(scopes, job.job_conf.job_name)
 
     parallel = JobParallel(job)
     boxed: set = set()
@@ -93,7 +91,7 @@ def job_records(job: Any) -> List[OpRecord]:
         attrs.update(parallel.user_op_attrs(op))
         attrs.update(tensor_attrs(tensors(u.input, u.input_order), tensors(u.output, u.output_order),
                                   op_types, parallel))
-        module = relative_path(scopes[op.name], root)
+        module = paths[op.name]
         records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(
             u.op_type_name, module,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 # A user op's name is "<module scope>-<op type>-<index>", e.g. "model.layer1.0-add_n-9".
 _OP_NAME = re.compile(r"^(?P<scope>.*)-(?P<type>[A-Za-z_][A-Za-z0-9_]*)-(?P<index>\d+)$")
@@ -34,3 +34,14 @@ def relative_path(scope: str, root: str) -> str:
     if scope.startswith(root + "."):
         return scope[len(root) + 1:]
     return scope
+
+
+def module_paths(scopes: Dict[str, str], graph_name: str) -> Tuple[Dict[str, str], str]:
+    """Op name -> module path (as ``named_modules()`` names it), from op name -> module scope,
+    and the scope the paths are relative to. Ops in the graph's own scope ``graph_name`` (a
+    training graph's loss-gradient seed, train-step counter...) belong to the root, not to a
+    model attribute; the others are made relative to the graph's single model attribute when
+    there is one (:func:`common_root`)."""
+    scopes = {name: "" if scope == graph_name else scope for name, scope in scopes.items()}
+    root = common_root(scopes.values())
+    return {name: relative_path(scope, root) for name, scope in scopes.items()}, root

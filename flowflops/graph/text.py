@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import ParseError
 from ..records import IN_SBP, OUT_SBP, PLACEMENT, ModuleInfo, OpRecord, Shape, Trace, ancestors
-from .naming import common_root, relative_path, split_op_name
+from .naming import module_paths, relative_path, split_op_name
 
 _OPERATOR = "(OPERATOR:"
 _NAME = re.compile(r'[^()\[\]:,="\s]+')  # names run up to a delimiter or whitespace
@@ -350,10 +350,8 @@ def _records_and_root(text: str) -> Tuple[List[OpRecord], List[int], str]:
     """Records, the line of each, and the scope they were made relative to. Ops in the graph's
     own scope (a training graph's bookkeeping) belong to the root, as in ``job_records``."""
     ops = _user_ops(parse_operator_entries(text))
-    graph = _graph_name(text)
-    ops = [(e, "" if scope == graph else scope, t) for e, scope, t in ops]
-    root = common_root(scope for _, scope, _ in ops)
-    records = [_record(e, relative_path(scope, root), t) for e, scope, t in ops]
+    paths, root = module_paths({e.name: scope for e, scope, _ in ops}, _graph_name(text))
+    records = [_record(e, paths[e.name], t) for e, _, t in ops]
     return records, [e.line for e, _, _ in ops], root
 
 
