@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
         "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib wheel "setuptools<70"
 
-.PHONY: run test test-quick bench env clean
+.PHONY: run test test-quick bench env clean pip-check
 
 $(VENV)/.ready: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.10 found: run e.g. make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; }
@@ -33,6 +33,10 @@ test: env
 
 test-quick: env
 	$(PY) -m pytest -q -m "not slow"
+
+# build the sdist and wheel, install the wheel into a new venv with pip alone, run the quick start
+pip-check:
+	PYTHON=$(PYTHON) bash .ci/pip_check.sh
 
 bench: env
 	$(PY) benchmarks/compare.py

@@ -1,4 +1,14 @@
 """flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled."""
+try:
+    import oneflow  # noqa: F401
+except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its libraries
+    if "libcudnn" in str(_err) or "libcublas" in str(_err):
+        raise ImportError(
+            f"oneflow cannot load a CUDA library its PyPI wheel links against ({_err}). Install "
+            "them with: pip install nvidia-cudnn-cu11==8.5.0.96 nvidia-cublas-cu11==11.10.3.66 "
+            "(`pip install flowflops` brings them on Linux x86_64)"
+        ) from _err
+    raise
 from .api import count_graph_text, get_model_complexity_info, profile
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .export import Report
