@@ -2,7 +2,8 @@
 
     flowflops MODEL [--input-shape 1,3,224,224] [--mode eager|graph|both] [--depth N]
                     [--format text|json|csv|markdown|latex] [--output FILE] [--count-functional]
-                    [--top K] [--plot FILE.png] [--kwargs JSON] [--debug]
+                    [--top K] [--plot FILE.png] [--kwargs JSON] [--device NAME] [--dtype fp16]
+                    [--debug]
     flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
     flowflops graph-text FILE [--format ...]
 
@@ -122,8 +123,20 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=None, metavar="K", help="list the K most expensive modules")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="bar chart of the top modules (needs matplotlib)")
     p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
+    p.add_argument("--device", default=None, help="roofline on this device (A100-80GB, H100, cpu, ...): "
+                   "bytes, bound and predicted time per module; with --mode graph/train also memory")
+    p.add_argument("--dtype", default="fp32", help="dtype for --device (fp32, tf32, fp16, bf16; default fp32)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+def _device_text(report: Any, device: str, dtype: str, depth: Optional[int]) -> str:
+    from .export import device_text
+
+    try:
+        return device_text(report, device, dtype, depth if depth is not None else 2)
+    except ValueError as err:
+        raise CliError(str(err))
 
 
 def _zoo_parser() -> argparse.ArgumentParser:
@@ -174,6 +187,8 @@ def _cmd_model(args: argparse.Namespace) -> None:
     else:
         report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {})
         text = _render(report, args.format, args.depth)
+        if args.device:
+            text += _device_text(report, args.device, args.dtype, args.depth)
         reports = [report]
     if args.top:
         text += "".join(top_text(r, args.top) for r in reports)

@@ -443,6 +443,64 @@ def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str) -> str:
             + " \\\\\n\\hline\n" + body + "\\hline\n\\end{tabular}\n")
 
 
+# -- roofline and memory -------------------------------------------------------------------------
+
+def roofline_table(pred: Any, depth: int = 2) -> str:
+    """Per module to ``depth``: FLOPs, bytes, FLOP/B, bound and predicted time, then the total."""
+    from prettytable import PrettyTable
+
+    from .units import seconds_to_string
+
+    report = pred.report
+    times, bounds = pred.by_module(), pred.bound_by_module()
+    by_bytes = report.by_module_bytes()
+    t = PrettyTable(["module", "type", "FLOPs", "bytes", "FLOP/B", "bound", "predicted"])
+    t.align = "r"
+    t.align["module"] = t.align["type"] = "l"
+    for r in module_rows(report, depth):
+        b = by_bytes.get(r["path"], NO_TRAFFIC).total
+        t.add_row(["  " * r["depth"] + r["module"], r["type"], real_flops_to_string(r["flops"]),
+                   bytes_to_string(b), f"{r['flops'] / b:.2f}" if b else "-", bounds.get(r["path"], "-"),
+                   seconds_to_string(times.get(r["path"], 0.0))])
+    dev = pred.device
+    head = (f"Roofline on {dev.name} at {pred.dtype}: peak {dev.peak(pred.dtype) / 1e12:.3g} TFLOP/s, "
+            f"{dev.bandwidth / 1e9:.4g} GB/s" + (" (measured here)" if dev.measured else "")
+            + (", calibrated" if dev.efficiency else ""))
+    return f"{head}\n{t.get_string()}\nPredicted total: {seconds_to_string(pred.total)}"
+
+
+def memory_text(mem: Any) -> str:
+    """A memory breakdown, one line per part."""
+    lines = [f"parameters:        {bytes_to_string(mem.params)}"]
+    if mem.gradients:
+        lines.append(f"gradients:         {bytes_to_string(mem.gradients)}")
+    for kind, b in sorted(mem.optimizer_state.items()):
+        lines.append(f"optimizer ({kind}): {bytes_to_string(b)}")
+    if mem.saved_activations:
+        lines.append(f"saved activations: {bytes_to_string(mem.saved_activations)}")
+    lines.append(f"activation peak:   {bytes_to_string(mem.activation_peak)}")
+    lines.append(f"total:             {bytes_to_string(mem.total)}")
+    return "\n".join(lines)
+
+
+def fit_text(fit: Any) -> str:
+    """``Fits on A100-80GB: ...`` with each part and the device's memory."""
+    yes = lambda ok: "fits" if ok else "does not fit"  # noqa: E731
+    return (f"{fit.device} ({bytes_to_string(fit.capacity)}): weights {bytes_to_string(fit.memory.params)} "
+            f"{yes(fit.weights)}; training state {bytes_to_string(fit.memory.training_state)} "
+            f"{yes(fit.training_state)}; everything {bytes_to_string(fit.memory.total)} {yes(fit.total)}")
+
+
+def device_text(report: "Report", device: Any, dtype: str = "fp32", depth: int = 2) -> str:
+    """The roofline table on ``device`` and, for graph and train counts, the memory breakdown
+    and whether it fits (the CLI's ``--device``)."""
+    text = "\n" + report.roofline(device, dtype).table(depth) + "\n"
+    if report.mode in ("graph", "train"):
+        text += "\nMemory (per rank 0, as counted):\n" + memory_text(report.memory()) + "\n"
+        text += "Fits on " + fit_text(report.fits(device)) + "\n"
+    return text
+
+
 # -- the Report users get ---------------------------------------------------------------------
 
 class Report(Aggregate):

@@ -123,6 +123,33 @@ class Report:
             out[rec.op_type] = out.get(rec.op_type, NO_TRAFFIC) + t
         return dict(sorted(out.items(), key=lambda kv: -kv[1].total))
 
+    def roofline(self, device: Any = "cpu", dtype: str = "fp32") -> Any:
+        """Predicted time per op, module and in total on ``device`` at ``dtype``, and what
+        bounds each (a :class:`flowflops.roofline.Roofline`; also kept as ``self.prediction``)."""
+        from .roofline import roofline
+
+        self.prediction = roofline(self, device, dtype)
+        return self.prediction
+
+    def memory(self, rank: int = 0) -> Any:
+        """Bytes held: parameters, gradients, optimizer state, saved activations and the
+        activation peak (a :class:`flowflops.memory.Memory`; graph and train counts only)."""
+        from .memory import memory
+
+        return memory(self, rank)
+
+    def memory_by_rank(self) -> Dict[int, Any]:
+        from .memory import memory_by_rank
+
+        return memory_by_rank(self)
+
+    def fits(self, device: Any) -> Any:
+        """Whether the weights, the training state and everything fit in ``device``'s memory
+        (a :class:`flowflops.memory.Fit`, true when all of it fits)."""
+        from .memory import fits
+
+        return fits(self, device)
+
     def by_phase(self) -> Dict[str, Cost]:
         """Phase -> cost, for a training-graph count: every record carries its phase in
         ``attrs["_phase"]`` (``"forward"``, ``"backward"`` or ``"optimizer"``); records without

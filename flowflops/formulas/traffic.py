@@ -9,8 +9,32 @@ from ..registry import register_bytes
 VIEW_OPS = ("reshape", "reshape_like", "flatten", "squeeze", "unsqueeze", "expand_dims", "identity",
             "variable", "input", "output", "hierarchical_parallel_cast", "boxing")
 #: Ops that create a tensor from a shape (they read no data, write their output).
-CREATION_OPS = ("ones_like", "zeros_like", "zero_like", "constant", "empty", "arange", "uniform",
-                "normal", "randperm")
+CREATION_OPS = ("ones_like", "zeros_like", "zero_like", "empty_like", "constant", "empty", "arange",
+                "uniform", "uniform_int", "normal", "randperm")
+
+
+#: Ops that read some inputs for their shape only: op type -> indices of the inputs whose data
+#: they read (``broadcast_like(x, like)`` reads ``x``; ``ones_like(x)`` reads nothing).
+LIKE_OPS = {"broadcast_like": (0,), "reshape_like": (0,), "reduce_sum_like": (0,), "split_like": (0,),
+            "ones_like": (), "zeros_like": (), "zero_like": (), "empty_like": ()}
+
+
+def data_inputs(rec: OpRecord) -> range:
+    """Indices of the inputs whose data the op reads (all but the shape-only ones)."""
+    keep = LIKE_OPS.get(rec.op_type)
+    return range(len(rec.inputs)) if keep is None else keep  # type: ignore[return-value]
+
+
+@register_bytes(*[op for op in LIKE_OPS if op not in CREATION_OPS])
+def _like(rec: OpRecord) -> Traffic:
+    """Reads input 0 (a parameter when ``_params`` says so) and writes the output; the
+    ``like`` input gives only a shape."""
+    ins, outs = itemsizes(rec)
+    read = numel(rec.inputs[0]) * ins[0] if rec.inputs else 0
+    written = sum(numel(s) * b for s, b in zip(rec.outputs, outs))
+    if 0 in (rec.attrs.get("_params", ()) or ()):
+        return Traffic(read, 0, written)
+    return Traffic(0, read, written)
 
 
 @register_bytes(*VIEW_OPS)
