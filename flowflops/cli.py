@@ -172,6 +172,13 @@ def _cmd_model(args: argparse.Namespace) -> None:
         raise CliError(f"bad --kwargs: not JSON ({err})")
     if not isinstance(kwargs, dict):
         raise CliError("bad --kwargs: give a JSON object, e.g. '{\"num_classes\": 10}'")
+    if args.device:
+        from .hardware import check_device
+
+        try:
+            check_device(args.device, args.dtype)
+        except ValueError as err:
+            raise CliError(str(err))
     model = load_model(args.model, kwargs)
     cfg = {"count_functional": True} if args.count_functional else {}
     if args.mode == "both":

@@ -86,6 +86,18 @@ def device_names() -> list:
     return sorted(DEVICES) + ["cpu"]
 
 
+def check_device(device: "str | Device", dtype: Optional[str] = None) -> None:
+    """Raise ``ValueError`` (listing the known names / dtypes) unless ``device`` and ``dtype``
+    are known; measures nothing."""
+    if isinstance(device, str) and device.lower() == "cpu":
+        if dtype is not None and DTYPE_ALIASES.get(dtype, dtype) != "fp32":
+            raise ValueError(f"cpu has no {dtype!r} rate: the measured profile has ['fp32']")
+        return
+    dev = get_device(device)
+    if dtype is not None:
+        dev.peak(dtype)
+
+
 def get_device(device: "str | Device") -> Device:
     """A profile by name (case-insensitive; ``"cpu"`` measures this machine once per process),
     or ``device`` itself when it is already a :class:`Device`."""

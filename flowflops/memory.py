@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .formulas.traffic import VIEW_OPS, data_inputs
-from .records import itemsizes, numel
+from .records import flat_ranks, itemsizes, numel
 
 if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
@@ -58,8 +58,6 @@ class Memory:
 
 def _ranks_of(rec: Any) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     """(flat ranks, hierarchy sizes) of a record's placement (rank 0 when it has none)."""
-    from .graph.naming import flat_ranks
-
     place = rec.attrs.get("_placement") or {}
     ranks = place.get("ranks") if isinstance(place, dict) else None
     if ranks is None:
