@@ -57,6 +57,8 @@ def profile(
     loss_fn: Optional[Callable[[Any, Any], Any]] = None,
     optimizer: Optional[Any] = None,
     target: Optional[Any] = None,
+    attention: str = "dense",
+    experts: str = "all",
 ) -> Report:
     """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
     input shape, batch included) or made by ``input_constructor(input_res)``.
@@ -65,7 +67,25 @@ def profile(
     ``mode="graph"`` compiles it to ``nn.Graph`` without running it and prices every op of the
     compiled job. The model's hooks, training flags, parameters and buffers are as before
     afterwards. All counts are for the input as given (per batch, not per sample).
+
+    ``attention="causal"`` / ``"window:W"`` counts only the attention scores a causal or
+    sliding-window kernel computes (``"auto"``: causal where the compiled job builds a causal
+    mask); ``experts="active"`` counts a mixture of experts by its ``top_k`` active experts.
+    The dense total is then kept in ``report.upper_bounds["dense"]``
+    (see :mod:`flowflops.sparsity`).
     """
+    from .sparsity import apply_rules, check_experts, parse_attention
+
+    parse_attention(attention)
+    check_experts(experts)
+    report = _profile(model, input_res, input_constructor, mode, backend_specific_config,
+                      ignore_modules, custom_modules_hooks, loss_fn, optimizer, target)
+    return apply_rules(report, model, attention, experts)
+
+
+def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, backend_specific_config: Any,
+             ignore_modules: Any, custom_modules_hooks: Any, loss_fn: Any, optimizer: Any,
+             target: Any) -> Report:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     check_model(model)

@@ -268,6 +268,8 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
         "phases": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.by_phase().items()}
         if report.mode == "train" else None,
         "ranks": _ranks(report),
+        "attention": report.attention,
+        "upper_bounds": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.upper_bounds.items()},
         "records": records,
     }
 
@@ -306,8 +308,11 @@ def from_dict(data: Dict[str, Any]) -> "Report":
     for rec, cost in entries:  # Report adds these back itself
         if cost is None:
             unsupported[rec.op_type] -= 1
-    return Report(entries, modules, mode=data["mode"], inputs=data.get("inputs"),
-                  unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs)
+    report = Report(entries, modules, mode=data["mode"], inputs=data.get("inputs"),
+                    unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs)
+    report.attention = data.get("attention", "dense")
+    report.upper_bounds = {k: Cost(v["macs"], v["flops"]) for k, v in data.get("upper_bounds", {}).items()}
+    return report
 
 
 def from_json(text: str) -> "Report":

@@ -85,7 +85,12 @@ def price(rec: OpRecord) -> Optional[Cost]:
     """The cost of one record, or ``None`` when its op type has no formula. A record carrying
     a user-given cost (``attrs[GIVEN_COST]``, from ``custom_modules_hooks``) costs that.
     Raises :class:`FormulaError` when the formula raises or returns something else than a
-    :class:`Cost`."""
+    :class:`Cost`.
+
+    A record whose attrs hold ``_keep = (kept, of)`` does only ``kept / of`` of the work its
+    shapes describe (a causal or windowed attention kernel skips the masked scores; a sparse
+    mixture of experts runs ``top_k`` of its experts): its cost is scaled by that fraction,
+    exactly (the rules that set it choose ``of`` so that the cost divides by it)."""
     given = rec.attrs.get(GIVEN_COST)
     if given is not None:
         return given
@@ -98,6 +103,10 @@ def price(rec: OpRecord) -> Optional[Cost]:
         raise FormulaError(rec, fn, f"raised {type(err).__name__}: {err}") from err
     if not isinstance(cost, Cost):
         raise FormulaError(rec, fn, f"returned {cost!r} ({type(cost).__name__}), not a flowflops.Cost")
+    keep = rec.attrs.get("_keep")
+    if keep:
+        kept, of = keep
+        cost = Cost(cost.macs * kept // of, cost.flops * kept // of)
     return cost
 
 

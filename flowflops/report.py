@@ -19,7 +19,10 @@ class Report:
     ``macs``/``flops``: totals (see :class:`flowflops.Cost` for the two conventions);
     ``params``/``trainable_params``: parameters of the model, each shared one once;
     ``unsupported``: op types (graph) or module types (eager) that had no formula and were
-    counted as zero, with how many times each was seen.
+    counted as zero, with how many times each was seen;
+    ``attention``: the attention kind the count applied (``"dense"``, ``"causal"``,
+    ``"window:W"``; see :mod:`flowflops.sparsity`); ``upper_bounds``: totals of the same model
+    without such rules (``"dense"``: every score and every expert computed), when they differ.
     """
 
     def __init__(
@@ -45,6 +48,8 @@ class Report:
         root = modules.get("")
         self.params = root.params if root else 0
         self.trainable_params = root.trainable_params if root else 0
+        self.attention = "dense"
+        self.upper_bounds: Dict[str, Cost] = {}
 
     # -- totals -------------------------------------------------------------------------
     @property

@@ -16,6 +16,9 @@ ZERO_COST_OPS = (
     # lookups and indexing
     "gather", "gather_nd", "dim_gather", "embedding", "one_hot", "argmax", "argmin", "where",
     "masked_fill", "index_select",
+    # selections: picking the k largest, comparing to make a mask (no arithmetic on values)
+    "top_k", "broadcast_greater_equal", "broadcast_greater", "broadcast_less_equal", "broadcast_less",
+    "broadcast_equal", "broadcast_not_equal",
     # training-only ops that are identities at inference
     "dropout",
     # graph bookkeeping

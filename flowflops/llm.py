@@ -1,0 +1,324 @@
+"""Language-model costs: a decode step against a KV cache, a whole generation, and sweeps over
+sequence length and batch, each made exact from a few counts.
+
+Every number here is a count of the model by :func:`flowflops.profile` (graph mode by default:
+compiled, never run), per batch as given, in both conventions of :class:`flowflops.Cost`.
+
+**Inputs.** A step is a forward of ``tokens`` new token ids against a cache of ``cache_len``
+positions. By default the model is called as the reference decoder
+(:class:`flowflops.models.Decoder`) is: ``model(idx=ids)`` for a prompt,
+``model(idx=ids, past=model.empty_cache(batch, cache_len))`` for a decode step. Any other model
+works through ``input_constructor(batch, tokens, cache_len)``, returning the forward's inputs
+as :func:`flowflops.profile`'s ``input_constructor`` does (a tensor, a tuple or a dict).
+
+**Generation** of ``N`` new tokens after a prompt of ``P``: the prefill (``P`` tokens, empty
+cache) gives the first new token; each further token is one decode step of one token against
+the cache so far, so there are ``N - 1`` steps, at cache lengths ``P .. P + N - 2``.
+
+**Exactness.** A step's cost is a polynomial in the cache length ``L`` (degree 1 for a
+transformer: the scores and their weighted sum grow with ``L``). Where a rule makes it
+piecewise (a sliding window of ``W``: constant once ``L + 1 >= W``) each piece is a
+polynomial. :func:`fit_polynomial` determines one of degree <= 2 from three counts (both ends
+of the piece and its middle) and checks it against a fourth; a piece with four lengths or fewer
+is counted at every length. A check that fails raises :class:`CountError` (count every step
+with ``exact_steps=True`` then). Sums of the polynomial over the steps are exact rationals,
+which are integers for integer counts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import oneflow as flow
+
+from .errors import CountError
+from .records import Cost
+from .sparsity import parse_attention
+
+Poly = Tuple[Fraction, ...]  # coefficients, lowest degree first
+InputConstructor = Callable[[int, int, int], Any]
+
+
+# -- polynomials --------------------------------------------------------------------------
+
+def fit_polynomial(points: Sequence[Tuple[int, int]]) -> Poly:
+    """The polynomial of degree ``len(points) - 1`` through ``points`` (exact rationals,
+    lowest degree first), by Lagrange interpolation; trailing zero coefficients dropped."""
+    n = len(points)
+    coeffs = [Fraction(0)] * n
+    for i, (xi, yi) in enumerate(points):
+        basis = [Fraction(1)]  # prod_{j != i} (x - xj) / (xi - xj)
+        denom = Fraction(1)
+        for j, (xj, _) in enumerate(points):
+            if j == i:
+                continue
+            basis = [Fraction(0)] + basis  # * x
+            for k in range(len(basis) - 1):
+                basis[k] -= xj * basis[k + 1]
+            denom *= xi - xj
+        for k, b in enumerate(basis):
+            coeffs[k] += yi * b / denom
+    while len(coeffs) > 1 and coeffs[-1] == 0:
+        coeffs.pop()
+    return tuple(coeffs)
+
+
+def evaluate(poly: Poly, x: int) -> Fraction:
+    """``poly(x)``."""
+    return sum((c * x ** k for k, c in enumerate(poly)), Fraction(0))
+
+
+def _as_int(v: Fraction, what: str) -> int:
+    if v.denominator != 1:
+        raise CountError(f"{what} came out as {v}, not an integer: the counts are not one polynomial")
+    return int(v)
+
+
+# -- inputs and single counts -------------------------------------------------------------
+
+def default_step_inputs(model: Any, batch: int, tokens: int, cache_len: int) -> Dict[str, Any]:
+    """The reference decoder's inputs: token ids (zeros) and, for a decode step, its cache."""
+    idx = flow.zeros(batch, tokens, dtype=flow.int64)
+    if cache_len == 0:
+        return {"idx": idx}
+    make = getattr(model, "empty_cache", None)
+    if make is None:
+        raise TypeError(
+            f"{type(model).__name__} has no empty_cache(batch, length): pass "
+            "input_constructor(batch, tokens, cache_len) returning the forward's inputs, cache included")
+    return {"idx": idx, "past": make(batch, cache_len)}
+
+
+def count_step(
+    model: Any, *, tokens: int, cache_len: int = 0, batch: int = 1, mode: str = "graph",
+    attention: str = "dense", experts: str = "all",
+    input_constructor: Optional[InputConstructor] = None,
+) -> Any:
+    """The :class:`~flowflops.Report` of one forward of ``tokens`` new tokens against a cache of
+    ``cache_len`` positions (``cache_len=0``: a prompt), batch ``batch``. Eager mode prices
+    functional calls too (``count_functional``), so that it sees what graph mode sees."""
+    from .api import profile
+
+    for name, v, low in (("tokens", tokens, 1), ("cache_len", cache_len, 0), ("batch", batch, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
+
+    def make(_: Any) -> Any:
+        if input_constructor is not None:
+            return input_constructor(batch, tokens, cache_len)
+        return default_step_inputs(model, batch, tokens, cache_len)
+
+    cfg = {"count_functional": True} if mode == "eager" else {}
+    return profile(model, None, input_constructor=make, mode=mode, backend_specific_config=cfg,
+                   attention=attention, experts=experts)
+
+
+def decode_step(model: Any, cache_len: int, **kw: Any) -> Any:
+    """One decode step: one new token per sequence against a cache of ``cache_len``."""
+    return count_step(model, tokens=1, cache_len=cache_len, **kw)
+
+
+# -- pieces: polynomials over ranges of lengths ------------------------------------------
+
+@dataclass
+class Piece:
+    """The cost over lengths ``lo .. hi`` (inclusive) as polynomials in the length, with the
+    counts that determined and checked them."""
+
+    lo: int
+    hi: int
+    macs: Poly
+    flops: Poly
+    counted: Dict[int, Cost] = field(default_factory=dict)
+
+    def at(self, x: int) -> Cost:
+        return Cost(_as_int(evaluate(self.macs, x), f"MACs at {x}"),
+                    _as_int(evaluate(self.flops, x), f"FLOPs at {x}"))
+
+    def total(self) -> Cost:
+        """The sum of the cost over ``lo .. hi``."""
+        m = sum((evaluate(self.macs, x) for x in range(self.lo, self.hi + 1)), Fraction(0))
+        f = sum((evaluate(self.flops, x) for x in range(self.lo, self.hi + 1)), Fraction(0))
+        return Cost(_as_int(m, "a MAC sum"), _as_int(f, "a FLOP sum"))
+
+
+def fit_range(count: Callable[[int], Cost], lo: int, hi: int, what: str, every: bool = False) -> Piece:
+    """A :class:`Piece` over ``lo .. hi`` from counts at both ends and the middle, checked at
+    ``lo + 1`` (every length counted when there are four or fewer, or with ``every``)."""
+    if every or hi - lo + 1 <= 4:
+        xs = list(range(lo, hi + 1))
+        fit_xs, check = xs[:3], xs[3:]
+    else:
+        fit_xs, check = [lo, (lo + hi) // 2, hi], [lo + 1]
+    counted = {x: count(x) for x in sorted(fit_xs + check)}
+    macs = fit_polynomial([(x, counted[x].macs) for x in fit_xs])
+    flops = fit_polynomial([(x, counted[x].flops) for x in fit_xs])
+    piece = Piece(lo, hi, macs, flops, counted)
+    for x in check:
+        if evaluate(macs, x) != counted[x].macs or evaluate(flops, x) != counted[x].flops:
+            raise CountError(
+                f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {fit_xs} it "
+                f"predicts {evaluate(macs, x)} MACs at {x}, counted {counted[x].macs:,}. Count every "
+                "length instead (exact_steps=True).")
+    return piece
+
+
+def _breaks(attention: str, lo: int, hi: int, offset: int) -> List[Tuple[int, int]]:
+    """Split ``lo .. hi`` where a window rule changes form: the key count ``x + offset`` reaches
+    the window ``W`` (for decode steps ``offset`` is 1: ``L + 1`` keys)."""
+    kind, w = parse_attention(attention)
+    cut = w - offset  # first x with x + offset >= W
+    if kind != "window" or not lo < cut <= hi:
+        return [(lo, hi)]
+    return [(lo, cut - 1), (cut, hi)]
+
+
+# -- generation ---------------------------------------------------------------------------
+
+@dataclass
+class Generation:
+    """The cost of generating ``new_tokens`` tokens after a prompt of ``prompt_len``, batch
+    ``batch``: ``prefill`` (the prompt), ``pieces`` (the decode step's cost as polynomials in
+    the cache length ``L``), ``decode`` (all ``steps`` decode steps), ``total``. See the
+    module docstring for what is counted."""
+
+    prompt_len: int
+    new_tokens: int
+    batch: int
+    attention: str
+    mode: str
+    prefill: Cost
+    pieces: List[Piece]
+    params: int = 0
+
+    @property
+    def steps(self) -> int:
+        return self.new_tokens - 1
+
+    def step(self, cache_len: int) -> Cost:
+        """One decode step's cost at cache length ``cache_len`` (within the fitted range, or
+        beyond it where the last piece's rule still holds)."""
+        for p in self.pieces:
+            if p.lo <= cache_len <= p.hi:
+                return p.at(cache_len)
+        return self.pieces[-1].at(cache_len) if cache_len > self.pieces[-1].hi else self.pieces[0].at(cache_len)
+
+    @property
+    def decode(self) -> Cost:
+        total = Cost()
+        for p in self.pieces:
+            total = total + p.total()
+        return total
+
+    @property
+    def total(self) -> Cost:
+        return self.prefill + self.decode
+
+    @property
+    def counts(self) -> int:
+        """How many forwards were counted (the prefill included)."""
+        return 1 + sum(len(p.counted) for p in self.pieces)
+
+    def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
+        from .llm_text import generation_text
+
+        return generation_text(self, units, precision)
+
+
+def generation(
+    model: Any, prompt_len: int, new_tokens: int, batch: int = 1, *, mode: str = "graph",
+    attention: str = "dense", experts: str = "all", input_constructor: Optional[InputConstructor] = None,
+    exact_steps: bool = False,
+) -> Generation:
+    """The exact cost of a generation (see the module docstring): the prefill counted once,
+    the decode steps counted at a few cache lengths and summed through their polynomial
+    (``exact_steps=True``: every step counted)."""
+    if isinstance(new_tokens, bool) or not isinstance(new_tokens, int) or new_tokens < 1:
+        raise ValueError(f"new_tokens must be an int >= 1, got {new_tokens!r}")
+    kw = dict(batch=batch, mode=mode, attention=attention, experts=experts, input_constructor=input_constructor)
+    pre = count_step(model, tokens=prompt_len, cache_len=0, **kw)
+    pieces: List[Piece] = []
+    lo, hi = prompt_len, prompt_len + new_tokens - 2
+    if hi >= lo:
+        step = lambda L: count_step(model, tokens=1, cache_len=L, **kw).cost  # noqa: E731
+        for a, b in _breaks(attention, lo, hi, 1):
+            pieces.append(fit_range(step, a, b, "the decode step's cost", every=exact_steps))
+    return Generation(prompt_len, new_tokens, batch, pre.attention, mode, pre.cost, pieces, pre.params)
+
+
+# -- sweeps -------------------------------------------------------------------------------
+
+@dataclass
+class Sweep:
+    """Counts of one forward (a prompt, empty cache) at every ``(batch, seq_len)``, and per
+    batch size the exact polynomial in the sequence length (``fits[batch]``: its pieces)."""
+
+    seq_lens: List[int]
+    batch_sizes: List[int]
+    attention: str
+    mode: str
+    points: Dict[Tuple[int, int], Cost]
+    fits: Dict[int, List[Piece]]
+    params: int = 0
+
+    def batch_linear(self) -> bool:
+        """Whether every count is ``batch`` times the batch-1 polynomial (checked on the
+        points)."""
+        b0 = self.batch_sizes[0]
+        return all(self.points[(b, t)].macs * b0 == self.points[(b0, t)].macs * b
+                   for b in self.batch_sizes for t in self.seq_lens)
+
+    def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
+        from .llm_text import sweep_text
+
+        return sweep_text(self, units, precision)
+
+    def plot(self, path: str) -> None:
+        from .llm_text import sweep_plot
+
+        sweep_plot(self, path)
+
+
+def sweep(
+    model: Any, seq_lens: Sequence[int], batch_sizes: Sequence[int] = (1,), *, mode: str = "graph",
+    attention: str = "dense", experts: str = "all", input_constructor: Optional[InputConstructor] = None,
+) -> Sweep:
+    """Count a forward at every sequence length and batch size, and fit per batch size the
+    polynomial in the length (degree <= 2: linear and quadratic terms, exact rationals) from
+    three lengths, checked at the others. Lengths on both sides of a window's width are fitted
+    as separate pieces."""
+    seq_lens = sorted(set(int(t) for t in seq_lens))
+    batch_sizes = sorted(set(int(b) for b in batch_sizes))
+    if not seq_lens or not batch_sizes or min(seq_lens) < 1 or min(batch_sizes) < 1:
+        raise ValueError("seq_lens and batch_sizes must be non-empty lists of positive ints")
+    points: Dict[Tuple[int, int], Cost] = {}
+    kind = "dense"
+    params = 0
+    for b in batch_sizes:
+        for t in seq_lens:
+            r = count_step(model, tokens=t, cache_len=0, batch=b, mode=mode, attention=attention,
+                           experts=experts, input_constructor=input_constructor)
+            points[(b, t)], kind, params = r.cost, r.attention, r.params
+    fits: Dict[int, List[Piece]] = {}
+    kind_, w = parse_attention(attention)
+    for b in batch_sizes:
+        groups = [seq_lens] if kind_ != "window" else [
+            [t for t in seq_lens if t <= w], [t for t in seq_lens if t > w]]
+        fits[b] = [_fit_points(points, b, g) for g in groups if g]
+    return Sweep(seq_lens, batch_sizes, kind, mode, points, fits, params)
+
+
+def _fit_points(points: Dict[Tuple[int, int], Cost], b: int, ts: List[int]) -> Piece:
+    """A piece through the counted lengths ``ts`` (degree <= 2 from three of them: first,
+    middle, last; checked at the rest)."""
+    fit_ts = ts if len(ts) <= 3 else [ts[0], ts[len(ts) // 2], ts[-1]]
+    piece = Piece(ts[0], ts[-1],
+                  fit_polynomial([(t, points[(b, t)].macs) for t in fit_ts]),
+                  fit_polynomial([(t, points[(b, t)].flops) for t in fit_ts]),
+                  {t: points[(b, t)] for t in ts})
+    for t in ts:
+        if evaluate(piece.macs, t) != points[(b, t)].macs or evaluate(piece.flops, t) != points[(b, t)].flops:
+            raise CountError(f"the cost at batch {b} is not a polynomial of degree <= 2 in the sequence "
+                             f"length over {ts}: the fit misses the count at {t}")
+    return piece
