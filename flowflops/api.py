@@ -13,13 +13,14 @@ from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 import oneflow as flow
 import oneflow.nn as nn
 
+from .conventions import check_convention
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .export import Report, print_report
 from .guard import counting_state
 from .inputs import call_inputs, check_model, describe_inputs, half_on_cpu
 from .modules import module_paths, module_tree
 from .records import Trace
-from .registry import price_records
+from .registry import DEFAULT_CONVENTION, price_records
 from .units import flops_to_string, params_to_string
 
 MODES = ("eager", "graph", "train")
@@ -59,6 +60,7 @@ def profile(
     target: Optional[Any] = None,
     attention: str = "dense",
     experts: str = "all",
+    convention: str = "flowflops",
 ) -> Report:
     """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
     input shape, batch included) or made by ``input_constructor(input_res)``.
@@ -73,21 +75,26 @@ def profile(
     mask); ``experts="active"`` counts a mixture of experts by its ``top_k`` active experts.
     The dense total is then kept in ``report.upper_bounds["dense"]``
     (see :mod:`flowflops.sparsity`).
+    ``convention`` names whose rules price the ops (see :mod:`flowflops.conventions`):
+    ``"flowflops"`` (the article's, the default), ``"ptflops"``, ``"ptflops-aten"``,
+    ``"fvcore"``, ``"thop"`` or ``"torch"``. An eager count under a peer that sees functional
+    calls prices them too, unless ``backend_specific_config`` sets ``count_functional``.
     """
     from .sparsity import apply_rules, check_experts, parse_attention
 
     parse_attention(attention)
     check_experts(experts)
     report = _profile(model, input_res, input_constructor, mode, backend_specific_config,
-                      ignore_modules, custom_modules_hooks, loss_fn, optimizer, target)
+                      ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention)
     return apply_rules(report, model, attention, experts)
 
 
 def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, backend_specific_config: Any,
              ignore_modules: Any, custom_modules_hooks: Any, loss_fn: Any, optimizer: Any,
-             target: Any) -> Report:
+             target: Any, convention: str = "flowflops") -> Report:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    conv = check_convention(convention)
     check_model(model)
     cfg = _check_config(backend_specific_config)
     ignore = _check_module_types("ignore_modules", ignore_modules)
@@ -102,15 +109,17 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
 
         check_train_args(loss_fn, optimizer)
         args, kwargs = call_inputs(model, input_res, input_constructor)
-        return _report(trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target))
+        return _report(trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target),
+                       convention)
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import trace_graph
 
         args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
-        return _report(trace_graph(model, args, kwargs))
+        return _report(trace_graph(model, args, kwargs), convention)
 
     args, kwargs = call_inputs(model, input_res, input_constructor)
-    return _report(_trace_eager(model, args, kwargs, input_res, ignore, custom, cfg))
+    cfg.setdefault("count_functional", conv.count_functional)
+    return _report(_trace_eager(model, args, kwargs, input_res, ignore, custom, cfg), convention)
 
 
 def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_res: Any,
@@ -140,10 +149,11 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                  dict(counter.unsupported), counter.outputs)
 
 
-def _report(trace: Trace) -> Report:
-    """Price the trace's records and build the report."""
-    return Report(price_records(trace.records), trace.modules, mode=trace.mode, inputs=trace.inputs,
-                  unsupported=trace.unsupported, module_outputs=trace.module_outputs)
+def _report(trace: Trace, convention: str = DEFAULT_CONVENTION) -> Report:
+    """Price the trace's records under ``convention`` and build the report."""
+    return Report(price_records(trace.records, convention), trace.modules, mode=trace.mode,
+                  inputs=trace.inputs, unsupported=trace.unsupported,
+                  module_outputs=trace.module_outputs, convention=convention)
 
 
 def count_graph_text(text: str) -> Report:
@@ -179,17 +189,19 @@ def get_model_complexity_info(
     param_units: Optional[str] = None,
     output_precision: int = 2,
     backend_specific_config: Dict[str, Any] = {},
+    convention: str = "flowflops",
 ) -> Tuple[Union[int, str], Union[int, str]]:
     """ptflops' API: ``(MACs, trainable parameters)`` of one forward call on an input of shape
     ``input_res`` (batch included), as ints or, with ``as_strings``, as ptflops formats them
     (``"4.12 GMac"``, ``"25.56 M"``). MACs follow the seed article's convention (see
     :class:`flowflops.Cost`). ``print_per_layer_stat`` prints the module tree with each
     module's params and MACs to ``ost``; ``verbose`` also lists what was counted as zero.
+    ``convention`` gives another tool's MACs from the same count (see :func:`profile`).
     """
     report = profile(
         model, input_res, input_constructor=input_constructor, mode=mode,
         backend_specific_config=backend_specific_config, ignore_modules=ignore_modules,
-        custom_modules_hooks=custom_modules_hooks,
+        custom_modules_hooks=custom_modules_hooks, convention=convention,
     )
     if print_per_layer_stat:
         print_report(report, ost=ost, units=flops_units, precision=output_precision)

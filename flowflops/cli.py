@@ -18,7 +18,8 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-from .export import both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
+from .conventions import NAMES
+from .export import convention_table, both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
 from .report import top_modules
 
 FORMATS = ("text", "json", "csv", "markdown", "latex")
@@ -121,6 +122,10 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="write to FILE instead of stdout")
     p.add_argument("--count-functional", action="store_true", help="eager: also price functional calls")
     p.add_argument("--top", type=int, default=None, metavar="K", help="list the K most expensive modules")
+    p.add_argument("--convention", choices=NAMES, default="flowflops",
+                   help="whose rules price the ops: " + ", ".join(NAMES) + " (default flowflops)")
+    p.add_argument("--conventions", default=None, metavar="all|A,B",
+                   help="also every (or the named) convention's MACs and FLOPs from the same count")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="bar chart of the top modules (needs matplotlib)")
     p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
     p.add_argument("--device", default=None, help="roofline on this device (A100-80GB, H100, cpu, ...): "
@@ -181,9 +186,10 @@ def _cmd_model(args: argparse.Namespace) -> None:
             raise CliError(str(err))
     model = load_model(args.model, kwargs)
     cfg = {"count_functional": True} if args.count_functional else {}
+    conv = args.convention
     if args.mode == "both":
-        eager = profile(model, shape, mode="eager", backend_specific_config=cfg)
-        graph = profile(model, shape, mode="graph")
+        eager = profile(model, shape, mode="eager", backend_specific_config=cfg, convention=conv)
+        graph = profile(model, shape, mode="graph", convention=conv)
         if args.format == "text":
             text = both_text(eager, graph, args.depth if args.depth is not None else 2)
         elif args.format == "json":
@@ -192,16 +198,35 @@ def _cmd_model(args: argparse.Namespace) -> None:
             text = _render(eager, args.format, args.depth) + _render(graph, args.format, args.depth)
         reports = [eager, graph]
     else:
-        report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {})
+        report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {},
+                         convention=conv)
         text = _render(report, args.format, args.depth)
         if args.device:
             text += _device_text(report, args.device, args.dtype, args.depth)
         reports = [report]
+    if args.conventions:
+        text = _with_conventions(text, reports, args.conventions, args.format)
     if args.top:
         text += "".join(top_text(r, args.top) for r in reports)
     _write(text, args.output)
     if args.plot:
         _plot(reports[-1], args.plot, args.top or 15)
+
+
+def _with_conventions(text: str, reports: List[Any], which: str, fmt: str) -> str:
+    """``text`` with every (``all``) or the named conventions' totals of each report: a table
+    (text formats) or a ``by_convention`` field (JSON)."""
+    names = list(NAMES) if which == "all" else [n.strip() for n in which.split(",") if n.strip()]
+    for n in names:
+        if n not in NAMES:
+            raise CliError(f"unknown convention {n!r} in --conventions: the known conventions are "
+                           f"{', '.join(NAMES)} (or all)")
+    if fmt == "json" and len(reports) == 1:
+        data = json.loads(text)
+        data["by_convention"] = {k: {"macs": c.macs, "flops": c.flops}
+                                 for k, c in reports[0].by_convention(names).items()}
+        return json.dumps(data, indent=2)
+    return text + "".join("\n" + convention_table(r, names=names) + "\n" for r in reports)
 
 
 def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple], count_functional: bool,

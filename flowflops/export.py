@@ -190,7 +190,39 @@ def to_markdown(report: Aggregate, depth: int = 2) -> str:
         name = "&nbsp;&nbsp;" * r["depth"] + (r["module"] or "model")
         lines.append(f"| {_md_escape(name)} | {_md_escape(r['type'])} | {r['params']:,} | {r['macs']:,} "
                      f"({flops_to_string(r['macs'])}) | {r['flops']:,} | {r['bytes_read'] + r['bytes_written']:,} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + f"\n{convention_note(report)}\n"
+
+
+def convention_note(report: Aggregate) -> str:
+    """One line naming the convention the counts are in (the Markdown/LaTeX footnote)."""
+    from .conventions import CONVENTIONS
+
+    c = CONVENTIONS[report.convention]
+    return f"Counts in the {c.name} convention ({c.peer}): {c.counts}."
+
+
+def convention_table(report: Aggregate, units: Optional[str] = None, precision: int = 2,
+                     names: Optional[Sequence[str]] = None) -> str:
+    """Every convention's MACs and FLOPs for one count (see ``Report.by_convention``), then, for
+    each peer, the op types it prices differently from flowflops, with the MAC difference."""
+    from prettytable import PrettyTable
+
+    from .conventions import CONVENTIONS
+
+    t = PrettyTable(["convention", "MACs", "", "FLOPs", "reproduces"])
+    t.align = "r"
+    t.align["convention"] = t.align["reproduces"] = "l"
+    totals = report.by_convention(names)
+    for name, c in totals.items():
+        t.add_row([name, f"{c.macs:,}", flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
+                   f"{c.flops:,}", CONVENTIONS[name].peer])
+    lines = [t.get_string(), f"(one {report.mode} count of {len(report.entries)} op records)"]
+    for name in totals:
+        diff = report.convention_diff("flowflops", name) if name != "flowflops" else {}
+        if diff:
+            items = ", ".join(f"{op} {b.macs - a.macs:+,}" for op, (a, b) in diff.items())
+            lines.append(f"{name} - flowflops, by op type: {items}")
+    return "\n".join(lines)
 
 
 def _tex(s: str) -> str:
@@ -206,7 +238,7 @@ def to_latex(report: Aggregate, depth: int = 2) -> str:
         name = r"\quad " * r["depth"] + _tex(r["module"] or "model")
         lines.append(f"{name} & {_tex(r['type'])} & {r['params']:,} & {r['macs']:,} & {r['flops']:,} & "
                      f"{r['bytes_read'] + r['bytes_written']:,} \\\\")
-    lines += [r"\hline", r"\end{tabular}"]
+    lines += [r"\hline", r"\end{tabular}", r"\footnotetext{" + _tex(convention_note(report)) + "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -248,7 +280,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
         })
     return {
         "flowflops_version": __version__, "oneflow_version": oneflow.__version__,
-        "mode": report.mode, "inputs": _json_safe(report.inputs),
+        "mode": report.mode, "convention": report.convention, "inputs": _json_safe(report.inputs),
         "totals": {"macs": report.macs, "flops": report.flops, "params": report.params,
                    "trainable_params": report.trainable_params},
         "bytes": {"read": total.bytes_read, "param_read": total.param_read, "written": total.bytes_written},
@@ -309,7 +341,8 @@ def from_dict(data: Dict[str, Any]) -> "Report":
         if cost is None:
             unsupported[rec.op_type] -= 1
     report = Report(entries, modules, mode=data["mode"], inputs=data.get("inputs"),
-                    unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs)
+                    unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs,
+                    convention=data.get("convention", "flowflops"))
     report.attention = data.get("attention", "dense")
     report.upper_bounds = {k: Cost(v["macs"], v["flops"]) for k, v in data.get("upper_bounds", {}).items()}
     return report
@@ -519,6 +552,10 @@ class Report(Aggregate):
     def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
         """Cost per op type as a table."""
         return operator_table(self, units, precision)
+
+    def convention_table(self, units: Optional[str] = None, precision: int = 2) -> str:
+        """Every convention's MACs and FLOPs for this count, and where they differ, as a table."""
+        return convention_table(self, units, precision)
 
     def rank_table(self, units: Optional[str] = None, precision: int = 2) -> str:
         """Per-rank MACs, FLOPs and communication, as a table."""

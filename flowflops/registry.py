@@ -21,6 +21,12 @@ flowflops is imported, so registering an op type that already has a formula rais
 Zero-cost ops (views, copies, bookkeeping) are registered explicitly with
 :func:`register_zero`.
 
+A *convention* (see :mod:`flowflops.conventions`) is a further set of rules over the same op
+types that reproduces what a peer tool counts (``ptflops``, ``fvcore``, ``thop``, ``torch``...):
+``@register("conv2d", convention="fvcore")``, the rules living in ``flowflops/formulas/peers/``.
+An op type with a flowflops formula but no rule in a peer's convention costs nothing there (the
+peer does not count it); an op type with no flowflops formula is unsupported in every convention.
+
 An op type with no formula is not an error: :func:`price` returns ``None`` and the report lists
 it as unsupported. A formula that raises, or returns something other than a ``Cost``, is a
 :class:`~flowflops.errors.FormulaError` naming the op type, the module and the shapes.
@@ -38,6 +44,9 @@ Entry = Tuple[OpRecord, Optional[Cost]]
 
 _FORMULAS: Dict[str, Formula] = {}
 _BYTES: Dict[str, BytesRule] = {}
+#: peer convention name -> op type -> rule (the default convention's rules are ``_FORMULAS``)
+_RULES: Dict[str, Dict[str, Formula]] = {}
+DEFAULT_CONVENTION = "flowflops"
 
 
 def _add(op_type: str, fn: Formula, override: bool) -> None:
@@ -52,13 +61,21 @@ def _add(op_type: str, fn: Formula, override: bool) -> None:
     _FORMULAS[op_type] = fn
 
 
-def register(*op_types: str, override: bool = False) -> Callable[[Formula], Formula]:
-    """Decorator: register ``fn`` as the formula of each of ``op_types``. Raises ``ValueError``
-    when one already has a formula, unless ``override=True``."""
+def register(*op_types: str, override: bool = False,
+             convention: str = DEFAULT_CONVENTION) -> Callable[[Formula], Formula]:
+    """Decorator: register ``fn`` as the formula of each of ``op_types`` (as the rule of a peer
+    ``convention`` when given). Raises ``ValueError`` when one already has a formula (rule),
+    unless ``override=True``."""
 
     def deco(fn: Formula) -> Formula:
         for t in op_types:
-            _add(t, fn, override)
+            if convention == DEFAULT_CONVENTION:
+                _add(t, fn, override)
+                continue
+            rules = _RULES.setdefault(convention, {})
+            if t in rules and rules[t] is not fn and not override:
+                raise ValueError(f"{t!r} already has a {convention} rule: pass override=True to replace it")
+            rules[t] = fn
         return fn
 
     return deco
@@ -81,9 +98,11 @@ def lookup(op_type: str) -> Optional[Formula]:
     return _FORMULAS.get(op_type)
 
 
-def price(rec: OpRecord) -> Optional[Cost]:
-    """The cost of one record, or ``None`` when its op type has no formula. A record carrying
-    a user-given cost (``attrs[GIVEN_COST]``, from ``custom_modules_hooks``) costs that.
+def price(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Cost]:
+    """The cost of one record under ``convention``, or ``None`` when its op type has no
+    (flowflops) formula. Under a peer convention an op type without a rule costs nothing.
+    A record carrying a user-given cost (``attrs[GIVEN_COST]``, from ``custom_modules_hooks``)
+    costs that in every convention.
     Raises :class:`FormulaError` when the formula raises or returns something else than a
     :class:`Cost`.
 
@@ -97,6 +116,8 @@ def price(rec: OpRecord) -> Optional[Cost]:
     fn = _FORMULAS.get(rec.op_type)
     if fn is None:
         return None
+    if convention != DEFAULT_CONVENTION:
+        fn = _RULES.get(convention, {}).get(rec.op_type, _zero)
     try:
         cost = fn(rec)
     except Exception as err:
@@ -144,9 +165,14 @@ def traffic(rec: OpRecord) -> Traffic:
     return fn(rec)
 
 
-def price_records(records: Iterable[OpRecord]) -> List[Entry]:
-    """Pair every record with its cost from the registry (``None``: no formula)."""
-    return [(r, price(r)) for r in records]
+def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENTION) -> List[Entry]:
+    """Pair every record with its cost under ``convention`` (``None``: no formula)."""
+    return [(r, price(r, convention)) for r in records]
+
+
+def convention_rules(convention: str) -> Dict[str, Formula]:
+    """Op type -> rule of a peer convention (op types not listed cost nothing there)."""
+    return dict(_RULES.get(convention, {}))
 
 
 def known_op_types() -> List[str]:

@@ -5,10 +5,10 @@ included). It renders nothing: :mod:`flowflops.export` makes every string from i
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, OpRecord, Traffic, ancestors
-from .registry import Entry, traffic
+from .registry import DEFAULT_CONVENTION, Entry, price, traffic
 
 __all__ = ["Report", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]
 
@@ -34,8 +34,10 @@ class Report:
         inputs: Optional[List[Any]] = None,
         unsupported: Optional[Dict[str, int]] = None,
         module_outputs: Optional[Dict[str, Tuple[int, ...]]] = None,
+        convention: str = DEFAULT_CONVENTION,
     ) -> None:
         self.entries = entries
+        self.convention = convention  # whose rules priced the entries (flowflops.conventions)
         self.module_outputs: Dict[str, Tuple[int, ...]] = dict(module_outputs or {})
         self.modules = modules
         self.mode = mode
@@ -178,6 +180,36 @@ class Report:
         from .distributed import comm_bytes_by_rank
 
         return comm_bytes_by_rank(self, direction)
+
+    # -- conventions (see flowflops.conventions) -------------------------------------------
+    def with_convention(self, convention: str) -> "Report":
+        """The same count, its records priced under ``convention``; this report is unchanged."""
+        from .conventions import check_convention
+
+        check_convention(convention)
+        entries = [(r, price(r, convention)) for r, _ in self.entries]
+        unpriced = Counter(r.op_type for r, c in self.entries if c is None)
+        hooks_only = {k: v - unpriced[k] for k, v in self.unsupported.items() if v > unpriced[k]}
+        out = type(self)(entries, self.modules, mode=self.mode, inputs=self.inputs,
+                         unsupported=hooks_only, module_outputs=self.module_outputs,
+                         convention=convention)
+        out.attention = self.attention
+        return out
+
+    def by_convention(self, conventions: Optional[Iterable[str]] = None) -> Dict[str, Cost]:
+        """Convention name -> total cost of this count's records under it (every known
+        convention by default): each peer's number from the same records."""
+        from .conventions import NAMES
+
+        return {name: self.with_convention(name).cost for name in (conventions or NAMES)}
+
+    def convention_diff(self, a: str, b: str) -> Dict[str, Tuple[Cost, Cost]]:
+        """Op type -> (its cost under ``a``, under ``b``) for every op type whose MACs differ,
+        largest difference first: why two conventions' totals differ, op type by op type."""
+        ca, cb = self.with_convention(a).by_operator(), self.with_convention(b).by_operator()
+        rows = {op: (ca.get(op, ZERO), cb.get(op, ZERO)) for op in set(ca) | set(cb)}
+        rows = {op: v for op, v in rows.items() if v[0].macs != v[1].macs}
+        return dict(sorted(rows.items(), key=lambda kv: (-abs(kv[1][0].macs - kv[1][1].macs), kv[0])))
 
     def operator_counts(self) -> Dict[str, int]:
         """Op type -> number of calls seen."""

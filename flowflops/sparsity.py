@@ -184,7 +184,7 @@ def apply_rules(report: Any, model: Any, attention: str = "dense", experts: str 
     marked, kind = mask_attention(records, attention)
     if experts == "active" and hasattr(model, "named_modules"):
         marked = active_experts(marked, moe_modules(model.named_modules()))
-    report.entries = [(new, price(new)) if new is not old else (old, cost)
+    report.entries = [(new, price(new, report.convention)) if new is not old else (old, cost)
                       for (old, cost), new in zip(report.entries, marked)]
     report.attention = kind
     if report.cost != dense:

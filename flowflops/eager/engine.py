@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import oneflow.nn as nn
 
+from ..conventions import INSIDE_ATTR, MODULE_ATTR
 from ..errors import CustomHookError
 from ..records import GIVEN_COST, ITEM_BYTES, Cost, OpRecord, mac
 from .layers import EMITTERS, emitter_for, first_tensor, itemsize_of, shape_of
@@ -90,6 +91,7 @@ class EagerCounter:
         self._hooked: List[nn.Module] = []
         self.count_functional = count_functional
         self._stack: List[str] = []  # paths of the modules running now (count_functional)
+        self._types: List[str] = []  # their class names (for the peer conventions)
         self.outputs: Dict[str, Tuple[int, ...]] = {}  # module path -> shape of its first output
 
     # -- which handler a module gets ---------------------------------------------------------
@@ -112,12 +114,14 @@ class EagerCounter:
     def _make_hooks(self, kind: str, fn: Any) -> Tuple[Callable, Callable]:
         def pre(m: nn.Module, args: tuple) -> None:
             self._stack.append(self.paths.get(id(m), ""))
+            self._types.append(type(m).__name__)
             if kind not in ("unknown", "track"):
                 self._priced_depth += 1
 
         def post(m: nn.Module, args: tuple, out: Any) -> None:
             if self._stack:
                 self._stack.pop()
+                self._types.pop()
             first = first_tensor(out)
             if hasattr(first, "shape"):
                 self.outputs.setdefault(self.paths.get(id(m), ""), shape_of(first))
@@ -148,7 +152,8 @@ class EagerCounter:
                 ) from err
             self.records.append(OpRecord(f"custom:{name}", path, attrs={GIVEN_COST: _custom_cost(value, name)}))
             return
-        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out))})
+        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out)),
+                                           MODULE_ATTR: type(m).__name__})  # for peer conventions
 
     def _add(self, records: List[OpRecord], path: str, extra: Optional[Dict[str, Any]] = None) -> None:
         """Keep ``records`` as made by ``path``'s module (with ``extra`` attrs under their own)."""
@@ -173,7 +178,8 @@ class EagerCounter:
         self._hooked.clear()
 
     def _record_functional(self, records: List[OpRecord]) -> None:
-        self._add(records, self._stack[-1] if self._stack else "")
+        inside = {INSIDE_ATTR: self._types[-1]} if self._types else None
+        self._add(records, self._stack[-1] if self._stack else "", inside)
 
     def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
         """Call the model once with the hooks (and, with ``count_functional``, the functional
@@ -189,3 +195,4 @@ class EagerCounter:
         finally:
             self.remove()
             self._stack.clear()
+            self._types.clear()

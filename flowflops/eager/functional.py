@@ -22,19 +22,21 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import oneflow as flow
 import oneflow.nn.functional as F
 
+from ..conventions import FUNCTION_ATTR
 from ..records import OpRecord
 from .functional_table import FUNCTIONALS, TENSOR_METHODS, Emit
 from .layers import first_tensor, itemsize_of
 
 
-def with_dtypes(recs: List[OpRecord], args: tuple, out: Any) -> List[OpRecord]:
-    """The records with ``_itemsize`` (the output's dtype) and, on the first, ``_params``: the
-    positions of the call's arguments that are parameters (read by the bytes rules)."""
+def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") -> List[OpRecord]:
+    """The records with ``_itemsize`` (the output's dtype), ``_fn`` (``label``, the function
+    called, read by the peer conventions) and, on the first, ``_params``: the positions of the
+    call's arguments that are parameters (read by the bytes rules)."""
     size = itemsize_of(first_tensor(out))
     params = tuple(i for i, a in enumerate(args) if isinstance(a, flow.nn.Parameter))
     done = []
     for n, r in enumerate(recs):
-        extra: Dict[str, Any] = {"_itemsize": size}
+        extra: Dict[str, Any] = {"_itemsize": size, FUNCTION_ATTR: label}
         if n == 0 and params:
             extra["_params"] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
@@ -51,7 +53,7 @@ class FunctionalPatcher:
         self._depth = 0
         self._saved: List[Tuple[Any, str, Any]] = []
 
-    def _wrap(self, fn: Any, emit: Emit, name: str) -> Callable:
+    def _wrap(self, fn: Any, emit: Emit, name: str, label: str) -> Callable:
         patcher = self
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,7 +65,7 @@ class FunctionalPatcher:
             finally:
                 patcher._depth -= 1
             try:
-                recs = with_dtypes(emit(args, kwargs, out), args, out)
+                recs = with_dtypes(emit(args, kwargs, out), args, out, label)
             except Exception:  # an unusual call signature: never break the user's forward, but
                 # leave a record without a formula, so the report lists the call as unsupported
                 recs = [OpRecord(f"call:{name}", "")]
@@ -78,7 +80,8 @@ class FunctionalPatcher:
         fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
         if fn is None:
             return
-        wrapper = done.get(id(fn)) or self._wrap(fn, emit, name)
+        label = f"Tensor.{name}" if owner is flow.Tensor else name  # the call, for conventions
+        wrapper = done.get(id(fn)) or self._wrap(fn, emit, name, label)
         done[id(fn)] = wrapper
         self._saved.append((owner, name, fn))
         setattr(owner, name, wrapper)

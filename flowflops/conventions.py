@@ -1,0 +1,73 @@
+"""Named counting conventions: whose number a count reproduces.
+
+A convention is a set of pricing rules over the same op records (see
+:func:`flowflops.registry.price`); the rules of each peer live in
+:mod:`flowflops.formulas.peers`, each citing the peer's source file and line. Under a peer's
+convention ``Cost.macs`` is the peer's own integer (ptflops', fvcore's and thop's "MACs"/"flops",
+where one fused multiply-add counts 1; torch's ``FlopCounterMode`` total divided by 2) and
+``Cost.flops`` is twice that. The default, ``"flowflops"``, is the seed article's convention.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Tuple
+
+#: attribute an eager module hook puts on its records: the module's class name
+MODULE_ATTR = "_module"
+#: attribute an eager functional patch puts on its records: the class name of the innermost
+#: module running (``LayerNorm`` for the reductions OneFlow's LayerNorm runs in Python)
+INSIDE_ATTR = "_in"
+#: attribute an eager functional patch puts on its records: the function called
+#: (``relu``, ``matmul``...; ``Tensor.<name>`` for a tensor method or operator)
+FUNCTION_ATTR = "_fn"
+
+
+@dataclass(frozen=True)
+class Convention:
+    """What a convention reproduces.
+
+    ``peer``: the tool and version whose number it gives; ``counts``: what it counts, in a
+    line; ``count_functional``: whether an eager count under it prices functional calls by
+    default (the peer sees them); ``engine``: the engine that reproduces the peer best.
+    """
+
+    name: str
+    peer: str
+    counts: str
+    count_functional: bool
+    engine: str
+
+
+CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (
+    Convention("flowflops", "flowflops (the seed article)",
+               "MACs of conv/linear, 1 per element for bias, BN (2 with affine), activations, "
+               "pooling (input elements) and adds", False, "eager (article) or graph"),
+    Convention("ptflops", "ptflops 0.7.5, pytorch backend, count_functional=True",
+               "MACs of hooked modules (conv, linear, BN, ReLU, pools...) plus patched "
+               "functionals (F.relu, torch.matmul, torch.add...), those inside modules again",
+               True, "eager"),
+    Convention("ptflops-aten", "ptflops 0.7.5, aten backend",
+               "MACs of aten mm/bmm/addmm/convolution, conv and addmm bias included", True,
+               "eager or graph"),
+    Convention("fvcore", "fvcore 0.1.5 FlopCountAnalysis",
+               "one fused multiply-add = 1: conv, matmul, linear (no bias), BN (eval: 1-2 per "
+               "element), norms, upsample, adaptive_avg_pool2d; no activations, adds, pools",
+               True, "eager or graph"),
+    Convention("thop", "thop 0.1.1 profile",
+               "MACs of registered leaf modules: conv and linear without bias, BN 4 per element "
+               "(affine), avg pools; ReLU and max pools 0; functionals unseen", True, "eager"),
+    Convention("torch", "torch.utils.flop_counter.FlopCounterMode (torch 2.x) / 2",
+               "matmul and conv MACs only (no bias, norm, activation); the torchvision model "
+               "card's GFLOPS", True, "eager or graph"),
+)}
+
+NAMES: Tuple[str, ...] = tuple(CONVENTIONS)  # the default (registry.DEFAULT_CONVENTION) first
+
+
+def check_convention(name: str) -> Convention:
+    """The convention called ``name``; a ``ValueError`` naming the known ones otherwise."""
+    if isinstance(name, str) and name in CONVENTIONS:
+        return CONVENTIONS[name]
+    raise ValueError(
+        f"unknown convention {name!r}: the known conventions are {', '.join(NAMES)}"
+    )

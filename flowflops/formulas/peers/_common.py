@@ -1,0 +1,73 @@
+"""Helpers shared by the peer rules: who emitted a record, and a peer's count as a Cost."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR
+from ...records import Cost, OpRecord, numel
+from ..conv import conv, conv_transpose
+from ..matmul import matmul
+
+
+def peer(n: float) -> Cost:
+    """A peer's count ``n`` (its "MACs": one multiply-add = 1) as a Cost: ``n`` MACs,
+    ``2n`` FLOPs."""
+    n = int(n)
+    return Cost(n, 2 * n)
+
+
+def module_of(rec: OpRecord) -> Optional[str]:
+    """Class name of the module whose hook emitted ``rec`` (eager), else None."""
+    return rec.attrs.get(MODULE_ATTR)
+
+
+def function_of(rec: OpRecord) -> Optional[str]:
+    """Name of the patched function that emitted ``rec`` (eager count_functional), else None."""
+    return rec.attrs.get(FUNCTION_ATTR)
+
+
+def conv_macs(rec: OpRecord) -> int:
+    """Multiply-adds of a (transposed) convolution without bias: flowflops' own count."""
+    return (conv_transpose if rec.op_type.startswith("deconv") else conv)(rec).macs
+
+
+def matmul_macs(rec: OpRecord) -> int:
+    """Multiply-adds of a matrix product: flowflops' own count."""
+    return matmul(rec).macs
+
+
+def in_elems(rec: OpRecord) -> int:
+    return numel(rec.inputs[0]) if rec.inputs else 0
+
+
+def out_elems(rec: OpRecord) -> int:
+    return numel(rec.outputs[0]) if rec.outputs else 0
+
+
+def inside(rec: OpRecord) -> Optional[str]:
+    """Class name of the module that made ``rec``: the hooked module, or the innermost module
+    running when a functional call made it (eager), else None."""
+    return rec.attrs.get(MODULE_ATTR) or rec.attrs.get(INSIDE_ATTR)
+
+
+def norm_layer(rec: OpRecord) -> Optional[str]:
+    """For the one record that stands for a whole GroupNorm/InstanceNorm/LayerNorm call (its
+    first reduction, over the whole input; the layers are decomposed into reductions and
+    elementwise ops, :func:`flowflops.eager.layers.stats_norm_records` and OneFlow's Python
+    LayerNorm), the layer's class name; None for every other record."""
+    layer = inside(rec)
+    return layer if rec.op_type == "reduce_sum" and layer in NORM_MODULES else None
+
+
+def is_affine_term(rec: OpRecord) -> bool:
+    """The record that stands for a norm layer's affine transform: the one-input
+    ``broadcast_mul`` of a hooked GroupNorm/InstanceNorm, or the ``broadcast_add`` of the bias
+    inside a LayerNorm (present only with ``elementwise_affine``)."""
+    if module_of(rec) in NORM_MODULES:
+        return rec.op_type == "broadcast_mul" and len(rec.inputs) == 1
+    return rec.attrs.get(INSIDE_ATTR) == "LayerNorm" and rec.op_type == "broadcast_add"
+
+
+CONV_OPS = ("conv1d", "conv2d", "conv3d", "deconv1d", "deconv2d", "deconv3d")
+MATMUL_OPS = ("matmul", "broadcast_matmul", "batch_matmul")
+NORM_MODULES = ("GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm")

@@ -1,0 +1,29 @@
+"""torch.utils.flop_counter ``FlopCounterMode`` (torch 2.x), halved.
+
+FlopCounterMode counts 2 FLOPs per multiply-add of the matrix products and convolutions it has
+formulas for (mm, addmm, bmm, baddbmm, convolution, scaled-dot-product attention), and nothing
+else: no bias, normalisation, activation, pooling or add. torchvision's model cards report this
+total / 2 as "GFLOPS"; here ``Cost.macs`` is that half, ``Cost.flops`` FlopCounterMode's own
+total. It works below functional calls, so both engines reproduce it.
+"""
+from __future__ import annotations
+
+from ...records import Cost, OpRecord
+from ...registry import register
+from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, peer
+
+C = "torch"
+
+
+@register(*CONV_OPS, convention=C)
+def conv(rec: OpRecord) -> Cost:
+    """conv_flop_count: 2 x batch x prod(weight) x prod(output spatial), bias ignored
+    (torch/utils/flop_counter.py, ``conv_flop_count``)."""
+    return peer(conv_macs(rec))
+
+
+@register(*MATMUL_OPS, "fused_matmul_bias", convention=C)
+def matmul(rec: OpRecord) -> Cost:
+    """mm_flop/addmm_flop/bmm_flop: 2 x m x k x n, the addmm bias ignored
+    (torch/utils/flop_counter.py, ``mm_flop``, ``addmm_flop``, ``bmm_flop``)."""
+    return peer(matmul_macs(rec))
