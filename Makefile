@@ -8,9 +8,9 @@ PY := $(VENV)/bin/python
 # flowvision 0.2.1 is an sdist whose setup.py imports pkg_resources, which new setuptools
 # dropped: it is built without isolation, against the venv's own older setuptools.
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
-        "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib wheel "setuptools<70"
+        "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy wheel "setuptools<70"
 
-.PHONY: run test test-quick bench env clean pip-check
+.PHONY: run test test-quick typecheck bench env clean pip-check
 
 $(VENV)/.ready: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.10 found: run e.g. make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; }
@@ -37,6 +37,9 @@ test-quick: env
 # build the sdist and wheel, install the wheel into a new venv with pip alone, run the quick start
 pip-check:
 	PYTHON=$(PYTHON) bash .ci/pip_check.sh
+
+typecheck: env
+	$(PY) -m mypy
 
 bench: env
 	$(PY) benchmarks/compare.py

@@ -65,7 +65,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .errors import FormulaError
 from .formulas.comm import is_comm_op
@@ -195,7 +195,7 @@ def _placed(report: Any) -> List[Tuple[OpRecord, Cost, Optional[Placement]]]:
 
 def report_ranks(report: Any) -> List[int]:
     """Every rank that some record of the report is placed on, sorted."""
-    ranks = set()
+    ranks: Set[int] = set()
     for rec, _ in report.entries:
         for key in (PLACEMENT, SRC_PLACEMENT):
             pl = rec.attrs.get(key)
@@ -206,7 +206,7 @@ def report_ranks(report: Any) -> List[int]:
 
 def _sbps(rec: OpRecord, key: str, n: int) -> List[Optional[Sbp]]:
     given = rec.attrs.get(key) or ()
-    out: List[Optional[Sbp]] = [tuple(s) for s in given][:n]
+    out: List[Optional[Sbp]] = [tuple(s) for s in given[:n]]
     return out + [None] * (n - len(out))
 
 

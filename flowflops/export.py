@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 from .records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
 from .report import Report as Aggregate
 from .report import backward_forward_ratio, top_modules
-from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
+from .units import binary_bytes_to_string, bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
 Row = Dict[str, Any]
 
@@ -400,14 +400,6 @@ def both_text(eager: Aggregate, graph: Aggregate, depth: int) -> str:
 
 # -- per rank --------------------------------------------------------------------------------
 
-def bytes_to_string(n: int, precision: int = 2) -> str:
-    """``64 -> "64 B"``, ``1536 -> "1.5 KiB"``."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{round(n / scale, precision)} {unit}"
-    return f"{n} B"
-
-
 def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
     """A table with one row per rank: MACs, FLOPs, the rank's share of the logical MACs, bytes
     sent and received; then a row for the sum over ranks and one for the logical total (the
@@ -431,12 +423,12 @@ def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: in
     t.align = "r"
     for r, c in costs.items():
         t.add_row([r, macs(c.macs), real_flops_to_string(c.flops, precision=precision), pct(c.macs),
-                   bytes_to_string(sent.get(r, 0), precision),
-                   bytes_to_string(received.get(r, 0), precision)])
+                   binary_bytes_to_string(sent.get(r, 0), precision),
+                   binary_bytes_to_string(received.get(r, 0), precision)])
     total = sum(costs.values(), ZERO)
     t.add_row(["sum", macs(total.macs), real_flops_to_string(total.flops, precision=precision),
-               pct(total.macs), bytes_to_string(sum(sent.values()), precision),
-               bytes_to_string(sum(received.values()), precision)])
+               pct(total.macs), binary_bytes_to_string(sum(sent.values()), precision),
+               binary_bytes_to_string(sum(received.values()), precision)])
     t.add_row(["logical", macs(logical.macs), real_flops_to_string(logical.flops, precision=precision),
                pct(logical.macs), "", ""])
     return t.get_string()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import oneflow as flow
 
@@ -64,7 +64,7 @@ def fit_polynomial(points: Sequence[Tuple[int, int]]) -> Poly:
     return tuple(coeffs)
 
 
-def evaluate(poly: Poly, x: int) -> Fraction:
+def evaluate(poly: Poly, x: Union[int, Fraction]) -> Fraction:
     """``poly(x)``."""
     return sum((c * x ** k for k, c in enumerate(poly)), Fraction(0))
 
@@ -236,7 +236,7 @@ def generation(
     (``exact_steps=True``: every step counted)."""
     if isinstance(new_tokens, bool) or not isinstance(new_tokens, int) or new_tokens < 1:
         raise ValueError(f"new_tokens must be an int >= 1, got {new_tokens!r}")
-    kw = dict(batch=batch, mode=mode, attention=attention, experts=experts, input_constructor=input_constructor)
+    kw: Dict[str, Any] = dict(batch=batch, mode=mode, attention=attention, experts=experts, input_constructor=input_constructor)
     pre = count_step(model, tokens=prompt_len, cache_len=0, **kw)
     pieces: List[Piece] = []
     lo, hi = prompt_len, prompt_len + new_tokens - 2

@@ -82,7 +82,7 @@ def sweep_plot(s: "Sweep", path: str) -> None:
         ax.plot(xs, [s.points[(b, x)].macs for x in xs], "o", label=f"batch {b} (counted)")
         for p in s.fits[b]:
             grid = [p.lo + (p.hi - p.lo) * i / 100 for i in range(101)]
-            ax.plot(grid, [float(evaluate(p.macs, x)) for x in grid], "-", alpha=0.6)
+            ax.plot(grid, [float(evaluate(p.macs, Fraction(x))) for x in grid], "-", alpha=0.6)
     ax.set_xlabel("sequence length")
     ax.set_ylabel("MACs")
     ax.set_title(f"MACs of one forward against sequence length ({s.attention} attention)")

@@ -138,10 +138,10 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
                 continue
             if is_update and k == 1:
                 grads.add(name)
-            r = root(name)
-            last_read[r] = i
-            if rec.attrs.get("_phase") == "backward" and phase_of.get(r, "forward") == "forward":
-                saved.add(r)
+            src = root(name)
+            last_read[src] = i
+            if rec.attrs.get("_phase") == "backward" and phase_of.get(src, "forward") == "forward":
+                saved.add(src)
         for name, share in outs:
             sizes[name] = share
             if rec.op_type in VIEW_OPS and ins and ins[0][0] not in variables:

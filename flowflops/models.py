@@ -228,7 +228,7 @@ class MLP(nn.Module):
         self.act = nn.SiLU() if self.swiglu else nn.GELU()
 
     def forward(self, x: flow.Tensor) -> flow.Tensor:
-        if self.swiglu:
+        if self.gate is not None:
             return self.down(self.act(self.gate(x)) * self.up(x))
         return self.down(self.act(self.up(x)))
 

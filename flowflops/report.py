@@ -52,6 +52,7 @@ class Report:
         self.trainable_params = root.trainable_params if root else 0
         self.attention = "dense"
         self.upper_bounds: Dict[str, Cost] = {}
+        self._traffic: Optional[List[Traffic]] = None
 
     # -- totals -------------------------------------------------------------------------
     @property
@@ -92,7 +93,7 @@ class Report:
     # -- memory traffic (see flowflops.records.Traffic) -------------------------------------
     def record_traffic(self) -> List[Traffic]:
         """The bytes each record reads and writes, in the order of ``entries``."""
-        if getattr(self, "_traffic", None) is None or len(self._traffic) != len(self.entries):
+        if self._traffic is None or len(self._traffic) != len(self.entries):
             self._traffic = [traffic(rec) for rec, _ in self.entries]
         return self._traffic
 

@@ -93,7 +93,7 @@ class Roofline:
             for p in ancestors(rec.module):
                 d = split.setdefault(p, {"compute": 0.0, "memory": 0.0})
                 d[o.bound] += o.time
-        return {p: max(d, key=d.get) for p, d in split.items() if d["compute"] + d["memory"] > 0}
+        return {p: max(d, key=lambda k: d[k]) for p, d in split.items() if d["compute"] + d["memory"] > 0}
 
     def table(self, depth: int = 2) -> str:
         from .export import roofline_table

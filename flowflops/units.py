@@ -23,12 +23,12 @@ def flops_to_string(flops: float, units: Optional[str] = None, precision: int = 
             if flops // scale > 0:
                 return f"{_scaled(flops, scale, precision)} {name}"
         return f"{flops} Mac"
-    scale = dict(_MAC_UNITS).get(units)
-    if scale is None:
+    fixed = dict(_MAC_UNITS).get(units)
+    if fixed is None:
         if units != "Mac":
             raise ValueError(f"unknown MAC unit {units!r}: use one of GMac, MMac, KMac, Mac")
         return f"{flops} Mac"
-    return f"{_scaled(flops, scale, precision)} {units}"
+    return f"{_scaled(flops, fixed, precision)} {units}"
 
 
 def real_flops_to_string(flops: float, units: Optional[str] = None, precision: int = 2) -> str:
@@ -76,6 +76,14 @@ def bytes_to_string(n: float, precision: int = 2) -> str:
         if n >= scale:
             return f"{_scaled(n, scale, precision)} {name}"
     return f"{int(n)} B"
+
+
+def binary_bytes_to_string(n: int, precision: int = 2) -> str:
+    """Bytes in binary units (the per-rank table's): ``64 -> "64 B"``, ``1536 -> "1.5 KiB"``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{round(n / scale, precision)} {unit}"
+    return f"{n} B"
 
 
 def seconds_to_string(t: float, precision: int = 2) -> str:

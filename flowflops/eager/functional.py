@@ -72,7 +72,7 @@ class FunctionalPatcher:
             patcher._record(recs)
             return out
 
-        wrapper.__wrapped__ = fn
+        setattr(wrapper, "__wrapped__", fn)
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
         return wrapper
 
