@@ -10,8 +10,11 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
         ) from _err
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
+from .calibrate import calibrate
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .export import Report
+from .hardware import Device, get_device
+from .measure import MFUMeter, measure
 from .records import Cost, OpRecord
 from .registry import register
 from .units import flops_to_string, params_to_string
@@ -21,7 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "get_model_complexity_info", "profile", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "ParseError",
-    "count_graph_text",
+    "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device",
     "__version__",
 ]
 

@@ -3,7 +3,7 @@
     flowflops MODEL [--input-shape 1,3,224,224] [--mode eager|graph|both] [--depth N]
                     [--format text|json|csv|markdown|latex] [--output FILE] [--count-functional]
                     [--top K] [--plot FILE.png] [--kwargs JSON] [--device NAME] [--dtype fp16]
-                    [--debug]
+                    [--measure] [--debug]
     flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
     flowflops graph-text FILE [--format ...]
 
@@ -130,6 +130,9 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
     p.add_argument("--device", default=None, help="roofline on this device (A100-80GB, H100, cpu, ...): "
                    "bytes, bound and predicted time per module; with --mode graph/train also memory")
+    p.add_argument("--measure", action="store_true", help="also run the model (warm-up, then timed, "
+                   "synchronised) and print time, achieved FLOP/s and share of peak per module "
+                   "(on --device, default the measured local cpu; --mode train times training steps)")
     p.add_argument("--dtype", default="fp32", help="dtype for --device (fp32, tf32, fp16, bf16; default fp32)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -203,6 +206,13 @@ def _cmd_model(args: argparse.Namespace) -> None:
         text = _render(report, args.format, args.depth)
         if args.device:
             text += _device_text(report, args.device, args.dtype, args.depth)
+        if args.measure:
+            from .measure import measure
+
+            mode = "train" if args.mode == "train" else "eager"
+            m = measure(model, shape, mode=mode, device=args.device or "cpu", dtype=args.dtype,
+                        report=report if mode == "train" or args.count_functional else None)
+            text += "\n" + m.table(args.depth if args.depth is not None else 1)
         reports = [report]
     if args.conventions:
         text = _with_conventions(text, reports, args.conventions, args.format)

@@ -531,6 +531,55 @@ def device_text(report: "Report", device: Any, dtype: str = "fp32", depth: int =
     return text
 
 
+def measurement_text(m: Any, depth: int = 2) -> str:
+    """A :func:`flowflops.measure` run: per module (to ``depth``) the measured time, counted
+    FLOPs, achieved FLOP/s and share of peak; then the totals (impossible figures flagged)."""
+    from prettytable import PrettyTable
+
+    from .units import seconds_to_string
+
+    achieved = m.module_achieved()
+    t = PrettyTable(["module", "time", "FLOPs", "achieved", "% of peak"])
+    t.align = "r"
+    t.align["module"] = "l"
+    for path in m.module_times:
+        level = 0 if not path else path.count(".") + 1
+        if level > depth:
+            continue
+        a = achieved.get(path)
+        t.add_row(["  " * level + (path or "model"), seconds_to_string(m.module_times[path]),
+                   real_flops_to_string(m.module_flops.get(path, 0)),
+                   "-" if a is None else f"{a / 1e9:.3g} GFLOP/s", "-" if a is None else f"{a / m.peak:.1%}"])
+    head = (f"Measured on {m.device.name} ({m.mode}, {m.dtype}): peak {m.peak / 1e9:.4g} GFLOP/s"
+            + (" (measured here)" if m.device.measured else ""))
+    lines = [head, t.get_string() if m.module_times else "",
+             f"Time per call: {seconds_to_string(m.time)} (median of {len(m.times)})",
+             f"FLOPs per call: {real_flops_to_string(m.flops)} ({m.flops:,})"]
+    if m.flags:
+        lines.append("Not shown (impossible): " + "; ".join(m.flags))
+    else:
+        lines.append(f"Achieved: {m.achieved / 1e9:.4g} GFLOP/s, {m.share_of_peak:.1%} of peak")
+    return "\n".join(x for x in lines if x) + "\n"
+
+
+def mfu_text(s: Any) -> str:
+    """An :class:`flowflops.measure.MFUSummary` as a few lines."""
+    from .units import seconds_to_string
+
+    pct = lambda v: "n/a (flagged)" if v is None else f"{v:.2%}"  # noqa: E731
+    lines = [f"rank {s.rank}/{s.world_size} on {s.device} ({s.dtype}), {s.steps} timed steps: "
+             f"{seconds_to_string(s.seconds_per_step)}/step, {s.samples_per_s:.4g} samples/s"
+             + ("" if s.tokens_per_s is None else f", {s.tokens_per_s:.4g} tokens/s"),
+             "achieved " + ("n/a (flagged)" if s.achieved_flops is None else f"{s.achieved_flops / 1e9:.4g} GFLOP/s")
+             + f", MFU {pct(s.mfu)}, HFU {pct(s.hfu)} (peak {s.peak / 1e9:.4g} GFLOP/s)"]
+    for k, (sec, rate) in s.phases.items():
+        lines.append(f"  {k:<9} {seconds_to_string(sec)}/step"
+                     + ("" if rate is None else f", {rate / 1e9:.4g} GFLOP/s, {rate / s.peak:.1%} of peak"))
+    if s.flags:
+        lines.append("flagged: " + "; ".join(s.flags))
+    return "\n".join(lines)
+
+
 # -- the Report users get ---------------------------------------------------------------------
 
 class Report(Aggregate):

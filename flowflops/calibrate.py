@@ -1,0 +1,93 @@
+"""``calibrate``: fit per-op-family efficiencies (and a per-op overhead) from measured runs, so
+that roofline predictions use the rates this machine reaches rather than its peak.
+
+Model, per leaf module ``m`` of the measured runs (its records as the eager count attributes
+them; ``r_f(m)``: the roofline seconds of its records of family ``f`` at peak rates;
+``n(m)``: how many of its records do any work)::
+
+    measured(m) ~= sum_f r_f(m) / efficiency_f + n(m) * overhead
+
+fitted by non-negative least squares on relative errors (each module's equation divided by its
+measured time, so small and large modules weigh alike). A family that no calibration module
+exercises keeps efficiency 1 (it is predicted at the roofline).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Sequence, Tuple
+
+from .hardware import Device, get_device
+from .roofline import FAMILIES, roofline
+
+
+def _nnls(a: Any, b: Any) -> Any:
+    """Least squares with x >= 0 (active set: drop the most negative variable, refit)."""
+    import numpy as np
+
+    active = list(range(a.shape[1]))
+    x = np.zeros(a.shape[1])
+    while active:
+        sol, *_ = np.linalg.lstsq(a[:, active], b, rcond=None)
+        if (sol >= 0).all():
+            x[:] = 0
+            x[active] = sol
+            return x
+        active.pop(int(np.argmin(sol)))
+    return x
+
+
+def leaf_rows(report: Any, measurement: Any, device: Device, dtype: str) -> List[Tuple[List[float], float]]:
+    """One row per measured leaf module with work: ([r_f for f in FAMILIES] + [n], measured s)."""
+    pred = roofline(report, device.calibrated({}, 0.0), dtype)
+    per: Dict[str, List[float]] = {}
+    for (rec, _), op in zip(report.entries, pred.ops):
+        if op.time <= 0:
+            continue
+        row = per.setdefault(rec.module, [0.0] * (len(FAMILIES) + 1))
+        row[FAMILIES.index(op.family)] += op.time
+        row[-1] += 1
+    rows = []
+    for path, feats in per.items():
+        info = report.modules.get(path)
+        t = measurement.module_times.get(path)
+        if info is None or info.children or not t or t <= 0:
+            continue
+        rows.append((feats, t))
+    return rows
+
+
+def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", repeats: int = 5) -> Device:
+    """A copy of ``device``'s profile with fitted ``efficiency`` per op family and ``overhead``.
+
+    ``runs``: ``(model, input_res)`` pairs (each measured here with :func:`flowflops.measure`,
+    per module, and counted eagerly with functional calls priced) or ``(report, measurement)``
+    pairs from earlier runs on the same device.
+    """
+    import numpy as np
+
+    from . import profile
+    from .measure import Measurement, measure
+
+    dev = get_device(device)
+    rows: List[Tuple[List[float], float]] = []
+    for run in runs:
+        first, second = run
+        if isinstance(second, Measurement):
+            report, m = first, second
+        else:
+            report = profile(first, second, backend_specific_config={"count_functional": True})
+            m = measure(first, second, device=dev, dtype=dtype, report=report, repeats=repeats)
+        rows.extend(leaf_rows(report, m, dev, dtype))
+    if not rows:
+        raise ValueError("no measured leaf module did any counted work: calibrate on models with layers "
+                         "flowflops counts (e.g. [(flowvision.models.resnet18(), (1, 3, 224, 224))])")
+    a = np.array([f for f, _ in rows], dtype=float)
+    y = np.array([t for _, t in rows], dtype=float)
+    used = [j for j in range(a.shape[1]) if a[:, j].any()]
+    x = _nnls(a[:, used] / y[:, None], np.ones(len(y)))
+    coef = dict(zip(used, x))
+    eff = {}
+    for j, fam in enumerate(FAMILIES):
+        if j in coef and coef[j] > 0:
+            eff[fam] = 1.0 / coef[j]
+    overhead = float(coef.get(len(FAMILIES), 0.0))
+    return dev.calibrated(eff, overhead)
