@@ -20,11 +20,10 @@ import contextlib
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import oneflow as flow
-import oneflow.nn.functional as F
 
 from ..conventions import FUNCTION_ATTR
 from ..records import OpRecord
-from .functional_table import FUNCTIONALS, TENSOR_METHODS, Emit
+from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
 
@@ -88,11 +87,8 @@ class FunctionalPatcher:
 
     def install(self) -> None:
         done: Dict[int, Callable] = {}
-        for owner in (flow._C, flow, F):
-            for name, emit in FUNCTIONALS.items():
-                self._patch(owner, name, emit, done)
-        for name, emit in TENSOR_METHODS.items():
-            self._patch(flow.Tensor, name, emit, {})
+        for owner, name, emit in patch_targets():
+            self._patch(owner, name, emit, done if owner is not flow.Tensor else {})
 
     def remove(self) -> None:
         for owner, name, fn in reversed(self._saved):
@@ -102,9 +98,7 @@ class FunctionalPatcher:
 
 def patched_attributes() -> List[Tuple[Any, str]]:
     """Every ``(owner, name)`` a functional count may patch (for state checks in tests)."""
-    out = [(o, n) for o in (flow._C, flow, F) for n in FUNCTIONALS if hasattr(o, n)]
-    out += [(flow.Tensor, n) for n in TENSOR_METHODS if n in flow.Tensor.__dict__]
-    return out
+    return [(owner, name) for owner, name, _ in patch_targets()]
 
 
 @contextlib.contextmanager

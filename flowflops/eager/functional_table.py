@@ -1,18 +1,36 @@
 """The op tables of ``count_functional``: which oneflow callables are priced, and as what.
 
-Each entry maps a callable's name (the attribute patched in ``flow._C`` / ``flow`` /
+Each priced entry maps a callable's name (the attribute patched in ``flow._C`` / ``flow`` /
 ``flow.nn.functional``, or on ``flow.Tensor``) to an *emitter*: a function of
-``(args, kwargs, output)`` that returns the op records OneFlow's graph shows for that call.
-Emitters compute nothing; the registry prices the records. The patching mechanism lives in
-:mod:`flowflops.eager.functional`.
+``(args, kwargs, output)`` that returns the op records OneFlow's graph shows for that call
+(checked by compiling each call with ``nn.Graph``: ``1 - x`` is ``scalar_mul`` + ``scalar_add``,
+``2.0 / x`` is ``reciprocal`` + ``scalar_mul``, a mean over a length-1 axis is a lone
+``reduce_sum``). Emitters compute nothing; the registry prices the records. The patching
+mechanism lives in :mod:`flowflops.eager.functional`.
+
+Every callable of ``flow._C``, ``flow``, ``flow.nn.functional`` and ``flow.Tensor`` falls in one
+class (:func:`classify`):
+
+- ``priced``: in :data:`FUNCTIONALS` / :data:`TENSOR_METHODS` with an emitter;
+- ``zero``: does no arithmetic (views, moves, copies, casts, creation, random draws, indexing
+  and selection): :data:`ZERO_COST`;
+- ``not computing``: not a tensor op at all (settings, dtype info, I/O, data loaders, optimizer
+  dispatch, conversions to Python values): :data:`NOT_COMPUTING`;
+- ``composite``: a Python function that decomposes into the primitives above (``F.linear``,
+  ``flow.einsum``...): left unpatched, its primitives are priced;
+- ``reported``: anything else. It is patched with an emitter that records the call under
+  ``oneflow.<name>``, an op type with no formula, so it is listed in ``report.unsupported``
+  instead of silently costing nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+import inspect
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import oneflow as flow
+import oneflow.nn.functional as F
 
-from ..records import OpRecord
+from ..records import OpRecord, Shape, numel
 from .layers import first_tensor, record, shape_of
 
 Emit = Callable[[tuple, dict, Any], List[OpRecord]]
@@ -22,60 +40,240 @@ def _is_tensor(x: Any) -> bool:
     return isinstance(x, flow.Tensor)
 
 
+def _arg(args: tuple, kwargs: dict, i: int, *names: str, default: Any = None) -> Any:
+    """Argument ``i`` of a call, given positionally or under one of ``names``."""
+    if len(args) > i:
+        return args[i]
+    for n in names:
+        if n in kwargs:
+            return kwargs[n]
+    return default
+
+
+def _out(out: Any) -> Shape:
+    return shape_of(first_tensor(out))
+
+
+def _in(args: tuple, kwargs: dict, out: Any) -> Shape:
+    x = _arg(args, kwargs, 0, "input", "x", "self")
+    return shape_of(x) if _is_tensor(x) else _out(out)
+
+
+# -- elementwise ---------------------------------------------------------------------------
+
 def unary(op: str) -> Emit:
-    """One op per output element (activations, elementwise math, softmax)."""
+    """One graph op of the same shape as its input (activations, elementwise math, softmax)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        y = shape_of(first_tensor(out))
-        return [record(op, [shape_of(args[0])] if args and _is_tensor(args[0]) else [y], [y])]
+        y = _out(out)
+        return [record(op, [_in(args, kwargs, out)], [y])]
 
     return emit
 
 
 def binary(kind: str) -> Emit:
-    """``add/sub/mul/div/pow`` of two tensors (``broadcast_<kind>``; an add of two same-shape
-    tensors is the graph's ``add_n``) or of a tensor and a scalar (``scalar_<kind>``)."""
+    """``add/sub/mul/div/pow/fmod/floordiv`` of two tensors (``broadcast_<kind>``; an add of two
+    same-shape tensors is the graph's ``add_n``) or of a tensor and a scalar (``scalar_<kind>``;
+    ``x - c`` is the graph's ``scalar_add`` of ``-c``). With the scalar on the left the graph
+    runs other ops: see :func:`_reversed_scalar`."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        a = args[0] if args else kwargs.get("input")
-        b = args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("exponent"))
-        y = shape_of(first_tensor(out))
+        a = _arg(args, kwargs, 0, "input", "x")
+        b = _arg(args, kwargs, 1, "other", "exponent", "y")
+        y = _out(out)
         if _is_tensor(a) and _is_tensor(b):
             if kind == "add" and shape_of(a) == shape_of(b) == y:
                 return [record("add_n", [y, y], [y])]
-            return [record(f"broadcast_{kind}", [shape_of(a), shape_of(b)], [y])]
-        return [record(f"scalar_{kind}", [y], [y])]
+            name = "floordiv" if kind == "floordiv" and shape_of(a) == shape_of(b) else f"broadcast_{kind}"
+            return [record(name, [shape_of(a), shape_of(b)], [y])]
+        if not _is_tensor(a) and _is_tensor(b):
+            return _reversed_scalar(kind, y)
+        return [record("scalar_add" if kind == "sub" else f"scalar_{kind}", [y], [y])]
 
     return emit
+
+
+def _reversed_scalar(kind: str, y: Shape) -> List[OpRecord]:
+    """``c - x`` is ``scalar_mul(x, -1)`` then ``scalar_add(c)``; ``c / x`` is ``reciprocal``
+    then ``scalar_mul(c)``; ``c ** x`` is ``scalar_reverse_pow``; ``c + x`` and ``c * x`` are
+    the plain scalar ops (what ``nn.Graph`` compiles each to, and what eager runs)."""
+    if kind == "sub":
+        return [record("scalar_mul", [y], [y]), record("scalar_add", [y], [y])]
+    if kind == "div":
+        return [record("reciprocal", [y], [y]), record("scalar_mul", [y], [y])]
+    if kind == "pow":
+        return [record("scalar_reverse_pow", [y], [y])]
+    if kind in ("fmod", "floordiv"):
+        return [record(f"broadcast_{kind}", [y, y], [y])]
+    return [record(f"scalar_{kind}", [y], [y])]
 
 
 def reversed_binary(kind: str) -> Emit:
-    """``scalar - x``, ``scalar / x``, ``scalar ** x``: the tensor is the right operand."""
+    """``scalar - x``, ``scalar / x``, ``scalar ** x`` (``x.__rsub__(scalar)``...)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        return binary(kind)((args[1], args[0]) if len(args) > 1 else args, kwargs, out)
+        other = args[1] if len(args) > 1 else None
+        if _is_tensor(other):
+            return binary(kind)((other, args[0]), {}, out)
+        return _reversed_scalar(kind, _out(out))
 
     return emit
 
 
-def reduction(op: str, mean: bool = False) -> Emit:
-    """A reduction reads every input element once; a mean adds a ``scalar_mul`` per output
-    element (the graph shows ``reduce_sum`` + ``scalar_mul``)."""
+def compare(kind: str) -> Emit:
+    """A comparison or logical op: ``scalar_logical_<kind>`` against a scalar,
+    ``broadcast_<kind>`` (``broadcast_logical_<kind>`` for and/or/xor) between tensors."""
+    logical = kind in ("and", "or", "xor")
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        x, y = shape_of(args[0]), shape_of(first_tensor(out))
+        a = _arg(args, kwargs, 0, "input")
+        b = _arg(args, kwargs, 1, "other")
+        y = _out(out)
+        if _is_tensor(a) and _is_tensor(b):
+            name = f"broadcast_logical_{kind}" if logical else f"broadcast_{kind}"
+            return [record(name, [shape_of(a), shape_of(b)], [y])]
+        return [record(f"scalar_logical_{kind}", [y], [y])]
+
+    return emit
+
+
+def extremum(kind: str) -> Emit:
+    """``maximum``/``minimum`` of two tensors (``elementwise_<kind>`` for equal shapes,
+    ``broadcast_<kind>`` otherwise)."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        a, b, y = shape_of(args[0]), shape_of(args[1]), _out(out)
+        name = f"elementwise_{kind}" if a == b else f"broadcast_{kind}"
+        return [record(name, [a, b], [y])]
+
+    return emit
+
+
+def max_min(kind: str) -> Emit:
+    """``flow.max(x)``: ``reduce_<kind>``; ``flow.max(x, dim)``: ``reduce_<kind>`` + ``arg<kind>``;
+    ``flow.max(x, y)``: ``elementwise_maximum``."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        other = _arg(args, kwargs, 1, "other", "dim")
+        if _is_tensor(other):
+            return extremum("maximum" if kind == "max" else "minimum")(args[:2], {}, out)
+        x, y = shape_of(args[0]), _out(out)
+        recs = [record(f"reduce_{kind}", [x], [y])]
+        if other is not None:
+            recs.append(record(f"arg{kind}", [x], [y]))
+        return recs
+
+    return emit
+
+
+def clamp(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``clip_by_scalar`` with both bounds, ``clip_by_scalar_min``/``_max`` with one."""
+    lo = _arg(args, kwargs, 1, "min")
+    hi = _arg(args, kwargs, 2, "max")
+    y = _out(out)
+    op = "clip_by_scalar" if lo is not None and hi is not None else (
+        "clip_by_scalar_min" if lo is not None else "clip_by_scalar_max")
+    return [record(op, [y], [y])]
+
+
+def clamp_min(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    y = _out(out)
+    return [record("clip_by_scalar_min", [y], [y])]
+
+
+def clamp_max(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    y = _out(out)
+    return [record("clip_by_scalar_max", [y], [y])]
+
+
+def gelu_approximate(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``approximate="tanh"`` compiles to ``fast_gelu``, ``"none"`` to ``gelu``."""
+    approx = _arg(args, kwargs, 1, "approximate", default="none")
+    return unary("fast_gelu" if approx == "tanh" else "gelu")(args, kwargs, out)
+
+
+def addc(kind: str) -> Emit:
+    """``addcmul/addcdiv(input, t1, t2, value)``: ``broadcast_<kind>`` of t1 and t2,
+    ``scalar_mul`` by value, then an add with input (the graph's ops)."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        x, t1, t2, y = shape_of(args[0]), shape_of(args[1]), shape_of(args[2]), _out(out)
+        prod = tuple(max(a, b) for a, b in zip(t1, t2)) if len(t1) == len(t2) else y
+        add = record("add_n", [y, y], [y]) if x == prod == y else record("broadcast_add", [x, prod], [y])
+        return [record(f"broadcast_{kind}", [t1, t2], [prod]), record("scalar_mul", [prod], [prod]), add]
+
+    return emit
+
+
+def logaddexp(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``max(a, b) + log(1 + exp(-|a - b|))``: maximum, sub, abs, negative, exp, add, log, add."""
+    a, b, y = shape_of(args[0]), shape_of(args[1]), _out(out)
+    recs = [record("elementwise_maximum" if a == b else "broadcast_maximum", [a, b], [y]),
+            record("broadcast_sub", [a, b], [y])]
+    recs += [record(op, [y], [y]) for op in ("abs", "negative", "exp", "scalar_add", "log")]
+    return recs + [record("add_n", [y, y], [y])]
+
+
+# -- reductions ----------------------------------------------------------------------------
+
+def reduction(op: str, mean: bool = False) -> Emit:
+    """A reduction reads every input element once; a mean adds a ``scalar_mul`` per output
+    element (the graph's ``reduce_sum`` + ``scalar_mul``), except where nothing was reduced
+    (a mean over length-1 axes compiles to the lone ``reduce_sum``)."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        x, y = shape_of(args[0]), _out(out)
         recs = [record(op, [x], [y])]
-        if mean:
+        if mean and numel(x) != numel(y):
             recs.append(record("scalar_mul", [y], [y]))
         return recs
 
     return emit
 
 
+def std(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``std`` as OneFlow's functor runs it: ``square`` and two ``reduce_sum`` over the input,
+    then per output element ``scalar_div`` x2, ``square``, ``broadcast_sub``, ``scalar_mul``
+    (Bessel's factor) and ``sqrt``."""
+    x, y = shape_of(args[0]), _out(out)
+    recs = [record("square", [x], [x]), record("reduce_sum", [x], [y]), record("reduce_sum", [x], [y])]
+    recs += [record(op, [y], [y]) for op in ("scalar_div", "scalar_div", "square", "broadcast_sub",
+                                              "scalar_mul", "sqrt")]
+    return recs
+
+
+def logsumexp(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``reduce_max``; per output ``abs``, ``scalar_logical_equal``, ``masked_fill``; per input
+    ``broadcast_sub``, ``exp``, ``reduce_sum``; per output ``log`` and the ``add_n``."""
+    x, y = shape_of(args[0]), _out(out)
+    recs = [record("reduce_max", [x], [y]), record("abs", [y], [y]),
+            record("scalar_logical_equal", [y], [y]), record("masked_fill", [y, y], [y])]
+    recs += [record("broadcast_sub", [x, y], [x]), record("exp", [x], [x]), record("reduce_sum", [x], [y])]
+    return recs + [record("log", [y], [y]), record("add_n", [y, y], [y])]
+
+
+def norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """The 2-norm compiles to ``sqrt_square_sum``; other orders are reported."""
+    p = _arg(args, kwargs, 1, "p", "ord")
+    x, y = shape_of(args[0]), _out(out)
+    if p in (None, 2, 2.0, "fro"):
+        return [record("sqrt_square_sum", [x], [y])]
+    return [record("oneflow.norm", [x], [y])]
+
+
+# -- products ------------------------------------------------------------------------------
+
 def matmul(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-    """``matmul`` (2-d), ``batch_matmul`` (same batch dims) or ``broadcast_matmul``."""
-    a, b, y = shape_of(args[0]), shape_of(args[1]), shape_of(out)
+    """``matmul`` (2-d), ``batch_matmul`` (same batch dims), ``broadcast_matmul``, or with a
+    1-d operand ``matrix_vector_product`` / ``vector_matrix_product`` / ``dot``."""
+    a, b, y = shape_of(args[0]), shape_of(args[1]), _out(out)
     ta = bool(kwargs.get("transpose_a", args[2] if len(args) > 2 else False))
+    if len(a) == 1 and len(b) == 1:
+        return [record("dot", [a, b], [y])]
+    if len(b) == 1:
+        return [record("matrix_vector_product", [a, b], [y])]
+    if len(a) == 1:
+        return [record("vector_matrix_product", [a, b], [y])]
     if len(a) == 2 and len(b) == 2:
         op = "matmul"
     elif len(a) == len(b) and len(a) >= 3 and a[:-2] == b[:-2]:
@@ -85,11 +283,58 @@ def matmul(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     return [record(op, [a, b], [y], transpose_a=ta)]
 
 
+def baddbmm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``beta * input + alpha * (b1 @ b2)``: ``batch_matmul`` (alpha is its attribute),
+    ``scalar_mul`` of input by beta, and the add."""
+    x, b1, b2, y = shape_of(args[0]), shape_of(args[1]), shape_of(args[2]), _out(out)
+    add = record("add_n", [y, y], [y]) if x == y else record("broadcast_add", [x, y], [y])
+    return [record("batch_matmul", [b1, b2], [y], transpose_a=False), record("scalar_mul", [x], [x]), add]
+
+
+def contraction(op_name: str, out: Any, k: int) -> List[OpRecord]:
+    """A contraction of ``k`` products per output element, as the ``matmul`` the graph runs
+    for it: ``(n_out, k) @ (k, 1)``."""
+    n = numel(_out(out))
+    return [record(op_name, [(1, n, k), (1, k, 1)], [(1, n, 1)], transpose_a=False)]
+
+
+def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """Two operands: ``batch_matmul`` with ``k`` = the product of the summed-out indices'
+    sizes; one operand: a ``reduce_sum`` of it."""
+    eq = str(args[0]).replace(" ", "")
+    rest = args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        rest = tuple(rest[0])
+    ops = [a for a in rest if _is_tensor(a)]
+    if len(ops) == 1 and "->" in eq:
+        return [record("reduce_sum", [shape_of(ops[0])], [_out(out)])]
+    if len(ops) != 2 or "->" not in eq or "." in eq:
+        return [record("oneflow.einsum", [shape_of(t) for t in ops], [_out(out)])]
+    lhs, rhs = eq.split("->")
+    sizes: Dict[str, int] = {}
+    for spec, t in zip(lhs.split(","), ops):
+        for letter, d in zip(spec, shape_of(t)):
+            sizes[letter] = int(d)
+    k = 1
+    for letter, d in sizes.items():
+        if letter not in rhs:
+            k *= d
+    return contraction("batch_matmul", out, k)
+
+
+def tensordot(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """A ``matmul`` over the contracted axes: ``k`` = numel(a) * numel(b) / ... read off the
+    output: ``k = numel(a) / (numel(out) / (numel(b) / k))``, i.e. ``sqrt(na * nb / nout)``."""
+    na, nb, nout = numel(shape_of(args[0])), numel(shape_of(args[1])), numel(_out(out))
+    k = int(round((na * nb / max(nout, 1)) ** 0.5))
+    return contraction("matmul", out, k)
+
+
 def conv(op: str) -> Emit:
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        x, w, y = shape_of(args[0]), shape_of(args[1]), shape_of(out)
+        x, w, y = shape_of(args[0]), shape_of(args[1]), _out(out)
         recs = [record(op, [x, w], [y])]
-        bias = args[2] if len(args) > 2 else kwargs.get("bias")
+        bias = _arg(args, kwargs, 2, "bias")
         if _is_tensor(bias):
             recs.append(record("bias_add", [y, shape_of(bias)], [y]))
         return recs
@@ -101,48 +346,318 @@ def pool(op: str) -> Emit:
     """Pooling: one op per input element."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        return [record(op, [shape_of(args[0])], [shape_of(first_tensor(out))])]
+        return [record(op, [shape_of(args[0])], [_out(out)])]
 
     return emit
 
 
-# canonical name -> emitter; the canonical name is the attribute patched in flow._C / flow / F
-FUNCTIONALS: Dict[str, Emit] = {
-    "matmul": matmul, "batch_matmul": matmul, "bmm": matmul,
+# -- normalisation -------------------------------------------------------------------------
+
+def normalization(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.normalization(x, mean, var, gamma, beta, axis, eps, momentum, training)``
+    (``F.batch_norm``): the graph's ``normalization``; in training it also outputs the batch
+    mean and inverse variance (the formula reads ``training`` from the attrs)."""
+    x, y = shape_of(args[0]), _out(out)
+    gamma = _arg(args, kwargs, 3, "weight", "gamma")
+    training = bool(_arg(args, kwargs, 8, "is_training", "training", default=False))
+    c = (x[1],) if len(x) > 1 else (1,)
+    return [record("normalization", [x, c, c, c, c], [y], affine=_is_tensor(gamma), training=training)]
+
+
+def layer_norm(affine: bool) -> Emit:
+    """``flow._C.layer_norm[_affine]``: the graph's ``layer_norm`` op, outputs ``(y, mean,
+    inv_variance)`` with one statistic per normalised row."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        x = shape_of(args[0])
+        stats = shape_of(out[1]) if isinstance(out, (tuple, list)) and len(out) > 1 else None
+        begin = _arg(args, kwargs, 3 if affine else 1, "begin_norm_axis", default=len(x) - 1)
+        stats = stats or x[:int(begin)]
+        ins = [x, shape_of(args[1]), shape_of(args[2])] if affine else [x]
+        return [record("layer_norm", ins, [x, stats, stats])]
+
+    return emit
+
+
+def rms_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.rms_norm(x, weight, normalized_shape, eps)``: the graph's ``rms_norm``."""
+    x = shape_of(args[0])
+    w = args[1] if len(args) > 1 else kwargs.get("weight")
+    rows = numel(x) // max(numel(shape_of(w)) if _is_tensor(w) else x[-1], 1)
+    ins = [x, shape_of(w)] if _is_tensor(w) else [x]
+    return [record("rms_norm", ins, [x, (rows,)])]
+
+
+def group_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.group_norm(x, gamma, beta, affine, num_groups, eps)``: the ``group_norm`` op."""
+    x = shape_of(args[0])
+    groups = int(_arg(args, kwargs, 4, "num_groups", default=1))
+    affine = bool(_arg(args, kwargs, 3, "affine", default=False))
+    stats = (x[0], groups)
+    return [record("group_norm", [x], [x, stats, stats], affine=affine)]
+
+
+def l2_normalize(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``F.normalize`` (p=2): the graph's ``l2_normalize``, outputs ``(y, square_x_sum)``."""
+    x, y = shape_of(args[0]), _out(out)
+    dim = int(_arg(args, kwargs, 2, "dim", default=1))
+    stats = tuple(1 if i == dim % max(len(x), 1) else d for i, d in enumerate(x))
+    return [record("l2_normalize", [x], [y, stats])]
+
+
+def glu(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``a * sigmoid(b)`` over the two halves: ``sigmoid`` and ``broadcast_mul`` per output."""
+    y = _out(out)
+    return [record("sigmoid", [y], [y]), record("broadcast_mul", [y, y], [y])]
+
+
+def fold(op: str) -> Emit:
+    """``F.fold`` / ``F.unfold`` (col2im / im2col): the graph's ``fold`` / ``unfold``."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        return [record(op, [shape_of(args[0])], [_out(out)])]
+
+    return emit
+
+
+def fused(op: str) -> Emit:
+    """A fused op called directly: its graph op, with the tensor arguments' shapes."""
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        ins = [shape_of(a) for a in args if _is_tensor(a)]
+        outs = [shape_of(o) for o in (out if isinstance(out, (tuple, list)) else [out]) if _is_tensor(o)]
+        return [record(op, ins, outs)]
+
+    return emit
+
+
+def reported(name: str) -> Emit:
+    """A computing callable with no formula: recorded as ``oneflow.<name>`` (an op type no
+    formula has) so that the report lists it as unsupported instead of dropping it."""
+    op = f"oneflow.{name}"
+
+    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+        ins = [shape_of(a) for a in args if _is_tensor(a)]
+        first = first_tensor(out)
+        return [record(op, ins, [shape_of(first)] if _is_tensor(first) else [])]
+
+    emit.reported = True  # type: ignore[attr-defined]
+    return emit
+
+
+# -- the tables ----------------------------------------------------------------------------
+
+#: Elementwise ops whose ``flow._C`` name is the graph's op type.
+UNARY_OPS = (
+    "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "relu6",
+    "leaky_relu", "elu", "celu", "selu", "softplus", "mish", "softsign", "quick_gelu", "fast_gelu",
+    "softmax", "log_softmax", "softshrink", "hardshrink", "threshold",
+    "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "erf", "erfc",
+    "erfinv", "reciprocal", "reciprocal_no_nan", "abs", "negative", "sign", "floor", "ceil",
+    "round", "rint", "trunc", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "asinh", "acosh", "atanh", "lgamma", "logical_not", "isnan", "isinf", "isfinite",
+    "cumsum", "cumprod",
+    "upsample_nearest_1d", "upsample_nearest_2d", "upsample_nearest_3d", "upsample_linear_1d",
+    "upsample_bilinear_2d", "upsample_bicubic_2d", "upsample_trilinear_3d",
+)
+
+#: canonical name -> emitter; the canonical name is the attribute patched in flow._C / flow / F
+FUNCTIONALS: Dict[str, Emit] = {name: unary(name) for name in UNARY_OPS}
+FUNCTIONALS.update({
+    "logsigmoid": unary("log_sigmoid"), "gelu_with_approximate": gelu_approximate,
+    "prelu": unary("prelu"),
+    "matmul": matmul, "batch_matmul": matmul, "bmm": matmul, "mm": matmul, "dot": matmul,
+    "matrix_vector_product": matmul, "baddbmm": baddbmm, "einsum": einsum, "tensordot": tensordot,
     "add": binary("add"), "sub": binary("sub"), "mul": binary("mul"), "div": binary("div"),
-    "pow": binary("pow"),
+    "pow": binary("pow"), "fmod": binary("fmod"), "floor_divide": binary("floordiv"),
+    "atan2": fused("atan2"),
+    "maximum": extremum("maximum"), "minimum": extremum("minimum"),
+    "max": max_min("max"), "min": max_min("min"),
+    "greater": compare("greater"), "greater_equal": compare("greater_equal"),
+    "less": compare("less"), "less_equal": compare("less_equal"),
+    "broadcast_equal": compare("equal"), "not_equal": compare("not_equal"),
+    "logical_and": compare("and"), "logical_or": compare("or"), "logical_xor": compare("xor"),
+    "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "addcmul": addc("mul"), "addcdiv": addc("div"), "logaddexp": logaddexp,
     "mean": reduction("reduce_sum", mean=True), "reduce_mean": reduction("reduce_sum", mean=True),
     "sum": reduction("reduce_sum"), "reduce_sum": reduction("reduce_sum"), "var": reduction("var"),
+    "reduce_nansum": reduction("reduce_sum"), "reduce_prod": reduction("reduce_prod"),
+    "reduce_max": reduction("reduce_max"), "reduce_min": reduction("reduce_min"),
+    "amax": reduction("reduce_max"), "amin": reduction("reduce_min"), "std": std,
+    "logsumexp": logsumexp, "vector_norm": norm, "norm": norm,
     "conv1d": conv("conv1d"), "conv2d": conv("conv2d"), "conv3d": conv("conv3d"),
-}
-for _name in (
-    "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "relu6",
-    "leaky_relu", "elu", "celu", "selu", "softplus", "mish", "softsign", "logsigmoid",
-    "quick_gelu", "softmax", "log_softmax", "exp", "log", "sqrt", "rsqrt", "square", "erf",
-    "reciprocal", "prelu", "upsample_nearest_1d", "upsample_nearest_2d", "upsample_nearest_3d",
-    "upsample_linear_1d", "upsample_bilinear_2d", "upsample_bicubic_2d", "upsample_trilinear_3d",
-):
-    FUNCTIONALS[_name] = unary(_name)
-FUNCTIONALS["gelu_with_approximate"] = unary("gelu")
+    "deconv1d": conv("deconv1d"), "deconv2d": conv("deconv2d"), "deconv3d": conv("deconv3d"),
+    "bias_add": lambda a, k, o: [record("bias_add", [_out(o), shape_of(a[1])], [_out(o)])],
+    "normalization": normalization, "layer_norm": layer_norm(False),
+    "layer_norm_affine": layer_norm(True), "rms_norm": rms_norm, "group_norm": group_norm,
+    "normalize": l2_normalize, "glu": glu, "fold": fold("fold"), "unfold": fold("unfold"),
+    "fused_matmul_bias": fused("fused_matmul_bias"), "fused_bias_add_gelu": fused("fused_bias_add_gelu"),
+    "fused_scale_mask_softmax": fused("fused_scale_mask_softmax"),
+    "fused_scale_tril": fused("fused_scale_tril"), "fused_glu": fused("fused_glu"),
+})
+FUNCTIONALS.update({
+    # flow's other names for the same ops
+    "neg": unary("negative"), "arccos": unary("acos"), "arccosh": unary("acosh"),
+    "arcsin": unary("asin"), "arcsinh": unary("asinh"), "arctan": unary("atan"),
+    "arctanh": unary("atanh"), "gt": compare("greater"), "ge": compare("greater_equal"),
+    "lt": compare("less"), "le": compare("less_equal"), "ne": compare("not_equal"),
+    "eq": compare("equal"), "nansum": reduction("reduce_sum"), "prod": reduction("reduce_prod"),
+    "mv": matmul, "sqrt_square_sum": reduction("sqrt_square_sum"),
+    "reduce_sum_like": reduction("reduce_sum_like"), "rms_layer_norm": rms_norm,
+    "avg_pool2d_nhwc": pool("avg_pool_2d"),
+})
 for _n in (1, 2, 3):
+    FUNCTIONALS[f"conv_transpose{_n}d"] = conv(f"deconv{_n}d")
     FUNCTIONALS[f"adaptive_avg_pool{_n}d"] = pool(f"adaptive_avg_pool{_n}d")
     FUNCTIONALS[f"adaptive_max_pool{_n}d"] = pool(f"adaptive_max_pool{_n}d")
     FUNCTIONALS[f"avg_pool{_n}d"] = pool(f"avg_pool_{_n}d")
     FUNCTIONALS[f"max_pool{_n}d"] = pool(f"max_pool_{_n}d")
 
-# flow.Tensor attribute -> emitter
+#: Callables that do no arithmetic: views, layout, moves, copies, casts, creation, random
+#: draws, indexing and selection (sorting and top-k compare but do not compute values), and
+#: dropout, an identity at inference. The graph's ops for them are zero-cost in the registry.
+ZERO_COST: FrozenSet[str] = frozenset("""
+    T arange as_strided tensor_constant atleast_1d atleast_2d atleast_3d broadcast_like broadcast_tensors
+    broadcast_to cast chunk column_stack concat cat constant contiguous contiguous_ copy diag
+    diagonal dim_gather dstack empty expand expand_dims eye eye_ fill_ flatten flip gather
+    gather_nd hsplit hstack identity index_select masked_fill masked_fill_ meshgrid movedim narrow
+    one_hot pad permute repeat repeat_interleave reshape reshape_like roll row_stack select slice
+    slice_update slice_view_1d_contiguous split split_like squeeze stack swapaxes swapdims t
+    tensor tensor_split tile to transpose tril triu triu_ unbind unfold_tensor unsqueeze view
+    vsplit vstack where zeros ones zeros_like ones_like full full_like empty_like new_empty
+    new_ones new_zeros new_full new_tensor linspace logspace tensor_setitem tensor_scatter_nd_update
+    scatter scatter_nd scatternd scatterndlike masked_select nonzero argwhere unique argmax argmin
+    arg_sort argsort sort topk median in_top_k searchsorted bincount select_top_n batch_gather
+    embedding pixel_shuffle
+    rand randn randint randint_like randn_like randperm normal bernoulli bernoulli_ uniform_
+    exponential_ multinomial
+    dropout dropout1d dropout2d dropout3d amp_white_identity amp_black_identity
+    assign_local_tensor to_global to_local local_to_global global_to_global global_arange
+    global_constant global_empty global_tensor_constant tensor_to_tensor_buffer
+    tensor_buffer_to_tensor tensor_buffer_to_list_of_tensors gen_tensor_buffer
+    detach clone zero_ _zero_grad_ cpu cuda bool int long half float double bfloat16 byte
+    view_as reshape_as expand_as type_as broadcast_shapes
+    all any reduce_all reduce_any equal allclose isclose
+""".split())
+
+#: Callables that are not tensor computations at all: settings, dtype information, I/O, data
+#: loaders and readers, optimizer/communication dispatch, Python conversions, autograd and
+#: bookkeeping. A forward pass that calls one does no arithmetic through it.
+NOT_COMPUTING: FrozenSet[str] = frozenset("""
+    finfo iinfo from_numpy from_dlpack to_dlpack pin_memory is_pinned stream_touch throw_error
+    send recv comm_broadcast local_all_gather local_all_reduce local_reduce local_reduce_scatter
+    BFloat16Tensor BoolTensor ByteTensor CharTensor DoubleTensor FloatTensor HalfTensor IntTensor
+    LongTensor
+    storage_offset stride is_contiguous is_floating_point requires_grad_ retain_grad
+    register_hook _register_post_grad_accumulation_hook global_id check_meta_consistency
+    to_numpy item type _copy_to_numpy _copy_from_numpy _register_storage_delete_hook size dim
+    ndimension nelement numel element_size get_device numpy tolist backward
+    clear_autocast_cache get_autocast_cpu_dtype get_autocast_gpu_dtype get_default_dtype
+    is_autocast_cache_enabled is_autocast_enabled set_autocast_cache_enabled
+    set_autocast_cpu_dtype set_autocast_enabled set_autocast_gpu_dtype set_default_dtype
+    set_num_threads
+    __hash__ __init__ __len__ __getitem__ __setitem__ __delitem__ __str__ __repr__
+    __contains__ __bool__ __format__ __index__ __float__ __int__ __array__ __setstate__
+    __getstate__
+""".split()) | frozenset(
+    n for n in dir(flow._C) if n.startswith(("dispatch_", "one_embedding_", "multi_tensor_"))
+) | frozenset(("fake_quantization", "quantization", "min_max_observer",
+               "moving_average_min_max_observer", "decode_onerec", "ctc_greedy_decoder",
+               "image_flip", "nms", "roi_align"))
+
+# flow.Tensor attribute -> emitter (operators, their reflected and in-place forms, methods)
 TENSOR_METHODS: Dict[str, Emit] = {
-    "__add__": binary("add"), "__radd__": binary("add"), "__iadd__": binary("add"), "add": binary("add"),
-    "add_": binary("add"),
-    "__sub__": binary("sub"), "__rsub__": reversed_binary("sub"), "__isub__": binary("sub"), "sub": binary("sub"),
-    "__mul__": binary("mul"), "__rmul__": binary("mul"), "__imul__": binary("mul"), "mul": binary("mul"),
-    "mul_": binary("mul"),
+    "__add__": binary("add"), "__radd__": binary("add"), "__iadd__": binary("add"),
+    "__sub__": binary("sub"), "__rsub__": reversed_binary("sub"), "__isub__": binary("sub"),
+    "__mul__": binary("mul"), "__rmul__": binary("mul"), "__imul__": binary("mul"),
     "__truediv__": binary("div"), "__rtruediv__": reversed_binary("div"), "__itruediv__": binary("div"),
-    "div": binary("div"),
-    "__pow__": binary("pow"), "__rpow__": reversed_binary("pow"), "pow": binary("pow"),
-    "__matmul__": matmul, "matmul": matmul,
-    "mean": reduction("reduce_sum", mean=True), "sum": reduction("reduce_sum"), "var": reduction("var"),
+    "__pow__": binary("pow"), "__rpow__": reversed_binary("pow"), "__ipow__": binary("pow"),
+    "__mod__": binary("fmod"), "__rmod__": reversed_binary("fmod"),
+    "__floordiv__": binary("floordiv"), "__rfloordiv__": reversed_binary("floordiv"),
+    "__matmul__": matmul, "__rmatmul__": lambda a, k, o: matmul((a[1], a[0]), {}, o),
+    "__neg__": unary("negative"), "__abs__": unary("abs"), "__invert__": unary("logical_not"),
+    "__gt__": compare("greater"), "__ge__": compare("greater_equal"), "__lt__": compare("less"),
+    "__le__": compare("less_equal"), "__eq__": compare("equal"), "__ne__": compare("not_equal"),
+    "__and__": compare("and"), "__rand__": compare("and"), "__or__": compare("or"),
+    "__ror__": compare("or"), "__xor__": compare("xor"), "__rxor__": compare("xor"),
 }
-for _name in ("relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "exp", "log", "sqrt",
-              "rsqrt", "square", "erf", "reciprocal", "silu"):
-    TENSOR_METHODS[_name] = unary(_name)
+
+
+def _base_name(name: str) -> str:
+    """``add_`` -> ``add``; ``clamp_min_`` -> ``clamp_min`` (in-place forms cost the same)."""
+    return name[:-1] if name.endswith("_") and not name.endswith("__") else name
+
+
+def _raw(owner: Any, name: str) -> Any:
+    return owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+
+
+def classify(owner: Any, name: str) -> str:
+    """``"priced"``, ``"zero"``, ``"not computing"``, ``"composite"`` or ``"reported"`` for the
+    callable ``owner.<name>`` (owner: ``flow._C``, ``flow``, ``flow.nn.functional`` or
+    ``flow.Tensor``); see the module docstring."""
+    fn = _raw(owner, name)
+    base = _base_name(name)
+    if owner is flow.Tensor and name in TENSOR_METHODS:
+        return "priced"
+    if owner is flow.Tensor and name == "unfold":  # Tensor.unfold(dim, size, step): a view
+        return "zero"
+    if inspect.isclass(fn):
+        return "not computing"
+    if inspect.isfunction(fn):  # Python: it reaches OneFlow through the primitives
+        return "composite"
+    if name in FUNCTIONALS or base in FUNCTIONALS or (owner is flow.Tensor and base in TENSOR_METHODS):
+        return "priced"
+    if name in ZERO_COST or base in ZERO_COST:
+        return "zero"
+    if name in NOT_COMPUTING or name.startswith("_"):
+        return "not computing"
+    return "reported"
+
+
+def namespaces() -> List[Any]:
+    """The owners whose callables ``count_functional`` patches, flow.Tensor last."""
+    return [flow._C, flow, F, flow.Tensor]
+
+
+def callable_names(owner: Any) -> List[str]:
+    """Names of the callables (functions, methods, operators) ``owner`` holds."""
+    if isinstance(owner, type):
+        items = list(owner.__dict__.items())
+    else:
+        items = [(n, getattr(owner, n, None)) for n in dir(owner)]
+    return sorted(n for n, fn in items
+                  if callable(fn) and not isinstance(fn, (staticmethod, classmethod, property)))
+
+
+def emitter(owner: Any, name: str) -> Optional[Emit]:
+    """What a call of ``owner.<name>`` records: its emitter when priced (an in-place form uses
+    its namesake's), a reporting emitter when reported, ``None`` when it is not patched."""
+    kind = classify(owner, name)
+    if kind == "reported":
+        return reported(name if owner is not flow.Tensor else f"Tensor.{name}")
+    if kind != "priced":
+        return None
+    if owner is flow.Tensor:
+        for n in (name, _base_name(name)):
+            if n in TENSOR_METHODS:
+                return TENSOR_METHODS[n]
+    for n in (name, _base_name(name)):
+        if n in FUNCTIONALS:
+            return FUNCTIONALS[n]
+    return None
+
+
+_TARGETS: List[Tuple[Any, str, Emit]] = []
+
+
+def patch_targets() -> List[Tuple[Any, str, Emit]]:
+    """Every ``(owner, name, emitter)`` a functional count patches: the priced and the reported
+    callables of :func:`namespaces` (computed once)."""
+    if not _TARGETS:
+        for owner in namespaces():
+            for name in callable_names(owner):
+                emit = emitter(owner, name)
+                if emit is not None:
+                    _TARGETS.append((owner, name, emit))
+    return list(_TARGETS)

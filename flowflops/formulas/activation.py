@@ -9,6 +9,7 @@ ACTIVATIONS = (
     "relu", "leaky_relu", "prelu", "elu", "celu", "selu", "hardtanh", "relu6", "gelu",
     "fast_gelu", "quick_gelu", "silu", "sigmoid", "sigmoid_v2", "tanh", "hardswish", "hardsigmoid",
     "hardshrink", "softshrink", "softplus", "softsign", "mish", "threshold", "logsigmoid",
+    "log_sigmoid",
 )
 
 

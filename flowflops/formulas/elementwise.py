@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..records import Cost, OpRecord, elementwise
 from ..registry import register
-from ._shapes import out_numel
+from ._shapes import in_numel, out_numel
 
 BINARY = (
     "broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div",
@@ -14,15 +14,20 @@ BINARY = (
     "scalar_reverse_pow", "scalar_floordiv", "scalar_fmod",
     "elementwise_maximum", "elementwise_minimum", "clip_by_scalar",
     "clip_by_scalar_min", "clip_by_scalar_max",
+    "floordiv", "broadcast_floordiv", "fmod", "broadcast_fmod", "atan2",
 )
 UNARY_MATH = (
     "sqrt", "rsqrt", "square", "exp", "expm1", "log", "log1p", "log2", "abs", "negative",
     "reciprocal", "reciprocal_no_nan", "sin", "cos", "tan", "erf", "erfc", "floor", "ceil",
-    "round", "sign", "square_sum", "fused_scale_tril",
+    "round", "sign", "fused_scale_tril",
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erfinv", "lgamma",
+    "trunc", "rint",
 )
+#: Scans: one add (or multiply) per element.
+SCANS = ("cumsum", "cumprod")
 
 
-@register(*BINARY, *UNARY_MATH)
+@register(*BINARY, *UNARY_MATH, *SCANS)
 def per_output_element(rec: OpRecord) -> Cost:
     """One op per output element."""
     return elementwise(out_numel(rec))
@@ -32,3 +37,10 @@ def per_output_element(rec: OpRecord) -> Cost:
 def add_n(rec: OpRecord) -> Cost:
     """Sum of n tensors: ``(n - 1)`` adds per output element."""
     return elementwise(max(len(rec.inputs) - 1, 0) * out_numel(rec))
+
+
+@register("fold")
+def fold(rec: OpRecord) -> Cost:
+    """col2im: every column element is added into its output position once:
+    one add per input element (``unfold``, im2col, only copies: zero.py)."""
+    return elementwise(in_numel(rec))

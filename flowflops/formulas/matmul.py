@@ -34,3 +34,9 @@ def matrix_vector(rec: OpRecord) -> Cost:
     """``(M, K) @ (K,)`` or ``(K,) @ (K, N)``: one MAC per element of the matrix."""
     matrix = max(rec.inputs[:2], key=len)
     return mac(numel(matrix))
+
+
+@register("dot")
+def dot(rec: OpRecord) -> Cost:
+    """``(K,) . (K,)``: K MACs."""
+    return mac(numel(rec.inputs[0]))

@@ -1,15 +1,92 @@
-"""Normalisation: BatchNorm's fused ``normalization`` op. (LayerNorm, GroupNorm and
-InstanceNorm appear in OneFlow graphs as reductions and elementwise ops, priced there.)"""
+"""Normalisation ops: BatchNorm's fused ``normalization`` (inference and training), and the
+fused ``layer_norm``, ``rms_norm``, ``group_norm`` and ``l2_normalize`` ops (CUDA paths and
+direct ``flow._C`` calls; on the CPU, ``nn.LayerNorm`` compiles to reductions and elementwise
+ops, priced in their own files).
+
+Each fused op is priced as the ops it stands for, so a fused graph counts what the decomposed
+one does. ``n`` is the number of elements normalised, ``r`` the number of statistics (rows).
+"""
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, elementwise
+from ..records import Cost, OpRecord, elementwise, mac, numel
 from ..registry import register
 from ._shapes import in_numel
+
+
+def _affine(rec: OpRecord, default: bool) -> bool:
+    if "affine" in rec.attrs:
+        return bool(rec.attrs["affine"])
+    if "center" in rec.attrs or "scale" in rec.attrs:
+        return bool(rec.attrs.get("center")) or bool(rec.attrs.get("scale"))
+    return default
+
+
+def batch_statistics(n: int) -> Cost:
+    """The batch mean and variance of ``n`` elements (BatchNorm in training): the mean sums
+    every element (1 add each); the variance ``sum((x - mean)^2)`` subtracts (1) and
+    accumulates a square (1 MAC) per element. Per channel divisions are not counted.
+    ``n`` elementwise + ``n`` elementwise + ``n`` MACs = ``3n`` MACs, ``4n`` FLOPs."""
+    return elementwise(2 * n) + mac(n)
 
 
 @register("normalization")
 def batch_norm(rec: OpRecord) -> Cost:
     """Per input element: 1 for normalising, 1 more for the affine transform when
-    ``attrs["affine"]`` (default True): the article's 2 per element with affine, 1 without."""
-    per_element = 2 if rec.attrs.get("affine", True) else 1
-    return elementwise(per_element * in_numel(rec))
+    ``attrs["affine"]`` (default True): the article's 2 per element with affine, 1 without.
+    In training (``attrs["training"]``, or the batch mean and inverse variance among the
+    outputs) the statistics are computed too: :func:`batch_statistics`, so 5 MACs / 6 FLOPs per
+    element with affine."""
+    n = in_numel(rec)
+    cost = elementwise((2 if rec.attrs.get("affine", True) else 1) * n)
+    training = rec.attrs.get("training")
+    if training is None:
+        training = len(rec.outputs) >= 3
+    if training:
+        cost = cost + batch_statistics(n)
+    return cost
+
+
+def stats_norm(n: int, r: int, affine: bool) -> Cost:
+    """What the CPU graph of a LayerNorm / GroupNorm runs, priced op by op: ``reduce_sum`` (n),
+    ``scalar_mul`` (r: the mean), ``var`` (n), ``scalar_add`` (r: + eps), ``broadcast_sub`` (n),
+    ``rsqrt`` (r), ``broadcast_mul`` (n), and with affine a multiply and an add (2n):
+    ``4n + 3r`` elementwise, ``6n + 3r`` with affine."""
+    return elementwise(4 * n + 3 * r + (2 * n if affine else 0))
+
+
+@register("layer_norm")
+def layer_norm(rec: OpRecord) -> Cost:
+    """``layer_norm`` inputs ``(x[, gamma, beta])``, outputs ``(y, mean, inv_variance)``:
+    :func:`stats_norm` with ``r = numel(mean)``; affine when gamma is an input."""
+    n = in_numel(rec)
+    r = numel(rec.outputs[1]) if len(rec.outputs) > 1 else 1
+    return stats_norm(n, r, _affine(rec, len(rec.inputs) >= 2))
+
+
+@register("group_norm")
+def group_norm(rec: OpRecord) -> Cost:
+    """``group_norm``, outputs ``(y, mean, inv_variance)`` per (sample, group): as
+    :func:`stats_norm` (the per-channel affine is one multiply and one add per element)."""
+    n = in_numel(rec)
+    r = numel(rec.outputs[1]) if len(rec.outputs) > 1 else 1
+    return stats_norm(n, r, _affine(rec, len(rec.inputs) >= 2))
+
+
+@register("rms_norm")
+def rms_norm(rec: OpRecord) -> Cost:
+    """``y = x * rsqrt(mean(x^2) + eps) * weight``: the sum of squares is 1 MAC per element;
+    per row the mean, ``+ eps`` and ``rsqrt`` (3r); per element the multiply by the inverse
+    root (n) and, with a weight input, by the weight (n)."""
+    n = in_numel(rec)
+    r = numel(rec.outputs[1]) if len(rec.outputs) > 1 else 1
+    weight = len(rec.inputs) >= 2
+    return mac(n) + elementwise(3 * r + n + (n if weight else 0))
+
+
+@register("l2_normalize")
+def l2_normalize(rec: OpRecord) -> Cost:
+    """``x / sqrt(max(sum(x^2), eps))`` along an axis: 1 MAC per element for the sum of
+    squares, 1 per row for the root, 1 per element for the scaling."""
+    n = in_numel(rec)
+    r = numel(rec.outputs[1]) if len(rec.outputs) > 1 else 1
+    return mac(n) + elementwise(n + r)

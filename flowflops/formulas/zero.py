@@ -19,8 +19,19 @@ ZERO_COST_OPS = (
     # selections: picking the k largest, comparing to make a mask (no arithmetic on values)
     "top_k", "broadcast_greater_equal", "broadcast_greater", "broadcast_less_equal", "broadcast_less",
     "broadcast_equal", "broadcast_not_equal",
+    "arg_sort", "sort", "unfold", "where_scalar_x", "where_scalar_y", "where_scalar_xy",
+    "tensor_constant",
+    # comparisons and logical ops against a scalar, tests of values (as the broadcast ones
+    # above: a mask, no arithmetic on values; fvcore and torch's counter do not count them)
+    "scalar_logical_greater", "scalar_logical_greater_equal", "scalar_logical_less",
+    "scalar_logical_less_equal", "scalar_logical_equal", "scalar_logical_not_equal",
+    "scalar_logical_and", "scalar_logical_or", "scalar_logical_xor", "broadcast_logical_and",
+    "broadcast_logical_or", "broadcast_logical_xor", "logical_not", "isnan", "isinf", "isfinite",
     # training-only ops that are identities at inference
     "dropout",
+    # the random keep-mask of a training-mode dropout: random draws, no arithmetic on values
+    # (dropout itself is counted as zero, as above)
+    "random_mask_like",
     # graph bookkeeping
     "variable", "input", "output", "hierarchical_parallel_cast",
 )
