@@ -72,12 +72,18 @@ def test_unreadable_functional_call_is_listed_not_dropped():
             return x.add(x)
 
     # an emitter that cannot read the call (simulated): the call is listed, the forward runs
-    from flowflops.eager import functional
+    # (x.add is a Python method over flow._C.add, the patched primitive)
+    import oneflow as flow
 
-    saved = functional.TENSOR_METHODS["add"]
-    functional.TENSOR_METHODS["add"] = lambda args, kwargs, out: 1 / 0
+    from flowflops.eager import functional_table
+
+    targets = functional_table.patch_targets()
+    broken = [(o, n, (lambda args, kwargs, out: 1 / 0) if (o, n) == (flow._C, "add") else e)
+              for o, n, e in targets]
+    saved = list(functional_table._TARGETS)
+    functional_table._TARGETS[:] = broken
     try:
         r = flowflops.profile(Odd(), (1, 4), backend_specific_config={"count_functional": True})
     finally:
-        functional.TENSOR_METHODS["add"] = saved
+        functional_table._TARGETS[:] = saved
     assert r.unsupported == {"call:add": 1}

@@ -95,9 +95,12 @@ def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
 
 @emits(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def batch_norm(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
+    """``normalization``; ``training`` when the call computes batch statistics (a module in
+    training mode, or one without running statistics, which always does)."""
     x, c = shape_of(args[0]), (m.num_features,)
+    training = bool(m.training or getattr(m, "running_mean", None) is None)
     return [record("normalization", [x, c, c, c, c], [shape_of(out)], affine=bool(m.affine),
-                   _params=(1, 2, 3, 4))]
+                   training=training, _params=(1, 2, 3, 4))]
 
 
 def stats_norm_records(
