@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # flowvision 0.2.1 is an sdist whose setup.py imports pkg_resources, which new setuptools
 # dropped: it is built without isolation, against the venv's own older setuptools.
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
-        "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy wheel "setuptools<70"
+        "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy selenium wheel "setuptools<70"
 
 .PHONY: run test test-quick typecheck bench env clean pip-check
 

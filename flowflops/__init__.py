@@ -11,6 +11,7 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
 from .calibrate import calibrate
+from .comparison import compare, diff
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .export import Report
 from .hardware import Device, get_device
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "get_model_complexity_info", "profile", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "ParseError",
-    "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device",
+    "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
     "__version__",
 ]
 

@@ -1,11 +1,13 @@
 """The ``flowflops`` command.
 
     flowflops MODEL [--input-shape 1,3,224,224] [--mode eager|graph|both] [--depth N]
-                    [--format text|json|csv|markdown|latex] [--output FILE] [--count-functional]
+                    [--format text|json|csv|markdown|latex|html] [--output FILE] [--count-functional]
                     [--top K] [--plot FILE.png] [--kwargs JSON] [--device NAME] [--dtype fp16]
                     [--measure] [--debug]
     flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
     flowflops graph-text FILE [--format ...]
+    flowflops diff A.json B.json [--format text|markdown|latex|html|json] [--depth N] [--all]
+    flowflops compare A.json B.json [C.json ...] [--names a,b,c] [--depth N] [--format ...]
 
 User errors print one line and exit 2; other failures print one line and exit 1 (with the
 traceback under ``--debug``).
@@ -22,7 +24,7 @@ from .conventions import NAMES
 from .export import convention_table, both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
 from .report import top_modules
 
-FORMATS = ("text", "json", "csv", "markdown", "latex")
+FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
 # The article's table: model -> input side (alexnet at 227 as in the original's script).
 ARTICLE_MODELS = {
     "alexnet": 227, "vgg11": 224, "vgg11_bn": 224, "squeezenet1_0": 224, "squeezenet1_1": 224,
@@ -87,6 +89,8 @@ def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
         return report.to_markdown(depth if depth is not None else 2)
     if fmt == "latex":
         return report.to_latex(depth if depth is not None else 2)
+    if fmt == "html":
+        return report.to_html()
     body = report.table(depth) if depth is not None else module_tree_text(report)
     return body + "\n" + totals_text(report)
 
@@ -112,7 +116,8 @@ def _plot(report: Any, path: str, k: int) -> None:
 def _model_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowflops", description=(
         "Count the MACs, FLOPs and parameters of a OneFlow model. "
-        "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph)."))
+        "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph), "
+        "`flowflops diff A.json B.json`, `flowflops compare A.json B.json ...` (an ablation table)."))
     p.add_argument("model", help="flowvision model name (resnet50) or package.module:factory")
     p.add_argument("--input-shape", default="1,3,224,224", help="input shape, batch included (default 1,3,224,224)")
     p.add_argument("--mode", choices=("eager", "graph", "both", "train"), default="eager",
@@ -153,7 +158,7 @@ def _zoo_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", default=None, help="input shape for every model (default: 1,3,224,224; alexnet 227)")
     p.add_argument("--mode", choices=("eager", "graph", "both"), default="both")
     p.add_argument("--train", action="store_true", help="add a training-step column")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--format", choices=FORMATS[:-1], default="text")
     p.add_argument("--output", default=None)
     p.add_argument("--count-functional", action="store_true")
     p.add_argument("--debug", action="store_true")
@@ -195,6 +200,8 @@ def _cmd_model(args: argparse.Namespace) -> None:
         graph = profile(model, shape, mode="graph", convention=conv)
         if args.format == "text":
             text = both_text(eager, graph, args.depth if args.depth is not None else 2)
+        elif args.format == "html":  # one page: what the graph sees that the hooks do not
+            text = _quiet_diff(eager, graph).to_html(args.depth)
         elif args.format == "json":
             text = json.dumps({"eager": eager.to_dict(), "graph": graph.to_dict()}, indent=2)
         else:
@@ -203,8 +210,10 @@ def _cmd_model(args: argparse.Namespace) -> None:
     else:
         report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {},
                          convention=conv)
+        if args.device and args.format == "html":
+            report.roofline(args.device, args.dtype)  # the page can then size by predicted time
         text = _render(report, args.format, args.depth)
-        if args.device:
+        if args.device and args.format != "html":
             text += _device_text(report, args.device, args.dtype, args.depth)
         if args.measure:
             from .measure import measure
@@ -214,7 +223,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
                         report=report if mode == "train" or args.count_functional else None)
             text += "\n" + m.table(args.depth if args.depth is not None else 1)
         reports = [report]
-    if args.conventions:
+    if args.conventions and args.format != "html":
         text = _with_conventions(text, reports, args.conventions, args.format)
     if args.top:
         text += "".join(top_text(r, args.top) for r in reports)
@@ -290,6 +299,87 @@ def _cmd_graph_text(args: argparse.Namespace) -> None:
         _write(_render(report, args.format, args.depth), args.output)
 
 
+def _diff_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowflops diff", description=(
+        "What changed from report A to report B (JSON files from --format json): totals, modules "
+        "matched by path (renamed, added, removed), op types. FILE.json:eager picks one report of "
+        "a --mode both file."))
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--format", choices=("text", "markdown", "latex", "html", "json"), default="text")
+    p.add_argument("--depth", type=int, default=None, help="show modules to this depth only")
+    p.add_argument("--all", action="store_true", help="also list modules and op types that did not change")
+    p.add_argument("--names", default=None, help="two names for the reports, comma-separated")
+    p.add_argument("--output", default=None)
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _compare_parser() -> argparse.ArgumentParser:
+    from .comparison_export import COMPARE_FORMATS
+
+    p = argparse.ArgumentParser(prog="flowflops compare", description=(
+        "An ablation table: several reports (JSON files) side by side, the first the baseline."))
+    p.add_argument("reports", nargs="+")
+    p.add_argument("--format", choices=COMPARE_FORMATS, default="text")
+    p.add_argument("--depth", type=int, default=None, help="also one row per module to this depth")
+    p.add_argument("--names", default=None, help="names for the reports, comma-separated (default: file names)")
+    p.add_argument("--output", default=None)
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _warned(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(...)``, its warnings printed to stderr as one line each (a diff's mismatch warning
+    is also in its output)."""
+    import warnings
+
+    from .comparison import ReportFileError
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn(*args, **kwargs)
+    except ReportFileError as err:
+        raise CliError(str(err))
+    for w in caught:
+        print(f"flowflops: warning: {w.message}", file=sys.stderr)
+    return result
+
+
+def _quiet_diff(a: Any, b: Any, names: Optional[Sequence[str]] = None) -> Any:
+    from .comparison import diff
+
+    return _warned(diff, a, b, names=names)
+
+
+def _names(text: Optional[str], n: int) -> Optional[List[str]]:
+    if text is None:
+        return None
+    names = [x.strip() for x in text.split(",")]
+    if len(names) != n:
+        raise CliError(f"--names gives {len(names)} names for {n} reports: give one per report, comma-separated")
+    return names
+
+
+def _cmd_diff(args: argparse.Namespace) -> None:
+    result = _quiet_diff(args.a, args.b, _names(args.names, 2))
+    if args.format == "json":
+        text = json.dumps(result.to_dict(), indent=2)
+    else:
+        text = getattr(result, f"to_{args.format}")(args.depth, args.all)
+    _write(text, args.output)
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from .comparison import compare
+
+    if len(args.reports) < 2:
+        raise CliError("compare needs at least two report files")
+    result = _warned(compare, args.reports, names=_names(args.names, len(args.reports)), depth=args.depth)
+    _write(result.render(args.format), args.output)
+
+
 def run(argv: Sequence[str]) -> int:
     """Run the command with ``argv`` (without the program name); returns the exit status."""
     argv = list(argv)
@@ -297,6 +387,10 @@ def run(argv: Sequence[str]) -> int:
         args, cmd = _zoo_parser().parse_args(argv[1:]), _cmd_zoo
     elif argv and argv[0] == "graph-text":
         args, cmd = _graph_text_parser().parse_args(argv[1:]), _cmd_graph_text
+    elif argv and argv[0] == "diff":
+        args, cmd = _diff_parser().parse_args(argv[1:]), _cmd_diff
+    elif argv and argv[0] == "compare":
+        args, cmd = _compare_parser().parse_args(argv[1:]), _cmd_compare
     else:
         args, cmd = _model_parser().parse_args(argv), _cmd_model
     try:

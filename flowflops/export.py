@@ -1,6 +1,7 @@
 """Every string a user sees, read from a report: the per-layer printout (ptflops' layout),
 tables (prettytable), totals, the per-rank table, CSV, Markdown, LaTeX and JSON, and the
-command line's zoo table. :class:`Report` here is :class:`flowflops.report.Report` with these
+command line's zoo table. Its helpers: :mod:`flowflops.html` (the HTML page and notebook view),
+:mod:`flowflops.comparison_export` (diffs and ablation tables). :class:`Report` here is :class:`flowflops.report.Report` with these
 renderings as methods; it is the class ``flowflops.Report`` names and ``profile`` returns."""
 from __future__ import annotations
 
@@ -619,6 +620,19 @@ class Report(Aggregate):
 
     def to_latex(self, depth: int = 2) -> str:
         return to_latex(self, depth)
+
+    def to_html(self, title: Optional[str] = None, roofline: Any = None) -> str:
+        """One self-contained interactive HTML page: treemap, sortable and searchable tables,
+        no network (see :mod:`flowflops.html`)."""
+        from .html import to_html
+
+        return to_html(self, title, roofline)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a compact table with a button to the full page."""
+        from .html import repr_html
+
+        return repr_html(self)
 
     @classmethod
     def from_json(cls, text: str) -> "Report":

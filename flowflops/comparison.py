@@ -1,0 +1,346 @@
+"""Differences between counts: :func:`diff` (two reports, module by module and op type by op type)
+and :func:`compare` (several reports side by side: an ablation table).
+
+Modules are matched by path (``layer3.5.conv1``). A path only in the first report is
+*removed*, one only in the second *added*; a removed module and an added one with the same
+type, parameters, MACs, FLOPs and child names, under the same (or a renamed) parent, are one
+module *renamed*. All numbers are per batch, for each report's inputs as given; MACs in each
+report's convention (the diff says so when the two differ). Rendering is in
+:mod:`flowflops.comparison_export`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .report import Report
+
+Source = Union["Report", Dict[str, Any], str, "os.PathLike[str]"]
+
+
+class ReportFileError(ValueError):
+    """A report file that cannot be read: the message is one line naming the file and the fix."""
+
+
+@dataclass
+class Numbers:
+    """MACs, FLOPs and parameters of one module (or op type, or model) in one report."""
+
+    macs: int = 0
+    flops: int = 0
+    params: int = 0
+    calls: int = 0
+
+
+@dataclass
+class Row:
+    """One module or op type in a diff. ``a``/``b``: its numbers in each report (``None``: not
+    there). ``status``: ``same``, ``changed``, ``added``, ``removed`` or ``renamed`` (then
+    ``old_path`` is its path in the first report). ``depth``: 0 for the model. ``inside``: the
+    number of submodules of an added/removed/renamed module that share its status."""
+
+    path: str
+    type: str
+    status: str
+    a: Optional[Numbers]
+    b: Optional[Numbers]
+    depth: int = 0
+    old_path: Optional[str] = None
+    parent_status: Optional[str] = None
+    inside: int = 0
+
+    @property
+    def d_macs(self) -> int:
+        return (self.b.macs if self.b else 0) - (self.a.macs if self.a else 0)
+
+    @property
+    def d_flops(self) -> int:
+        return (self.b.flops if self.b else 0) - (self.a.flops if self.a else 0)
+
+    @property
+    def d_params(self) -> int:
+        return (self.b.params if self.b else 0) - (self.a.params if self.a else 0)
+
+
+@dataclass
+class Side:
+    """What the diff says about one report: its name, mode, convention, inputs and totals."""
+
+    name: str
+    mode: str
+    convention: Optional[str]
+    inputs: Any
+    totals: Numbers
+
+
+@dataclass
+class ReportDiff:
+    """The differences from report ``a`` to report ``b`` (``b - a``). ``mismatches``: what the
+    two counts differ in besides the model (``("mode", "eager", "graph")``,
+    ``("convention", ...)``): their numbers are then not like for like."""
+
+    a: Side
+    b: Side
+    modules: List[Row]
+    operators: List[Row]
+    mismatches: List[Tuple[str, str, str]] = field(default_factory=list)
+
+    def changed_modules(self, depth: Optional[int] = None, everything: bool = False) -> List[Row]:
+        """The rows a printout shows: modules that differ (all with ``everything``), to
+        ``depth``, with the submodules of an added/removed/renamed module folded into it."""
+        return [r for r in self.modules
+                if (everything or r.status != "same") and r.parent_status is None
+                and (depth is None or r.depth <= depth)]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_text(self, depth: Optional[int] = None, everything: bool = False) -> str:
+        from .comparison_export import diff_text
+
+        return diff_text(self, depth, everything)
+
+    def to_markdown(self, depth: Optional[int] = None, everything: bool = False) -> str:
+        from .comparison_export import diff_markdown
+
+        return diff_markdown(self, depth, everything)
+
+    def to_latex(self, depth: Optional[int] = None, everything: bool = False) -> str:
+        from .comparison_export import diff_latex
+
+        return diff_latex(self, depth, everything)
+
+    def to_html(self, depth: Optional[int] = None, everything: bool = False) -> str:
+        from .comparison_export import diff_html
+
+        return diff_html(self, depth, everything)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+# -- reading reports ---------------------------------------------------------------------------
+
+def load_report(source: Source, name: Optional[str] = None) -> Tuple["Report", str]:
+    """``(report, name)`` from a :class:`Report`, a :meth:`Report.to_dict` dict or the path of a
+    JSON file written by ``--format json`` / :meth:`Report.to_json`. For a file of
+    ``--mode both``, ``FILE.json:eager`` or ``FILE.json:graph`` picks one of its two reports.
+    Raises :class:`ReportFileError` (one line) for a file that is missing or is not a report."""
+    from .report import Report
+
+    if isinstance(source, Report):  # the aggregate or flowflops.Report, its subclass
+        return source, name or f"{source.mode} count"
+    if isinstance(source, dict):
+        return _from_data(source, name or "report", "the dict"), name or "report"
+    path, key = os.fspath(source), None
+    if not os.path.exists(path) and ":" in path:
+        path, _, key = path.rpartition(":")
+    label = name or os.path.splitext(os.path.basename(path))[0]
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise ReportFileError(f"cannot read report {path!r}: {err.strerror or err}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReportFileError(f"cannot read report {path!r}: not JSON ({err}); give a file written by "
+                              "`flowflops MODEL --format json` or Report.to_json()") from None
+    if isinstance(data, dict) and key is None and set(data) == {"eager", "graph"}:
+        raise ReportFileError(f"{path!r} holds two reports (a --mode both count): name one as "
+                              f"{path}:eager or {path}:graph")
+    if key is not None:
+        if not isinstance(data, dict) or key not in data:
+            raise ReportFileError(f"{path!r} has no report {key!r}")
+        data = data[key]
+    return _from_data(data, label, repr(path)), label
+
+
+def _from_data(data: Any, label: str, where: str) -> "Report":
+    from .export import Report
+
+    if not isinstance(data, dict) or not {"mode", "modules", "records"} <= set(data):
+        raise ReportFileError(f"{where} is not a flowflops report (no mode/modules/records); give a "
+                              "file written by `flowflops MODEL --format json` or Report.to_json()")
+    try:
+        return Report.from_dict(data)
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise ReportFileError(f"{where} is not a readable flowflops report ({type(err).__name__}: {err})") from None
+
+
+# -- one diff -------------------------------------------------------------------------------------
+
+def _numbers(report: "Report") -> Dict[str, Numbers]:
+    by_module = report.by_module()
+    calls: Dict[str, int] = {}
+    for rec, _ in report.entries:
+        calls[rec.module] = calls.get(rec.module, 0) + 1
+    return {p: Numbers(by_module[p].macs, by_module[p].flops, info.params, calls.get(p, 0))
+            for p, info in report.modules.items()}
+
+
+def _side(report: "Report", name: str) -> Side:
+    return Side(name, report.mode, getattr(report, "convention", None), report.inputs,
+                Numbers(report.macs, report.flops, report.params, len(report.entries)))
+
+
+def _parent(path: str) -> Optional[str]:
+    return None if path == "" else path.rpartition(".")[0]
+
+
+def _renames(a: "Report", b: "Report", na: Dict[str, Numbers], nb: Dict[str, Numbers]) -> Dict[str, str]:
+    """Old path -> new path for modules that only moved (see the module docstring)."""
+    removed = [p for p in a.modules if p not in b.modules]
+    added = [p for p in b.modules if p not in a.modules]
+
+    def signature(report: "Report", nums: Dict[str, Numbers], p: str) -> tuple:
+        info, n = report.modules[p], nums[p]
+        return (info.type_name, n.macs, n.flops, n.params, tuple(c for c, _ in info.children))
+
+    free = {p: signature(b, nb, p) for p in added}
+    out: Dict[str, str] = {}
+    for old in removed:
+        want, parent = signature(a, na, old), _parent(old)
+        new_parent = out.get(parent, parent) if parent is not None else None
+        for new in added:
+            if new in free and free[new] == want and _parent(new) == new_parent:
+                out[old] = new
+                del free[new]
+                break
+    return out
+
+
+def _module_rows(a: "Report", b: "Report") -> List[Row]:
+    na, nb = _numbers(a), _numbers(b)
+    renamed = _renames(a, b, na, nb)
+    new_of_old = {**{p: p for p in a.modules if p in b.modules}, **renamed}
+    old_of_new = {v: k for k, v in new_of_old.items()}
+    rows: Dict[str, Row] = {}
+    order: List[str] = []
+    for p in b.modules:
+        old = old_of_new.get(p)
+        if old is None:
+            status = "added"
+        elif old != p:
+            status = "renamed"
+        else:
+            x, y = na[p], nb[p]
+            status = "same" if (x.macs, x.flops, x.params) == (y.macs, y.flops, y.params) else "changed"
+        rows[p] = Row(p, b.modules[p].type_name, status, None if old is None else na[old], nb[p],
+                      0 if p == "" else p.count(".") + 1, old if status == "renamed" else None)
+        order.append(p)
+    # removed modules go right after the module that precedes them in the first report
+    prev: Optional[str] = None
+    for p in a.modules:
+        if p in new_of_old:
+            prev = new_of_old[p]
+            continue
+        key = f"\0removed:{p}"
+        rows[key] = Row(p, a.modules[p].type_name, "removed", na[p], None, 0 if p == "" else p.count(".") + 1)
+        order.insert(order.index(prev) + 1 if prev is not None else 0, key)
+        prev = key
+    # fold the insides of added / removed / renamed subtrees into their top module
+    out = [rows[k] for k in order]
+    by_path = {(r.status == "removed", r.path): r for r in out}
+    for r in out:
+        parent = _parent(r.path)
+        if parent is None or r.status not in ("added", "removed", "renamed"):
+            continue
+        up = by_path.get((r.status == "removed", parent))
+        if up is not None and up.status == r.status:
+            top = up
+            while top.parent_status is not None:
+                top = by_path[(top.status == "removed", _parent(top.path))]
+            r.parent_status = r.status
+            top.inside += 1
+    return out
+
+
+def _operator_rows(a: "Report", b: "Report") -> List[Row]:
+    def nums(report: "Report") -> Dict[str, Numbers]:
+        counts = report.operator_counts()
+        costs = report.by_operator()
+        return {op: Numbers(costs[op].macs if op in costs else 0, costs[op].flops if op in costs else 0, 0, n)
+                for op, n in counts.items()}
+
+    oa, ob = nums(a), nums(b)
+    rows = []
+    for op in list(oa) + [o for o in ob if o not in oa]:
+        x, y = oa.get(op), ob.get(op)
+        status = ("added" if x is None else "removed" if y is None else
+                  "same" if (x.macs, x.flops, x.calls) == (y.macs, y.flops, y.calls) else "changed")
+        rows.append(Row(op, op, status, x, y))
+    return sorted(rows, key=lambda r: (-abs(r.d_macs), r.path))
+
+
+def diff(a: Source, b: Source, *, names: Optional[Sequence[str]] = None) -> ReportDiff:
+    """The differences from ``a`` to ``b`` (each a :class:`Report`, its dict, or the path of its
+    JSON file): totals, every module matched by path (renamed, added and removed ones listed)
+    and every op type, as ``b - a``. Warns (and the printouts say so) when the two counts differ
+    in mode or convention."""
+    from .comparison_export import mismatch_message
+
+    (ra, na), (rb, nb) = load_report(a, names[0] if names else None), load_report(b, names[1] if names else None)
+    if na == nb:
+        na, nb = f"A: {na}", f"B: {nb}"
+    sa, sb = _side(ra, na), _side(rb, nb)
+    mismatches = [(what, str(x), str(y)) for what, x, y in
+                  (("mode", sa.mode, sb.mode), ("convention", sa.convention, sb.convention)) if x != y]
+    result = ReportDiff(sa, sb, _module_rows(ra, rb), _operator_rows(ra, rb), mismatches)
+    if mismatches:
+        warnings.warn(mismatch_message(result), stacklevel=2)
+    return result
+
+
+# -- several reports --------------------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    """Several reports side by side (the first is the baseline): ``sides`` in order and, for
+    ``modules`` (the paths to ``depth`` in the baseline's order, then any new ones), each
+    report's numbers (``None``: not in that report)."""
+
+    sides: List[Side]
+    modules: List[Tuple[str, List[Optional[Numbers]]]]
+    mismatches: List[Tuple[str, str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def render(self, fmt: str = "text") -> str:
+        from .comparison_export import compare_render
+
+        return compare_render(self, fmt)
+
+    def __str__(self) -> str:
+        return self.render("text")
+
+
+def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,
+            depth: Optional[int] = None) -> Comparison:
+    """An ablation table: totals of every report, with differences from the first; with
+    ``depth``, also each module to that depth (matched by path) in every report."""
+    from .comparison_export import mismatch_message
+
+    if len(reports) < 2:
+        raise ValueError("compare needs at least two reports")
+    loaded = [load_report(r, names[i] if names and i < len(names) else None) for i, r in enumerate(reports)]
+    sides = [_side(r, n) for r, n in loaded]
+    mismatches = []
+    for what in ("mode", "convention"):
+        seen = sorted({str(getattr(s, what)) for s in sides})
+        if len(seen) > 1:
+            mismatches.append((what, str(getattr(sides[0], what)), ", ".join(seen)))
+    modules: List[Tuple[str, List[Optional[Numbers]]]] = []
+    if depth is not None:
+        nums = [_numbers(r) for r, _ in loaded]
+        paths: List[str] = []
+        for r, _ in loaded:
+            paths += [p for p in r.modules if p not in paths and (p == "" or p.count(".") + 1 <= depth)]
+        modules = [(p, [n.get(p) for n in nums]) for p in paths]
+    result = Comparison(sides, modules, mismatches)
+    if mismatches:
+        warnings.warn(mismatch_message(result), stacklevel=2)
+    return result
