@@ -184,6 +184,13 @@ def test_diff_of_different_modes_warns_and_says_so(reports):
         d = flowflops.diff(reports["base"], graph)
     for out in (d.to_text(), d.to_markdown(), d.to_latex(), d.to_html()):
         assert "not like for like" in out
+    other = reports["base"].with_convention("fvcore")
+    with pytest.warns(UserWarning, match="convention"):
+        d = flowflops.diff(reports["base"], other)
+    assert d.mismatches == [("convention", reports["base"].convention, "fvcore")]
+    with pytest.warns(UserWarning, match="convention"):
+        table = flowflops.compare([reports["base"], other]).render("markdown")
+    assert "not like for like" in table
 
 
 def test_cli_diff_and_compare(tmp_path, reports):
