@@ -252,7 +252,7 @@ def _module_rows(a: "Report", b: "Report") -> List[Row]:
         if up is not None and up.status == r.status:
             top = up
             while top.parent_status is not None:
-                top = by_path[(top.status == "removed", _parent(top.path))]
+                top = by_path[(top.status == "removed", top.path.rpartition(".")[0])]
             r.parent_status = r.status
             top.inside += 1
     return out

@@ -60,9 +60,16 @@ def _views(report: "Report") -> List[Tuple[str, Pick, bool]]:
     distributed graph its ranks (MACs and FLOPs only: a rank runs its share of an op)."""
     views: List[Tuple[str, Pick, bool]] = [("all", lambda rec, c: c, True)]
     if report.mode == "train":
-        for ph in PHASES:
-            views.append((ph, lambda rec, c, ph=ph: c if rec.attrs.get(PHASE, "forward") == ph else None, True))
+        views += [(ph, _phase_pick(ph), True) for ph in PHASES]
     return views + [(label, pick, False) for label, pick in _rank_views(report)]
+
+
+def _phase_pick(phase: str) -> Pick:
+    def pick(rec: OpRecord, c: Cost) -> Optional[Cost]:
+        return c if rec.attrs.get(PHASE, "forward") == phase else None
+    return pick
+
+
 def _rank_views(report: "Report") -> List[Tuple[str, Pick]]:
     from .distributed import Placement, rank_cost, report_ranks
 
@@ -86,11 +93,11 @@ def _rank_views(report: "Report") -> List[Tuple[str, Pick]]:
 
 
 def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows: List[List[float]],
-                 pick: Pick, whole: bool) -> Tuple[Dict[str, List[float]], List[List[Any]]]:
+                 pick: Pick, whole: bool) -> Tuple[Dict[str, List[Any]], List[List[Any]]]:
     """Per module (inclusive of its submodules) and per op type: each metric summed over the
     records that ``pick`` keeps (only MACs and FLOPs unless the view is ``whole``)."""
     names = names if whole else names[:2]
-    per_module = {m: [0] * len(index) for m in names}
+    per_module: Dict[str, List[Any]] = {m: [0] * len(index) for m in names}
     per_op: Dict[str, List[Any]] = {}
     for (rec, c), row in zip(report.entries, rows):
         got = pick(rec, c if c is not None else ZERO)
