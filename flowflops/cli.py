@@ -8,6 +8,8 @@
     flowflops graph-text FILE [--format ...]
     flowflops diff A.json B.json [--format text|markdown|latex|html|json] [--depth N] [--all]
     flowflops compare A.json B.json [C.json ...] [--names a,b,c] [--depth N] [--format ...]
+    flowflops sweep MODEL --seq-lens 128,256,512 [--batch-sizes 1,2] [--generate P,N] ...
+                    (language models; see flowflops.cli_llm)
 
 User errors print one line and exit 2; other failures print one line and exit 1 (with the
 traceback under ``--debug``).
@@ -391,6 +393,10 @@ def run(argv: Sequence[str]) -> int:
         args, cmd = _diff_parser().parse_args(argv[1:]), _cmd_diff
     elif argv and argv[0] == "compare":
         args, cmd = _compare_parser().parse_args(argv[1:]), _cmd_compare
+    elif argv and argv[0] == "sweep":
+        from .cli_llm import cmd_sweep, sweep_parser
+
+        args, cmd = sweep_parser().parse_args(argv[1:]), cmd_sweep
     else:
         args, cmd = _model_parser().parse_args(argv), _cmd_model
     try:

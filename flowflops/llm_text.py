@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 from .units import flops_to_string
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .llm import Generation, Poly, Sweep
+    from .llm import Generation, Piece, Poly, Sweep
 
 
 def poly_text(poly: "Poly", var: str = "L") -> str:
@@ -90,3 +90,26 @@ def sweep_plot(s: "Sweep", path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _piece_dict(p: "Piece") -> dict:
+    return {"from": p.lo, "to": p.hi, "macs_poly": [str(c) for c in p.macs],
+            "flops_poly": [str(c) for c in p.flops],
+            "counted": {str(x): {"macs": c.macs, "flops": c.flops} for x, c in p.counted.items()}}
+
+
+def sweep_dict(s: "Sweep") -> dict:
+    """A sweep as JSON-ready data (polynomial coefficients as exact fraction strings, lowest
+    degree first)."""
+    return {"mode": s.mode, "attention": s.attention, "params": s.params,
+            "points": [{"batch": b, "seq_len": t, "macs": c.macs, "flops": c.flops}
+                       for (b, t), c in sorted(s.points.items())],
+            "fits": {str(b): [_piece_dict(p) for p in ps] for b, ps in s.fits.items()}}
+
+
+def generation_dict(g: "Generation") -> dict:
+    """A generation as JSON-ready data."""
+    cost = lambda c: {"macs": c.macs, "flops": c.flops}  # noqa: E731
+    return {"prompt_len": g.prompt_len, "new_tokens": g.new_tokens, "batch": g.batch, "mode": g.mode,
+            "attention": g.attention, "steps": g.steps, "counts": g.counts, "prefill": cost(g.prefill),
+            "decode": cost(g.decode), "total": cost(g.total), "step_pieces": [_piece_dict(p) for p in g.pieces]}

@@ -221,3 +221,34 @@ def test_user_model_with_its_own_cache_inputs():
     assert calls == [(3, 1, 6)] and r.macs == decoder_macs(3, 1, 6)
     with pytest.raises(ValueError, match="empty_cache"):
         llm.decode_step(flow.nn.Linear(4, 4), 3)
+
+
+def test_llama2_70b_shape_by_hand_at_two_layers_without_memory():
+    # LLaMA-2-70B's widths (hidden 8192, 64/8 heads, SwiGLU 28672, vocabulary 32000) at 2 of its
+    # 80 layers, on untouched zero pages: the by-hand count, prefill and a decode step
+    from flowflops.models import llama2_70b
+
+    m = Decoder(llama2_70b(lazy=True, layers=2))
+    dims = dict(V=32000, layers=2, d=8192, H=64, G=8, f=28672)
+    assert llm.count_step(m, tokens=4).macs == decoder_macs(1, 4, 0, **dims)
+    assert llm.decode_step(m, 100).macs == decoder_macs(1, 1, 100, **dims)
+    assert sum(p.numel() for p in m.parameters()) == (
+        2 * 32000 * 8192 + 2 * (8192 * 8192 * 2 + 2 * 8192 * 1024 + 3 * 8192 * 28672 + 2 * 8192) + 8192)
+
+
+def test_cli_sweep_text_json_and_errors(tmp_path, capsys):
+    import json
+
+    from flowflops.cli import run
+
+    out = tmp_path / "s.json"
+    assert run(["sweep", "decoder", "--seq-lens", "4,8,12", "--generate", "8,4", "--format", "json",
+                "--output", str(out)]) == 0
+    data = json.loads(out.read_text())
+    pts = {p["seq_len"]: p["macs"] for p in data["sweep"]["points"]}
+    assert pts == {t: decoder_macs(1, t, 0) for t in (4, 8, 12)}
+    assert data["generation"]["total"]["macs"] == decoder_macs(1, 8, 0) + sum(
+        decoder_macs(1, 1, L) for L in (8, 9, 10))
+    assert run(["sweep", "decoder", "--seq-lens", "4,x"]) == 2
+    assert run(["sweep", "decoder", "--attention", "sparse"]) == 2
+    assert "attention must be" in capsys.readouterr().err
