@@ -1,6 +1,8 @@
 """Named conventions on hand-built layers: every expected number is worked by hand below from
-the peer's published formula (file and line cited in flowflops/formulas/peers/); where a peer
-tool was run on the same layer, the measurement is in benchmarks/peers.json.
+the peer's published formula (file and line cited in flowflops/formulas/peers/). Each layer was
+also run through the peer tools themselves (the same layers in PyTorch, benchmarks/
+other_counters.py -> benchmarks/peers.json, "layers"), which gave these same integers
+(torch: twice them, its FlopCounterMode counting 2 per multiply-add).
 
 Shapes: ``x`` is (1, 3, 8, 8) unless said; a (1, 8, 8, 8) tensor has 512 elements.
 """
@@ -86,10 +88,10 @@ def test_pooling():
 
 
 def test_linear_on_nd_input():
-    # Linear(16, 4) on (2, 5, 16): 10 rows x 16 x 4 = 640 multiply-adds, bias 10 x 4 = 40.
+    # Linear(16, 4) on (1, 10, 16): 10 rows x 16 x 4 = 640 multiply-adds, bias 10 x 4 = 40.
     # ptflops: (16*4 + 4) x 10 = 680; aten's addmm counts its bias per row: 680;
     # fvcore (aten::linear), thop (in_features x output elements), torch: 640.
-    check(nn.Linear(16, 4), (2, 5, 16), {"flowflops": 680, "ptflops": 680, "ptflops-aten": 680,
+    check(nn.Linear(16, 4), (1, 10, 16), {"flowflops": 680, "ptflops": 680, "ptflops-aten": 680,
                                          "fvcore": 640, "thop": 640, "torch": 640})
 
 
@@ -126,20 +128,21 @@ def test_adds():
 
 
 def test_softmax():
-    # nn.Softmax calls the patched F.softmax: ptflops counts 2*5*16 = 160 elements once;
-    # fvcore and torch have no softmax formula; thop's count_softmax is not reproduced (the
-    # module has no flowflops hook), see the README.
-    check(nn.Softmax(dim=-1), (2, 5, 16), {"ptflops": 160, "fvcore": 0, "torch": 0, "ptflops-aten": 0})
+    # nn.Softmax calls the patched F.softmax: ptflops counts 10*16 = 160 elements once;
+    # fvcore and torch have no softmax formula; thop's count_softmax: 10 rows x (16 exp + 15
+    # add + 16 div) = 470.
+    check(nn.Softmax(dim=-1), (1, 10, 16), {"ptflops": 160, "fvcore": 0, "torch": 0, "ptflops-aten": 0,
+                                            "thop": 470})
 
 
 def test_layernorm():
-    # LayerNorm(16) on (2, 5, 16), 160 elements. ptflops' bn hook: 160 (LayerNorm has no
+    # LayerNorm(16) on (1, 10, 16), 160 elements. ptflops' bn hook: 160 (LayerNorm has no
     # `affine` attribute, so no doubling); fvcore's norm_flop_counter: 5 x 160 = 800 with
     # affine; thop's count_normalization 2 x 160, doubled for elementwise_affine: 640;
     # aten and torch nothing.
-    check(nn.LayerNorm(16), (2, 5, 16), {"ptflops": 160, "ptflops-aten": 0, "fvcore": 800,
+    check(nn.LayerNorm(16), (1, 10, 16), {"ptflops": 160, "ptflops-aten": 0, "fvcore": 800,
                                           "thop": 640, "torch": 0})
-    check(nn.LayerNorm(16, elementwise_affine=False), (2, 5, 16), {"ptflops": 160, "fvcore": 640,
+    check(nn.LayerNorm(16, elementwise_affine=False), (1, 10, 16), {"ptflops": 160, "fvcore": 640,
                                                                    "thop": 320})
 
 

@@ -107,3 +107,14 @@ def upsample(rec: OpRecord) -> Cost:
         return peer(0)
     mode = rec.op_type.split("_")[1]
     return peer(out_elems(rec) * _UPSAMPLE_FACTOR.get(mode, 0))
+
+
+@register("softmax", "log_softmax", convention=C)
+def softmax(rec: OpRecord) -> Cost:
+    """count_softmax for an ``nn.Softmax`` module: per row of the softmax axis, n exps, n - 1
+    adds and n divides (basic_hooks.py:98-103, calc_func.py:57-62). The axis is taken as the
+    last one (the record does not carry ``dim``). A functional softmax is unseen."""
+    if inside(rec) != "Softmax" or not rec.inputs:
+        return peer(0)
+    n = rec.inputs[0][-1]
+    return peer(in_elems(rec) // n * (3 * n - 1))
