@@ -184,3 +184,89 @@ def test_unpriced_callable_is_reported_not_dropped():
     # cosine_similarity has no formula: the call is listed as unsupported, never silent
     fn = lambda x: F.cosine_similarity(x, x)  # noqa: E731
     assert eager_f(fn, (2, 8)).unsupported == {"oneflow.cosine_similarity": 1}
+
+
+# -- a subclass of a priced module whose forward differs ------------------------------------
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: a BatchNorm2d whose forward also applies an activation."""
+
+    def __init__(self, c):
+        super().__init__(c)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.1, self.eps)
+        return self.act(x)
+
+
+class Scaled(nn.Linear):
+    """A Linear whose forward scales its output: one more multiply per output element."""
+
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+@pytest.mark.parametrize("config", [{}, FUNC])
+def test_subclass_with_another_forward_is_descended_into(config):
+    # BatchNormAct2d(4) on (1, 4, 3, 3), 36 elements: BatchNorm with affine 2 per element (72)
+    # + ReLU 1 per element (36) = 108, in default eager, with count_functional and in graph
+    r = profile(BatchNormAct2d(4), (1, 4, 3, 3), backend_specific_config=config)
+    assert r.macs == profile(BatchNormAct2d(4), (1, 4, 3, 3), mode="graph").macs == 108
+    assert r.by_module()["act"].macs == 36
+    # Scaled(8, 3) on (2, 8): matmul 2*3 outputs * 8 = 48, bias 6, the scale 6: 60
+    r = profile(Scaled(8, 3), (2, 8), backend_specific_config=config)
+    assert r.macs == profile(Scaled(8, 3), (2, 8), mode="graph").macs == 60
+    assert r.unsupported == {}
+
+
+def test_subclass_with_the_same_forward_is_priced_as_its_base():
+    class MyConv(nn.Conv2d):
+        pass
+
+    # conv 3->4, 3x3, no padding, on (1, 3, 5, 5): 4*3*3 outputs * 27 = 972 + bias 36 = 1008
+    assert profile(MyConv(3, 4, 3), (1, 3, 5, 5)).macs == 1008
+
+
+# -- graph mode and the structures a forward returns -----------------------------------------
+
+class _ModelOutput(dict):
+    """Like Hugging Face's ModelOutput: a dict subclass."""
+
+
+@pytest.mark.parametrize("kind", ["dict subclass", "dataclass", "named tuple", "nested"])
+def test_graph_mode_accepts_any_output_structure(kind):
+    import collections
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Out:
+        logits: flow.Tensor
+        n: int = 3
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            y = self.fc(x)
+            return {"dict subclass": lambda: _ModelOutput(logits=y, hidden=(y,)),
+                    "dataclass": lambda: Out(y), "named tuple": lambda: Pair(y, {"c": y}),
+                    "nested": lambda: {"a": [y, (y, None)], "b": 1.5}}[kind]()
+
+    # Linear(8, 3) on (2, 8): 2*3 outputs * 8 = 48 MACs + bias 6 = 54, in both modes
+    assert profile(M(), (2, 8), mode="graph").macs == profile(M(), (2, 8)).macs == 54
+
+
+def test_graph_mode_isinstance_and_super_inside_forward():
+    # nn.Graph runs forwards on proxies; isinstance(self, ...) and super() see the module's class
+    class Checked(nn.Linear):
+        def forward(self, x):
+            assert isinstance(self, nn.Linear)
+            return super().forward(x)
+
+    # 54 as above
+    assert profile(Checked(8, 3), (2, 8), mode="graph").macs == 54

@@ -16,7 +16,7 @@ import oneflow.nn as nn
 from ..conventions import INSIDE_ATTR, MODULE_ATTR
 from ..errors import CustomHookError
 from ..records import GIVEN_COST, ITEM_BYTES, Cost, OpRecord, mac
-from .layers import EMITTERS, emitter_for, first_tensor, itemsize_of, shape_of
+from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
 
@@ -28,6 +28,10 @@ ZERO_MODULES: Tuple[type, ...] = tuple(
         "ConstantPad2d", "ConstantPad3d", "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle",
     ) if hasattr(nn, n)
 )
+
+
+#: Containers: a subclass that overrides ``forward`` is a custom module like any other.
+CONTAINERS = tuple(getattr(nn, n) for n in ("Sequential", "ModuleList", "ModuleDict") if hasattr(nn, n))
 
 
 #: Regularisers from model zoos that are identities at inference, matched by class name.
@@ -68,6 +72,10 @@ class EagerCounter:
     ``table``: module type -> emitter (default: :data:`flowflops.eager.layers.EMITTERS`).
     ``count_functional``: also price functional calls made outside priced modules (see
     :mod:`flowflops.eager.functional`), attributed to the innermost module running.
+
+    A module whose class derives from a priced (or zero-cost) type but overrides ``forward``
+    is not priced as its base: it is descended into, its children priced by their hooks and
+    its own functional calls priced as with ``count_functional`` (also when that is off).
     """
 
     def __init__(
@@ -87,6 +95,8 @@ class EagerCounter:
         self.records: List[OpRecord] = []
         self.unsupported: Counter = Counter()
         self._priced_depth = 0
+        self._descend_depth = 0  # modules running now that are descended into (see above)
+        self.descended: List[str] = []  # their paths
         self._key = _Key()
         self._hooked: List[nn.Module] = []
         self.count_functional = count_functional
@@ -101,6 +111,9 @@ class EagerCounter:
         t = _matches(m, list(self.custom))
         if t is not None:
             return ("custom", self.custom[t])
+        if forward_differs(m, list(self.table) + [t for t in ZERO_MODULES if t not in CONTAINERS]):
+            self.descended.append(self.paths.get(id(m), ""))
+            return ("descend", None)
         emitter = emitter_for(m, self.table)
         if emitter is not None:
             return ("emit", emitter)
@@ -115,7 +128,9 @@ class EagerCounter:
         def pre(m: nn.Module, args: tuple) -> None:
             self._stack.append(self.paths.get(id(m), ""))
             self._types.append(type(m).__name__)
-            if kind not in ("unknown", "track"):
+            if kind == "descend":
+                self._descend_depth += 1
+            elif kind not in ("unknown", "track"):
                 self._priced_depth += 1
 
         def post(m: nn.Module, args: tuple, out: Any) -> None:
@@ -125,10 +140,13 @@ class EagerCounter:
             first = first_tensor(out)
             if hasattr(first, "shape"):
                 self.outputs.setdefault(self.paths.get(id(m), ""), shape_of(first))
+            if kind == "descend":
+                self._descend_depth -= 1
+                return
             if kind == "track":
                 return
-            if kind == "unknown":
-                if self._priced_depth == 0:
+            if kind == "unknown":  # (inside a descended module its functional calls counted)
+                if self._priced_depth == 0 and self._descend_depth == 0:
                     self.unsupported[type(m).__name__] += 1
                 return
             self._priced_depth -= 1
@@ -186,13 +204,17 @@ class EagerCounter:
         patches) installed; all of them are removed afterwards, also when the call raises."""
         self.install()
         try:
-            if not self.count_functional:
+            if not self.count_functional and not self.descended:
                 return self.model(*args, **kwargs)
             from .functional import patched
 
-            with patched(self._record_functional, lambda: self._priced_depth == 0):
+            def should_count() -> bool:
+                return self._priced_depth == 0 and (self.count_functional or self._descend_depth > 0)
+
+            with patched(self._record_functional, should_count):
                 return self.model(*args, **kwargs)
         finally:
             self.remove()
+            self._descend_depth = 0
             self._stack.clear()
             self._types.clear()

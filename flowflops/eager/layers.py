@@ -37,6 +37,17 @@ def emitter_for(module: nn.Module, table: Optional[Dict[type, Emitter]] = None) 
     return None
 
 
+def forward_differs(module: nn.Module, bases: Sequence[type]) -> bool:
+    """True when ``module`` is an instance of a subclass of one of ``bases`` (the nearest in its
+    MRO) whose ``forward`` is not that base's: the subclass computes something else
+    (timm's ``BatchNormAct2d`` is a BatchNorm plus an activation; a ``Conv2dSame`` pads
+    first), so it must not be priced as the base."""
+    for cls in type(module).__mro__:
+        if cls in bases:
+            return type(module).forward is not cls.forward
+    return False
+
+
 def shape_of(t: Any) -> Shape:
     """A tensor's shape as a tuple of ints."""
     return tuple(int(d) for d in t.shape)

@@ -15,6 +15,7 @@ from ..modules import count_params, module_tree
 from ..records import ModuleInfo, Trace
 from .compile import compile_job
 from .job import job_records
+from .proxies import graph_output, truthful_proxies
 from .train import assign_phases
 
 
@@ -24,9 +25,10 @@ class _CountGraph(flow.nn.Graph):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        truthful_proxies(self)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return self.model(*args, **kwargs)
+        return graph_output(self.model(*args, **kwargs))
 
 
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":

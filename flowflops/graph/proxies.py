@@ -1,0 +1,70 @@
+"""Making a model's forward traceable by the counting graph, without touching the model.
+
+``nn.Graph`` runs the forward of each module on a *proxy* of it, so ``isinstance(self, C)``
+and ``super().forward(x)`` (which checks ``isinstance``) fail inside it. :func:`truthful_proxies`
+gives each proxy of the counting graph a class of its own whose ``__class__`` is the module's
+class: ``isinstance`` and ``super()`` then work (both consult ``__class__``), while the proxy's
+own type, and so OneFlow's handling of it, is unchanged. Only the counting graph's proxies are
+changed (they are discarded with it); OneFlow's classes and the user's modules are not.
+
+``nn.Graph`` also accepts only tensors, tuples, lists and plain dicts as outputs:
+:func:`graph_output` turns any structure a forward returns (dict subclasses such as Hugging
+Face's ``ModelOutput``, dataclasses, named tuples, nested) into those.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict
+
+import oneflow as flow
+import oneflow.nn as nn
+
+_PROXY_TYPES: Dict[tuple, type] = {}
+
+
+def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
+    key = (proxy_cls, origin_cls)
+    if key not in _PROXY_TYPES:
+        _PROXY_TYPES[key] = type(proxy_cls.__name__, (proxy_cls,), {
+            "__class__": property(lambda self, c=origin_cls: c),
+            "__doc__": f"A proxy of a {origin_cls.__name__} whose __class__ is {origin_cls.__name__}.",
+        })
+    return _PROXY_TYPES[key]
+
+
+def truthful_proxies(graph: flow.nn.Graph) -> None:
+    """Retype every module proxy of ``graph`` so that ``isinstance``/``super()`` see the
+    module's class (see the module docstring)."""
+    todo = list(getattr(graph, "_blocks", {}).values())
+    seen = set()
+    while todo:
+        proxy = todo.pop()
+        if id(proxy) in seen:
+            continue
+        seen.add(id(proxy))
+        origin = proxy.__dict__.get("_oneflow_internal_origin__")
+        if not isinstance(origin, nn.Module):
+            continue
+        try:
+            object.__setattr__(proxy, "__class__", _proxy_type(type(proxy), type(origin)))
+        except TypeError:  # a proxy type that cannot be retyped: leave it as it is
+            pass
+        todo.extend(proxy.__dict__.get("_modules", {}).values())
+
+
+def graph_output(out: Any) -> Any:
+    """``out`` as tensors in tuples, lists and plain dicts; other leaves become ``None``."""
+    if isinstance(out, flow.Tensor):
+        return out
+    if isinstance(out, dict) or hasattr(out, "items") and callable(out.items):
+        try:
+            return {str(k): graph_output(v) for k, v in out.items()}
+        except Exception:
+            return None
+    if isinstance(out, tuple):  # named tuples too
+        return tuple(graph_output(v) for v in out)
+    if isinstance(out, list):
+        return [graph_output(v) for v in out]
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return {f.name: graph_output(getattr(out, f.name)) for f in dataclasses.fields(out)}
+    return None
