@@ -44,7 +44,7 @@ def forward_differs(module: nn.Module, bases: Sequence[type]) -> bool:
     first), so it must not be priced as the base."""
     for cls in type(module).__mro__:
         if cls in bases:
-            return type(module).forward is not cls.forward
+            return getattr(type(module), "forward", None) is not getattr(cls, "forward", None)
     return False
 
 

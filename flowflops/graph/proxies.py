@@ -25,8 +25,11 @@ _PROXY_TYPES: Dict[tuple, type] = {}
 def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
     key = (proxy_cls, origin_cls)
     if key not in _PROXY_TYPES:
+        def reported_class(self: Any) -> type:
+            return origin_cls
+
         _PROXY_TYPES[key] = type(proxy_cls.__name__, (proxy_cls,), {
-            "__class__": property(lambda self, c=origin_cls: c),
+            "__class__": property(reported_class),
             "__doc__": f"A proxy of a {origin_cls.__name__} whose __class__ is {origin_cls.__name__}.",
         })
     return _PROXY_TYPES[key]
