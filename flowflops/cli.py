@@ -2,7 +2,8 @@
 
     flowflops MODEL [--input-shape 1,3,224,224] [--mode eager|graph|both] [--depth N]
                     [--format text|json|csv|markdown|latex|html] [--output FILE] [--count-functional]
-                    [--top K] [--plot FILE.png] [--kwargs JSON] [--device NAME] [--dtype fp16]
+                    [--top K] [--plot FILE.png] [--plot-metric macs|flops|params|bytes|time]
+                    [--plot-by-phase] [--kwargs JSON] [--device NAME] [--dtype fp16]
                     [--measure] [--debug]
     flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
     flowflops graph-text FILE [--format ...]
@@ -24,7 +25,6 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 from .conventions import NAMES
 from .export import convention_table, both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
-from .report import top_modules
 
 FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
 # The article's table: model -> input side (alexnet at 227 as in the original's script).
@@ -97,22 +97,15 @@ def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
     return body + "\n" + totals_text(report)
 
 
-def _plot(report: Any, path: str, k: int) -> None:
+def _plot(report: Any, args: argparse.Namespace) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
         raise CliError("--plot needs matplotlib: pip install 'flowflops[plot]' (or pip install matplotlib)")
-    rows = top_modules(report, k)[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
-    ax.barh([f"{p} ({t})" for p, t, _ in rows], [m / 1e6 for _, _, m in rows])
-    ax.set_xlabel("MMac")
-    ax.set_title(f"Top {len(rows)} modules by MACs ({report.mode})")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    from .plot import plot
+
+    roofline = report.roofline(args.device, args.dtype) if args.device else None
+    plot(report, args.plot, args.top or 15, args.plot_metric, args.plot_by_phase, roofline)
 
 
 def _model_parser() -> argparse.ArgumentParser:
@@ -134,6 +127,10 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--conventions", default=None, metavar="all|A,B",
                    help="also every (or the named) convention's MACs and FLOPs from the same count")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="bar chart of the top modules (needs matplotlib)")
+    p.add_argument("--plot-metric", default="macs", choices=("macs", "flops", "params", "bytes", "time"),
+                   help="what --plot ranks and draws (time: predicted, needs --device)")
+    p.add_argument("--plot-by-phase", action="store_true",
+                   help="--plot with bars stacked by forward/backward/optimizer (--mode train)")
     p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
     p.add_argument("--device", default=None, help="roofline on this device (A100-80GB, H100, cpu, ...): "
                    "bytes, bound and predicted time per module; with --mode graph/train also memory")
@@ -194,6 +191,13 @@ def _cmd_model(args: argparse.Namespace) -> None:
             check_device(args.device, args.dtype)
         except ValueError as err:
             raise CliError(str(err))
+    if args.plot:
+        from .plot import check_plot_args
+
+        try:
+            check_plot_args(args.plot_metric, args.plot_by_phase, args.mode, args.device)
+        except ValueError as err:
+            raise CliError(str(err))
     model = load_model(args.model, kwargs)
     cfg = {"count_functional": True} if args.count_functional else {}
     conv = args.convention
@@ -231,7 +235,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
         text += "".join(top_text(r, args.top) for r in reports)
     _write(text, args.output)
     if args.plot:
-        _plot(reports[-1], args.plot, args.top or 15)
+        _plot(reports[-1], args)
 
 
 def _with_conventions(text: str, reports: List[Any], which: str, fmt: str) -> str:
