@@ -135,8 +135,8 @@
   function box(it, x, y, w, h, level, tint) {
     var i = it.i, node = el("div", { "class": "ff-node" + (it.self ? " ff-self" : ""), "data-path": M.path[i], "data-index": String(i) });
     node.style.left = x + "px"; node.style.top = y + "px"; node.style.width = Math.max(0, w) + "px"; node.style.height = Math.max(0, h) + "px";
-    var light = 84 - 9 * Math.min(level, 5);
-    node.style.background = it.self ? "hsl(0,0%," + (light - 4) + "%)" : "hsl(" + tint + ",60%," + light + "%)";
+    var light = 88 - 6 * Math.min(level, 5);
+    node.style.background = it.self ? "hsl(0,0%," + (light - 4) + "%)" : "hsl(" + tint + ",55%," + light + "%)";
     var label = it.self ? "(" + (M.name[i] || "model") + " itself)" : M.name[i] + " (" + M.type[i] + ") " + fmt(it.v, S.metric);
     if (w > 30 && h > 14) node.appendChild(el("span", { "class": "ff-label" }, esc(label)));
     node._ff = it;
@@ -144,11 +144,13 @@
     drawn++;
     if (!it.self && level < 6 && w > 40 && h > 34 && drawn < MAX_BOXES) {
       var sub = items(i);
-      if (sub.length) squarify(sub, x + 2, y + 16, w - 4, h - 18).forEach(function (b) { box(b.it, b.x, b.y, b.w, b.h, level + 1, tint); });
+      // a box filling most of the view passes no colour on: its children get colours of their own
+      var fresh = w * h > 0.5 * tm.clientWidth * tm.clientHeight;
+      if (sub.length) squarify(sub, x + 2, y + 16, w - 4, h - 18).forEach(function (b, k) { box(b.it, b.x, b.y, b.w, b.h, level + 1, fresh ? PALETTE[k % PALETTE.length] : tint); });
     }
   }
   function drawTreemap() {
-    tm.innerHTML = ""; drawn = 0;
+    tm.innerHTML = ""; drawn = 0; tip.style.display = "none";
     var r = S.root, v = value(r, S.metric);
     var chain = [], a = r;
     while (a >= 0) { chain.unshift(a); a = M.parent[a]; }
