@@ -1,4 +1,8 @@
 """flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled."""
+from .quiet import quiet_command_line
+
+quiet_command_line()  # before oneflow is imported: only for the `flowflops` command itself
+
 try:
     import oneflow  # noqa: F401
 except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its libraries

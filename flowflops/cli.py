@@ -5,7 +5,7 @@
                     [--top K] [--plot FILE.png] [--plot-metric macs|flops|params|bytes|time]
                     [--plot-by-phase] [--kwargs JSON] [--device NAME] [--dtype fp16]
                     [--measure] [--debug]
-    flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--count-functional]
+    flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--raw] [--count-functional]
     flowflops graph-text FILE [--format ...]
     flowflops diff A.json B.json [--format text|markdown|latex|html|json] [--depth N] [--all]
     flowflops compare A.json B.json [C.json ...] [--names a,b,c] [--depth N] [--format ...]
@@ -158,6 +158,9 @@ def _zoo_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("eager", "graph", "both"), default="both")
     p.add_argument("--train", action="store_true", help="add a training-step column")
     p.add_argument("--format", choices=FORMATS[:-1], default="text")
+    p.add_argument("--raw", action="store_true",
+                   help="markdown/latex: exact integers instead of the article's 11.69 M / 1.82 GMac "
+                        "(json and csv always hold the integers)")
     p.add_argument("--output", default=None)
     p.add_argument("--count-functional", action="store_true")
     p.add_argument("--debug", action="store_true")
@@ -287,7 +290,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
     shape = parse_shape(args.input_shape) if args.input_shape else None
     progress = sys.stderr if sys.stderr.isatty() else None
     rows = zoo_rows(names, modes, shape, args.count_functional, progress)
-    _write(zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format), args.output)
+    _write(zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format, args.raw), args.output)
 
 
 def _cmd_graph_text(args: argparse.Namespace) -> None:

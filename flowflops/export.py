@@ -450,9 +450,11 @@ def zoo_text(rows: List[Row], modes: Sequence[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str) -> str:
+def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str, raw: bool = False) -> str:
     """The zoo rows as ``json``, ``csv``, ``markdown`` or ``latex``: columns model, params and
-    one ``<mode>_macs`` per mode."""
+    one ``<mode>_macs`` per mode. JSON and CSV hold the integers; Markdown and LaTeX the
+    article's formatted cells (``11.69 M``, ``1.82 GMac``), or with ``raw`` the integers
+    (``11,689,512``)."""
     cols = ["model", "params"] + [f"{m}_macs" for m in modes]
     if fmt == "json":
         return json.dumps(rows, indent=2)
@@ -463,13 +465,18 @@ def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str) -> str:
         w.writerows(rows)
         return buf.getvalue()
 
-    def cell(v: Any, escape: Any) -> str:
-        return f"{v:,}" if isinstance(v, int) else escape(str(v))
+    def cell(r: Row, c: str, escape: Any) -> str:
+        v = r[c]
+        if not isinstance(v, int):
+            return escape(str(v))
+        if raw:
+            return f"{v:,}"
+        return params_to_string(v) if c == "params" else flops_to_string(v)
 
     if fmt == "markdown":
-        head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-        return head + "".join("| " + " | ".join(cell(r[c], _md_escape) for c in cols) + " |\n" for r in rows)
-    body = "".join(" & ".join(cell(r[c], _tex) for c in cols) + " \\\\\n" for r in rows)
+        head = "| " + " | ".join(cols) + " |\n|" + "---|" + "---:|" * (len(cols) - 1) + "\n"
+        return head + "".join("| " + " | ".join(cell(r, c, _md_escape) for c in cols) + " |\n" for r in rows)
+    body = "".join(" & ".join(cell(r, c, _tex) for c in cols) + " \\\\\n" for r in rows)
     return ("\\begin{tabular}{l" + "r" * (len(cols) - 1) + "}\n\\hline\n" + " & ".join(_tex(c) for c in cols)
             + " \\\\\n\\hline\n" + body + "\\hline\n\\end{tabular}\n")
 
