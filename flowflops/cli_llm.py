@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, List
+from typing import Any, Callable, Dict, List
 
 PRESETS = ("gpt2-medium", "llama2-70b", "decoder")
 
@@ -58,8 +58,9 @@ def _model(name: str, kwargs: dict) -> Any:
         return load_model(name, kwargs)
     from . import models
 
-    make = {"gpt2-medium": models.gpt2_medium, "llama2-70b": models.llama2_70b,
-            "decoder": models.DecoderConfig}[name]
+    makers: Dict[str, Callable[..., Any]] = {
+        "gpt2-medium": models.gpt2_medium, "llama2-70b": models.llama2_70b, "decoder": models.DecoderConfig}
+    make = makers[name]
     try:
         cfg = make(**{"lazy": True, **kwargs})
         return models.Decoder(cfg)
