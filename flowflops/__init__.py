@@ -14,6 +14,7 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
         ) from _err
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
+from .backends import FLOPS_BACKEND
 from .calibrate import calibrate
 from .comparison import compare, diff
 from .errors import CountError, CustomHookError, FormulaError, ParseError
@@ -27,7 +28,7 @@ from .units import flops_to_string, params_to_string
 __version__ = "0.1.0"
 
 __all__ = [
-    "get_model_complexity_info", "profile", "Report", "Cost", "OpRecord", "register",
+    "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "ParseError",
     "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
     "__version__",

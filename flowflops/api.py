@@ -7,7 +7,6 @@ records, prices the records with the registry and builds the :class:`Report`."""
 from __future__ import annotations
 
 import sys
-import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 
 import oneflow as flow
@@ -15,9 +14,13 @@ import oneflow.nn as nn
 
 from .conventions import check_convention
 from .errors import CountError, CustomHookError, FormulaError, ParseError
-from .export import Report, print_report
+from .backends import FLOPS_BACKEND
+from .backends import resolve as resolve_backend
+from .export import Report, print_report, zero_op_warnings
+from .graph.scopes import GraphRules
+from .hooks import split_rules
 from .guard import counting_state
-from .inputs import call_inputs, check_model, describe_inputs, half_on_cpu
+from .inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
 from .modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
@@ -38,12 +41,22 @@ def _check_config(backend_specific_config: Optional[Dict[str, Any]]) -> Dict[str
     return cfg
 
 
-def _check_module_types(name: str, types: Any) -> Tuple[type, ...]:
-    types = tuple(types or ())
-    for t in types:
-        if not isinstance(t, type):
-            raise TypeError(f"{name} must hold module classes (e.g. nn.ReLU), got {t!r}")
-    return types
+def _check_rules_for_mode(model: Any, mode: str, ignore: Tuple[type, ...], custom: Dict[type, Callable]) -> None:
+    """Module-type rules need a model flowflops traces itself, and custom module hooks price a
+    forward call: refuse what a mode cannot honour rather than ignore it."""
+    if isinstance(model, flow.nn.Graph) and (ignore or custom):
+        raise ValueError(
+            f"ignore_modules / custom_modules_hooks name module classes, which an nn.Graph of your "
+            f"own cannot honour ({type(model).__name__}): pass the nn.Module itself with "
+            "mode='graph', or name OneFlow op types (e.g. 'matmul') instead"
+        )
+    if mode == "train" and custom:
+        names = ", ".join(t.__name__ for t in custom)
+        raise ValueError(
+            f"custom_modules_hooks for module classes ({names}) price a forward call; mode='train' "
+            "counts backward and optimizer work too: use mode='eager' or 'graph', or name OneFlow "
+            "op types (e.g. 'conv2d') instead"
+        )
 
 
 def profile(
@@ -53,8 +66,8 @@ def profile(
     input_constructor: Optional[Callable[[Any], Any]] = None,
     mode: str = "eager",
     backend_specific_config: Optional[Dict[str, Any]] = None,
-    ignore_modules: Sequence[type] = (),
-    custom_modules_hooks: Optional[Dict[type, Callable]] = None,
+    ignore_modules: Sequence[Any] = (),
+    custom_modules_hooks: Optional[Dict[Any, Callable]] = None,
     loss_fn: Optional[Callable[[Any, Any], Any]] = None,
     optimizer: Optional[Any] = None,
     target: Optional[Any] = None,
@@ -70,6 +83,10 @@ def profile(
     compiled job. The model's hooks, training flags, parameters and buffers are as before
     afterwards. All counts are for the input as given (per batch, not per sample).
 
+    ``ignore_modules`` / ``custom_modules_hooks`` take module classes (ops inside such a module
+    cost 0 / the hook prices the module's call, in eager and graph mode; see
+    :mod:`flowflops.hooks` for the hook styles) and OneFlow op type names (``"matmul"``: every
+    op of that type costs 0 / is priced by ``fn(inputs, outputs)``), in every mode.
     ``attention="causal"`` / ``"window:W"`` counts only the attention scores a causal or
     sliding-window kernel computes (``"auto"``: causal where the compiled job builds a causal
     mask); ``experts="active"`` counts a mixture of experts by its ``top_k`` active experts.
@@ -97,9 +114,8 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
     conv = check_convention(convention)
     check_model(model)
     cfg = _check_config(backend_specific_config)
-    ignore = _check_module_types("ignore_modules", ignore_modules)
-    custom = dict(custom_modules_hooks or {})
-    _check_module_types("custom_modules_hooks", custom)
+    ignore, custom, op_rules = split_rules(ignore_modules, custom_modules_hooks)
+    _check_rules_for_mode(model, mode, ignore, custom)
     compiled_graph = isinstance(model, flow.nn.Graph) and model._is_compiled
     if input_res is None and input_constructor is None and not compiled_graph:
         raise TypeError("give input_res (the input shape, batch included) or input_constructor")
@@ -109,21 +125,33 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
 
         check_train_args(loss_fn, optimizer)
         args, kwargs = call_inputs(model, input_res, input_constructor)
-        return _report(trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target),
-                       convention)
+        rules = GraphRules(model, ignore, {}, op_rules)
+        with rules.tracing():
+            trace = trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target)
+        return _report(trace, convention, rules)
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import trace_graph
 
         args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
-        return _report(trace_graph(model, args, kwargs), convention)
+        rules = GraphRules(None if isinstance(model, flow.nn.Graph) else model, ignore, custom, op_rules)
+        try:
+            with rules.tracing():
+                trace = trace_graph(model, args, kwargs)
+        except CountError as err:
+            hint = batch_hint(input_res, input_constructor)
+            if not hint:
+                raise
+            raise CountError(f"{err}{hint}") from err
+        return _report(trace, convention, rules)
 
     args, kwargs = call_inputs(model, input_res, input_constructor)
     cfg.setdefault("count_functional", conv.count_functional)
-    return _report(_trace_eager(model, args, kwargs, input_res, ignore, custom, cfg), convention)
+    trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg)
+    return _report(trace, convention, op_rules)
 
 
 def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_res: Any,
-                 ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any]) -> Trace:
+                 input_constructor: Optional[Callable[[Any], Any]], ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any]) -> Trace:
     """Run the eager engine; a failing forward is a :class:`CountError` naming the inputs."""
     from .eager.engine import EagerCounter
 
@@ -143,15 +171,19 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
             raise CountError(
                 f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "
                 f"(from input_res={input_res!r}): {type(err).__name__}: {err}. Check that the "
-                "shape, batch included, is one the model accepts." + hint
+                "shape, batch included, is one the model accepts" + batch_hint(input_res, input_constructor)
+                + "." + hint
             ) from err
     return Trace(counter.records, module_tree(model), "eager", describe_inputs(args, kwargs),
                  dict(counter.unsupported), counter.outputs)
 
 
-def _report(trace: Trace, convention: str = DEFAULT_CONVENTION) -> Report:
-    """Price the trace's records under ``convention`` and build the report."""
-    return Report(price_records(trace.records, convention), trace.modules, mode=trace.mode,
+def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = None) -> Report:
+    """Apply the user's ``rules`` (``ignore_modules`` / ``custom_modules_hooks``: a
+    :class:`~flowflops.graph.scopes.GraphRules` or :class:`~flowflops.hooks.OpRules`) to the
+    trace's records, price them under ``convention`` and build the report."""
+    records = rules.apply(trace.records) if rules is not None else trace.records
+    return Report(price_records(records, convention), trace.modules, mode=trace.mode,
                   inputs=trace.inputs, unsupported=trace.unsupported,
                   module_outputs=trace.module_outputs, convention=convention)
 
@@ -182,33 +214,40 @@ def get_model_complexity_info(
     input_constructor: Optional[Callable[[Any], Any]] = None,
     ost: TextIO = sys.stdout,
     verbose: bool = False,
-    ignore_modules: Sequence[type] = [],
-    custom_modules_hooks: Dict[type, Callable] = {},
-    mode: str = "eager",
+    ignore_modules: Sequence[Any] = [],
+    custom_modules_hooks: Dict[Any, Callable] = {},
+    backend: Union[None, str, FLOPS_BACKEND] = None,
     flops_units: Optional[str] = None,
     param_units: Optional[str] = None,
     output_precision: int = 2,
     backend_specific_config: Dict[str, Any] = {},
-    convention: str = "flowflops",
+    *,
+    mode: Optional[str] = None,
+    convention: Optional[str] = None,
 ) -> Tuple[Union[int, str], Union[int, str]]:
-    """ptflops' API: ``(MACs, trainable parameters)`` of one forward call on an input of shape
-    ``input_res`` (batch included), as ints or, with ``as_strings``, as ptflops formats them
+    """ptflops' API (0.7.5: same names, same positional order): ``(MACs, trainable parameters)``
+    of one forward call on an input of shape ``input_res`` (**batch included**, unlike ptflops:
+    ``(1, 3, 224, 224)``), as ints or, with ``as_strings``, as ptflops formats them
     (``"4.12 GMac"``, ``"25.56 M"``). MACs follow the seed article's convention (see
     :class:`flowflops.Cost`). ``print_per_layer_stat`` prints the module tree with each
-    module's params and MACs to ``ost``; ``verbose`` also lists what was counted as zero.
-    ``convention`` gives another tool's MACs from the same count (see :func:`profile`).
+    module's params and MACs to ``ost``; ``verbose`` first prints to ``ost`` what was counted
+    as zero, in ptflops' words. ``backend`` (``"pytorch"``, ``"aten"`` or a
+    :class:`FLOPS_BACKEND`) picks the engine nearest to ptflops' (see
+    :mod:`flowflops.backends`); ``mode`` (keyword only) picks flowflops' engine directly.
+    ``convention`` (keyword only) gives another tool's MACs from the same count (see
+    :func:`profile`); it overrides the one ``backend`` implies.
     """
+    mode, convention = resolve_backend(backend, mode, convention)
     report = profile(
         model, input_res, input_constructor=input_constructor, mode=mode,
         backend_specific_config=backend_specific_config, ignore_modules=ignore_modules,
         custom_modules_hooks=custom_modules_hooks, convention=convention,
     )
+    if verbose:
+        for line in zero_op_warnings(report):
+            print(line, file=ost)
     if print_per_layer_stat:
-        print_report(report, ost=ost, units=flops_units, precision=output_precision)
-    if verbose and report.unsupported:
-        for name, n in report.unsupported.items():
-            msg = f"flowflops: {name} has no formula; counted as zero ({n} call(s))"
-            warnings.warn(msg, stacklevel=2)
+        print_report(report, ost=ost, units=flops_units, precision=output_precision, param_units=param_units)
     macs, params = report.macs, report.trainable_params
     if as_strings:
         return (

@@ -27,9 +27,13 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join([lines[0]] + [" " * spaces + ln for ln in lines[1:]])
 
 
-def module_tree_text(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
+def module_tree_text(
+    report: Aggregate, units: Optional[str] = None, precision: int = 2, param_units: Optional[str] = None
+) -> str:
     """The module tree as ``repr(model)`` prints it, each module's line starting with its
-    params, % of params, MACs and % of MACs."""
+    params, % of params, MACs and % of MACs. ``units``/``param_units`` as in
+    :func:`flowflops.flops_to_string` / :func:`flowflops.params_to_string` (``None``: the unit
+    each number reaches, as ptflops 0.7.5 prints it)."""
     by_module = report.by_module()
     total_macs = max(report.macs, 1)
     total_params = max(report.params, 1)
@@ -38,7 +42,7 @@ def module_tree_text(report: Aggregate, units: Optional[str] = None, precision: 
         info = report.modules[path]
         macs = by_module[path].macs if path in by_module else 0
         parts = [
-            params_to_string(info.params, units="M", precision=precision),
+            params_to_string(info.params, units=param_units, precision=precision),
             "{:.3%} Params".format(info.params / total_params),
             flops_to_string(macs, units=units, precision=precision),
             "{:.3%} MACs".format(macs / total_macs),
@@ -64,10 +68,29 @@ def module_tree_text(report: Aggregate, units: Optional[str] = None, precision: 
 
 
 def print_report(
-    report: Aggregate, ost: TextIO = sys.stdout, units: Optional[str] = None, precision: int = 2
+    report: Aggregate, ost: TextIO = sys.stdout, units: Optional[str] = None, precision: int = 2,
+    param_units: Optional[str] = None,
 ) -> None:
     """Print the per-layer statistics of ``report`` to ``ost``."""
-    print(module_tree_text(report, units=units, precision=precision), file=ost)
+    print(module_tree_text(report, units=units, precision=precision, param_units=param_units), file=ost)
+
+
+def zero_op_warnings(report: Aggregate) -> List[str]:
+    """ptflops' ``verbose`` lines for what was counted as zero: ``Warning: module Softsign is
+    treated as a zero-op.`` for a module type (eager), ``Warning: softsign operation is treated
+    as a zero-op`` for an op type (graph, functional calls), once per type."""
+    ops = {rec.op_type for rec, cost in report.entries if cost is None}
+    return [
+        f"Warning: {name} operation is treated as a zero-op" if name in ops
+        else f"Warning: module {name} is treated as a zero-op."
+        for name in report.unsupported
+    ]
+
+
+def missing_rule_warnings(report: Aggregate) -> List[str]:
+    """thop's ``report_missing`` lines, once per type counted as zero."""
+    return [f"[WARN] Cannot find rule for {name}. Treat it as zero Macs and zero Params."
+            for name in report.unsupported]
 
 
 def _pct(part: int, whole: int) -> str:

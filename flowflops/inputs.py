@@ -133,6 +133,17 @@ def call_inputs(model: Any, input_res: Any, input_constructor: Optional[Callable
     return build_inputs(model, input_res, input_constructor)
 
 
+def batch_hint(input_res: Any, input_constructor: Optional[Callable[[Any], Any]]) -> str:
+    """The fix for ptflops' habit of leaving out the batch dimension (ptflops adds it;
+    flowflops takes the whole shape): ``" (input_res is the whole input shape, batch
+    included; ptflops' (3, 224, 224) is (1, 3, 224, 224) here)"``; ``""`` when an
+    ``input_constructor`` made the inputs."""
+    if input_constructor is not None or not isinstance(input_res, (tuple, list)) or not input_res:
+        return ""
+    return (f" (input_res is the whole input shape, batch included; ptflops' {tuple(input_res)} "
+            f"is {(1, *tuple(input_res))} here)")
+
+
 def describe_inputs(args: tuple, kwargs: Dict[str, Any]) -> List[Any]:
     """Shapes of the tensors among the inputs (for messages and reports)."""
 

@@ -1,11 +1,13 @@
-"""Number formatting, as ptflops formats it (same units, same rounding)."""
+"""Number formatting, as ptflops formats it (same units, same rounding), and thop's
+``clever_format``."""
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 _MAC_UNITS = (("GMac", 10 ** 9), ("MMac", 10 ** 6), ("KMac", 10 ** 3))
 _FLOP_UNITS = (("TFLOPs", 10 ** 12), ("GFLOPs", 10 ** 9), ("MFLOPs", 10 ** 6), ("KFLOPs", 10 ** 3))
-_PARAM_UNITS = (("M", 10 ** 6), ("K", 10 ** 3))
+_PARAM_UNITS = (("B", 10 ** 9), ("M", 10 ** 6), ("K", 10 ** 3))
 
 
 def _scaled(value: float, scale: int, precision: int) -> str:
@@ -13,20 +15,19 @@ def _scaled(value: float, scale: int, precision: int) -> str:
 
 
 def flops_to_string(flops: float, units: Optional[str] = None, precision: int = 2) -> str:
-    """MACs as ptflops prints them: ``4121925096 -> "4.12 GMac"``.
+    """MACs as ptflops 0.7.5 prints them: ``4121925096 -> "4.12 GMac"``.
 
     With ``units=None`` the largest of GMac/MMac/KMac that the number reaches is used, else
-    ``"<n> Mac"``; ``units`` in ``("GMac", "MMac", "KMac", "Mac")`` fixes the unit.
+    ``"<n> Mac"``. ``units`` in ``("GMac", "MMac", "KMac")`` fixes the unit; any other value
+    (``"Mac"``, ``"TMac"``, ...) gives the plain number with ``" Mac"``, as ptflops does.
     """
     if units is None:
         for name, scale in _MAC_UNITS:
             if flops // scale > 0:
                 return f"{_scaled(flops, scale, precision)} {name}"
         return f"{flops} Mac"
-    fixed = dict(_MAC_UNITS).get(units)
-    if fixed is None:
-        if units != "Mac":
-            raise ValueError(f"unknown MAC unit {units!r}: use one of GMac, MMac, KMac, Mac")
+    scale = dict(_MAC_UNITS).get(units)
+    if scale is None:
         return f"{flops} Mac"
     return f"{_scaled(flops, fixed, precision)} {units}"
 
@@ -47,10 +48,11 @@ def real_flops_to_string(flops: float, units: Optional[str] = None, precision: i
 
 
 def params_to_string(params_num: float, units: Optional[str] = None, precision: int = 2) -> str:
-    """Parameters as ptflops prints them: ``25557032 -> "25.56 M"``, ``22784 -> "22.78 k"``.
+    """Parameters as ptflops 0.7.5 prints them: ``25557032 -> "25.56 M"``, ``22784 -> "22.78 k"``.
 
     With ``units=None``: ``M`` from a million, lowercase ``k`` from a thousand (ptflops' choice),
-    else the bare number; ``units`` in ``("M", "K")`` fixes the unit.
+    else the bare number. ``units`` in ``("M", "K", "B")`` fixes the unit (``B``: billions);
+    any other value gives the bare number, as ptflops does.
     """
     if units is None:
         if params_num // 10 ** 6 > 0:
@@ -60,8 +62,6 @@ def params_to_string(params_num: float, units: Optional[str] = None, precision: 
         return str(params_num)
     scale = dict(_PARAM_UNITS).get(units)
     if scale is None:
-        if units not in ("", None):
-            raise ValueError(f"unknown parameter unit {units!r}: use M or K")
         return str(params_num)
     return f"{_scaled(params_num, scale, precision)} {units}"
 
@@ -92,3 +92,19 @@ def seconds_to_string(t: float, precision: int = 2) -> str:
         if t >= scale:
             return f"{round(t / scale, precision)} {name}"
     return f"{round(t * 1e9, precision)} ns"
+
+
+def clever_format(nums: Any, format: str = "%.2f") -> Any:
+    """thop 0.1.1's formatting: ``clever_format(1) -> "1.00B"``,
+    ``clever_format([4.1e9, 2.5e7]) -> ("4.10G", "25.00M")``: ``T``/``G``/``M``/``K`` above
+    1e12/1e9/1e6/1e3 (strictly), else ``B``. One number gives a string, several a tuple."""
+    items = list(nums) if isinstance(nums, Iterable) else [nums]
+    out = []
+    for num in items:
+        for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+            if num > scale:
+                out.append(format % (num / scale) + suffix)
+                break
+        else:
+            out.append(format % num + "B")
+    return out[0] if len(out) == 1 else tuple(out)

@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import oneflow.nn as nn
 
 from ..conventions import INSIDE_ATTR, MODULE_ATTR
-from ..errors import CustomHookError
-from ..records import GIVEN_COST, ITEM_BYTES, Cost, OpRecord, mac
+from ..hooks import call_module_hook
+from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
@@ -52,23 +52,12 @@ def _matches(module: nn.Module, types: Sequence[type]) -> Optional[type]:
     return None
 
 
-def _custom_cost(value: Any, type_name: str) -> Cost:
-    if isinstance(value, Cost):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"the custom hook for {type_name} returned {value!r}: return the module call's MACs "
-            "as an int (or a flowflops.Cost)"
-        )
-    return mac(int(value))
-
-
 class EagerCounter:
     """Counts one forward call of ``model`` through module hooks.
 
     ``ignore_modules``: module types counted as zero (their children too).
-    ``custom_modules_hooks``: module type -> ``fn(module, args, output)`` returning that call's
-    MACs (an int; FLOPs are taken as 2 per MAC) or a :class:`flowflops.Cost`.
+    ``custom_modules_hooks``: module type -> ``fn(module, args, output)`` giving that call's
+    MACs (FLOPs are taken as 2 per MAC) in any style :mod:`flowflops.hooks` accepts.
     ``table``: module type -> emitter (default: :data:`flowflops.eager.layers.EMITTERS`).
     ``count_functional``: also price functional calls made outside priced modules (see
     :mod:`flowflops.eager.functional`), attributed to the innermost module running.
@@ -160,15 +149,8 @@ class EagerCounter:
         if kind == "ignore":
             return
         if kind == "custom":
-            name = type(m).__name__
-            try:
-                value = fn(m, args, out)
-            except Exception as err:
-                raise CustomHookError(
-                    f"the custom hook {getattr(fn, '__name__', fn)!r} for {name} (module "
-                    f"'{path}') raised {type(err).__name__}: {err}"
-                ) from err
-            self.records.append(OpRecord(f"custom:{name}", path, attrs={GIVEN_COST: _custom_cost(value, name)}))
+            cost = call_module_hook(fn, m, args, out, path)
+            self.records.append(OpRecord(f"custom:{type(m).__name__}", path, attrs={GIVEN_COST: cost}))
             return
         self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out)),
                                            MODULE_ATTR: type(m).__name__})  # for peer conventions

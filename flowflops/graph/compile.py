@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 import oneflow as flow
 
-from ..errors import CountError
+from ..errors import CountError, CustomHookError
 from ..inputs import describe_inputs
 
 
@@ -14,6 +14,8 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
     :class:`CountError` naming ``what`` was compiled, on which inputs, and the error."""
     try:
         graph.build_graph(*args, **kwargs)
+    except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
+        raise
     except Exception as err:
         raise CountError(
             f"nn.Graph could not compile {what} on the inputs {describe_inputs(args, kwargs)}: "

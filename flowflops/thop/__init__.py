@@ -1,0 +1,77 @@
+"""A drop-in for thop 0.1.1 (``from thop import profile, clever_format``)::
+
+    from flowflops.thop import profile, clever_format
+    macs, params = profile(model, inputs=(x,))
+    macs, params = clever_format([macs, params], "%.3f")
+
+``profile`` runs ``model(*inputs)`` once in eval mode under ``no_grad`` with flowflops' eager
+engine (module hooks, as thop) and returns ``(MACs, params)`` for the inputs as given.
+Where it differs from thop 0.1.1 (see the README's peer table):
+
+- MACs follow flowflops' convention: bias adds count 1 per output element (thop: 0); ReLU,
+  ReLU6 and max pooling 1 per element (thop: 0); BatchNorm 2 per element with affine, 1
+  without (thop: 4 and 2); average pooling 1 per input element (thop: 1 per output element);
+  adaptive average pooling 1 per input element (thop: (kernel + 1) per output element);
+- the counts are ints (thop: floats);
+- ``params`` are all the model's parameters, each shared one once (thop: only those of
+  modules it has a rule for);
+- ``custom_ops`` hooks ``fn(m, x, y)`` may add to ``m.total_ops`` (a number or a one-element
+  tensor, as thop's do), add to ``m.__flops__`` or return the MACs; a type with a custom op
+  is priced by it alone, children included (thop: the same for types it hooks);
+- ``verbose`` prints ``[INFO] Customize rule ...`` for each custom op type, and
+  ``report_missing`` ``[WARN] Cannot find rule for ...`` for each type counted as zero; thop's
+  ``[INFO] Register ...`` lines for its built-in rules are not printed.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import oneflow.nn as nn
+
+from ..api import profile as _profile
+from ..export import Report, missing_rule_warnings
+from ..units import clever_format
+from . import utils  # noqa: F401  (thop.utils)
+
+LayerInfo = Dict[str, Tuple[int, int, Dict[str, Any]]]
+
+__all__ = ["profile", "clever_format", "utils"]
+
+
+def _layer_info(report: Report, path: str) -> LayerInfo:
+    """thop's ``ret_layer_info``: child name -> (MACs, params, the child's own dict)."""
+    by_module = report.by_module()
+    out: LayerInfo = {}
+    for name, child in report.modules[path].children:
+        out[name] = (by_module[child].macs, report.modules[child].params, _layer_info(report, child))
+    return out
+
+
+def profile(
+    model: nn.Module,
+    inputs: Sequence[Any],
+    custom_ops: Optional[Dict[type, Callable]] = None,
+    verbose: bool = True,
+    ret_layer_info: bool = False,
+    report_missing: bool = False,
+) -> Union[Tuple[int, int], Tuple[int, int, LayerInfo]]:
+    """thop's ``profile``: ``(MACs, params)`` of ``model(*inputs)`` (see the module docstring
+    for where the numbers differ from thop's); with ``ret_layer_info`` also thop's nested
+    per-child dict."""
+    if not isinstance(inputs, (tuple, list)):
+        raise TypeError(
+            f"inputs must be a tuple of the model's positional inputs, got {type(inputs).__name__}: "
+            "e.g. profile(model, inputs=(x,))"
+        )
+    custom_ops = dict(custom_ops or {})
+    if verbose:
+        for t, fn in custom_ops.items():
+            print("[INFO] Customize rule %s() %s." % (getattr(fn, "__qualname__", fn), t))
+    args = tuple(inputs)
+    report = _profile(model, None, input_constructor=lambda _: args, custom_modules_hooks=custom_ops)
+    if report_missing:
+        for line in missing_rule_warnings(report):
+            print(line)
+    if ret_layer_info:
+        return report.macs, report.params, _layer_info(report, "")
+    return report.macs, report.params

@@ -1,0 +1,114 @@
+"""thop's own tests (Lyken17/pytorch-OpCounter, thop 0.1.1: tests/test_conv2d.py,
+test_matmul.py, test_relu.py, test_utils.py), translated: ``torch`` -> ``oneflow``,
+``thop`` -> ``flowflops.thop``. Random sizes come from a seeded ``random.Random`` instead of
+``torch.randint`` (same ranges), so a failure can be replayed.
+
+Each test keeps thop's expected number. Where flowflops' convention gives another one (bias
+adds and ReLU are counted, 1 per output element; thop counts neither), the test asserts
+flowflops' number as thop's number plus the difference, derived by hand beside it.
+"""
+import random
+
+import oneflow as flow
+import oneflow.nn as nn
+
+from flowflops.thop import profile, utils
+
+RNG = random.Random(0)
+
+
+def randint(low, high, n):
+    """thop's ``torch.randint(low, high, (n,)).tolist()``."""
+    return [RNG.randrange(low, high) for _ in range(n)]
+
+
+class TestConv2d:
+    def test_conv2d_no_bias(self):
+        n, in_c, ih, iw = 1, 3, 32, 32
+        out_c, kh, kw = 12, 5, 5
+        s, p, d, g = 1, 1, 1, 1
+
+        net = nn.Conv2d(in_c, out_c, kernel_size=(kh, kw), stride=s, padding=p, dilation=d, groups=g, bias=False)
+        data = flow.randn(n, in_c, ih, iw)
+        out = net(data)
+
+        _, _, oh, ow = out.shape
+
+        flops, params = profile(net, inputs=(data, ))
+        assert flops == 810000, f"{flops} v.s. {810000}"
+
+    def test_conv2d(self):
+        n, in_c, ih, iw = 1, 3, 32, 32
+        out_c, kh, kw = 12, 5, 5
+        s, p, d, g = 1, 1, 1, 1
+
+        net = nn.Conv2d(in_c, out_c, kernel_size=(kh, kw), stride=s, padding=p, dilation=d, groups=g, bias=True)
+        data = flow.randn(n, in_c, ih, iw)
+        out = net(data)
+
+        _, _, oh, ow = out.shape
+
+        flops, params = profile(net, inputs=(data, ))
+        # thop: 810000 (no bias add). flowflops adds the bias, 1 per output element:
+        # out_c * oh * ow = 12 * 30 * 30 = 10800 (oh = ow = 32 + 2*1 - 5 + 1 = 30).
+        assert (oh, ow) == (30, 30)
+        assert flops == 810000 + 12 * 30 * 30, f"{flops} v.s. {820800}"
+        assert params == 12 * 3 * 5 * 5 + 12
+
+    def test_conv2d_random(self):
+        for i in range(10):
+            out_c, kh, kw = randint(1, 20, 3)
+            n, in_c, ih, iw = randint(1, 20, 4)
+            ih += kh
+            iw += kw
+            s, p, d, g = 1, 1, 1, 1
+
+            net = nn.Conv2d(in_c, out_c, kernel_size=(kh, kw), stride=s, padding=p, dilation=d, groups=g, bias=False)
+            data = flow.randn(n, in_c, ih, iw)
+            out = net(data)
+
+            _, _, oh, ow = out.shape
+
+            flops, params = profile(net, inputs=(data, ), verbose=False)
+            assert flops == n * out_c * oh * ow // g * in_c * kh * kw, f"{flops} v.s. {n * out_c * oh * ow // g * in_c * kh * kw}"
+
+
+class TestMatmul:
+    def test_matmul_case2(self):
+        for i in range(10):
+            n, in_c, out_c = randint(1, 500, 3)
+            net = nn.Linear(in_c, out_c)
+            flops, params = profile(net, inputs=(flow.randn(n, in_c), ), verbose=False)
+            # thop: n * in_c * out_c (no bias). flowflops adds the bias add, n * out_c.
+            assert flops == n * in_c * out_c + n * out_c
+
+    def test_conv2d(self):
+        n, in_c, out_c = randint(1, 500, 3)
+        net = nn.Linear(in_c, out_c)
+        flops, params = profile(net, inputs=(flow.randn(n, in_c), ))
+        # as above: thop's n * in_c * out_c plus flowflops' bias add n * out_c
+        assert flops == n * in_c * out_c + n * out_c
+
+
+class TestRelu:
+    def test_relu(self):
+        n, in_c, out_c = 1, 100, 200
+        net = nn.ReLU()
+        flops, params = profile(net, inputs=(flow.randn(n, in_c), ))
+        # thop: 0 (ReLU is a zero op there). flowflops: 1 per output element, n * in_c = 100.
+        assert flops == 0 + n * in_c
+        assert params == 0
+
+
+class TestUtils:
+    def test_clever_format_returns_formatted_number(self):
+        nums = 1
+        format = "%.2f"
+        clever_nums = utils.clever_format(nums, format)
+        assert clever_nums == "1.00B"
+
+    def test_clever_format_returns_formatted_numbers(self):
+        nums = [1, 2]
+        format = "%.2f"
+        clever_nums = utils.clever_format(nums, format)
+        assert clever_nums == ("1.00B", "2.00B")
