@@ -9,10 +9,14 @@ ptflops 0.7.5 has two backends:
   hooked layers by ptflops' rules and, by default, OneFlow's functional calls too.
 - ``"aten"`` (``FLOPS_BACKEND.ATEN``): every aten op the model dispatches, priced only for
   ``mm``/``matmul``/``addmm``/``bmm``/``convolution`` (bias included); ``ignore_modules`` and
-  ``custom_modules_hooks`` take aten ops. flowflops' nearest: the graph engine, which sees every
-  OneFlow op the model compiles to, under the ``"ptflops-aten"`` convention (matrix products
-  and convolutions, bias included; nothing else), with OneFlow op type names in
-  ``ignore_modules`` / ``custom_modules_hooks`` (``"matmul"``, ``"conv2d"``...).
+  ``custom_modules_hooks`` take aten ops. flowflops' nearest: the eager engine with functional
+  counting on (every layer and every functional call the model makes, as the aten ops it
+  dispatches) under the ``"ptflops-aten"`` convention (matrix products and convolutions, bias
+  included; nothing else), with OneFlow op type names in ``ignore_modules`` /
+  ``custom_modules_hooks`` (``"matmul"``, ``"conv2d"``...). It gives ptflops' numbers on
+  ptflops' own tests; ``mode="graph"`` also works (op names are the same), but under this
+  convention it misses ``nn.Linear``'s bias, which the compiled job adds as a separate
+  ``broadcast_add`` (ptflops' ``addmm`` counts it).
 
 ``backend=None`` (flowflops' default) is the engine ``mode`` names under the article's
 convention (``count_functional`` off in eager mode): the article's numbers. An explicit
@@ -34,7 +38,7 @@ class FLOPS_BACKEND(Enum):
 #: backend -> (engine, convention): the engine and pricing rules nearest to ptflops' backend
 _PLANS = {
     FLOPS_BACKEND.PYTORCH: ("eager", "ptflops"),
-    FLOPS_BACKEND.ATEN: ("graph", "ptflops-aten"),
+    FLOPS_BACKEND.ATEN: ("eager", "ptflops-aten"),
 }
 
 

@@ -26,8 +26,8 @@ def flops_to_string(flops: float, units: Optional[str] = None, precision: int = 
             if flops // scale > 0:
                 return f"{_scaled(flops, scale, precision)} {name}"
         return f"{flops} Mac"
-    scale = dict(_MAC_UNITS).get(units)
-    if scale is None:
+    fixed = dict(_MAC_UNITS).get(units)
+    if fixed is None:
         return f"{flops} Mac"
     return f"{_scaled(flops, fixed, precision)} {units}"
 

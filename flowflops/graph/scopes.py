@@ -64,13 +64,8 @@ class GraphRules:
     def _call(self, original: Callable, proxy: Any, args: tuple, kwargs: dict) -> Any:
         module = proxy.to(nn.Module)
         path = self.paths.get(id(module))
-        kind = None
-        if path is not None and self._depth == 0:
-            if _match(module, self.ignore):
-                kind = "ignore"
-            elif _match(module, list(self.custom)):
-                kind = "custom"
-        if kind is None:
+        hook_type = _match(module, list(self.custom))
+        if path is None or self._depth > 0 or not (_match(module, self.ignore) or hook_type):
             return original(proxy, *args, **kwargs)
         self.skipped.add(path)
         self._depth += 1
@@ -78,9 +73,8 @@ class GraphRules:
             out = original(proxy, *args, **kwargs)
         finally:
             self._depth -= 1
-        if kind == "custom":
-            fn = self.custom[_match(module, list(self.custom))]
-            cost = call_module_hook(fn, module, args, out, path)
+        if hook_type is not None and not _match(module, self.ignore):  # ignoring wins, as in eager
+            cost = call_module_hook(self.custom[hook_type], module, args, out, path)
             self.calls.append(OpRecord(f"custom:{type(module).__name__}", path, attrs={GIVEN_COST: cost}))
         return out
 

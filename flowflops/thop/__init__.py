@@ -68,7 +68,8 @@ def profile(
         for t, fn in custom_ops.items():
             print("[INFO] Customize rule %s() %s." % (getattr(fn, "__qualname__", fn), t))
     args = tuple(inputs)
-    report = _profile(model, None, input_constructor=lambda _: args, custom_modules_hooks=custom_ops)
+    report = _profile(model, None, input_constructor=lambda _: args, custom_modules_hooks=custom_ops,
+                      convention="thop", backend_specific_config={"count_functional": False})
     if report_missing:
         for line in missing_rule_warnings(report):
             print(line)

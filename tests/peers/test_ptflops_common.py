@@ -4,10 +4,11 @@ given with its batch dimension (ptflops adds it: ``(3, 224, 224)`` -> ``(1, 3, 2
 flowflops takes the whole shape, see README "ptflops and thop users"). Every expected number
 is ptflops' own, unchanged.
 
-Backend mapping (flowflops/backends.py): ``PYTORCH`` -> eager engine with functional counting
-on (ptflops 0.7.5's default); ``ATEN`` -> graph engine, and aten ops in ``ignore_modules`` /
+Backend mapping (flowflops/backends.py): ``PYTORCH`` -> eager engine under the "ptflops"
+convention, functional counting on (ptflops 0.7.5's default); ``ATEN`` -> eager engine with
+functional counting under the "ptflops-aten" convention, and aten ops in ``ignore_modules`` /
 ``custom_modules_hooks`` become OneFlow op type names (``torch.ops.aten.mm`` -> ``"matmul"``:
-OneFlow compiles ``x.matmul(x.t())`` to one ``matmul`` op).
+OneFlow runs ``x.matmul(x.t())`` as one ``matmul``).
 """
 import pytest
 import oneflow as flow
