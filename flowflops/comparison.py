@@ -182,7 +182,7 @@ def _numbers(report: "Report") -> Dict[str, Numbers]:
 
 
 def _side(report: "Report", name: str) -> Side:
-    return Side(name, report.mode, getattr(report, "convention", None), report.inputs,
+    return Side(name, report.mode, report.convention, report.inputs,
                 Numbers(report.macs, report.flops, report.params, len(report.entries)))
 
 

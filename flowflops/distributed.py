@@ -176,15 +176,13 @@ def _volume(a: Box, b: Box) -> int:
 
 # -- compute ---------------------------------------------------------------------------------------
 
-def _placed(report: Any) -> List[Tuple[OpRecord, Cost, Optional[Placement]]]:
+def _placed(report: Any) -> List[Tuple[OpRecord, Optional[Cost], Optional[Placement]]]:
+    """Every entry with its placement (``None``: none recorded); raises for a report without any."""
     rows = []
-    any_placed = False
     for rec, cost in report.entries:
         pl = rec.attrs.get(PLACEMENT)
-        any_placed = any_placed or pl is not None
-        if cost is not None:
-            rows.append((rec, cost, Placement.from_attr(pl) if pl is not None else None))
-    if not any_placed:
+        rows.append((rec, cost, Placement.from_attr(pl) if pl is not None else None))
+    if not any(pl is not None for _, _, pl in rows):
         raise ValueError(
             "this report has no placements: per-rank costs need a graph-mode count "
             "(flowflops.profile(..., mode='graph')) of a model whose parameters and inputs are "
@@ -247,18 +245,31 @@ def cost_by_rank(report: Any) -> Dict[int, Cost]:
     broadcast over all ranks. Every rank of the report is listed, ``Cost(0, 0)`` included.
     Raises ``ValueError`` for a report without placements (an eager count).
     """
+    out: Dict[int, Cost] = {r: ZERO for r in report_ranks(report)}
+    for costs in record_rank_costs(report):
+        for r, c in costs.items():
+            out[r] = out.get(r, ZERO) + c
+    return dict(sorted(out.items()))
+
+
+def record_rank_costs(report: Any) -> List[Dict[int, Cost]]:
+    """Per entry of ``report.entries``, in order: rank -> what that rank pays for it, by the
+    rule of :func:`cost_by_rank` (empty for an op without formula; ranks outside the op's
+    placement are absent). Raises ``ValueError`` for a report without placements."""
     rows = _placed(report)
     ranks = report_ranks(report)
-    out: Dict[int, Cost] = {r: ZERO for r in ranks}
     everywhere = Placement("", tuple(ranks), (len(ranks),))
+    out: List[Dict[int, Cost]] = []
     for rec, cost, pl in rows:
+        if cost is None:
+            out.append({})
+            continue
         if pl is None:
             pl = everywhere
             rec = replace(rec, attrs={k: v for k, v in rec.attrs.items()
                                       if k not in (IN_SBP, OUT_SBP)})
-        for pos, r in enumerate(pl.ranks):
-            out[r] = out.get(r, ZERO) + rank_cost(rec, cost, pl, pos)
-    return dict(sorted(out.items()))
+        out.append({r: rank_cost(rec, cost, pl, pos) for pos, r in enumerate(pl.ranks)})
+    return out
 
 
 # -- communication ---------------------------------------------------------------------------------

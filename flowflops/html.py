@@ -11,7 +11,6 @@ batch, for the inputs as given.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import json
 from functools import lru_cache
@@ -25,9 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ASSETS = Path(__file__).parent / "assets"
 PHASES = ("forward", "backward", "optimizer")
-CONVENTION_NOTE = ("MACs: a multiply-accumulate counts 1, an elementwise op 1 (the seed article's, "
-                   "ptflops' convention); FLOPs: 2 per multiply-accumulate, 1 per elementwise op")
-Pick = Callable[[OpRecord, Cost], Optional[Cost]]
+# pick(i, record, cost): the cost of report.entries[i] in a view (None: not in that view)
+Pick = Callable[[int, OpRecord, Cost], Optional[Cost]]
 
 
 @lru_cache(maxsize=None)
@@ -43,10 +41,8 @@ def record_metrics(report: "Report", roofline: Any = None) -> Tuple[List[str], L
     names = ["macs", "flops"]
     costs = [(c.macs, c.flops) if c is not None else (0, 0) for _, c in report.entries]
     columns: List[List[float]] = [[m for m, _ in costs], [f for _, f in costs]]
-    record_traffic = getattr(report, "record_traffic", None)
-    if record_traffic is not None:
-        names.append("bytes")
-        columns.append([t.total for t in record_traffic()])
+    names.append("bytes")
+    columns.append([t.total for t in report.record_traffic()])
     if roofline is not None and len(roofline.ops) == len(report.entries):
         names.append("time")
         columns.append([o.time for o in roofline.ops])
@@ -54,42 +50,31 @@ def record_metrics(report: "Report", roofline: Any = None) -> Tuple[List[str], L
 
 
 def _views(report: "Report") -> List[Tuple[str, Pick, bool]]:
-    """``(label, pick, whole)`` per view: ``pick(record, cost)`` is the record's cost in that
-    view (``None``: not in it); ``whole``: the view keeps whole records (so their bytes and time
-    too). Every report has ``"all"``; a training count adds its phases, a count of a
-    distributed graph its ranks (MACs and FLOPs only: a rank runs its share of an op)."""
-    views: List[Tuple[str, Pick, bool]] = [("all", lambda rec, c: c, True)]
+    """``(label, pick, whole)`` per view; ``whole``: the view keeps whole records (so their
+    bytes and time too). Every report has ``"all"``; a training count adds its phases, a count
+    of a distributed graph its ranks (MACs and FLOPs only: a rank runs its share of an op)."""
+    from .distributed import record_rank_costs, report_ranks
+
+    views: List[Tuple[str, Pick, bool]] = [("all", lambda i, rec, c: c, True)]
     if report.mode == "train":
         views += [(ph, _phase_pick(ph), True) for ph in PHASES]
-    return views + [(label, pick, False) for label, pick in _rank_views(report)]
+    ranks = report_ranks(report)
+    if len(ranks) > 1:
+        per_record = record_rank_costs(report)
+        views += [(f"rank {r}", _rank_pick(per_record, r), False) for r in ranks]
+    return views
 
 
 def _phase_pick(phase: str) -> Pick:
-    def pick(rec: OpRecord, c: Cost) -> Optional[Cost]:
+    def pick(i: int, rec: OpRecord, c: Cost) -> Optional[Cost]:
         return c if rec.attrs.get(PHASE, "forward") == phase else None
     return pick
 
 
-def _rank_views(report: "Report") -> List[Tuple[str, Pick]]:
-    from .distributed import Placement, rank_cost, report_ranks
-
-    ranks = report_ranks(report)
-    if len(ranks) < 2:
-        return []
-    everywhere = Placement("", tuple(ranks), (len(ranks),))
-
-    def pick_for(rank: int) -> Pick:
-        def pick(rec: OpRecord, c: Cost) -> Optional[Cost]:
-            pl = Placement.from_attr(rec.attrs["_placement"]) if rec.attrs.get("_placement") else everywhere
-            if rank not in pl.ranks:
-                return None
-            if pl is everywhere:
-                rec = dataclasses.replace(rec, attrs={k: v for k, v in rec.attrs.items()
-                                                      if k not in ("_in_sbp", "_out_sbp")})
-            return rank_cost(rec, c, pl, pl.ranks.index(rank))
-        return pick
-
-    return [(f"rank {r}", pick_for(r)) for r in ranks]
+def _rank_pick(per_record: List[Dict[int, Cost]], rank: int) -> Pick:
+    def pick(i: int, rec: OpRecord, c: Cost) -> Optional[Cost]:
+        return per_record[i].get(rank)
+    return pick
 
 
 def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows: List[List[float]],
@@ -99,8 +84,8 @@ def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows
     names = names if whole else names[:2]
     per_module: Dict[str, List[Any]] = {m: [0] * len(index) for m in names}
     per_op: Dict[str, List[Any]] = {}
-    for (rec, c), row in zip(report.entries, rows):
-        got = pick(rec, c if c is not None else ZERO)
+    for i, ((rec, c), row) in enumerate(zip(report.entries, rows)):
+        got = pick(i, rec, c if c is not None else ZERO)
         if got is None:
             continue
         vals = [got.macs, got.flops] + row[2:len(names)]
@@ -109,21 +94,12 @@ def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows
         for k, v in enumerate(vals):
             op[2 + k] += v
         for p in ancestors(rec.module):
-            i = index.get(p)
-            if i is None:
+            at = index.get(p)
+            if at is None:
                 continue
             for m, v in zip(names, vals):
-                per_module[m][i] += v
+                per_module[m][at] += v
     return per_module, sorted(per_op.values(), key=lambda r: -r[2])
-
-
-def _convention_note(report: "Report") -> str:
-    try:
-        from .export import convention_note
-
-        return convention_note(report)
-    except (ImportError, AttributeError, KeyError):
-        return CONVENTION_NOTE
 
 
 def _shape(shapes: Iterable[Iterable[int]]) -> str:
@@ -135,7 +111,7 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
     import oneflow
 
     from . import __version__
-    from .export import _json_safe, _ranks
+    from .export import _json_safe, _ranks, convention_note
 
     paths = list(report.modules)
     # modules the records name but the tree lacks (a parsed graph's scopes) still get a row
@@ -166,8 +142,8 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
     return {
         "title": title or f"{root_type}: {report.mode} count",
         "mode": report.mode,
-        "convention": str(getattr(report, "convention", None) or "seed (ptflops)"),
-        "convention_note": _convention_note(report),
+        "convention": report.convention,
+        "convention_note": convention_note(report),
         "inputs": _json_safe(report.inputs),
         "versions": {"flowflops": __version__, "oneflow": oneflow.__version__},
         "totals": {"macs": report.macs, "flops": report.flops, "params": report.params,
