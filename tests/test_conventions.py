@@ -193,3 +193,18 @@ def test_convention_diff_names_the_ops():
     diff = r.convention_diff("flowflops", "fvcore")
     assert {op: (a.macs, b.macs) for op, (a, b) in diff.items()} == {"bias_add": (512, 0), "relu": (512, 0)}
     assert "fvcore" in r.convention_table()
+
+
+def test_get_model_complexity_info_and_cli(capsys):
+    from flowflops.cli import run
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+    # conv 13,824 + bias 512 + ReLU 512 (flowflops); fvcore: the conv's 13,824 only
+    assert get_model_complexity_info(m, (1, 3, 8, 8), as_strings=False, print_per_layer_stat=False,
+                                     convention="fvcore") == (13824, 224)
+    assert get_model_complexity_info(m, (1, 3, 8, 8), as_strings=False, print_per_layer_stat=False) == (14848, 224)
+    assert run(["resnet18", "--input-shape", "1,3,32,32", "--convention", "thop", "--conventions", "all"]) == 0
+    out = capsys.readouterr().out
+    assert all(n in out for n in ALL) and "thop - flowflops, by op type" in out
+    assert run(["resnet18", "--input-shape", "1,3,32,32", "--conventions", "nope"]) != 0
+    assert "the known conventions are" in capsys.readouterr().err

@@ -116,3 +116,11 @@ def test_twin(tv):
 def test_torch_convention_is_the_model_card_number():
     # torchvision's ResNet-50 card says 4.09 GFLOPS: FlopCounterMode 8,178,368,512 / 2
     assert peer_number("resnet50", "torch") == 4_089_184_256
+
+
+def test_graph_mode_reproduces_the_dispatch_level_peers():
+    # fvcore, FlopCounterMode and thop see the same ops in a compiled graph (every op there
+    # comes from a module or costs them nothing); the graph's residual add_n is skipped by all
+    report = profile(fv.resnet18(), (1, 3, 224, 224), mode="graph")
+    got = {c: cost.macs for c, cost in report.by_convention(("fvcore", "torch", "thop")).items()}
+    assert got == {c: peer_number("resnet18", c) for c in ("fvcore", "torch", "thop")}
