@@ -21,7 +21,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .conventions import NAMES
 from .export import convention_table, both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
@@ -53,6 +53,8 @@ def parse_shape(text: str) -> tuple:
 def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
     """A flowvision model by name (``resnet50``), or ``package.module:factory``."""
     kwargs = kwargs or {}
+    if ":" in name and name.split(":", 1)[0] in ("timm", "hf"):
+        raise CliError(f"{name!r} is a PyTorch-ecosystem model: count it with `flowflops {name}`")
     if ":" in name:
         mod_name, _, attr = name.partition(":")
         try:
@@ -113,8 +115,10 @@ def _model_parser() -> argparse.ArgumentParser:
         "Count the MACs, FLOPs and parameters of a OneFlow model. "
         "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph), "
         "`flowflops diff A.json B.json`, `flowflops compare A.json B.json ...` (an ablation table)."))
-    p.add_argument("model", help="flowvision model name (resnet50) or package.module:factory")
-    p.add_argument("--input-shape", default="1,3,224,224", help="input shape, batch included (default 1,3,224,224)")
+    p.add_argument("model", help="flowvision model name (resnet50), package.module:factory, "
+                   "timm:<name> or hf:<model_type> (torch-models extra)")
+    p.add_argument("--input-shape", default=None, help="input shape, batch included (default 1,3,224,224; "
+                   "timm: the model's own; hf text models: 1,128 token ids)")
     p.add_argument("--mode", choices=("eager", "graph", "both", "train"), default="eager",
                    help="train: one training step (cross-entropy on random labels, SGD)")
     p.add_argument("--depth", type=int, default=None, help="show the module table to this depth")
@@ -131,7 +135,8 @@ def _model_parser() -> argparse.ArgumentParser:
                    help="what --plot ranks and draws (time: predicted, needs --device)")
     p.add_argument("--plot-by-phase", action="store_true",
                    help="--plot with bars stacked by forward/backward/optimizer (--mode train)")
-    p.add_argument("--kwargs", default=None, help="JSON keyword arguments for the model factory")
+    p.add_argument("--kwargs", "--config", dest="kwargs", default=None,
+                   help="JSON keyword arguments for the model factory (hf: config fields)")
     p.add_argument("--device", default=None, help="roofline on this device (A100-80GB, H100, cpu, ...): "
                    "bytes, bound and predicted time per module; with --mode graph/train also memory")
     p.add_argument("--measure", action="store_true", help="also run the model (warm-up, then timed, "
@@ -178,9 +183,38 @@ def _graph_text_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_model(args: argparse.Namespace) -> None:
+    from .torch_models import is_torch_model_name
+
+    if is_torch_model_name(args.model):
+        from .torch_models import mocked_torch
+
+        with mocked_torch():  # timm / transformers are imported, built and counted inside
+            _count_model(args)
+    else:
+        _count_model(args)
+
+
+def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tuple]:
+    """``(model, input_constructor, input shape)`` for the command's model name."""
+    from .torch_models import build, is_torch_model_name
+
+    if is_torch_model_name(args.model):
+        try:
+            built = build(args.model, kwargs)
+        except ImportError as err:
+            raise CliError(f"{args.model} needs the torch-models extra ({err}): pip install "
+                           "'flowflops[torch-models]' and pip install --no-deps timm==0.6.12")
+        except ValueError as err:
+            raise CliError(str(err))
+        shape = parse_shape(args.input_shape) if args.input_shape else built.default_input_res
+        return built.model, built.input_constructor, shape
+    shape = parse_shape(args.input_shape or "1,3,224,224")
+    return load_model(args.model, kwargs), None, shape
+
+
+def _count_model(args: argparse.Namespace) -> None:
     from . import profile
 
-    shape = parse_shape(args.input_shape)
     try:
         kwargs = json.loads(args.kwargs) if args.kwargs else {}
     except json.JSONDecodeError as err:
@@ -201,12 +235,13 @@ def _cmd_model(args: argparse.Namespace) -> None:
             check_plot_args(args.plot_metric, args.plot_by_phase, args.mode, args.device)
         except ValueError as err:
             raise CliError(str(err))
-    model = load_model(args.model, kwargs)
+    model, ctor, shape = _build_model(args, kwargs)
     cfg = {"count_functional": True} if args.count_functional else {}
     conv = args.convention
     if args.mode == "both":
-        eager = profile(model, shape, mode="eager", backend_specific_config=cfg, convention=conv)
-        graph = profile(model, shape, mode="graph", convention=conv)
+        eager = profile(model, shape, input_constructor=ctor, mode="eager", backend_specific_config=cfg,
+                        convention=conv)
+        graph = profile(model, shape, input_constructor=ctor, mode="graph", convention=conv)
         if args.format == "text":
             text = both_text(eager, graph, args.depth if args.depth is not None else 2)
         elif args.format == "html":  # one page: what the graph sees that the hooks do not
@@ -217,7 +252,8 @@ def _cmd_model(args: argparse.Namespace) -> None:
             text = _render(eager, args.format, args.depth) + _render(graph, args.format, args.depth)
         reports = [eager, graph]
     else:
-        report = profile(model, shape, mode=args.mode, backend_specific_config=cfg if args.mode == "eager" else {},
+        report = profile(model, shape, input_constructor=ctor, mode=args.mode,
+                         backend_specific_config=cfg if args.mode == "eager" else {},
                          convention=conv)
         if args.device and args.format == "html":
             report.roofline(args.device, args.dtype)  # the page can then size by predicted time

@@ -1,0 +1,253 @@
+"""The compatibility layer: ``oneflow.mock_torch`` plus the smallest set of shims that timm
+0.6.12 and transformers 4.26.1 need on oneflow 0.9.0, each listed with its reason in
+:func:`_shim_table` and the finders below, all taken out again by :func:`mocked_torch`."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.metadata
+import sys
+import types
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import oneflow as flow
+
+#: the third-party packages the block may import under the mock
+_MOCKED_PREFIXES = ("torch", "torchvision", "timm", "transformers")
+
+
+def _is_mocked(name: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in _MOCKED_PREFIXES)
+
+
+def _unavailable(qualname: str) -> type:
+    """A stand-in for a torchvision name flowvision lacks (datasets, ops): importing it works,
+    using it says why it cannot."""
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            f"{qualname} is not available under flowflops.torch_models: flowvision 0.2.1 "
+            "(which serves `torchvision` there) has no counterpart"
+        )
+
+    return type(qualname.rsplit(".", 1)[-1], (), {"__init__": fail, "__call__": fail})
+
+
+class _TorchvisionFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``torchvision.X`` served by ``flowvision.X``: each ``torchvision`` module is a module
+    whose names come from the flowvision module of the same path (``torchvision.ops.misc``:
+    ``flowvision.layers``, where flowvision keeps ``FrozenBatchNorm2d``); a name flowvision
+    lacks (``QMNIST``, ``Places365``...) imports as a stand-in that raises when used."""
+
+    SOURCES = {"torchvision.ops": "flowvision.layers", "torchvision.ops.misc": "flowvision.layers"}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname == "torchvision" or fullname.startswith("torchvision."):
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        name = spec.name
+        source_name = self.SOURCES.get(name, "flowvision" + name[len("torchvision"):])
+        try:
+            source: Optional[types.ModuleType] = importlib.import_module(source_name)
+        except ImportError:
+            source = None
+        mod = types.ModuleType(name)
+        mod.__path__ = []  # type: ignore[attr-defined]
+
+        def __getattr__(attr: str) -> Any:
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+            if source is not None and hasattr(source, attr):
+                return getattr(source, attr)
+            return _unavailable(f"{name}.{attr}")
+
+        mod.__getattr__ = __getattr__  # type: ignore[attr-defined]
+        return mod
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+def _assert(condition: Any, message: str = "") -> None:
+    """``torch._assert``: an ``assert`` that survives ``python -O``."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def _false() -> bool:
+    return False
+
+
+def _same(fn: Any) -> Any:
+    return fn
+
+
+def _annotate(the_type: Any, value: Any) -> Any:
+    return value
+
+
+def _ignore(drop: Any = False, **kwargs: Any) -> Any:
+    """``torch.jit.ignore``, used bare (``@torch.jit.ignore``) or called
+    (``@torch.jit.ignore(drop=True)``); oneflow 0.9's version only supports the second, and
+    turns a bare-decorated method into its inner decorator."""
+    return drop if callable(drop) else _same
+
+
+def _script(obj: Any, *args: Any, **kwargs: Any) -> Any:
+    """``torch.jit.script`` without oneflow's warning on every call: the object itself."""
+    return obj
+
+
+def _jit_annotations() -> types.ModuleType:
+    """``torch.jit.annotations``: the typing names timm imports from it."""
+    import typing
+
+    mod = types.ModuleType("oneflow.jit.annotations")
+    for name in ("List", "Tuple", "Dict", "Optional", "Any", "Union"):
+        setattr(mod, name, getattr(typing, name))
+    return mod
+
+
+def _full(original: Callable) -> Callable:
+    """``torch.full([], v)``: a 0-d tensor (GPT-2's attention scale); oneflow 0.9 asserts on an
+    empty size. Every other call goes to oneflow's own ``full``."""
+
+    def full(size: Any, fill_value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(size, (list, tuple)) and len(size) == 0:
+            return original((1,), fill_value, *args, **kwargs).reshape(())
+        return original(size, fill_value, *args, **kwargs)
+
+    full.__wrapped__ = original  # type: ignore[attr-defined]
+    return full
+
+
+def _wrapper_dir(self: Any) -> List[str]:
+    """``dir(torch.nn.functional)`` under mock_torch: the names of the oneflow module behind the
+    wrapper. timm picks its activations by ``'silu' in dir(torch.nn.functional)``; without this
+    it falls back to its own ``x * x.sigmoid()``-style versions, which PyTorch timm would not run."""
+    return dir(self.module)
+
+
+def _fx() -> types.ModuleType:
+    """``torch.fx``, as far as transformers looks at it when not tracing: a ``Proxy`` class
+    nothing is an instance of (``is_torch_fx_proxy(x)`` is then False, as in eager PyTorch)."""
+    mod = types.ModuleType("oneflow.fx")
+    mod.Proxy = type("Proxy", (), {})  # type: ignore[attr-defined]
+    return mod
+
+
+def _shim_table() -> List[Tuple[Any, str, Any, str]]:
+    """``(owner, name, value, why)``: the attributes set on OneFlow while the block runs (the
+    previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
+    that is a no-op for a model that is not scripted, or for a missing import path."""
+    import oneflow.jit as jit
+    from oneflow.mock_torch import ModuleWrapper
+
+    return [
+        (ModuleWrapper, "__dir__", _wrapper_dir, "timm: `'silu' in dir(torch.nn.functional)`"),
+        (flow, "_assert", _assert, "timm's trace_utils: `from torch import _assert`"),
+        (jit, "is_scripting", _false, "timm/transformers branch on torch.jit.is_scripting()"),
+        (jit, "is_tracing", _false, "timm branches on torch.jit.is_tracing()"),
+        (jit, "_overload_method", _same, "timm decorates methods with it (a no-op in eager)"),
+        (jit, "unused", _same, "timm decorates methods with it (a no-op in eager)"),
+        (jit, "annotate", _annotate, "timm: torch.jit.annotate(type, value) is value"),
+        (jit, "ignore", _ignore, "oneflow's jit.ignore breaks bare `@torch.jit.ignore` (timm)"),
+        (jit, "script", _script, "timm scripts helpers at import; oneflow's warns each time"),
+        (flow, "full", _full(flow.full), "GPT-2: torch.full([], scale) (oneflow: empty size)"),
+        (flow, "fx", _fx(), "transformers: isinstance(x, torch.fx.Proxy) in every forward"),
+        (jit, "annotations", _jit_annotations(), "timm: `from torch.jit.annotations import List`"),
+    ]
+
+
+#: the torch version the mocked ``torch`` distribution claims: the release transformers 4.26
+#: and timm 0.6.12 were made against (no code path of theirs needs a newer one)
+MOCKED_TORCH_VERSION = "1.13.1"
+
+
+class _TorchDistribution(importlib.metadata.Distribution):
+    """Package metadata for ``torch`` (transformers decides whether torch exists from
+    ``importlib.metadata.version("torch")``, which mock_torch does not provide)."""
+
+    def read_text(self, filename: str) -> Optional[str]:
+        if filename == "METADATA":
+            return f"Metadata-Version: 2.1\nName: torch\nVersion: {MOCKED_TORCH_VERSION}\n"
+        return None
+
+    def locate_file(self, path: Any) -> Any:
+        return None
+
+
+class _TorchMetadataFinder(importlib.abc.MetaPathFinder):
+    """Answers ``importlib.metadata`` queries for ``torch``; imports nothing."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        return None
+
+    def find_distributions(self, context: Any = importlib.metadata.DistributionFinder.Context()) -> Iterator[Any]:
+        if context.name in ("torch",):
+            yield _TorchDistribution()
+        return iter(())
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def mocked_torch() -> Iterator[None]:
+    """Inside the block ``import torch`` gives oneflow (``oneflow.mock_torch``), ``torchvision``
+    gives flowvision, ``importlib.metadata`` knows a ``torch`` distribution, and the shims of
+    :func:`_shim_table` are set. Build and count the models inside the block. Afterwards each
+    shim is the value it was (or absent), the finders are gone, mock_torch is disabled and the
+    ``torch``/``torchvision``/``timm``/``transformers`` modules imported in the block have left
+    ``sys.modules`` (the ones there before are back)."""
+    import oneflow.mock_torch as mock
+
+    before = {k: v for k, v in sys.modules.items() if _is_mocked(k)}
+    finders = [_TorchvisionFinder(), _TorchMetadataFinder()]
+    shims = _shim_table()
+    saved_attrs = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _, _ in shims]
+    module_names = [f"{owner.__name__}.{name}" for owner, name, value, _ in shims
+                    if isinstance(value, types.ModuleType)]
+    saved_modules = {n: sys.modules.get(n, _MISSING) for n in module_names}
+    enabled = None
+    try:
+        for f in finders:
+            sys.meta_path.insert(0, f)
+        for owner, name, value, _ in shims:
+            setattr(owner, name, value)
+            if isinstance(value, types.ModuleType):
+                sys.modules[f"{owner.__name__}.{name}"] = value
+        # mock_torch puts its importer on sys.meta_path on first use and leaves it there; it is
+        # taken out again here (and put back for the next block)
+        importer = mock._importer
+        importer_was_there = importer in sys.meta_path
+        if not importer_was_there and not mock._first_init:
+            sys.meta_path.insert(0, importer)
+        enabled = mock.enable()
+        yield
+    finally:
+        if enabled is not None:
+            enabled.__exit__(None, None, None)
+            if not importer_was_there and importer in sys.meta_path:
+                sys.meta_path.remove(importer)
+        for f in finders:
+            if f in sys.meta_path:
+                sys.meta_path.remove(f)
+        for owner, name, value in reversed(saved_attrs):
+            if value is _MISSING:
+                if name in owner.__dict__:
+                    delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+        for n, m in saved_modules.items():
+            if m is _MISSING:
+                sys.modules.pop(n, None)
+            else:
+                sys.modules[n] = m
+        for k in [k for k in sys.modules if _is_mocked(k)]:
+            del sys.modules[k]
+        sys.modules.update(before)

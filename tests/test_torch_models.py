@@ -1,0 +1,128 @@
+"""timm and Hugging Face transformers models on OneFlow through flowflops.torch_models.
+
+Expected numbers: timm's resnet50/resnet18/densenet121 are the torchvision architectures, so
+they must equal the seed article's flowvision counts (quoted from the article's table, graph
+mode); other layers are derived by hand below. Skipped where the torch-models extra (timm
+0.6.12, transformers 4.26.1) is not installed: `make torch-models` installs it (CI does).
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import oneflow as flow
+import pytest
+
+import flowflops
+from flowflops import torch_models as tm
+
+HAVE_EXTRA = all(importlib.util.find_spec(p) is not None for p in ("timm", "transformers"))
+pytestmark = pytest.mark.skipif(
+    not HAVE_EXTRA, reason="the torch-models extra (timm 0.6.12, transformers 4.26.1) is not "
+    "installed: run `make torch-models`")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BERT = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+        "intermediate_size": 128, "vocab_size": 1000}
+GPT2 = {"n_layer": 2, "n_embd": 64, "n_head": 4, "vocab_size": 1000, "n_positions": 64}
+
+
+def _mocked_state():
+    import oneflow.jit as jit
+
+    return (sorted(k for k in sys.modules if k.split(".")[0] in ("torch", "torchvision", "timm", "transformers")),
+            [f for f in sys.meta_path if type(f).__module__.startswith(("flowflops", "oneflow"))],
+            flow.full, jit.ignore, jit.script, hasattr(flow, "_assert"),
+            hasattr(flow, "fx"), "oneflow.fx" in sys.modules)
+
+
+def test_block_leaves_nothing_behind():
+    before = _mocked_state()
+    with tm.mocked_torch():
+        import timm  # noqa: F401
+        import torch
+
+        assert torch.nn.Conv2d is flow.nn.Conv2d
+        assert torch.full([], 2.0).shape == ()  # oneflow 0.9's own full asserts on []
+    assert _mocked_state() == before
+    with pytest.raises(ImportError):
+        import torch  # noqa: F401,F811  (no PyTorch on this machine: nothing may serve it now)
+
+
+def test_blocks_can_repeat():
+    for _ in range(2):
+        with tm.mocked_torch():
+            import torch
+
+            assert torch.ones(2).sum().item() == 2.0
+    with pytest.raises(ImportError):
+        import torch  # noqa: F401,F811
+
+
+def test_block_restores_after_an_error():
+    before = _mocked_state()
+    with pytest.raises(ZeroDivisionError):
+        with tm.mocked_torch():
+            import transformers  # noqa: F401
+            1 / 0
+    assert _mocked_state() == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,macs,params", [
+    # the seed article's table, graph mode: resnet50 4,127,444,456 / 25,557,032,
+    # resnet18 1,822,930,408 / 11,689,512, densenet121 2,882,720,488 / 7,978,856
+    ("resnet50", 4127444456, 25557032),
+    ("resnet18", 1822930408, 11689512),
+    ("densenet121", 2882720488, 7978856),
+])
+def test_timm_equals_flowvision_twin(name, macs, params):
+    r = tm.profile(f"timm:{name}", mode="graph")
+    assert (r.macs, r.params) == (macs, params)
+    assert r.unsupported == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("timm_name,fv_name,shape", [
+    ("resnext50_32x4d", "resnext50_32x4d", (1, 3, 224, 224)),
+    ("vit_tiny_patch16_224", "vit_tiny_patch16_224", (1, 3, 224, 224)),
+    ("deit_tiny_patch16_224", "vit_tiny_patch16_224", (1, 3, 224, 224)),  # DeiT-Ti is ViT-Ti
+    ("inception_v3", "inception_v3", (1, 3, 299, 299)),
+])
+def test_timm_equals_flowvision_counted_alongside(timm_name, fv_name, shape):
+    """Two independent implementations of one architecture, both counted here: the MACs must
+    agree to the MAC. (inception_v3: flowvision builds the auxiliary classifier, which does not
+    run in eval mode, so only its parameter count differs.)"""
+    import flowvision.models as fv
+
+    r = tm.profile(f"timm:{timm_name}", mode="graph")
+    g = flowflops.profile(getattr(fv, fv_name)(), shape, mode="graph")
+    assert r.inputs == [shape]
+    assert r.macs == g.macs and r.flops == g.flops
+    if timm_name != "inception_v3":
+        assert r.params == g.params
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,module,macs", [
+    # regnety_002's stem: conv 3->32, 3x3, stride 2, pad 1, no bias, 224 -> 112:
+    # 3*3*3 * 32*112*112; its BatchNormAct2d: BN 2 per element (affine) + ReLU 1 per element
+    ("regnety_002", "stem.conv", 3 * 3 * 3 * 32 * 112 * 112),
+    ("regnety_002", "stem.bn", 3 * 32 * 112 * 112),
+    # convnext_tiny's stem: conv 3->96, 4x4, stride 4, with bias, 224 -> 56:
+    # 4*4*3 * 96*56*56 MACs + one bias add per output element
+    ("convnext_tiny", "stem.0", 4 * 4 * 3 * 96 * 56 * 56 + 96 * 56 * 56),
+    # efficientnet_b0's conv_stem: 3->32, 3x3, stride 2, no bias; bn1 = BN (2) + SiLU (1) (the
+    # `silu` op PyTorch timm runs, since timm sees 'silu' in dir(torch.nn.functional))
+    ("efficientnet_b0", "conv_stem", 3 * 3 * 3 * 32 * 112 * 112),
+    ("efficientnet_b0", "bn1", 3 * 32 * 112 * 112),
+    # mobilenetv3_large_100's conv_stem: 3->16, 3x3, stride 2, no bias; bn1 = BN (2) + hardswish (1)
+    ("mobilenetv3_large_100", "conv_stem", 3 * 3 * 3 * 16 * 112 * 112),
+    ("mobilenetv3_large_100", "bn1", 3 * 16 * 112 * 112),
+])
+def test_timm_layer_by_hand(name, module, macs):
+    r = tm.profile(f"timm:{name}", mode="graph")
+    assert r.inputs == [(1, 3, 224, 224)]  # timm's default_cfg input size, batch 1
+    assert r.by_module()[module].macs == macs
+    assert r.unsupported == {}
