@@ -56,7 +56,7 @@ class _TorchvisionFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         except ImportError:
             source = None
         mod = types.ModuleType(name)
-        mod.__path__ = []  # type: ignore[attr-defined]
+        mod.__path__ = []
 
         def __getattr__(attr: str) -> Any:
             if attr.startswith("__"):
@@ -65,7 +65,7 @@ class _TorchvisionFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 return getattr(source, attr)
             return _unavailable(f"{name}.{attr}")
 
-        mod.__getattr__ = __getattr__  # type: ignore[attr-defined]
+        setattr(mod, "__getattr__", __getattr__)  # PEP 562: names looked up lazily
         return mod
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -190,7 +190,6 @@ class _TorchMetadataFinder(importlib.abc.MetaPathFinder):
     def find_distributions(self, context: Any = importlib.metadata.DistributionFinder.Context()) -> Iterator[Any]:
         if context.name in ("torch",):
             yield _TorchDistribution()
-        return iter(())
 
 
 _MISSING = object()
@@ -212,8 +211,8 @@ def mocked_torch() -> Iterator[None]:
     saved_attrs = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _, _ in shims]
     module_names = [f"{owner.__name__}.{name}" for owner, name, value, _ in shims
                     if isinstance(value, types.ModuleType)]
-    saved_modules = {n: sys.modules.get(n, _MISSING) for n in module_names}
-    enabled = None
+    saved_modules: Dict[str, Any] = {n: sys.modules.get(n, _MISSING) for n in module_names}
+    enabled: Any = None
     try:
         for f in finders:
             sys.meta_path.insert(0, f)
