@@ -57,6 +57,14 @@ def _cost(value: Any, what: str) -> Cost:
     return mac(int(round(value)))
 
 
+def matching_type(module: Any, types: Iterable[type]) -> Optional[type]:
+    """The first of ``types`` that ``module`` is an instance of (``None``: none is)."""
+    for t in types:
+        if isinstance(module, t):
+            return t
+    return None
+
+
 def _hook_name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 

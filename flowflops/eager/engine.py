@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import oneflow.nn as nn
 
 from ..conventions import INSIDE_ATTR, MODULE_ATTR
-from ..hooks import call_module_hook
+from ..hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 
@@ -43,13 +43,6 @@ class _Key:
 
     def __repr__(self) -> str:
         return "<flowflops hook>"
-
-
-def _matches(module: nn.Module, types: Sequence[type]) -> Optional[type]:
-    for t in types:
-        if isinstance(module, t):
-            return t
-    return None
 
 
 class EagerCounter:
@@ -95,9 +88,9 @@ class EagerCounter:
 
     # -- which handler a module gets ---------------------------------------------------------
     def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
-        if _matches(m, self.ignore):
+        if matching_type(m, self.ignore):
             return ("ignore", None)
-        t = _matches(m, list(self.custom))
+        t = matching_type(m, list(self.custom))
         if t is not None:
             return ("custom", self.custom[t])
         if forward_differs(m, list(self.table) + [t for t in ZERO_MODULES if t not in CONTAINERS]):

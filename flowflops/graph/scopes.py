@@ -17,23 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import oneflow.nn as nn
 
-from ..hooks import OpRules, call_module_hook
+from ..hooks import OpRules, call_module_hook, matching_type
 from ..records import GIVEN_COST, OpRecord, ancestors
 
 _lock = threading.Lock()
 _local = threading.local()
 _installed: Dict[str, Any] = {"count": 0, "original": None}
-
-
-def _match(module: Any, types: Sequence[type]) -> Optional[type]:
-    for t in types:
-        if isinstance(module, t):
-            return t
-    return None
 
 
 class GraphRules:
@@ -52,9 +45,6 @@ class GraphRules:
         self.calls: List[OpRecord] = []  # one per custom-priced module call
         self._depth = 0  # ignored/custom modules being traced now, around the current call
 
-    def __bool__(self) -> bool:
-        return bool(self.ignore or self.custom or self.ops)
-
     @property
     def by_module(self) -> bool:
         """Whether any module type is named (these need a model traced by flowflops)."""
@@ -64,8 +54,8 @@ class GraphRules:
     def _call(self, original: Callable, proxy: Any, args: tuple, kwargs: dict) -> Any:
         module = proxy.to(nn.Module)
         path = self.paths.get(id(module))
-        hook_type = _match(module, list(self.custom))
-        if path is None or self._depth > 0 or not (_match(module, self.ignore) or hook_type):
+        hook_type = matching_type(module, list(self.custom))
+        if path is None or self._depth > 0 or not (matching_type(module, self.ignore) or hook_type):
             return original(proxy, *args, **kwargs)
         self.skipped.add(path)
         self._depth += 1
@@ -73,7 +63,7 @@ class GraphRules:
             out = original(proxy, *args, **kwargs)
         finally:
             self._depth -= 1
-        if hook_type is not None and not _match(module, self.ignore):  # ignoring wins, as in eager
+        if hook_type is not None and not matching_type(module, self.ignore):  # ignoring wins, as in eager
             cost = call_module_hook(self.custom[hook_type], module, args, out, path)
             self.calls.append(OpRecord(f"custom:{type(module).__name__}", path, attrs={GIVEN_COST: cost}))
         return out

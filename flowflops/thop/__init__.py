@@ -5,13 +5,12 @@
     macs, params = clever_format([macs, params], "%.3f")
 
 ``profile`` runs ``model(*inputs)`` once in eval mode under ``no_grad`` with flowflops' eager
-engine (module hooks, as thop) and returns ``(MACs, params)`` for the inputs as given.
-Where it differs from thop 0.1.1 (see the README's peer table):
+engine (module hooks only, as thop) and returns ``(MACs, params)`` for the inputs as given,
+MACs in thop's convention (:mod:`flowflops.conventions`, ``"thop"``: conv and linear without
+bias adds, ReLU, ReLU6 and max pooling 0, BatchNorm 4 per element with affine, 2 without).
+flowflops' own convention (``flowflops.profile``) counts bias adds and activations 1 per output
+element and BatchNorm 2 / 1. Where it differs from thop 0.1.1 (see the README's peer table):
 
-- MACs follow flowflops' convention: bias adds count 1 per output element (thop: 0); ReLU,
-  ReLU6 and max pooling 1 per element (thop: 0); BatchNorm 2 per element with affine, 1
-  without (thop: 4 and 2); average pooling 1 per input element (thop: 1 per output element);
-  adaptive average pooling 1 per input element (thop: (kernel + 1) per output element);
 - the counts are ints (thop: floats);
 - ``params`` are all the model's parameters, each shared one once (thop: only those of
   modules it has a rule for);
