@@ -128,7 +128,7 @@ def _best_time(fn, repeats: int) -> float:
     return best
 
 
-def cpu_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
+def cpu_matmul_flops(n: int = 512, repeats: int = 10) -> float:
     """FLOP/s of an ``n x n`` float32 matmul on the CPU (best of ``repeats``; 2 n^3 FLOPs)."""
     import oneflow as flow
 
@@ -137,7 +137,7 @@ def cpu_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
     return 2 * n ** 3 / _best_time(lambda: flow.matmul(a, b), repeats)
 
 
-def cpu_copy_bandwidth(mb: int = 64, repeats: int = 5) -> float:
+def cpu_copy_bandwidth(mb: int = 32, repeats: int = 10) -> float:
     """Bytes/s of a float32 copy of ``mb`` MB (read + written, best of ``repeats``)."""
     import oneflow as flow
 
@@ -149,7 +149,8 @@ def cpu_copy_bandwidth(mb: int = 64, repeats: int = 5) -> float:
 
 @functools.lru_cache(maxsize=1)
 def measure_cpu() -> Device:
-    """The local CPU, measured now (about a second): float32 matmul FLOP/s and copy bandwidth.
+    """The local CPU, measured now (under a second): float32 matmul FLOP/s and copy bandwidth
+    (the best of several short runs, so that a moment without other load sets the peak).
     The result is kept for the rest of the process. Memory is the machine's total RAM."""
     import os
 
@@ -159,6 +160,6 @@ def measure_cpu() -> Device:
         memory = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         memory = 0.0
-    source = (f"measured on this machine at {time.strftime('%Y-%m-%d %H:%M:%S')}: best of 5 "
-              "1024x1024 float32 matmuls and 64 MB float32 copies")
+    source = (f"measured on this machine at {time.strftime('%Y-%m-%d %H:%M:%S')}: best of 10 "
+              "512x512 float32 matmuls and of 10 32 MB float32 copies")
     return Device("cpu", {"fp32": flops}, bw, memory, source, measured=True, kind="cpu")

@@ -26,14 +26,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
 
 #: Op families calibrated separately (op type -> family; everything else is "other").
-FAMILIES = ("matmul", "conv", "norm", "softmax", "pool", "other")
+FAMILIES = ("matmul", "conv", "grouped_conv", "norm", "softmax", "pool", "other")
 
 
-def family(op_type: str) -> str:
-    """The family an op type is calibrated with."""
-    t = op_type
+def family(rec: OpRecord) -> str:
+    """The family a record is calibrated with (a convolution with ``groups > 1``, such as a
+    depthwise one, is ``grouped_conv``: its kernels reach far lower rates)."""
+    t = rec.op_type
     if "conv" in t:
-        return "conv"
+        return "grouped_conv" if int(rec.attrs.get("groups", 1) or 1) > 1 else "conv"
     if "matmul" in t or t in ("fused_matmul_bias", "fused_matmul_bias_add_relu_dropout"):
         return "matmul"
     if "norm" in t:
@@ -133,6 +134,6 @@ def roofline(report: "Report", device: "str | Device" = "cpu", dtype: str = "fp3
     ops = []
     for rec, cost in report.entries:
         t = scaled_traffic(rec, itemsize)
-        ops.append(op_time(0 if cost is None else cost.flops, t.total, dev, peak, family(rec.op_type)))
+        ops.append(op_time(0 if cost is None else cost.flops, t.total, dev, peak, family(rec)))
     return Roofline(report, dev, dtype, ops)
 

@@ -123,3 +123,16 @@ def test_cli_measure(capsys):
     assert run(["tests.models:BasicBlock", "--input-shape", "1,32,2,64", "--measure"]) == 0
     out = capsys.readouterr().out
     assert "Measured on cpu (eager, fp32)" in out and "Time per call" in out
+
+
+@pytest.mark.slow
+def test_example_train_mfu_runs():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, os.path.join(root, "examples", "train_mfu.py"), "--steps", "12",
+                        "--every", "6", "--width", "64"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.count("rank 0/1 on cpu") == 2 and "MFU" in p.stdout and "optimizer" in p.stdout

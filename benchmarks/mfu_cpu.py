@@ -1,0 +1,164 @@
+"""Measured FLOP/s and MFU on this CPU: flowflops against a plain timed matmul, the MFU of
+resnet18 training steps, the per-phase times against the step time, and the meter's overhead.
+
+1. *Matmul agreement*: ``flowflops.measure(nn.Linear(n, n, bias=False), (n, n))`` (median of
+   synchronised forward calls; FLOPs 2 n^3 counted) against a plain loop timing
+   ``flow.matmul(x, w, transpose_b=True)`` with ``Sync()`` and ``time.perf_counter()`` (median);
+   the two alternate five times so that the machine's load hits both alike.
+2. *resnet18 training*: ``MFUMeter`` (count of one SGD training step at batch 4, compiled, not
+   run) over eager training steps with the phases wrapped; MFU against the CPU peak measured
+   by ``flowflops.hardware.measure_cpu``. The sum of the phase times is compared with the
+   step time.
+3. *Meter overhead*: a 3-layer MLP (width 1024, batch 64) trained for blocks of 40 steps,
+   alternately with and without ``meter.step()`` (8 blocks each), steps/s of each side.
+
+    .venv/bin/python benchmarks/mfu_cpu.py
+
+Writes ``benchmarks/mfu_cpu_raw.json`` and its section of ``benchmarks/RESULTS.md``.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import HERE, write_section  # noqa: E402
+
+RAW = HERE / "mfu_cpu_raw.json"
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def matmul_agreement(n: int = 1024, rounds: int = 5) -> dict:
+    import oneflow as flow
+    import oneflow.nn as nn
+
+    import flowflops
+    from flowflops.measure import clock
+
+    lin = nn.Linear(n, n, bias=False)
+    x = flow.randn(n, n)
+    ff, plain = [], []
+    for _ in range(rounds):
+        m = flowflops.measure(lin, (n, n), input_constructor=lambda _: x, warmup=1, repeats=3,
+                              per_module=False, device=flowflops.get_device("cpu"))
+        ff.append(m.flops / m.time)
+        ts = []
+        for _ in range(3):
+            t0 = clock()
+            flow.matmul(x, lin.weight, transpose_b=True)
+            ts.append(clock() - t0)
+        plain.append(2 * n ** 3 / statistics.median(ts))
+    a, b = statistics.median(ff), statistics.median(plain)
+    return {"n": n, "flowflops": a, "plain": b, "difference": (a - b) / b, "rounds_flowflops": ff, "rounds_plain": plain}
+
+
+def resnet18_mfu(steps: int = 8, batch: int = 4) -> dict:
+    import flowvision
+    import oneflow as flow
+    import oneflow.nn.functional as F
+
+    import flowflops
+    from flowflops.measure import clock
+
+    model = flowvision.models.resnet18()
+    opt = flow.optim.SGD(model.parameters(), lr=0.01)
+    meter = flowflops.MFUMeter(model, (batch, 3, 224, 224), optimizer=opt, device="cpu", warmup=2)
+    x, y = flow.randn(batch, 3, 224, 224), flow.randint(0, 1000, (batch,))
+    step_times = []
+    for _ in range(steps):
+        t0 = clock()
+        with meter.phase("forward"):
+            loss = F.cross_entropy(model(x), y)
+        with meter.phase("backward"):
+            loss.backward()
+        with meter.phase("optimizer"):
+            opt.step()
+            opt.zero_grad()
+        meter.step(batch_size=batch)
+        step_times.append(clock() - t0)
+    s = meter.summary()
+    phase_sum = sum(sec for sec, _ in s.phases.values())
+    return {"steps": s.steps, "seconds_per_step": s.seconds_per_step, "achieved": s.achieved_flops,
+            "mfu": s.mfu, "peak": s.peak, "phases": {k: v[0] for k, v in s.phases.items()},
+            "phase_sum": phase_sum, "phase_gap": (phase_sum - s.seconds_per_step) / s.seconds_per_step,
+            "flags": s.flags, "text": str(s)}
+
+
+def meter_overhead(blocks: int = 8, steps: int = 40) -> dict:
+    import oneflow as flow
+    import oneflow.nn as nn
+    import oneflow.nn.functional as F
+
+    import flowflops
+    from flowflops.measure import clock
+
+    model = nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
+    opt = flow.optim.SGD(model.parameters(), lr=0.01)
+    meter = flowflops.MFUMeter(model, (64, 1024), optimizer=opt, device="cpu", warmup=1)
+    x, y = flow.randn(64, 1024), flow.randint(0, 10, (64,))
+
+    def block(with_meter: bool) -> float:
+        t0 = clock()
+        for _ in range(steps):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            if with_meter:
+                meter.step(batch_size=64)
+        return steps / (clock() - t0)
+
+    block(False)
+    with_m, without = [], []
+    for _ in range(blocks):
+        without.append(block(False))
+        with_m.append(block(True))
+    a, b = statistics.median(with_m), statistics.median(without)
+    return {"steps_per_s_with": a, "steps_per_s_without": b, "overhead": (b - a) / b,
+            "blocks_with": with_m, "blocks_without": without, "mfu": meter.summary().mfu}
+
+
+def main() -> None:
+    data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_before": uptime()}
+    data["matmul"] = matmul_agreement()
+    print(data["matmul"], flush=True)
+    data["resnet18"] = resnet18_mfu()
+    print(data["resnet18"], flush=True)
+    data["overhead"] = meter_overhead()
+    print(data["overhead"], flush=True)
+    data["uptime_after"] = uptime()
+    RAW.write_text(json.dumps(data, indent=2))
+    mm, rn, ov = data["matmul"], data["resnet18"], data["overhead"]
+    pct = lambda v: "n/a (flagged)" if v is None else f"{v:.1%}"  # noqa: E731
+    lines = [
+        "## Measured FLOP/s and MFU on this CPU", "",
+        f"Run {data['date']}; `uptime` before: `{data['uptime_before']}`; after: `{data['uptime_after']}`.", "",
+        f"- **Matmul agreement** ({mm['n']}x{mm['n']} float32, median of 5 alternating rounds): flowflops.measure "
+        f"{mm['flowflops'] / 1e9:.3f} GFLOP/s, plain timed matmul {mm['plain'] / 1e9:.3f} GFLOP/s: "
+        f"difference {mm['difference']:+.1%}.",
+        f"- **resnet18 training** (batch 4, SGD, {rn['steps']} timed steps after 2 warm-up): "
+        f"{rn['seconds_per_step']:.3f} s/step, achieved "
+        + ("n/a" if rn["achieved"] is None else f"{rn['achieved'] / 1e9:.3f} GFLOP/s")
+        + f", MFU {pct(rn['mfu'])} of the measured CPU peak {rn['peak'] / 1e9:.3f} GFLOP/s."
+        + (f" Flagged: {'; '.join(rn['flags'])}." if rn["flags"] else ""),
+        "- **Phases add up**: " + ", ".join(f"{k} {v:.3f} s" for k, v in rn["phases"].items())
+        + f"; their sum {rn['phase_sum']:.3f} s against the step {rn['seconds_per_step']:.3f} s "
+        f"({rn['phase_gap']:+.1%}; the rest is the loop's own Python between the phases).",
+        f"- **Meter overhead** (MLP 1024 wide, batch 64, 8 alternating blocks of 40 steps): "
+        f"{ov['steps_per_s_without']:.2f} steps/s without the meter, {ov['steps_per_s_with']:.2f} steps/s with it: "
+        f"overhead {ov['overhead']:+.2%} (a negative figure is noise: the load moved between blocks).",
+        "", "Method: see the docstring of `benchmarks/mfu_cpu.py`.",
+    ]
+    write_section("mfu_cpu", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
