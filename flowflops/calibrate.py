@@ -1,15 +1,19 @@
 """``calibrate``: fit per-op-family efficiencies (and a per-op overhead) from measured runs, so
 that roofline predictions use the rates this machine reaches rather than its peak.
 
-Model, per leaf module ``m`` of the measured runs (its records as the eager count attributes
-them; ``r_f(m)``: the roofline seconds of its records of family ``f`` at peak rates;
-``n(m)``: how many of its records do any work)::
+Model, per module ``m`` of the measured runs with records of its own (as the eager count
+attributes them: a leaf layer's, or an attention module's functional matmuls and softmax;
+``r_f(m)``: the roofline seconds of those records of family ``f`` at peak rates; ``n(m)``: how
+many of them do any work; ``own(m)``: its measured time minus its children's)::
 
-    measured(m) ~= sum_f r_f(m) / efficiency_f + n(m) * overhead
+    own(m) ~= sum_f r_f(m) / efficiency_f + n(m) * overhead
 
-fitted by non-negative least squares on relative errors (each module's equation divided by its
-measured time, so small and large modules weigh alike). A family that no calibration module
-exercises keeps efficiency 1 (it is predicted at the roofline).
+and, per model, the same over all its records against its measured time without hooks;
+fitted by non-negative least squares on the seconds themselves (so the modules that take the
+time weigh the most, as they do in a model's total), each model's total row weighted as much
+as all module rows together. Modules are measured with the least
+disturbed of the repeats (``statistic="min"``). A family that no calibration module exercises
+keeps efficiency 1 (it is predicted at the roofline).
 """
 from __future__ import annotations
 
@@ -35,8 +39,10 @@ def _nnls(a: Any, b: Any) -> Any:
     return x
 
 
-def leaf_rows(report: Any, measurement: Any, device: Device, dtype: str) -> List[Tuple[List[float], float]]:
-    """One row per measured leaf module with work: ([r_f for f in FAMILIES] + [n], measured s)."""
+def module_rows(report: Any, measurement: Any, device: Device, dtype: str) -> List[Tuple[List[float], float]]:
+    """The model's row (every record; its measured time without hooks), then one row per
+    measured module with records of its own: ([r_f for f in FAMILIES] + [n], its own measured
+    seconds: its time minus its children's)."""
     pred = roofline(report, device.calibrated({}, 0.0), dtype)
     per: Dict[str, List[float]] = {}
     for (rec, _), op in zip(report.entries, pred.ops):
@@ -45,13 +51,15 @@ def leaf_rows(report: Any, measurement: Any, device: Device, dtype: str) -> List
         row = per.setdefault(rec.module, [0.0] * (len(FAMILIES) + 1))
         row[FAMILIES.index(op.family)] += op.time
         row[-1] += 1
-    rows = []
+    rows = [([sum(col) for col in zip(*per.values())], measurement.time)] if per else []
+    times = measurement.module_times
     for path, feats in per.items():
         info = report.modules.get(path)
-        t = measurement.module_times.get(path)
-        if info is None or info.children or not t or t <= 0:
+        if info is None or path not in times:
             continue
-        rows.append((feats, t))
+        own = times[path] - sum(times.get(child, 0.0) for _, child in info.children)
+        if own > 0:
+            rows.append((feats, own))
     return rows
 
 
@@ -69,21 +77,27 @@ def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", rep
 
     dev = get_device(device)
     rows: List[Tuple[List[float], float]] = []
+    totals = set()
     for run in runs:
         first, second = run
         if isinstance(second, Measurement):
             report, m = first, second
         else:
             report = profile(first, second, backend_specific_config={"count_functional": True})
-            m = measure(first, second, device=dev, dtype=dtype, report=report, repeats=repeats)
-        rows.extend(leaf_rows(report, m, dev, dtype))
+            m = measure(first, second, device=dev, dtype=dtype, report=report, repeats=repeats, statistic="min")
+        totals.add(len(rows))
+        rows.extend(module_rows(report, m, dev, dtype))
     if not rows:
-        raise ValueError("no measured leaf module did any counted work: calibrate on models with layers "
+        raise ValueError("no measured module did any counted work: calibrate on models with layers "
                          "flowflops counts (e.g. [(flowvision.models.resnet18(), (1, 3, 224, 224))])")
     a = np.array([f for f, _ in rows], dtype=float)
     y = np.array([t for _, t in rows], dtype=float)
+    # each model's total row weighs as much as all module rows together (the totals are what
+    # a prediction is for; the modules tell the families apart)
+    w = np.array([len(rows) if i in totals else 1.0 for i in range(len(rows))])
+    a, y = a * w[:, None], y * w
     used = [j for j in range(a.shape[1]) if a[:, j].any()]
-    x = _nnls(a[:, used] / y[:, None], np.ones(len(y)))
+    x = _nnls(a[:, used], y)
     coef = dict(zip(used, x))
     eff = {}
     for j, fam in enumerate(FAMILIES):

@@ -547,9 +547,11 @@ def memory_text(mem: Any) -> str:
 def fit_text(fit: Any) -> str:
     """``Fits on A100-80GB: ...`` with each part and the device's memory."""
     yes = lambda ok: "fits" if ok else "does not fit"  # noqa: E731
-    return (f"{fit.device} ({bytes_to_string(fit.capacity)}): weights {bytes_to_string(fit.memory.params)} "
-            f"{yes(fit.weights)}; training state {bytes_to_string(fit.memory.training_state)} "
-            f"{yes(fit.training_state)}; everything {bytes_to_string(fit.memory.total)} {yes(fit.total)}")
+    m = fit.memory
+    training = (f"; training state {bytes_to_string(m.training_state)} {yes(fit.training_state)}"
+                if m.gradients or m.optimizer_state else "")
+    return (f"{fit.device} ({bytes_to_string(fit.capacity)}): weights {bytes_to_string(m.params)} "
+            f"{yes(fit.weights)}{training}; with activations {bytes_to_string(m.total)} {yes(fit.total)}")
 
 
 def device_text(report: "Report", device: Any, dtype: str = "fp32", depth: int = 2) -> str:

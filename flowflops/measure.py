@@ -71,8 +71,8 @@ def flags_for(flops: float, seconds: float, peak: float) -> List[str]:
 
 @dataclass
 class Measurement:
-    """One :func:`measure` run. ``time``: median seconds of the whole call (forward, or training
-    step) without hooks; ``module_times``: module path -> median seconds of that module's call
+    """One :func:`measure` run. ``time``: median (or min) seconds of the whole call (forward, or
+    training step) without hooks; ``module_times``: module path -> seconds of that module's call
     (inclusive of its children, synchronised at entry and exit; a module called several times
     sums its calls); ``flops``: counted FLOPs of one call; ``peak``: the profile's FLOP/s."""
 
@@ -169,6 +169,7 @@ def measure(
     per_module: bool = True,
     report: Any = None,
     loss_fn: Optional[Callable[[Any, Any], Any]] = None,
+    statistic: str = "median",
 ) -> Measurement:
     """Time ``model`` on the input ``input_res`` (batch included) or ``input_constructor(input_res)``.
 
@@ -178,6 +179,8 @@ def measure(
     functional calls priced. ``mode="train"``: whole training steps (forward, ``loss_fn(out,
     None)`` or cross-entropy on random labels, backward, an SGD step) of a *copy* of the model
     (the user's parameters are not updated), FLOPs from a ``mode="train"`` count.
+    ``statistic``: how the repeats are summarised, ``"median"`` (default) or ``"min"`` (the
+    least disturbed run, for a machine shared with other work).
     The model's training flags and grad mode are as before afterwards.
     """
     from . import profile
@@ -186,6 +189,9 @@ def measure(
 
     if mode not in ("eager", "train"):
         raise ValueError(f"measure's mode must be 'eager' (forward) or 'train' (training steps), got {mode!r}")
+    if statistic not in ("median", "min"):
+        raise ValueError(f"statistic must be 'median' or 'min', got {statistic!r}")
+    pick = statistics.median if statistic == "median" else min
     if warmup < 1 or repeats < 1:
         raise ValueError(f"warmup and repeats must be at least 1, got warmup={warmup}, repeats={repeats}")
     dev = get_device(device)
@@ -226,8 +232,8 @@ def measure(
                 runs.append(timer.total)
             for p, _ in target.named_modules():
                 if p in runs[0]:
-                    module_times[p] = statistics.median(r.get(p, 0.0) for r in runs)
-    t = statistics.median(times)
+                    module_times[p] = pick([r.get(p, 0.0) for r in runs])
+    t = pick(times)
     flops = report.flops
     module_flops = {p: c.flops for p, c in report.by_module().items()}
     return Measurement(dev, dtype, mode, flops, t, times, module_times, module_flops, peak,

@@ -95,3 +95,24 @@ def test_cli_device(capsys):
     assert "Roofline on H100 at fp16" in out and "activation peak" in out and "Fits on H100" in out
     assert run(["tests.models:BasicBlock", "--input-shape", "1,32,8,8", "--device", "B200"]) == 2
     assert "unknown device 'B200'" in capsys.readouterr().err
+
+
+def test_calibrate_recovers_known_efficiencies():
+    from flowflops.measure import Measurement
+
+    # on a toy device (1024 FLOP/s, bandwidth so high that bytes never bound), Linear(16, 8)
+    # without bias at batch B costs 2*B*16*8 FLOPs = B/4 s at peak, ReLU on (B, 8) 8B FLOPs =
+    # B/128 s. Measured times made with matmul efficiency 0.5, ReLU ("other") 0.25, no overhead:
+    dev = Device("toy", {"fp32": 1024.0}, 1e15, 1e9, "test")
+    runs = []
+    for b in (4, 8):
+        model = nn.Sequential(nn.Linear(16, 8, bias=False), nn.ReLU())
+        report = flowflops.profile(model, (b, 16))
+        mm, relu = (b / 4) / 0.5, (b / 128) / 0.25
+        times = {"": mm + relu, "0": mm, "1": relu}
+        runs.append((report, Measurement(dev, "fp32", "eager", report.flops, mm + relu, [mm + relu], times, {}, 1024.0)))
+    cal = flowflops.calibrate(runs, device=dev)
+    assert cal.efficiency["matmul"] == pytest.approx(0.5) and cal.efficiency["other"] == pytest.approx(0.25)
+    assert cal.overhead == pytest.approx(0.0, abs=1e-9)
+    # the calibrated roofline then predicts the batch-8 run's time: 4 + 0.25 s
+    assert runs[1][0].roofline(cal).total == pytest.approx(4.25)
