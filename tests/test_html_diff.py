@@ -311,3 +311,26 @@ def test_diff_resnet18_at_224_and_448():
     assert rows["layer1.0.conv1"].b.macs == 4 * 115_605_504
     assert d.a.totals.params == d.b.totals.params and not d.mismatches
     assert all(r.status == "changed" for r in d.changed_modules()) and "fc" not in [r.path for r in d.changed_modules()]
+
+
+def test_graph_page_and_both_modes_page(reports):
+    graph = flowflops.profile(Wrapper(), (2, 4), mode="graph")
+    data = page_json(graph.to_html())
+    idx = {p: i for i, p in enumerate(data["modules"]["path"])}
+    # the compiled job prices Linear(4 -> 8) as matmul + bias add, as the eager hooks do
+    assert data["mode"] == "graph" and data["values"]["all"]["macs"][idx["body.0"]] == LIN1
+    code, out, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--mode", "both", "--format", "html")
+    # --mode both as HTML: one page, the diff from the eager count to the graph count
+    assert code == 0 and out.count("<!DOCTYPE html>") == 1 and "flowflops diff" in out and "not like for like" in out
+
+
+def test_page_of_a_parsed_graph():
+    text = ("(OPERATOR: m.fc-matmul-0(_m.x/out:(sbp=(B), size=(2, 4), dtype=(oneflow.float32)), "
+            "m.fc.weight/out:(sbp=(B), size=(3, 4), dtype=(oneflow.float32))) -> "
+            "(m.fc-matmul-0/out_0:(sbp=(B), size=(2, 3), dtype=(oneflow.float32))), placement=(oneflow.placement(type=\"cpu\", ranks=[0])))")
+    report = flowflops.count_graph_text(text)
+    data = page_json(report.to_html())
+    paths = data["modules"]["path"]
+    assert "fc" in paths
+    # matmul (2, 4) x (3, 4)^T: 2*3*4 MACs
+    assert data["values"]["all"]["macs"][paths.index("fc")] == 2 * 3 * 4
