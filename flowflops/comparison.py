@@ -28,7 +28,8 @@ class ReportFileError(ValueError):
 
 @dataclass
 class Numbers:
-    """MACs, FLOPs and parameters of one module (or op type, or model) in one report."""
+    """MACs, FLOPs and parameters of one module (or op type, or model) in one report; ``calls``:
+    how many op records (of an op type, or of the whole model)."""
 
     macs: int = 0
     flops: int = 0
@@ -174,16 +175,16 @@ def _from_data(data: Any, label: str, where: str) -> "Report":
 
 def _numbers(report: "Report") -> Dict[str, Numbers]:
     by_module = report.by_module()
-    calls: Dict[str, int] = {}
-    for rec, _ in report.entries:
-        calls[rec.module] = calls.get(rec.module, 0) + 1
-    return {p: Numbers(by_module[p].macs, by_module[p].flops, info.params, calls.get(p, 0))
-            for p, info in report.modules.items()}
+    return {p: Numbers(by_module[p].macs, by_module[p].flops, info.params) for p, info in report.modules.items()}
 
 
 def _side(report: "Report", name: str) -> Side:
     return Side(name, report.mode, report.convention, report.inputs,
                 Numbers(report.macs, report.flops, report.params, len(report.entries)))
+
+
+def _depth(path: str) -> int:
+    return 0 if path == "" else path.count(".") + 1
 
 
 def _parent(path: str) -> Optional[str]:
@@ -229,20 +230,20 @@ def _module_rows(a: "Report", b: "Report") -> List[Row]:
             x, y = na[p], nb[p]
             status = "same" if (x.macs, x.flops, x.params) == (y.macs, y.flops, y.params) else "changed"
         rows[p] = Row(p, b.modules[p].type_name, status, None if old is None else na[old], nb[p],
-                      0 if p == "" else p.count(".") + 1, old if status == "renamed" else None)
+                      _depth(p), old if status == "renamed" else None)
         order.append(p)
     # removed modules go right after the module that precedes them in the first report
+    removed_after: Dict[Optional[str], List[Row]] = {}
     prev: Optional[str] = None
     for p in a.modules:
         if p in new_of_old:
             prev = new_of_old[p]
-            continue
-        key = f"\0removed:{p}"
-        rows[key] = Row(p, a.modules[p].type_name, "removed", na[p], None, 0 if p == "" else p.count(".") + 1)
-        order.insert(order.index(prev) + 1 if prev is not None else 0, key)
-        prev = key
+        else:
+            removed_after.setdefault(prev, []).append(Row(p, a.modules[p].type_name, "removed", na[p], None, _depth(p)))
+    out = removed_after.get(None, [])
+    for p in order:
+        out += [rows[p]] + removed_after.get(p, [])
     # fold the insides of added / removed / renamed subtrees into their top module
-    out = [rows[k] for k in order]
     by_path = {(r.status == "removed", r.path): r for r in out}
     for r in out:
         parent = _parent(r.path)
@@ -336,9 +337,9 @@ def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,
     modules: List[Tuple[str, List[Optional[Numbers]]]] = []
     if depth is not None:
         nums = [_numbers(r) for r, _ in loaded]
-        paths: List[str] = []
+        paths: Dict[str, None] = {}  # ordered, each path once
         for r, _ in loaded:
-            paths += [p for p in r.modules if p not in paths and (p == "" or p.count(".") + 1 <= depth)]
+            paths.update((p, None) for p in r.modules if _depth(p) <= depth)
         modules = [(p, [n.get(p) for n in nums]) for p in paths]
     result = Comparison(sides, modules, mismatches)
     if mismatches:
