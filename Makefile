@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
         "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy selenium wheel "setuptools<70"
 
-.PHONY: run test test-quick typecheck bench env clean pip-check torch-models
+.PHONY: run test test-quick typecheck golden bench env clean pip-check torch-models
 
 $(VENV)/.ready: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.10 found: run e.g. make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; }
@@ -45,6 +45,10 @@ typecheck: env
 torch-models: env
 	$(PY) -m pip install -q "transformers==4.26.1"
 	$(PY) -m pip install -q --no-deps "timm==0.6.12"
+
+# rewrite tests/golden/ from the current layouts (after a deliberate change; read the diff)
+golden: env
+	FLOWFLOPS_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
 
 bench: env
 	$(PY) benchmarks/compare.py

@@ -240,7 +240,7 @@ def test_cli_graph_text(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["basic_block.py", "transformer.py", "llm.py",
+@pytest.mark.parametrize("script", ["basic_block.py", "custom_formula.py", "transformer.py", "llm.py",
                                     "training_script.py", "zoo_table.py"])
 def test_examples_run(script):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
