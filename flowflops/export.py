@@ -393,6 +393,8 @@ def totals_text(report: Aggregate) -> str:
         for phase, c in report.by_phase().items():
             lines.append(f"  {phase:<9} {flops_to_string(c.macs)} ({c.macs:,})")
         lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
+    if report.convention != "flowflops":
+        lines.append(convention_note(report))
     if report.unsupported:
         lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
     return "\n".join(lines) + "\n"

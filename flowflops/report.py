@@ -62,12 +62,14 @@ class Report:
 
     @property
     def macs(self) -> int:
-        """Total MACs in the seed article's convention."""
+        """Total MACs in the report's convention (``self.convention``: the seed article's
+        unless another was asked for, see :mod:`flowflops.conventions`)."""
         return self.cost.macs
 
     @property
     def flops(self) -> int:
-        """Total FLOPs: 2 per multiply-accumulate, 1 per elementwise op."""
+        """Total FLOPs: 2 per multiply-accumulate, 1 per elementwise op (under a peer
+        convention, 2 x its MACs)."""
         return self.cost.flops
 
     # -- views --------------------------------------------------------------------------
