@@ -120,11 +120,17 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
     if input_res is None and input_constructor is None and not compiled_graph:
         raise TypeError("give input_res (the input shape, batch included) or input_constructor")
 
-    if mode == "train" and not isinstance(model, flow.nn.Graph):
-        from .graph.train import check_train_args, trace_train
+    train = mode == "train" and not isinstance(model, flow.nn.Graph)
+    if train:
+        from .graph.train import check_train_args
 
         check_train_args(loss_fn, optimizer)
-        args, kwargs = call_inputs(model, input_res, input_constructor)
+    # the counted call's arguments, built once, here, for whichever engine runs it
+    args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
+
+    if train:
+        from .graph.train import trace_train
+
         rules = GraphRules(model, ignore, {}, op_rules)
         with rules.tracing():
             trace = trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target)
@@ -132,7 +138,6 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import trace_graph
 
-        args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
         rules = GraphRules(None if isinstance(model, flow.nn.Graph) else model, ignore, custom, op_rules)
         try:
             with rules.tracing():
@@ -144,7 +149,6 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
             raise CountError(f"{err}{hint}") from err
         return _report(trace, convention, rules)
 
-    args, kwargs = call_inputs(model, input_res, input_constructor)
     cfg.setdefault("count_functional", conv.count_functional)
     trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg)
     return _report(trace, convention, op_rules)

@@ -50,6 +50,18 @@ def parse_shape(text: str) -> tuple:
     return shape
 
 
+def parse_kwargs(text: Optional[str]) -> Dict[str, Any]:
+    """``--kwargs``: a JSON object of keyword arguments for the model factory (``{}`` when not
+    given)."""
+    try:
+        kwargs = json.loads(text) if text else {}
+    except json.JSONDecodeError as err:
+        raise CliError(f"bad --kwargs: not JSON ({err})")
+    if not isinstance(kwargs, dict):
+        raise CliError("bad --kwargs: give a JSON object, e.g. '{\"num_classes\": 10}'")
+    return kwargs
+
+
 def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
     """A flowvision model by name (``resnet50``), or ``package.module:factory``."""
     kwargs = kwargs or {}
@@ -215,12 +227,7 @@ def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tupl
 def _count_model(args: argparse.Namespace) -> None:
     from . import profile
 
-    try:
-        kwargs = json.loads(args.kwargs) if args.kwargs else {}
-    except json.JSONDecodeError as err:
-        raise CliError(f"bad --kwargs: not JSON ({err})")
-    if not isinstance(kwargs, dict):
-        raise CliError("bad --kwargs: give a JSON object, e.g. '{\"num_classes\": 10}'")
+    kwargs = parse_kwargs(args.kwargs)
     if args.device:
         from .hardware import check_device
 

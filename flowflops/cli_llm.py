@@ -70,7 +70,7 @@ def _model(name: str, kwargs: dict) -> Any:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     from . import llm
-    from .cli import CliError, _write
+    from .cli import CliError, _write, parse_kwargs
     from .llm_text import generation_dict, sweep_dict
     from .sparsity import parse_attention
 
@@ -78,12 +78,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         parse_attention(args.attention)
     except ValueError as err:
         raise CliError(str(err))
-    try:
-        kwargs = json.loads(args.kwargs) if args.kwargs else {}
-    except json.JSONDecodeError as err:
-        raise CliError(f"bad --kwargs: not JSON ({err})")
-    if not isinstance(kwargs, dict):
-        raise CliError("bad --kwargs: give a JSON object")
+    kwargs = parse_kwargs(args.kwargs)
     seqs, batches = _ints(args.seq_lens, "--seq-lens"), _ints(args.batch_sizes, "--batch-sizes")
     gen = _ints(args.generate, "--generate") if args.generate else None
     if gen is not None and len(gen) != 2:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .formulas.traffic import VIEW_OPS, data_inputs
-from .records import flat_ranks, itemsizes, numel
+from .records import IN_SBP, OUT_SBP, PHASE, PLACEMENT, flat_ranks, itemsizes, numel
 
 if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
@@ -58,7 +58,7 @@ class Memory:
 
 def _ranks_of(rec: Any) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     """(flat ranks, hierarchy sizes) of a record's placement (rank 0 when it has none)."""
-    place = rec.attrs.get("_placement") or {}
+    place = rec.attrs.get(PLACEMENT) or {}
     ranks = place.get("ranks") if isinstance(place, dict) else None
     if ranks is None:
         return (0,), (1,)
@@ -83,7 +83,7 @@ def _tensors(rec: Any) -> Tuple[List[Tuple[str, Dict[int, int]]], List[Tuple[str
     """Each input and output of a record as (name, rank -> bytes)."""
     ranks, dims = _ranks_of(rec)
     ins, outs = itemsizes(rec)
-    in_sbp, out_sbp = rec.attrs.get("_in_sbp") or (), rec.attrs.get("_out_sbp") or ()
+    in_sbp, out_sbp = rec.attrs.get(IN_SBP) or (), rec.attrs.get(OUT_SBP) or ()
     names_in, names_out = rec.attrs.get("_in_tensors") or (), rec.attrs.get("_out_tensors") or ()
 
     def side(names: Any, shapes: Any, sizes: Any, sbps: Any) -> List[Tuple[str, Dict[int, int]]]:
@@ -131,7 +131,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
             if k in params:
                 if is_update and k > 0:
                     variables[name] = rec.op_type[: -len("_update")]
-                elif rec.op_type == "assign" and rec.attrs.get("_phase") == "optimizer":
+                elif rec.op_type == "assign" and rec.attrs.get(PHASE) == "optimizer":
                     variables.setdefault(name, "train_step")
                 else:
                     variables.setdefault(name, "param")
@@ -140,7 +140,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
                 grads.add(name)
             src = root(name)
             last_read[src] = i
-            if rec.attrs.get("_phase") == "backward" and phase_of.get(src, "forward") == "forward":
+            if rec.attrs.get(PHASE) == "backward" and phase_of.get(src, "forward") == "forward":
                 saved.add(src)
         for name, share in outs:
             sizes[name] = share
@@ -148,7 +148,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
                 alias[name] = root(ins[0][0])
                 continue
             produced_at[name] = i
-            phase_of[name] = rec.attrs.get("_phase", "forward")
+            phase_of[name] = rec.attrs.get(PHASE, "forward")
 
     ranks = sorted({r for share in sizes.values() for r in share})
     out = {r: Memory() for r in ranks}

@@ -162,7 +162,7 @@ class Report:
 
     def by_phase(self) -> Dict[str, Cost]:
         """Phase -> cost, for a training-graph count: every record carries its phase in
-        ``attrs["_phase"]`` (``"forward"``, ``"backward"`` or ``"optimizer"``); records without
+        ``attrs[PHASE]`` (``"forward"``, ``"backward"`` or ``"optimizer"``); records without
         one are forward work. Phases with no work are listed with zero cost."""
         out: Dict[str, Cost] = {"forward": ZERO, "backward": ZERO, "optimizer": ZERO}
         for rec, c in self.entries:

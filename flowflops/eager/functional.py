@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import oneflow as flow
 
 from ..conventions import FUNCTION_ATTR
-from ..records import OpRecord
+from ..records import ITEM_BYTES, OpRecord
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
@@ -35,7 +35,7 @@ def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") ->
     params = tuple(i for i, a in enumerate(args) if isinstance(a, flow.nn.Parameter))
     done = []
     for n, r in enumerate(recs):
-        extra: Dict[str, Any] = {"_itemsize": size, FUNCTION_ATTR: label}
+        extra: Dict[str, Any] = {ITEM_BYTES: size, FUNCTION_ATTR: label}
         if n == 0 and params:
             extra["_params"] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))

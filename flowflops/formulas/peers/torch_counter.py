@@ -15,6 +15,8 @@ from ...registry import register
 from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, peer
 
 C = "torch"
+# conv and matmul below have the shape of fvcore's on purpose (a deliberate repeat): each
+# convention registers its own formulas, citing its own source, so either can change alone.
 
 
 @register(*CONV_OPS, convention=C)
