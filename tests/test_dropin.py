@@ -269,3 +269,22 @@ def test_ptflops_readme_example_runs():
     assert p.returncode == 0, p.stderr[-2000:]
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("Computational complexity")]
     assert len(lines) == 2 and all(ln.rstrip().endswith("GMac") for ln in lines)
+
+
+def test_graph_module_hooks_leave_oneflow_as_it_was():
+    # graph mode wraps ProxyModule.__call__ while it traces; afterwards (also after a hook
+    # raised) OneFlow's method is the same object as before, and the model counts as before
+    from oneflow.nn.graph.proxy import ProxyModule
+
+    before = ProxyModule.__call__
+
+    def bad(m, i, o):
+        raise ValueError("no")
+
+    with pytest.raises(CustomHookError):
+        macs(conv_relu(), custom_modules_hooks={nn.Conv2d: bad}, mode="graph")
+    assert ProxyModule.__call__ is before
+    assert macs(conv_relu(), custom_modules_hooks={nn.Conv2d: lambda m, i, o: 1}, mode="graph") == 1 + OUT
+    assert ProxyModule.__call__ is before
+    # no rule: the plain graph count, conv + bias + ReLU
+    assert macs(conv_relu(), mode="graph") == CONV + 2 * OUT
