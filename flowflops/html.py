@@ -82,6 +82,7 @@ def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows
     """Per module (inclusive of its submodules) and per op type: each metric summed over the
     records that ``pick`` keeps (only MACs and FLOPs unless the view is ``whole``)."""
     names = names if whole else names[:2]
+    around: Dict[str, List[int]] = {}  # module path -> its row and the rows of its ancestors
     per_module: Dict[str, List[Any]] = {m: [0] * len(index) for m in names}
     per_op: Dict[str, List[Any]] = {}
     for i, ((rec, c), row) in enumerate(zip(report.entries, rows)):
@@ -93,12 +94,12 @@ def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows
         op[1] += 1
         for k, v in enumerate(vals):
             op[2 + k] += v
-        for p in ancestors(rec.module):
-            at = index.get(p)
-            if at is None:
-                continue
-            for m, v in zip(names, vals):
-                per_module[m][at] += v
+        if rec.module not in around:
+            around[rec.module] = [index[p] for p in ancestors(rec.module) if p in index]
+        for m, v in zip(names, vals):
+            col = per_module[m]
+            for at in around[rec.module]:
+                col[at] += v
     return per_module, sorted(per_op.values(), key=lambda r: -r[2])
 
 
