@@ -24,6 +24,7 @@ from .measure import MFUMeter, measure
 from .records import Cost, OpRecord
 from .registry import register
 from .units import flops_to_string, params_to_string
+from . import torch_models  # timm:/hf: models through oneflow.mock_torch (imports neither)
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,6 @@ __all__ = [
     "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "ParseError",
     "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
-    "__version__",
+    "torch_models", "__version__",
 ]
 

@@ -126,3 +126,40 @@ def test_timm_layer_by_hand(name, module, macs):
     assert r.inputs == [(1, 3, 224, 224)]  # timm's default_cfg input size, batch 1
     assert r.by_module()[module].macs == macs
     assert r.unsupported == {}
+
+
+# Hugging Face: small configs, random weights; 16 tokens (ViT: 32x32 image, 8x8 patches =
+# 16 patches + the CLS token = 17 tokens), hidden 64, MLP width 128 (GPT-2: 4 * 64 = 256)
+HF = {
+    "gpt2": ((1, 16), {"n_layer": 2, "n_embd": 64, "n_head": 4, "vocab_size": 1000, "n_positions": 64}),
+    "bert": ((1, 16), {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+                       "intermediate_size": 128, "vocab_size": 1000}),
+    "bart": ((1, 16), {"encoder_layers": 2, "decoder_layers": 2, "d_model": 64, "encoder_attention_heads": 4,
+                       "decoder_attention_heads": 4, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128,
+                       "vocab_size": 1000}),
+    "vit": (None, {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+                   "intermediate_size": 128, "image_size": 32, "patch_size": 8}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,module,macs", [
+    # GPT-2's c_fc is a Conv1D: torch.addmm(bias, x, W) on 16 tokens, 64 -> 256. OneFlow 0.9
+    # runs addmm as flow.mul(bias, beta) + flow.mul(matmul(x, W), alpha) (oneflow/nn/modules/
+    # math_ops.py): matmul 16*64*256, scalar_mul of the bias 256, scalar_mul of the product
+    # 16*256, broadcast add 16*256
+    ("gpt2", "h.0.mlp.c_fc", 16 * 64 * 256 + 256 + 16 * 256 + 16 * 256),
+    # BERT's intermediate: Linear 64 -> 128 on 16 tokens + bias + GELU (1 per element)
+    ("bert", "encoder.layer.0.intermediate", 16 * 64 * 128 + 16 * 128 + 16 * 128),
+    # BART's fc1: Linear 64 -> 128 on 16 tokens + bias
+    ("bart", "encoder.layers.0.fc1", 16 * 64 * 128 + 16 * 128),
+    # ViT's intermediate on 17 tokens: Linear 64 -> 128 + bias + GELU
+    ("vit", "encoder.layer.0.intermediate", 17 * 64 * 128 + 17 * 128 + 17 * 128),
+])
+def test_hf_layer_by_hand_and_eager_equals_graph(arch, module, macs):
+    res, cfg = HF[arch]
+    g = tm.profile(f"hf:{arch}", res, config=cfg, mode="graph")
+    e = tm.profile(f"hf:{arch}", res, config=cfg, mode="eager", backend_specific_config={"count_functional": True})
+    assert g.by_module()[module].macs == macs
+    assert (e.macs, e.flops, e.params) == (g.macs, g.flops, g.params)
+    assert g.unsupported == {} and e.unsupported == {}

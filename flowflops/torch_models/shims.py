@@ -132,6 +132,35 @@ def _wrapper_dir(self: Any) -> List[str]:
     return dir(self.module)
 
 
+def _late_bound_getattr(original: Callable) -> Callable:
+    """``torch.<module>.<function>`` under mock_torch, looked up again at each call.
+
+    Hugging Face stores functions at construction (``self.act = nn.functional.gelu``); the
+    model then calls the object it captured, which ``count_functional``'s patches, installed
+    only while a count runs, cannot replace. A late-bound stand-in calls whatever
+    ``oneflow.nn.functional.gelu`` is at call time, so those calls are counted like the rest.
+    Classes, modules and other values are returned as they are."""
+    cache: Dict[Tuple[str, str], Callable] = {}
+
+    def __getattr__(self: Any, name: str) -> Any:
+        value = original(self, name)
+        if not callable(value) or isinstance(value, (type, types.ModuleType)) or name.startswith("__"):
+            return value
+        owner = self.module
+        key = (owner.__name__, name)
+        bound = cache.get(key)
+        if bound is None:
+            def bound(*args: Any, **kwargs: Any) -> Any:
+                return getattr(owner, name)(*args, **kwargs)
+
+            bound.__name__ = getattr(value, "__name__", name)
+            bound.__wrapped__ = value  # type: ignore[attr-defined]
+            cache[key] = bound
+        return bound
+
+    return __getattr__
+
+
 def _fx() -> types.ModuleType:
     """``torch.fx``, as far as transformers looks at it when not tracing: a ``Proxy`` class
     nothing is an instance of (``is_torch_fx_proxy(x)`` is then False, as in eager PyTorch)."""
@@ -149,6 +178,8 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
 
     return [
         (ModuleWrapper, "__dir__", _wrapper_dir, "timm: `'silu' in dir(torch.nn.functional)`"),
+        (ModuleWrapper, "__getattr__", _late_bound_getattr(ModuleWrapper.__getattr__),
+         "HF: `self.act = nn.functional.gelu` captured at build time, counted at call time"),
         (flow, "_assert", _assert, "timm's trace_utils: `from torch import _assert`"),
         (jit, "is_scripting", _false, "timm/transformers branch on torch.jit.is_scripting()"),
         (jit, "is_tracing", _false, "timm branches on torch.jit.is_tracing()"),
