@@ -132,6 +132,11 @@ def layers():
         "layernorm": (nn.LayerNorm(16), (1, 10, 16)),
         "layernorm_noaffine": (nn.LayerNorm(16, elementwise_affine=False), (1, 10, 16)),
         "attention": (Attention(), (1, 4, 8)),
+        "lstm_2layers": (nn.LSTM(8, 16, num_layers=2, batch_first=True), (1, 5, 8)),
+        "gru_bidirectional": (nn.GRU(8, 16, bidirectional=True, batch_first=True), (1, 5, 8)),
+        "rnn": (nn.RNN(8, 16, batch_first=True), (1, 5, 8)),
+        "upsample_nearest": (nn.Upsample(scale_factor=2, mode="nearest"), (1, 4, 6, 6)),
+        "upsample_bilinear": (nn.Upsample(scale_factor=2, mode="bilinear"), (1, 4, 6, 6)),
     }
 
 
@@ -140,6 +145,7 @@ def main():
     ap.add_argument("--models", default=",".join(ZOO))
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "peers.json"))
     ap.add_argument("--no-layers", action="store_true")
+    ap.add_argument("--layers-only", action="store_true", help="remeasure the layers, keep the models of --out")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
@@ -153,6 +159,11 @@ def main():
                  "(2 per multiply-add). Random weights, eval mode, batch 1.",
         "models": {}, "layers": {},
     }
+    if args.layers_only:
+        with open(args.out) as f:
+            kept = json.load(f)
+        out["models"], out["models_date"] = kept["models"], kept.get("models_date", kept["date"])
+        args.models = ""
     if not args.no_layers:
         for name, (m, shape) in layers().items():
             out["layers"][name] = {"input": list(shape), **measure(m, shape)}

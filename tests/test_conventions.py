@@ -208,3 +208,32 @@ def test_get_model_complexity_info_and_cli(capsys):
     assert all(n in out for n in ALL) and "thop - flowflops, by op type" in out
     assert run(["resnet18", "--input-shape", "1,3,32,32", "--conventions", "nope"]) != 0
     assert "the known conventions are" in capsys.readouterr().err
+
+
+def test_recurrent():
+    # input (1, 5, 8): batch 1, 5 steps; hidden 16.
+    # LSTM, 2 layers: ptflops per step (pytorch_ops.py:105-160): layer 0 4*16*(8+16) + 10*16 +
+    # 2*64 = 1,824, layer 1 4*16*32 + 160 + 128 = 2,336: 5 x 4,160 = 20,800. thop: layer 0
+    # 4*(16*24 + 16 + 32) + 4*16 = 1,792, layer 1 4*(16*32 + 48) + 64 = 2,304: 5 x 4,096 = 20,480.
+    # The CPU LSTM is one fused op: aten, torch and fvcore 0.
+    check(nn.LSTM(8, 16, num_layers=2, batch_first=True), (1, 5, 8),
+          {"ptflops": 20800, "thop": 20480, "ptflops-aten": 0, "fvcore": 0, "torch": 0})
+    # bidirectional GRU: ptflops per step and direction 3*16*24 + 7*16 + 2*48 = 1,360, x 5 x 2
+    # = 13,600; thop 3*(16*24 + 16 + 32) + 4*16 = 1,360: 13,600; torch: 3*16*24 = 1,152 per
+    # step and direction: 11,520; aten adds both biases, 96: 12,480.
+    check(nn.GRU(8, 16, bidirectional=True, batch_first=True), (1, 5, 8),
+          {"ptflops": 13600, "thop": 13600, "ptflops-aten": 12480, "fvcore": 0, "torch": 11520})
+    # RNN: ptflops 16*24 + 16 + 32 = 432 per step: 2,160; thop the same; torch 384 x 5 = 1,920;
+    # aten + 32 per step: 2,080
+    check(nn.RNN(8, 16, batch_first=True), (1, 5, 8),
+          {"ptflops": 2160, "thop": 2160, "ptflops-aten": 2080, "fvcore": 0, "torch": 1920})
+
+
+def test_upsample():
+    # x2 of (1, 4, 6, 6): 576 outputs. ptflops: the hook reads output[0], one sample (576 /
+    # batch 1), and the F.interpolate it calls 576: 1,152. fvcore: nearest 1 per output, bilinear
+    # 4; thop: nearest 1, bilinear 11; aten and torch nothing.
+    check(nn.Upsample(scale_factor=2, mode="nearest"), (1, 4, 6, 6),
+          {"ptflops": 1152, "fvcore": 576, "thop": 576, "ptflops-aten": 0, "torch": 0})
+    check(nn.Upsample(scale_factor=2, mode="bilinear"), (1, 4, 6, 6),
+          {"ptflops": 1152, "fvcore": 2304, "thop": 6336, "ptflops-aten": 0, "torch": 0})

@@ -71,3 +71,20 @@ def is_affine_term(rec: OpRecord) -> bool:
 CONV_OPS = ("conv1d", "conv2d", "conv3d", "deconv1d", "deconv2d", "deconv3d")
 MATMUL_OPS = ("matmul", "broadcast_matmul", "batch_matmul")
 NORM_MODULES = ("GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm")
+
+
+_GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3}
+
+
+def recurrent_macs(rec: OpRecord, with_bias: bool) -> int:
+    """GRU/RNN layers as PyTorch's CPU kernels run them (torch 2.14.1): one matrix product per
+    weight, input and hidden, per step (``g x h x (i + h)`` multiply-adds), the two biases added
+    by addmm (``2 g h``) when ``with_bias``. The CPU LSTM is one fused oneDNN op that neither
+    FlopCounterMode nor ptflops' aten backend has a formula for: 0. Measured: the rnn,
+    gru_bidirectional and lstm_2layers layers of benchmarks/peers.json."""
+    g = _GATES.get(rec.op_type)
+    if g is None:
+        return 0
+    (batch, i), (_, h) = rec.inputs[0], rec.inputs[1]
+    per_step = g * h * (i + h) + (2 * g * h if with_bias and rec.attrs.get("bias", True) else 0)
+    return per_step * batch * int(rec.attrs.get("steps", 1))

@@ -118,3 +118,18 @@ def softmax(rec: OpRecord) -> Cost:
         return peer(0)
     n = rec.inputs[0][-1]
     return peer(in_elems(rec) // n * (3 * n - 1))
+
+
+@register("rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell", convention=C)
+def recurrent(rec: OpRecord) -> Cost:
+    """count_rnn/count_gru/count_lstm: per layer and direction, per step and sample, the cell
+    count of _count_rnn_cell (h(i + h) + h, +2h with bias), _count_gru_cell (3(h(i + h) + h),
+    +6h with bias, + 4h) or _count_lstm_cell (4(h(i + h) + h), +8h with bias, + 4h)
+    (thop/rnn_hooks.py:6-75, 87-120)."""
+    if not _seen(rec):
+        return peer(0)
+    (batch, i), (_, h) = rec.inputs[0], rec.inputs[1]
+    bias = 2 * h if rec.attrs.get("bias", True) else 0
+    gates = {"gru_cell": 3, "lstm_cell": 4}.get(rec.op_type, 1)
+    per_step = gates * (h * (i + h) + h + bias) + {"gru_cell": 4 * h, "lstm_cell": 4 * h}.get(rec.op_type, 0)
+    return peer(per_step * batch * int(rec.attrs.get("steps", 1)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...records import Cost, OpRecord
 from ...registry import register
-from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, peer
+from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, peer, recurrent_macs
 
 C = "torch"
 # conv and matmul below have the shape of fvcore's on purpose (a deliberate repeat): each
@@ -31,3 +31,10 @@ def matmul(rec: OpRecord) -> Cost:
     """mm_flop/addmm_flop/bmm_flop/baddbmm_flop: 2 x m x k x n, the added term ignored
     (torch/utils/flop_counter.py:159-197)."""
     return peer(matmul_macs(rec))
+
+
+@register("rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell", convention=C)
+def recurrent(rec: OpRecord) -> Cost:
+    """The mm/addmm/bmm a recurrent layer runs as on the CPU, bias ignored (see
+    ``recurrent_macs``; mm_flop, torch/utils/flop_counter.py:159-175)."""
+    return peer(recurrent_macs(rec, with_bias=False))
