@@ -16,7 +16,7 @@ from .conventions import check_convention
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .backends import FLOPS_BACKEND
 from .backends import resolve as resolve_backend
-from .export import Report, print_report, zero_op_warnings
+from .export import Report, print_report, zero_op_warnings, zero_share_warning
 from .graph.scopes import GraphRules
 from .hooks import split_rules
 from .guard import counting_state
@@ -169,17 +169,15 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         except (CountError, CustomHookError):
             raise
         except Exception as err:
-            hint = (" The model is float16/bfloat16 on the CPU, where oneflow has no kernels: "
-                    "count it with mode='graph', which compiles without running."
-                    if half_on_cpu(model) else "")
+            from .advice import eager_advice
+
             raise CountError(
                 f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "
-                f"(from input_res={input_res!r}): {type(err).__name__}: {err}. Check that the "
-                "shape, batch included, is one the model accepts" + batch_hint(input_res, input_constructor)
-                + "." + hint
+                f"(from input_res={input_res!r}): {type(err).__name__}: {str(err).strip()}"
+                + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor))
             ) from err
     return Trace(counter.records, module_tree(model), "eager", describe_inputs(args, kwargs),
-                 dict(counter.unsupported), counter.outputs)
+                 dict(counter.unsupported), counter.outputs, dict(counter.unpriced))
 
 
 def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = None) -> Report:
@@ -189,7 +187,8 @@ def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = Non
     records = rules.apply(trace.records) if rules is not None else trace.records
     return Report(price_records(records, convention), trace.modules, mode=trace.mode,
                   inputs=trace.inputs, unsupported=trace.unsupported,
-                  module_outputs=trace.module_outputs, convention=convention)
+                  module_outputs=trace.module_outputs, convention=convention,
+                  unpriced_modules=trace.unpriced_modules)
 
 
 def count_graph_text(text: str) -> Report:
@@ -252,6 +251,9 @@ def get_model_complexity_info(
             print(line, file=ost)
     if print_per_layer_stat:
         print_report(report, ost=ost, units=flops_units, precision=output_precision, param_units=param_units)
+    loud = zero_share_warning(report)
+    if loud:  # default eager mode missing a large share of the model: say so, printout or not
+        warnings.warn(loud, stacklevel=2)
     macs, params = report.macs, report.trainable_params
     if as_strings:
         return (

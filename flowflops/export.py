@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import sys
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
@@ -71,8 +71,13 @@ def print_report(
     report: Aggregate, ost: TextIO = sys.stdout, units: Optional[str] = None, precision: int = 2,
     param_units: Optional[str] = None,
 ) -> None:
-    """Print the per-layer statistics of ``report`` to ``ost``."""
+    """Print the per-layer statistics of ``report`` to ``ost``, then its coverage (and the
+    warning of :func:`zero_share_warning`, when there is one)."""
     print(module_tree_text(report, units=units, precision=precision, param_units=param_units), file=ost)
+    print(coverage_text(report), file=ost)
+    warning = zero_share_warning(report)
+    if warning:
+        print(warning, file=ost)
 
 
 def zero_op_warnings(report: Aggregate) -> List[str]:
@@ -91,6 +96,34 @@ def missing_rule_warnings(report: Aggregate) -> List[str]:
     """thop's ``report_missing`` lines, once per type counted as zero."""
     return [f"[WARN] Cannot find rule for {name}. Treat it as zero Macs and zero Params."
             for name in report.unsupported]
+
+
+#: Share of the parameters in modules counted as zero from which eager mode warns.
+ZERO_SHARE_LOUD = 0.10
+
+
+def coverage_text(report: Aggregate) -> str:
+    """``Coverage: 97.50% of ops priced (unsupported: X x2)`` or ``... ; complete``."""
+    text = "Coverage: {:.2%} of ops priced".format(report.coverage)
+    if report.complete:
+        return text + "; complete"
+    items = ", ".join(f"{k} x{v}" for k, v in report.unsupported.items())
+    return f"{text}; incomplete, counted as zero (no formula): {items}"
+
+
+def zero_share_warning(report: Aggregate) -> str:
+    """When at least :data:`ZERO_SHARE_LOUD` of the parameters sit in modules an eager count
+    priced as zero: a warning naming those module types and what to do; else ``""``."""
+    share = 1.0 - report.param_coverage
+    if share < ZERO_SHARE_LOUD or not report.unpriced_modules:
+        return ""
+    types = Counter(report.unpriced_modules.values())
+    names = ", ".join(f"{t} x{n}" for t, n in types.most_common())
+    return (f"WARNING: {share:.1%} of the parameters ({params_to_string(report.unpriced_params)} of "
+            f"{params_to_string(report.params)}) sit in modules counted as zero, having no "
+            f"formula: {names}. Their work is missing from the MACs: count with "
+            "backend_specific_config={'count_functional': True} (eager) or mode='graph' "
+            "(CLI: --count-functional or --mode graph).")
 
 
 def _pct(part: int, whole: int) -> str:
@@ -321,6 +354,8 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
                            "bytes": op_bytes.get(op, NO_TRAFFIC).total}
                       for op, c in report.by_operator().items()},
         "unsupported": dict(report.unsupported),
+        "coverage": report.coverage, "complete": report.complete,
+        "unpriced_modules": dict(report.unpriced_modules),
         "phases": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.by_phase().items()}
         if report.mode == "train" else None,
         "ranks": _ranks(report),
@@ -395,8 +430,10 @@ def totals_text(report: Aggregate) -> str:
         lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
     if report.convention != "flowflops":
         lines.append(convention_note(report))
-    if report.unsupported:
-        lines.append("Counted as zero (no formula): " + ", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
+    lines.append(coverage_text(report))
+    warning = zero_share_warning(report)
+    if warning:
+        lines.append(warning)
     return "\n".join(lines) + "\n"
 
 

@@ -74,7 +74,11 @@ def half_on_cpu(model: Any) -> bool:
     """True when the model's first parameter is float16/bfloat16 on the CPU, where oneflow 0.9
     has no kernels (eager mode cannot run it; graph mode compiles it fine)."""
     ref = first_parameter(model)
-    return ref is not None and ref.device.type == "cpu" and any(t in str(ref.dtype) for t in HALF_TYPES)
+    if ref is None or not any(t in str(ref.dtype) for t in HALF_TYPES):
+        return False
+    if ref.is_global:  # a global tensor has a placement, not a device
+        return ref.placement.type == "cpu"
+    return ref.device.type == "cpu"
 
 
 def build_inputs(

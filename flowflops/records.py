@@ -178,7 +178,9 @@ class Trace:
 
     ``modules``: path -> :class:`ModuleInfo`; ``inputs``: the shapes of the
     counted call's inputs; ``unsupported``: module types (eager) seen without a formula, with
-    how many times; ``module_outputs``: module path -> shape of its first output (eager).
+    how many times; ``module_outputs``: module path -> shape of its first output (eager);
+    ``unpriced_modules``: path -> type name of each module counted as zero for want of a
+    formula (eager).
     """
 
     records: List[OpRecord]
@@ -187,3 +189,4 @@ class Trace:
     inputs: List[Any] = field(default_factory=list)
     unsupported: Dict[str, int] = field(default_factory=dict)
     module_outputs: Dict[str, Shape] = field(default_factory=dict)
+    unpriced_modules: Dict[str, str] = field(default_factory=dict)  # path -> type (eager)

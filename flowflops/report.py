@@ -35,8 +35,10 @@ class Report:
         unsupported: Optional[Dict[str, int]] = None,
         module_outputs: Optional[Dict[str, Tuple[int, ...]]] = None,
         convention: str = DEFAULT_CONVENTION,
+        unpriced_modules: Optional[Dict[str, str]] = None,
     ) -> None:
         self.entries = entries
+        self.unpriced_modules: Dict[str, str] = dict(unpriced_modules or {})
         self.convention = convention  # whose rules priced the entries (flowflops.conventions)
         self.module_outputs: Dict[str, Tuple[int, ...]] = dict(module_outputs or {})
         self.modules = modules
@@ -71,6 +73,34 @@ class Report:
         """Total FLOPs: 2 per multiply-accumulate, 1 per elementwise op (under a peer
         convention, 2 x its MACs)."""
         return self.cost.flops
+
+    # -- what was priced ----------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """True only when nothing was unsupported (every op seen had a formula)."""
+        return not self.unsupported
+
+    @property
+    def coverage(self) -> float:
+        """The share of the ops seen (op records, and in eager mode module calls without a
+        formula) that were priced: 1.0 when :attr:`complete`."""
+        priced = sum(1 for _, c in self.entries if c is not None)
+        seen = priced + sum(self.unsupported.values())
+        return priced / seen if seen else 1.0
+
+    @property
+    def unpriced_params(self) -> int:
+        """Parameters that sit in modules counted as zero for want of a formula (eager mode;
+        each module once, nested ones inside an outer one not again)."""
+        paths = sorted(self.unpriced_modules)
+        outer = [p for p in paths if not any(p.startswith(q + ".") for q in paths if q != p)]
+        return sum(self.modules[p].params for p in outer if p in self.modules)
+
+    @property
+    def param_coverage(self) -> float:
+        """The share of the model's parameters in modules whose work was priced (how much of
+        the model the count can see; 1.0 when no module was counted as zero)."""
+        return 1.0 - self.unpriced_params / self.params if self.params else 1.0
 
     # -- views --------------------------------------------------------------------------
     def by_module(self) -> Dict[str, Cost]:

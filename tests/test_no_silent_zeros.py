@@ -270,3 +270,112 @@ def test_graph_mode_isinstance_and_super_inside_forward():
 
     # 54 as above
     assert profile(Checked(8, 3), (2, 8), mode="graph").macs == 54
+
+
+# -- coverage, completeness and the loud warning -------------------------------------------
+
+class _Unknown(nn.Module):
+    """A leaf module with parameters and no formula (like flowvision's LinearLayer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(flow.ones(8, 8))
+
+    def forward(self, x):
+        return flow.matmul(x, self.w)
+
+
+class _Half(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.known = nn.Linear(8, 8)   # 64 + 8 = 72 parameters, priced
+        self.unknown = _Unknown()      # 64 parameters, counted as zero by default
+
+    def forward(self, x):
+        return self.unknown(self.known(x))
+
+
+def test_coverage_and_complete():
+    import io
+
+    from flowflops import get_model_complexity_info
+
+    r = profile(_Half(), (2, 8))
+    # records: the Linear's matmul and bias add (2, priced); module calls without a formula:
+    # _Unknown once. Coverage 2 / 3; not complete; 64 of 136 parameters unpriced
+    assert not r.complete and r.unsupported == {"_Unknown": 1}
+    assert r.coverage == pytest.approx(2 / 3)
+    assert r.unpriced_params == 64 and r.param_coverage == pytest.approx(72 / 136)
+    out = io.StringIO()
+    with pytest.warns(UserWarning, match=r"47\.1% of the parameters .* _Unknown x1.*count_functional"):
+        get_model_complexity_info(_Half(), (2, 8), ost=out)
+    assert "Coverage: 66.67% of ops priced; incomplete" in out.getvalue()
+    assert "WARNING: 47.1% of the parameters" in out.getvalue()
+    # with count_functional everything is priced: complete, 100%
+    f = profile(_Half(), (2, 8), backend_specific_config=FUNC)
+    assert f.complete and f.coverage == 1.0 and f.param_coverage == 1.0
+    d = f.to_dict()
+    assert d["complete"] is True and d["coverage"] == 1.0
+
+
+def test_cli_shows_coverage(tmp_path):
+    from flowflops.cli import run
+
+    out = tmp_path / "out.txt"
+    assert run(["resnet18", "--input-shape", "1,3,32,32", "--output", str(out)]) == 0
+    assert "Coverage: 100.00% of ops priced; complete" in out.read_text()
+
+
+# -- errors that name the real cause ----------------------------------------------------------
+
+def test_missing_cpu_kernel_is_named():
+    from flowflops import CountError
+
+    w = flow.ones(8)
+    with pytest.raises(CountError, match="no CPU kernel for the op 'rms_norm'.*mode='graph'") as info:
+        profile(Fn(lambda x: flow._C.rms_norm(x, w, (8,), 1e-5) + 0), (2, 8))
+    assert "Check that the shape" not in str(info.value)
+
+
+def test_untraceable_op_is_named_with_its_line():
+    from flowflops import CountError
+
+    class Item(nn.Module):
+        def forward(self, x):
+            return x * x.sum().item()
+
+    with pytest.raises(CountError, match=r"cannot trace a tensor read as a Python number.*"
+                                         r"test_no_silent_zeros.py:\d+ in forward.*mode='eager'") as info:
+        profile(Item(), (2, 8), mode="graph")
+    assert "Check that the shape" not in str(info.value)
+
+
+def test_shape_advice_only_for_shape_problems():
+    from flowflops import CountError
+
+    with pytest.raises(CountError, match="Check that the shape"):
+        profile(nn.Linear(8, 3), (2, 5))
+
+    class Raises(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    with pytest.raises(CountError, match="boom") as info:
+        profile(Raises(), (2, 8))
+    assert "Check that the shape" not in str(info.value)
+
+
+def test_global_model_whose_forward_raises_names_the_cause():
+    from flowflops import CountError
+
+    class Raises(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            raise ValueError("the real cause")
+
+    m = Raises().to_global(placement=flow.placement("cpu", ranks=[0]), sbp=flow.sbp.broadcast)
+    with pytest.raises(CountError, match="the real cause"):
+        profile(m, (2, 8))

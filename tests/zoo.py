@@ -21,13 +21,13 @@ FAMILIES: List[Tuple[str, str, Tuple[int, ...]]] = [
     ("cswin", "cswin_tiny_224", F),
     ("deit_III", "deit_small_patch16_LS_224", F),
     ("densenet", "densenet121", S),
-    ("detection.faster_rcnn", "fasterrcnn_mobilenet_v3_large_320_fpn", (1, 3, 320, 320)),
-    ("detection.fcos", "fcos_resnet50_fpn", (1, 3, 320, 320)),
-    ("detection.mask_rcnn", "maskrcnn_resnet50_fpn", (1, 3, 320, 320)),
-    ("detection.retinanet", "retinanet_resnet50_fpn", (1, 3, 320, 320)),
+    ("detection.faster_rcnn", "fasterrcnn_mobilenet_v3_large_320_fpn", (1, 3, 64, 64)),
+    ("detection.fcos", "fcos_resnet50_fpn", (1, 3, 64, 64)),
+    ("detection.mask_rcnn", "maskrcnn_resnet50_fpn", (1, 3, 64, 64)),
+    ("detection.retinanet", "retinanet_resnet50_fpn", (1, 3, 64, 64)),
     ("detection.ssd", "ssd300_vgg16", (1, 3, 300, 300)),
     ("detection.ssdlite", "ssdlite320_mobilenet_v3_large", (1, 3, 320, 320)),
-    ("dla", "dla46_c", S),
+    ("dla", "dla46_c", F),
     ("efficientnet", "efficientnet_b0", S),
     ("face_recognition.ir_resnet", "iresnet50", (1, 3, 112, 112)),
     ("fan", "fan_tiny_12_p16_224", F),
@@ -78,7 +78,9 @@ VARIANTS: List[Tuple[str, str, Tuple[int, ...]]] = [
 
 #: Constructor arguments that keep a build offline (detectors fetch a pretrained backbone
 #: unless told not to).
-KWARGS = {name: {"pretrained_backbone": False} for fam, name, _ in FAMILIES if fam.startswith("detection.")}
+KWARGS = {name: {"pretrained_backbone": False, "min_size": 64, "max_size": 64}
+          for fam, name, _ in FAMILIES if fam.startswith("detection.")}
+KWARGS["ssd300_vgg16"] = KWARGS["ssdlite320_mobilenet_v3_large"] = {"pretrained_backbone": False}
 KWARGS.update({name: {"pretrained_backbone": False} for fam, name, _ in FAMILIES if fam.startswith("segmentation.")})
 
 

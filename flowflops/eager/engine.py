@@ -76,6 +76,7 @@ class EagerCounter:
         self.table = EMITTERS if table is None else table
         self.records: List[OpRecord] = []
         self.unsupported: Counter = Counter()
+        self.unpriced: Dict[str, str] = {}  # path -> type of each module counted as zero
         self._priced_depth = 0
         self._descend_depth = 0  # modules running now that are descended into (see above)
         self.descended: List[str] = []  # their paths
@@ -130,6 +131,7 @@ class EagerCounter:
             if kind == "unknown":  # (inside a descended module its functional calls counted)
                 if self._priced_depth == 0 and self._descend_depth == 0:
                     self.unsupported[type(m).__name__] += 1
+                    self.unpriced[self.paths.get(id(m), "")] = type(m).__name__
                 return
             self._priced_depth -= 1
             if self._priced_depth == 0:

@@ -57,7 +57,6 @@ def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     return tree
 
 
-_EAGER_HINT = ". Graph mode needs a model nn.Graph can trace; count it with mode='eager' instead."
 
 
 def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
@@ -69,9 +68,9 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
         if model._is_compiled:
             job, inputs = model._full_job_proto, []
         else:
-            job = compile_job(model, args, kwargs, type(model).__name__, _EAGER_HINT)
+            job = compile_job(model, args, kwargs, type(model).__name__, advise=True)
         records = assign_phases(job, job_records(job))  # phases: training graphs
         return Trace(records, _graph_tree(model), "graph", inputs)
     with counting_state(model):
-        job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, _EAGER_HINT)
+        job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
     return Trace(job_records(job), module_tree(model), "graph", inputs)

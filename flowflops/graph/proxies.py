@@ -37,22 +37,32 @@ def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
 
 def truthful_proxies(graph: flow.nn.Graph) -> None:
     """Retype every module proxy of ``graph`` so that ``isinstance``/``super()`` see the
-    module's class (see the module docstring)."""
+    module's class (see the module docstring), and give each proxy, in its own ``__dict__``,
+    a copy of any plain list or tuple of (registered) submodules its module holds, made of
+    their proxies: a forward that loops over ``self.block_list`` (flowvision's GENet) then
+    runs the proxies nn.Graph can trace instead of the bare modules, which OneFlow 0.9
+    cannot compile (it aborts the process). The user's modules are not touched."""
+    proxies: Dict[int, Any] = {}
     todo = list(getattr(graph, "_blocks", {}).values())
-    seen = set()
     while todo:
         proxy = todo.pop()
-        if id(proxy) in seen:
-            continue
-        seen.add(id(proxy))
         origin = proxy.__dict__.get("_oneflow_internal_origin__")
-        if not isinstance(origin, nn.Module):
+        if not isinstance(origin, nn.Module) or id(origin) in proxies:
             continue
+        proxies[id(origin)] = proxy
         try:
             object.__setattr__(proxy, "__class__", _proxy_type(type(proxy), type(origin)))
         except TypeError:  # a proxy type that cannot be retyped: leave it as it is
             pass
         todo.extend(proxy.__dict__.get("_modules", {}).values())
+    for proxy in proxies.values():
+        origin = proxy.__dict__["_oneflow_internal_origin__"]
+        for name, value in origin.__dict__.items():
+            if (type(value) in (list, tuple) and value and name not in proxy.__dict__
+                    and all(id(v) in proxies for v in value if isinstance(v, nn.Module))
+                    and any(isinstance(v, nn.Module) for v in value)):
+                proxy.__dict__[name] = type(value)(
+                    proxies[id(v)] if isinstance(v, nn.Module) else v for v in value)
 
 
 def graph_output(out: Any) -> Any:
