@@ -33,7 +33,7 @@ _UNTRACEABLE = (
 )
 _PROXY = re.compile(r"super\(type, obj\): obj must be an instance|isinstance", re.I)
 _SHAPE = re.compile(r"shape|size|dimension|dim\b|match|expected .*(input|channels)|broadcast|"
-                    r"\(\d+ vs\.? \d+\)|Infer\w*(TensorDesc|Shape)", re.I)
+                    r"\(\d+ vs\.? \d+\)|Infer\w*(TensorDesc|Shape)|channels", re.I)
 
 
 def model_frame(err: BaseException) -> Optional[str]:

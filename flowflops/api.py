@@ -7,6 +7,7 @@ records, prices the records with the registry and builds the :class:`Report`."""
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 
 import oneflow as flow
