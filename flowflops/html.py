@@ -228,7 +228,7 @@ def repr_html(report: "Report", depth: int = 1) -> str:
         links = (
             "<button onclick=\"(function(b){var s=atob(b),a=new Uint8Array(s.length);"
             "for(var i=0;i<s.length;i++)a[i]=s.charCodeAt(i);"
-            "window.open(URL.createObjectURL(new Blob([a],{type:'text/html'})),'_blank');})"
+            "window.open(window.URL.createObjectURL(new Blob([a],{type:'text/html'})),'_blank');})"
             f"(this.nextElementSibling.getAttribute('data-b64'))\">Open full view</button>"
             f"<span data-b64=\"{b64}\" style=\"display:none\"></span> "
             f"<a download=\"flowflops-report.html\" href=\"data:text/html;base64,{b64}\">save it as HTML</a>"

@@ -130,3 +130,27 @@ def test_large_page_opens_and_stays_usable(browser, tmp_path):
     assert len(page) > 10e6
     assert [r.text.split()[0] for r in rows] == ["copy3.layer2.0.conv1"]
     assert all(p.startswith("copy0") for p in nodes(browser))
+
+
+def test_notebook_view_opens_the_full_page(browser, tmp_path):
+    import oneflow.nn as nn
+
+    report = flowflops.profile(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), (2, 4))
+    cell = tmp_path / "cell.html"
+    cell.write_text("<!DOCTYPE html><html><body>" + report._repr_html_() + "</body></html>")
+    browser.get("file://" + str(cell))
+    # Linear(4 -> 8) on (2, 4): 2*8*4 + 2*8 = 80; ReLU on (2, 8): 16
+    assert "(96 MACs)" in browser.find_element("css selector", ".flowflops-report").text
+    before = set(browser.window_handles)
+    browser.find_element("css selector", ".flowflops-report button").click()
+    new = [h for h in browser.window_handles if h not in before]
+    assert len(new) == 1
+    browser.switch_to.window(new[0])
+    try:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.body && document.body.getAttribute('data-ff-ready')"))
+        assert {"0", "1"} <= set(nodes(browser))
+    finally:
+        browser.close()
+        browser.switch_to.window(list(before)[0])

@@ -208,6 +208,10 @@ def test_cli_diff_and_compare(tmp_path, reports):
     assert "wide" in out and "shorter" in out
     code, out, _ = cli("compare", str(files["base"]), str(files["wide"]), "--depth", "2", "--format", "csv")
     assert code == 0 and f"body.0,{LIN1},{W_LIN1}" in out
+    code, out, _ = cli("compare", str(files["base"]), str(files["wide"]), "--format", "html")
+    # the wide model: 160 + 32 + 102 = 294 MACs, 96 % more than the base's 150
+    assert code == 0 and 'id="ff-compare"' in out and f">{W_LIN1 + W_RELU + W_LIN2}<" in out and "+96.00%" in out
+    assert "<script" not in out
 
 
 def test_cli_diff_bad_files_are_one_line_errors(tmp_path, reports):
