@@ -116,3 +116,29 @@ def test_calibrate_recovers_known_efficiencies():
     assert cal.overhead == pytest.approx(0.0, abs=1e-9)
     # the calibrated roofline then predicts the batch-8 run's time: 4 + 0.25 s
     assert runs[1][0].roofline(cal).total == pytest.approx(4.25)
+
+
+def test_memory_per_rank_by_hand():
+    from collections import OrderedDict
+
+    from flowflops.records import ModuleInfo, OpRecord
+    from flowflops.report import Report
+
+    # a job over ranks 0 and 1: y = x @ w^T with x (4, 8) split on the batch, w (16, 8) a
+    # parameter split on its rows (S(0)), then z = relu(y), both outputs split on the batch
+    place = {"type": "cpu", "ranks": (0, 1)}
+    mm = OpRecord("matmul", "", ((4, 8), (16, 8)), ((4, 16),), {
+        "_in_tensors": ("x/out", "w/out"), "_out_tensors": ("mm/out",), "_params": (1,),
+        "_in_sbp": (("S(0)",), ("S(0)",)), "_out_sbp": (("S(0)",),), "_placement": place})
+    relu = OpRecord("relu", "", ((4, 16),), ((4, 16),), {
+        "_in_tensors": ("mm/out",), "_out_tensors": ("relu/out",),
+        "_in_sbp": (("S(0)",),), "_out_sbp": (("S(0)",),), "_placement": place})
+    report = Report([(mm, None), (relu, None)], OrderedDict({"": ModuleInfo("M")}), mode="graph")
+    by_rank = report.memory_by_rank()
+    assert sorted(by_rank) == [0, 1]
+    for m in by_rank.values():
+        # w: 16*8*4 = 512 B, half on each rank
+        assert m.params == 256
+        # x 4*8*4/2 = 64 B alive from the start; y 4*16*4/2 = 128 B; z 128 B. At the matmul x
+        # and y (192 B); at the relu y and z (256 B), x being freed after its last reader
+        assert m.activation_peak == 256
