@@ -4,9 +4,10 @@ that roofline predictions use the rates this machine reaches rather than its pea
 Model, per module ``m`` of the measured runs with records of its own (as the eager count
 attributes them: a leaf layer's, or an attention module's functional matmuls and softmax;
 ``r_f(m)``: the roofline seconds of those records of family ``f`` at peak rates; ``n(m)``: how
-many of them do any work; ``own(m)``: its measured time minus its children's)::
+many of them do any work; ``own(m)``: its measured time minus its children's; ``overhead``:
+the cost of one small op, measured by :func:`op_overhead`)::
 
-    own(m) ~= sum_f r_f(m) / efficiency_f + n(m) * overhead
+    own(m) - n(m) * overhead ~= sum_f r_f(m) / efficiency_f
 
 and, per model, the same over all its records against its measured time without hooks;
 fitted by non-negative least squares on the seconds themselves (so the modules that take the
@@ -17,7 +18,7 @@ keeps efficiency 1 (it is predicted at the roofline).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .hardware import Device, get_device
 from .roofline import FAMILIES, roofline
@@ -63,12 +64,14 @@ def module_rows(report: Any, measurement: Any, device: Device, dtype: str) -> Li
     return rows
 
 
-def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", repeats: int = 5) -> Device:
+def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", repeats: int = 5,
+              overhead: Optional[float] = None) -> Device:
     """A copy of ``device``'s profile with fitted ``efficiency`` per op family and ``overhead``.
 
     ``runs``: ``(model, input_res)`` pairs (each measured here with :func:`flowflops.measure`,
     per module, and counted eagerly with functional calls priced) or ``(report, measurement)``
-    pairs from earlier runs on the same device.
+    pairs from earlier runs on the same device. ``overhead``: seconds per op (default: measured
+    now by :func:`op_overhead`); the efficiencies are fitted to what remains.
     """
     import numpy as np
 
@@ -92,6 +95,10 @@ def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", rep
                          "flowflops counts (e.g. [(flowvision.models.resnet18(), (1, 3, 224, 224))])")
     a = np.array([f for f, _ in rows], dtype=float)
     y = np.array([t for _, t in rows], dtype=float)
+    if overhead is None:
+        overhead = op_overhead()
+    y = np.maximum(y - a[:, -1] * overhead, 0.0)  # what the kernels themselves took
+    a = a[:, :-1]
     # each model's total row weighs as much as all module rows together (the totals are what
     # a prediction is for; the modules tell the families apart)
     w = np.array([len(rows) if i in totals else 1.0 for i in range(len(rows))])
@@ -99,9 +106,23 @@ def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", rep
     used = [j for j in range(a.shape[1]) if a[:, j].any()]
     x = _nnls(a[:, used], y)
     coef = dict(zip(used, x))
-    eff = {}
-    for j, fam in enumerate(FAMILIES):
-        if j in coef and coef[j] > 0:
-            eff[fam] = 1.0 / coef[j]
-    overhead = float(coef.get(len(FAMILIES), 0.0))
-    return dev.calibrated(eff, overhead)
+    eff = {fam: 1.0 / coef[j] for j, fam in enumerate(FAMILIES) if coef.get(j, 0) > 0}
+    return dev.calibrated(eff, float(overhead))
+
+
+def op_overhead(calls: int = 300, repeats: int = 5) -> float:
+    """Seconds one small eager op costs beyond its arithmetic (dispatch, allocation): the best
+    of ``repeats`` runs of ``calls`` ReLUs on an 8-element tensor, synchronised once per run."""
+    import oneflow as flow
+
+    from .measure import clock
+
+    x = flow.ones(8)
+    flow.relu(x)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = clock()
+        for _ in range(calls):
+            flow.relu(x)
+        best = min(best, (clock() - t0) / calls)
+    return best

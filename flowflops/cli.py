@@ -267,6 +267,10 @@ def _count_model(args: argparse.Namespace) -> None:
         text = _render(report, args.format, args.depth)
         if args.device and args.format != "html":
             text += _device_text(report, args.device, args.dtype, args.depth)
+        elif args.mode == "train" and args.format == "text":
+            from .export import memory_section
+
+            text += memory_section(report)
         if args.measure:
             from .measure import measure
 

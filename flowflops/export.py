@@ -598,9 +598,13 @@ def device_text(report: "Report", device: Any, dtype: str = "fp32", depth: int =
     and whether it fits (the CLI's ``--device``)."""
     text = "\n" + report.roofline(device, dtype).table(depth) + "\n"
     if report.mode in ("graph", "train"):
-        text += "\nMemory (per rank 0, as counted):\n" + memory_text(report.memory()) + "\n"
-        text += "Fits on " + fit_text(report.fits(device)) + "\n"
+        text += memory_section(report) + "Fits on " + fit_text(report.fits(device)) + "\n"
     return text
+
+
+def memory_section(report: "Report") -> str:
+    """The memory breakdown of a graph or train count under a heading (rank 0)."""
+    return "\nMemory (rank 0, dtypes as counted):\n" + memory_text(report.memory()) + "\n"
 
 
 def measurement_text(m: Any, depth: int = 2) -> str:

@@ -111,9 +111,16 @@ def test_calibrate_recovers_known_efficiencies():
         mm, relu = (b / 4) / 0.5, (b / 128) / 0.25
         times = {"": mm + relu, "0": mm, "1": relu}
         runs.append((report, Measurement(dev, "fp32", "eager", report.flops, mm + relu, [mm + relu], times, {}, 1024.0)))
-    cal = flowflops.calibrate(runs, device=dev)
+    cal = flowflops.calibrate(runs, device=dev, overhead=0.0)
     assert cal.efficiency["matmul"] == pytest.approx(0.5) and cal.efficiency["other"] == pytest.approx(0.25)
-    assert cal.overhead == pytest.approx(0.0, abs=1e-9)
+    assert cal.overhead == 0.0
+    # with a known per-op overhead of 0.01 s added to every measured op, the same efficiencies
+    runs2 = []
+    for report, m in runs:
+        t = {k: v + 0.01 * (2 if k == "" else 1) for k, v in m.module_times.items()}
+        runs2.append((report, Measurement(dev, "fp32", "eager", m.flops, t[""], [t[""]], t, {}, 1024.0)))
+    cal2 = flowflops.calibrate(runs2, device=dev, overhead=0.01)
+    assert cal2.efficiency["matmul"] == pytest.approx(0.5) and cal2.efficiency["other"] == pytest.approx(0.25)
     # the calibrated roofline then predicts the batch-8 run's time: 4 + 0.25 s
     assert runs[1][0].roofline(cal).total == pytest.approx(4.25)
 
@@ -142,3 +149,12 @@ def test_memory_per_rank_by_hand():
         # x 4*8*4/2 = 64 B alive from the start; y 4*16*4/2 = 128 B; z 128 B. At the matmul x
         # and y (192 B); at the relu y and z (256 B), x being freed after its last reader
         assert m.activation_peak == 256
+
+
+def test_cli_train_shows_memory(capsys):
+    from flowflops.cli import run
+
+    assert run(["oneflow.nn:Linear", "--kwargs", '{"in_features": 8, "out_features": 4}',
+                "--input-shape", "2,8", "--mode", "train"]) == 0
+    out = capsys.readouterr().out
+    assert "Memory (rank 0" in out and "gradients:" in out and "saved activations:" in out
