@@ -115,14 +115,13 @@ def op_overhead(calls: int = 300, repeats: int = 5) -> float:
     of ``repeats`` runs of ``calls`` ReLUs on an 8-element tensor, synchronised once per run."""
     import oneflow as flow
 
-    from .measure import clock
+    from .hardware import best_time
 
     x = flow.ones(8)
     flow.relu(x)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = clock()
+
+    def run() -> None:
         for _ in range(calls):
             flow.relu(x)
-        best = min(best, (clock() - t0) / calls)
-    return best
+
+    return best_time(run, repeats) / calls

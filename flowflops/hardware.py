@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field, replace
-from typing import Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 T = 1e12
 GB = 1e9
@@ -114,7 +114,8 @@ def get_device(device: "str | Device") -> Device:
     return by_lower[key]
 
 
-def _best_time(fn, repeats: int) -> float:
+def best_time(fn: Callable[[], Any], repeats: int) -> float:
+    """The fastest of ``repeats`` synchronised runs of ``fn`` (seconds)."""
     import oneflow as flow
 
     sync = flow._oneflow_internal.eager.Sync
@@ -134,7 +135,7 @@ def cpu_matmul_flops(n: int = 512, repeats: int = 10) -> float:
 
     a, b = flow.randn(n, n), flow.randn(n, n)
     flow.matmul(a, b).numpy()  # warm-up
-    return 2 * n ** 3 / _best_time(lambda: flow.matmul(a, b), repeats)
+    return 2 * n ** 3 / best_time(lambda: flow.matmul(a, b), repeats)
 
 
 def cpu_copy_bandwidth(mb: int = 32, repeats: int = 10) -> float:
@@ -144,7 +145,7 @@ def cpu_copy_bandwidth(mb: int = 32, repeats: int = 10) -> float:
     x = flow.ones(mb * 1024 * 1024 // 4)
     y = flow.zeros_like(x)
     y.copy_(x)
-    return 2 * x.numel() * 4 / _best_time(lambda: y.copy_(x), repeats)
+    return 2 * x.numel() * 4 / best_time(lambda: y.copy_(x), repeats)
 
 
 @functools.lru_cache(maxsize=1)
