@@ -243,7 +243,8 @@ def _count_model(args: argparse.Namespace) -> None:
         except ValueError as err:
             raise CliError(str(err))
     model, ctor, shape = _build_model(args, kwargs)
-    cfg = {"count_functional": True} if args.count_functional else {}
+    # the peers see functional calls: --conventions prices them in the one eager count
+    cfg = {"count_functional": True} if args.count_functional or args.conventions else {}
     conv = args.convention
     if args.mode == "both":
         eager = profile(model, shape, input_constructor=ctor, mode="eager", backend_specific_config=cfg,

@@ -28,7 +28,8 @@ class Convention:
 
     ``peer``: the tool and version whose number it gives; ``counts``: what it counts, in a
     line; ``count_functional``: whether an eager count under it prices functional calls by
-    default (the peer sees them); ``engine``: the engine that reproduces the peer best.
+    default (the peer sees them, or its rules skip them); ``engine``: the engine that reproduces
+    the peer (the module-hook tools need eager mode: only it knows which module made a record).
     """
 
     name: str
@@ -48,14 +49,15 @@ CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (
                True, "eager"),
     Convention("ptflops-aten", "ptflops 0.7.5, aten backend",
                "MACs of aten mm/bmm/addmm/convolution, conv and addmm bias included", True,
-               "eager or graph"),
+               "eager (graph: all but the Linear bias)"),
     Convention("fvcore", "fvcore 0.1.5 FlopCountAnalysis",
                "one fused multiply-add = 1: conv, matmul, linear (no bias), BN (eval: 1-2 per "
                "element), norms, upsample, adaptive_avg_pool2d; no activations, adds, pools",
                True, "eager or graph"),
     Convention("thop", "thop 0.1.1 profile",
                "MACs of registered leaf modules: conv and linear without bias, BN 4 per element "
-               "(affine), avg pools; ReLU and max pools 0; functionals unseen", True, "eager"),
+               "(affine), avg pools; ReLU and max pools 0; functionals unseen", True,
+               "eager (graph: when every op comes from a hooked module)"),
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode (torch 2.x) / 2",
                "matmul and conv MACs only (no bias, norm, activation); the torchvision model "
                "card's GFLOPS", True, "eager or graph"),

@@ -264,16 +264,18 @@ def convention_table(report: Aggregate, units: Optional[str] = None, precision: 
     each peer, the op types it prices differently from flowflops, with the MAC difference."""
     from prettytable import PrettyTable
 
-    from .conventions import CONVENTIONS
+    from .conventions import CONVENTIONS, FUNCTION_ATTR
 
-    t = PrettyTable(["convention", "MACs", "", "FLOPs", "reproduces"])
+    t = PrettyTable(["convention", "MACs", "", "FLOPs", "reproduces", "engine"])
     t.align = "r"
-    t.align["convention"] = t.align["reproduces"] = "l"
+    t.align["convention"] = t.align["reproduces"] = t.align["engine"] = "l"
     totals = report.by_convention(names)
     for name, c in totals.items():
         t.add_row([name, f"{c.macs:,}", flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
-                   f"{c.flops:,}", CONVENTIONS[name].peer])
-    lines = [t.get_string(), f"(one {report.mode} count of {len(report.entries)} op records)"]
+                   f"{c.flops:,}", CONVENTIONS[name].peer, CONVENTIONS[name].engine])
+    functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
+    lines = [t.get_string(), f"(one {report.mode} count of {len(report.entries)} op records"
+             + (", functional calls priced)" if functional else ")")]
     for name in totals:
         diff = report.convention_diff("flowflops", name) if name != "flowflops" else {}
         if diff:

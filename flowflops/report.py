@@ -231,7 +231,9 @@ class Report:
 
     def by_convention(self, conventions: Optional[Iterable[str]] = None) -> Dict[str, Cost]:
         """Convention name -> total cost of this count's records under it (every known
-        convention by default): each peer's number from the same records."""
+        convention by default): each peer's number from the same records. The peers see
+        functional calls: count in eager mode with ``count_functional`` (the default of every
+        peer convention) or in graph mode for their numbers."""
         from .conventions import NAMES
 
         return {name: self.with_convention(name).cost for name in (conventions or NAMES)}

@@ -1,10 +1,12 @@
 """Helpers shared by the peer rules: who emitted a record, and a peer's count as a Cost."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR
-from ...records import Cost, OpRecord, numel
+from ...records import Cost, OpRecord
+from .._shapes import in_numel as in_elems  # noqa: F401  (re-exported for the peer rules)
+from .._shapes import out_numel as out_elems  # noqa: F401
 from ..conv import conv, conv_transpose
 from ..matmul import matmul
 
@@ -36,14 +38,6 @@ def matmul_macs(rec: OpRecord) -> int:
     return matmul(rec).macs
 
 
-def in_elems(rec: OpRecord) -> int:
-    return numel(rec.inputs[0]) if rec.inputs else 0
-
-
-def out_elems(rec: OpRecord) -> int:
-    return numel(rec.outputs[0]) if rec.outputs else 0
-
-
 def inside(rec: OpRecord) -> Optional[str]:
     """Class name of the module that made ``rec``: the hooked module, or the innermost module
     running when a functional call made it (eager), else None."""
@@ -73,7 +67,15 @@ MATMUL_OPS = ("matmul", "broadcast_matmul", "batch_matmul")
 NORM_MODULES = ("GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm")
 
 
-_GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3}
+#: recurrent cell op types -> gates (weight blocks) per layer
+GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3, "lstm_cell": 4}
+
+
+def cell_dims(rec: OpRecord) -> Tuple[int, int, int, int]:
+    """``(gates, input size, hidden size, batch x steps)`` of a recurrent record (one layer and
+    direction over every step, see :func:`flowflops.eager.layers.recurrent`)."""
+    (batch, i), (_, h) = rec.inputs[0], rec.inputs[1]
+    return GATES[rec.op_type], i, h, batch * int(rec.attrs.get("steps", 1))
 
 
 def recurrent_macs(rec: OpRecord, with_bias: bool) -> int:
@@ -82,9 +84,7 @@ def recurrent_macs(rec: OpRecord, with_bias: bool) -> int:
     by addmm (``2 g h``) when ``with_bias``. The CPU LSTM is one fused oneDNN op that neither
     FlopCounterMode nor ptflops' aten backend has a formula for: 0. Measured: the rnn,
     gru_bidirectional and lstm_2layers layers of benchmarks/peers.json."""
-    g = _GATES.get(rec.op_type)
-    if g is None:
+    if rec.op_type == "lstm_cell":
         return 0
-    (batch, i), (_, h) = rec.inputs[0], rec.inputs[1]
-    per_step = g * h * (i + h) + (2 * g * h if with_bias and rec.attrs.get("bias", True) else 0)
-    return per_step * batch * int(rec.attrs.get("steps", 1))
+    g, i, h, n = cell_dims(rec)
+    return n * (g * h * (i + h) + (2 * g * h if with_bias and rec.attrs.get("bias", True) else 0))

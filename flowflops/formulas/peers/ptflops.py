@@ -21,8 +21,8 @@ from __future__ import annotations
 from ...records import Cost, OpRecord, numel
 from ...registry import register
 from ..pool import POOLS, UPSAMPLES
-from ._common import (CONV_OPS, MATMUL_OPS, conv_macs, function_of, in_elems, inside,
-                      is_affine_term, matmul_macs, module_of, norm_layer, out_elems, peer)
+from ._common import (CONV_OPS, GATES, MATMUL_OPS, cell_dims, conv_macs, function_of, in_elems,
+                      inside, is_affine_term, matmul_macs, module_of, norm_layer, out_elems, peer)
 
 C = "ptflops"
 
@@ -146,18 +146,14 @@ def upsample(rec: OpRecord) -> Cost:
     return peer(n) if _hooked_or_functional(rec) else peer(0)
 
 
-_GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3, "lstm_cell": 4}
 _EXTRA = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 7, "lstm_cell": 10}
 
 
-@register(*_GATES, convention=C)
+@register(*GATES, convention=C)
 def recurrent(rec: OpRecord) -> Cost:
     """rnn_flops (pytorch_ops.py:105-127) per layer and direction: the two weight matrices'
     elements, 1 (RNN), 7 (GRU) or 10 (LSTM) x hidden, both biases (pytorch_ops.py:151-154);
     times batch x steps (pytorch_ops.py:156-159)."""
-    (batch, in_size), (_, hidden) = rec.inputs[0], rec.inputs[1]
-    g = _GATES[rec.op_type]
-    per_step = g * hidden * (in_size + hidden) + _EXTRA[rec.op_type] * hidden
-    if rec.attrs.get("bias", True):
-        per_step += 2 * g * hidden
-    return peer(per_step * batch * int(rec.attrs.get("steps", 1)))
+    g, i, h, n = cell_dims(rec)
+    per_step = g * h * (i + h) + _EXTRA[rec.op_type] * h + (2 * g * h if rec.attrs.get("bias", True) else 0)
+    return peer(per_step * n)

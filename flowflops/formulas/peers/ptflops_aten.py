@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ...records import Cost, OpRecord
 from ...registry import register
-from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, module_of, out_elems, peer, recurrent_macs
+from ._common import (CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, module_of, out_elems, peer,
+                      recurrent_macs)
 
 C = "ptflops-aten"
 
@@ -38,7 +39,7 @@ def linear_bias(rec: OpRecord) -> Cost:
     return peer(out_elems(rec)) if module_of(rec) == "Linear" else peer(0)
 
 
-@register("rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell", convention=C)
+@register(*GATES, convention=C)
 def recurrent(rec: OpRecord) -> Cost:
     """The mm/addmm a recurrent layer runs as on the CPU, addmm's bias included (see
     ``recurrent_macs``; ptflops/aten_ops.py:36-54)."""

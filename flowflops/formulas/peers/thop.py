@@ -11,8 +11,8 @@ from typing import Optional
 from ...records import Cost, OpRecord, numel
 from ...registry import register
 from ..pool import UPSAMPLES
-from ._common import (CONV_OPS, MATMUL_OPS, function_of, in_elems, inside, is_affine_term, module_of,
-                      norm_layer, out_elems, peer)
+from ._common import (CONV_OPS, GATES, MATMUL_OPS, cell_dims, function_of, in_elems, inside,
+                      is_affine_term, module_of, norm_layer, out_elems, peer)
 
 C = "thop"
 
@@ -120,7 +120,7 @@ def softmax(rec: OpRecord) -> Cost:
     return peer(in_elems(rec) // n * (3 * n - 1))
 
 
-@register("rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell", convention=C)
+@register(*GATES, convention=C)
 def recurrent(rec: OpRecord) -> Cost:
     """count_rnn/count_gru/count_lstm: per layer and direction, per step and sample, the cell
     count of _count_rnn_cell (h(i + h) + h, +2h with bias), _count_gru_cell (3(h(i + h) + h),
@@ -128,8 +128,6 @@ def recurrent(rec: OpRecord) -> Cost:
     (thop/rnn_hooks.py:6-75, 87-120)."""
     if not _seen(rec):
         return peer(0)
-    (batch, i), (_, h) = rec.inputs[0], rec.inputs[1]
+    g, i, h, n = cell_dims(rec)
     bias = 2 * h if rec.attrs.get("bias", True) else 0
-    gates = {"gru_cell": 3, "lstm_cell": 4}.get(rec.op_type, 1)
-    per_step = gates * (h * (i + h) + h + bias) + {"gru_cell": 4 * h, "lstm_cell": 4 * h}.get(rec.op_type, 0)
-    return peer(per_step * batch * int(rec.attrs.get("steps", 1)))
+    return peer(n * (g * (h * (i + h) + h + bias) + (4 * h if g > 1 else 0)))

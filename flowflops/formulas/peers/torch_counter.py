@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...records import Cost, OpRecord
 from ...registry import register
-from ._common import CONV_OPS, MATMUL_OPS, conv_macs, matmul_macs, peer, recurrent_macs
+from ._common import CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, peer, recurrent_macs
 
 C = "torch"
 # conv and matmul below have the shape of fvcore's on purpose (a deliberate repeat): each
@@ -33,7 +33,7 @@ def matmul(rec: OpRecord) -> Cost:
     return peer(matmul_macs(rec))
 
 
-@register("rnn_tanh_cell", "rnn_relu_cell", "gru_cell", "lstm_cell", convention=C)
+@register(*GATES, convention=C)
 def recurrent(rec: OpRecord) -> Cost:
     """The mm/addmm/bmm a recurrent layer runs as on the CPU, bias ignored (see
     ``recurrent_macs``; mm_flop, torch/utils/flop_counter.py:159-175)."""
