@@ -379,3 +379,29 @@ def test_global_model_whose_forward_raises_names_the_cause():
     m = Raises().to_global(placement=flow.placement("cpu", ranks=[0]), sbp=flow.sbp.broadcast)
     with pytest.raises(CountError, match="the real cause"):
         profile(m, (2, 8))
+
+
+# -- references to functions taken before the count -------------------------------------------
+
+from oneflow import matmul as _captured_matmul  # noqa: E402  (a module-level name, as models do)
+
+
+class _Captures(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = F.gelu  # an instance attribute, as Hugging Face's ACT2FN does
+
+    def forward(self, x):
+        return self.act(_captured_matmul(x, x.t()))
+
+
+def test_references_captured_before_the_count_are_priced():
+    # matmul (2, 8) @ (8, 2): 4 outputs * 8 = 32; gelu on the 4 outputs: 4. Total 36, in
+    # eager+functional and in graph
+    r = profile(_Captures(), (2, 8), backend_specific_config=FUNC)
+    assert r.macs == profile(_Captures(), (2, 8), mode="graph").macs == 36
+    assert r.unsupported == {}
+    # and the captured references are the user's again afterwards
+    m = _Captures()
+    profile(m, (2, 8), backend_specific_config=FUNC)
+    assert m.act is F.gelu and _captured_matmul is flow.matmul

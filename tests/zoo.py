@@ -80,6 +80,7 @@ VARIANTS: List[Tuple[str, str, Tuple[int, ...]]] = [
 #: unless told not to).
 KWARGS = {name: {"pretrained_backbone": False, "min_size": 64, "max_size": 64}
           for fam, name, _ in FAMILIES if fam.startswith("detection.")}
+KWARGS["googlenet"] = KWARGS["inception_v3"] = {"init_weights": False}  # their init needs scipy
 KWARGS["ssd300_vgg16"] = KWARGS["ssdlite320_mobilenet_v3_large"] = {"pretrained_backbone": False}
 KWARGS.update({name: {"pretrained_backbone": False} for fam, name, _ in FAMILIES if fam.startswith("segmentation.")})
 

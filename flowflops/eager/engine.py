@@ -184,11 +184,12 @@ class EagerCounter:
             if not self.count_functional and not self.descended:
                 return self.model(*args, **kwargs)
             from .functional import patched
+            from .functional_table import captured_targets
 
             def should_count() -> bool:
                 return self._priced_depth == 0 and (self.count_functional or self._descend_depth > 0)
 
-            with patched(self._record_functional, should_count):
+            with patched(self._record_functional, should_count, captured_targets(self.model)):
                 return self.model(*args, **kwargs)
         finally:
             self.remove()

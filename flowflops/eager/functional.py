@@ -17,7 +17,7 @@ and so shows among the report's unsupported ops. Every patch is removed in a
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import oneflow as flow
 
@@ -85,9 +85,11 @@ class FunctionalPatcher:
         self._saved.append((owner, name, fn))
         setattr(owner, name, wrapper)
 
-    def install(self) -> None:
+    def install(self, extra: Sequence[Tuple[Any, str, Emit]] = ()) -> None:
+        """Patch every target of :func:`patch_targets`, then ``extra`` ones (references to the
+        same functions held elsewhere: :func:`captured_targets`), which share the wrappers."""
         done: Dict[int, Callable] = {}
-        for owner, name, emit in patch_targets():
+        for owner, name, emit in list(patch_targets()) + list(extra):
             self._patch(owner, name, emit, done if owner is not flow.Tensor else {})
 
     def remove(self) -> None:
@@ -102,10 +104,11 @@ def patched_attributes() -> List[Tuple[Any, str]]:
 
 
 @contextlib.contextmanager
-def patched(record: Callable[[List[OpRecord]], None], should_count: Callable[[], bool]) -> Iterator[None]:
+def patched(record: Callable[[List[OpRecord]], None], should_count: Callable[[], bool],
+            extra: Sequence[Tuple[Any, str, Emit]] = ()) -> Iterator[None]:
     p = FunctionalPatcher(record, should_count)
     try:
-        p.install()
+        p.install(extra)
         yield
     finally:
         p.remove()

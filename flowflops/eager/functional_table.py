@@ -661,3 +661,30 @@ def patch_targets() -> List[Tuple[Any, str, Emit]]:
                 if emit is not None:
                     _TARGETS.append((owner, name, emit))
     return list(_TARGETS)
+
+
+def captured_targets(model: Any) -> List[Tuple[Any, str, Emit]]:
+    """References to patched functions taken before the count, where the model's own code
+    holds them: the module-level names of the Python modules that define the model's module
+    classes (``from oneflow import matmul``) and the modules' instance attributes
+    (``self.act = F.gelu``, as Hugging Face does). Patching ``flow`` cannot reach these;
+    patching them too (and restoring them after) prices their calls. References held
+    anywhere else (a closure, a default argument, a container) stay unseen."""
+    import sys
+
+    originals = {id(_raw(owner, name)): emit for owner, name, emit in patch_targets()
+                 if owner is not flow.Tensor}
+    found: List[Tuple[Any, str, Emit]] = []
+    seen_modules = set()
+    for m in model.modules():
+        for name, value in list(vars(m).items()):
+            if callable(value) and id(value) in originals:
+                found.append((m, name, originals[id(value)]))
+        mod = sys.modules.get(type(m).__module__)
+        if mod is None or id(mod) in seen_modules or mod.__name__.startswith("oneflow"):
+            continue
+        seen_modules.add(id(mod))
+        for name, value in list(vars(mod).items()):
+            if callable(value) and id(value) in originals:
+                found.append((mod, name, originals[id(value)]))
+    return found
