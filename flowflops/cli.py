@@ -24,7 +24,8 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .conventions import NAMES
-from .export import convention_table, both_text, module_tree_text, top_text, totals_text, zoo_flat, zoo_text
+from .export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
+                     zoo_flat, zoo_text)
 
 FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
 # The article's table: model -> input side (alexnet at 227 as in the original's script).
@@ -313,8 +314,7 @@ def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple],
     rows = []
     for i, name in enumerate(names, 1):
         if progress is not None:
-            bar = "#" * int(20 * (i - 1) / len(names))
-            progress.write(f"\r[{bar:<20}] {i - 1}/{len(names)} {name:<30}")
+            progress.write(progress_line(i - 1, len(names), name))
             progress.flush()
         model = load_model(name)
         s = shape or (1, 3, ARTICLE_MODELS.get(name, 224), ARTICLE_MODELS.get(name, 224))
@@ -326,7 +326,7 @@ def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple],
             row[f"{mode}_macs"] = r.macs
         rows.append(row)
     if progress is not None:
-        progress.write(f"\r[{'#' * 20}] {len(names)}/{len(names)}{' ' * 32}\n")
+        progress.write(progress_line(len(names), len(names)))
     return rows
 
 

@@ -501,6 +501,15 @@ def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: in
 
 # -- the model zoo table (`flowflops zoo`) -----------------------------------------------------
 
+def progress_line(done: int, total: int, name: str = "") -> str:
+    """The zoo's progress bar on a terminal: ``"\\r[#####     ] 3/12 resnet50"``, rewritten in
+    place; the last one (``done == total``, no name) ends the line."""
+    if done == total and not name:
+        return f"\r[{'#' * 20}] {total}/{total}{' ' * 32}\n"
+    bar = "#" * int(20 * done / total)
+    return f"\r[{bar:<20}] {done}/{total} {name:<30}"
+
+
 def zoo_text(rows: List[Row], modes: Sequence[str]) -> str:
     """The article's layout: one table per mode, Model | Params | FLOPs (ptflops strings)."""
     from prettytable import PrettyTable

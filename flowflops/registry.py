@@ -19,7 +19,10 @@ The built-in formulas (``flowflops/formulas/``, one file per op family) are regi
 flowflops is imported, so registering an op type that already has a formula raises
 ``ValueError``; pass ``override=True`` to replace it (for every later count in the process).
 Zero-cost ops (views, copies, bookkeeping) are registered explicitly with
-:func:`register_zero`.
+:func:`register_zero`. The op type to register is the name ``report.unsupported`` lists (or
+``rec.op_type`` of ``report.entries``); a built-in goes into the family's file under
+``flowflops/formulas/`` with a test deriving its number by hand. A complete, runnable example
+(refused duplicate, override, the count before and after): ``examples/custom_formula.py``.
 
 A *convention* (see :mod:`flowflops.conventions`) is a further set of rules over the same op
 types that reproduces what a peer tool counts (``ptflops``, ``fvcore``, ``thop``, ``torch``...):
