@@ -82,7 +82,7 @@ emit(job=job, args=a, seconds=dt, rss_start_kb=rss0, built_kb=built_kb, peak_kb=
 
 
 def jobs(skip_70b: bool) -> List[tuple]:
-    g2, l70 = {"preset": "gpt2_medium"}, {"preset": "llama2_70b", "kw": {"lazy": True}}
+    g2, l70 = {"preset": "gpt2_medium", "kw": {"lazy": True}}, {"preset": "llama2_70b", "kw": {"lazy": True}}
     out = [
         ("linear_stack", {"n": 8, "d": 8192}),
         ("step", {**g2, "T": 1024}),
@@ -127,6 +127,7 @@ def render(data: Dict[str, Any]) -> str:
         f"{data['load_start']}, at end {data['load_end']}. `benchmarks/llm_scale.py`, one fresh process per row; "
         "batch 1; time is the counting call(s) only; RSS: after building the model, and the peak.",
         "",
+        *([data["note"], ""] if data.get("note") else []),
         "| model | what | counts | time (s) | RSS built MiB | peak RSS MiB | MACs | FLOPs |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -153,7 +154,46 @@ def render(data: Dict[str, Any]) -> str:
         lines.append(f"| {name} | {what} | {counts} | {p['seconds']:.1f} | {mib(p['built_kb'])} | "
                      f"{mib(p['peak_kb'])} | {macs:,} | {'—' if flops is None else f'{flops:,}'} |")
     lines.append("")
+    lines += rule_of_thumb(pts)
     return "\n".join(lines)
+
+
+DIMS = {"gpt2_medium": (24, 1024), "llama2_70b": (80, 8192)}  # layers, hidden (= heads * head_dim)
+
+
+def rule_of_thumb(pts: List[Dict[str, Any]]) -> List[str]:
+    """The exact FLOPs per token against ``2N`` (N: every parameter but the embedding tables,
+    which are lookups) and against ``2N + 4 * layers * keys * hidden`` (the scores and their
+    weighted sum: 2 FLOPs per key per query-head dimension, twice)."""
+    rows = []
+    for p in pts:
+        a = p.get("args", {})
+        if p.get("error") or p.get("job") == "linear_stack" or a.get("kw", {}).get("layers") or a.get("use_cache"):
+            continue
+        layers, d = DIMS[a["preset"]]
+        n = p["params"] - p["embedding_params"]
+        att = a.get("attention", "dense")
+        if p["job"] == "generation":
+            cases = [(f"prefill T={a['P']}", p["prefill"][1] / a["P"], a["P"] / 2 if att == "causal" else a["P"])]
+            cases += [(f"decode at L={L}", fl, int(L) + 1) for L, (_, fl) in p["steps"].items()]
+        elif a.get("L"):
+            cases = [(f"decode at L={a['L']}", p["flops"], a["L"] + 1)]
+        else:
+            cases = [(f"prefill T={a['T']}", p["flops"] / a["T"], a["T"] / 2 if att == "causal" else a["T"])]
+        for what, exact, keys in cases:
+            rule = 2 * n
+            rule_att = rule + 4 * layers * keys * d
+            rows.append(f"| {a['preset']} | {what} ({att}) | {n:,} | {exact:,.0f} | {rule:,} ({exact / rule:.3f}) | "
+                        f"{rule_att:,.0f} ({exact / rule_att:.3f}) |")
+    if not rows:
+        return []
+    return ["### FLOPs per token: the exact count against the 2N rule of thumb", "",
+            "N = parameters outside the embedding tables (a lookup is free; the LM head is a matmul). "
+            "Training's 6N is this forward's 2N plus a backward of 4N. In brackets: exact / rule. The second "
+            "rule adds the attention scores and their weighted sum, 4 FLOPs per key per hidden unit per layer "
+            "(on average T/2 keys per query in a causal prefill).", "",
+            "| model | what | N | exact FLOPs per token | 2N | 2N + 4·layers·keys·hidden |",
+            "|---|---|---:|---:|---:|---:|", *rows, ""]
 
 
 def main() -> None:
@@ -166,17 +206,25 @@ def main() -> None:
     if args.render:
         write_section("llm_scale", render(json.loads(RAW.read_text())))
         return
-    todo = jobs(args.skip_70b)
-    if args.only:
-        keep = {int(i) for i in args.only.split(",")}
-        todo = [j for i, j in enumerate(todo) if i in keep]
+    todo = list(enumerate(jobs(args.skip_70b)))
     data: Dict[str, Any] = {"machine": machine(), "versions": versions(), "load_start": load_average(), "points": []}
+    if args.only:  # rerun these rows, keep the others from llm_raw.json
+        keep = {int(i) for i in args.only.split(",")}
+        todo = [(i, j) for i, j in todo if i in keep]
+        old = json.loads(RAW.read_text())
+        data["points"] = old["points"]
+        data["note"] = f"rows {sorted(keep)} rerun {data['machine']['date']} (load {data['load_start']}); " \
+                       f"the others from {old['machine']['date']} (load {old['load_start']})"
+        data["machine"], data["load_start"] = old["machine"], old["load_start"]
     start = time.time()
-    for job, a in todo:
+    for i, (job, a) in todo:
         r = run_child(CHILD, [job, json.dumps(a)], args.timeout)
         r.setdefault("job", job)
         r.setdefault("args", a)
-        data["points"].append(r)
+        if i < len(data["points"]):
+            data["points"][i] = r
+        else:
+            data["points"].append(r)
         print(f"[{time.time() - start:6.0f}s] {job} {a}: "
               + (r.get("error") or f"{r['seconds']:.1f}s peak {r['peak_kb'] / 1024:,.0f} MiB"), file=sys.stderr, flush=True)
     data["load_end"] = load_average()

@@ -10,26 +10,32 @@ from flowflops.models import Decoder, DecoderConfig
 from flowflops.sparsity import kept_pairs, parse_attention
 
 
-def decoder_macs(B, T, L, V=256, layers=2, d=64, H=4, G=4, f=256, pairs=None, rotary=True):
-    """MACs of the reference decoder (RMSNorm, rotary, SwiGLU, no biases) on ``T`` new tokens
-    against a cache of ``L``, batch ``B``, counted by hand.
+def decoder_macs(B, T, L, V=256, layers=2, d=64, H=4, G=4, f=256, pairs=None, gpt2=False):
+    """MACs of the reference decoder on ``T`` new tokens against a cache of ``L``, batch ``B``,
+    counted by hand: LLaMA-style (RMSNorm, rotary, SwiGLU, no biases), or with ``gpt2``
+    GPT-2-style (LayerNorm, learned positions, GELU, biases).
 
-    Per layer, rows = B*T: two RMSNorms (x*x, the mean's sum, x*r, *weight: 4 per element;
-    the mean's scale, + eps, rsqrt: 3 per row); the q, k, v, o projections (d*H*dh, d*G*dh
-    twice, H*dh*d per row); rotary on q and k (x*cos, swap*sin, +: 3 per element); the scores
-    q@k^T and att@v (dh per (query, key) pair and head), the scale and the softmax (1 per pair
-    and head) and, for more than one new token, the mask add (1 more); two residual adds (d per
-    row); SwiGLU: gate, up, down (d*f each per row), silu and the product (f each per row).
-    Then a final RMSNorm and the head (d*V per row). ``pairs``: the (query, key) pairs
-    computed per head, T*(L+T) when dense."""
+    Per layer, rows = B*T: two norms (RMSNorm: x*x, the mean's sum, x*r, *weight: 4 per
+    element; the mean's scale, + eps, rsqrt: 3 per row. LayerNorm: 6 per element, 3 per row, as
+    in test_modern.py); the q, k, v, o projections (d*H*dh, d*G*dh twice, H*dh*d per row, and
+    with biases one add per output); rotary on q and k (x*cos, swap*sin, +: 3 per element);
+    the scores q@k^T and att@v (dh per (query, key) pair and head), the scale and the softmax
+    (1 per pair and head) and, for more than one new token, the mask add (1 more); two residual
+    adds (d per row); SwiGLU: gate, up, down (d*f each per row), silu and the product (f each
+    per row); GELU MLP: up and down (d*f each, + f and + d bias adds) and the GELU (f). Then a
+    final norm and the head (d*V per row); GPT-2 adds the position embeddings (d per row).
+    ``pairs``: the (query, key) pairs computed per head, T*(L+T) when dense."""
     dh, S, rows = d // H, L + T, B * T
     pairs = T * S if pairs is None else pairs
-    rms = 4 * rows * d + 3 * rows
+    norm = (6 * rows * d + 3 * rows) if gpt2 else (4 * rows * d + 3 * rows)
+    proj = rows * d * (H + 2 * G) * dh + rows * H * dh * d
+    if gpt2:
+        proj += rows * ((H + 2 * G) * dh + d)
     core = 2 * B * H * pairs * dh + B * H * pairs * (3 if T > 1 else 2)
-    rot = 3 * B * T * (H + G) * dh if rotary else 0
-    layer = (2 * rms + rows * d * (H + 2 * G) * dh + rot + core + rows * H * dh * d + rows * d
-             + 3 * rows * d * f + 2 * rows * f + rows * d)
-    return layers * layer + rms + rows * d * V
+    rot = 0 if gpt2 else 3 * B * T * (H + G) * dh
+    mlp = (2 * rows * d * f + rows * (f + d) + rows * f) if gpt2 else (3 * rows * d * f + 2 * rows * f)
+    layer = 2 * norm + proj + rot + core + 2 * rows * d + mlp
+    return layers * layer + norm + rows * d * V + (rows * d if gpt2 else 0)
 
 
 def small(**kw):
@@ -79,12 +85,21 @@ def test_rotary_of_head_dim_equal_to_the_length_is_not_a_score():
     assert r.macs == decoder_macs(1, 16, 0, pairs=16 * 17 // 2)
 
 
-def test_gqa_gelu_layernorm_learned_positions_both_modes():
-    m = small(kv_heads=2, norm="layer", positions="learned", mlp="gelu", bias=True)
+def test_gpt2_style_by_hand_both_modes():
+    m = small(norm="layer", positions="learned", mlp="gelu", bias=True)
     e, g = both(m, 8, 0)
-    assert e.macs == g.macs
-    e, g = both(m, 1, 7)
-    assert e.macs == g.macs
+    assert e.macs == g.macs == decoder_macs(2, 8, 0, gpt2=True)
+    e, g = both(m, 1, 7, attention="causal")
+    assert e.macs == g.macs == decoder_macs(2, 1, 7, gpt2=True)
+
+
+def test_gpt2_medium_shape_by_hand_at_two_layers():
+    from flowflops.models import gpt2_medium
+
+    m = Decoder(gpt2_medium(lazy=True, layers=2))
+    dims = dict(V=50257, layers=2, d=1024, H=16, G=16, f=4096, gpt2=True)
+    assert llm.count_step(m, tokens=8).macs == decoder_macs(1, 8, 0, **dims)
+    assert llm.decode_step(m, 40).macs == decoder_macs(1, 1, 40, **dims)
 
 
 def test_grouped_query_attention_by_hand():
