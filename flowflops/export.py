@@ -432,6 +432,9 @@ def totals_text(report: Aggregate) -> str:
         lines.append(f"Backward / forward: {backward_forward_ratio(report):.3f}")
     if report.convention != "flowflops":
         lines.append(convention_note(report))
+    for name, c in getattr(report, "upper_bounds", {}).items():  # see flowflops.sparsity
+        lines.append(f"Upper bound ({name}; counted with attention {getattr(report, 'attention', 'dense')}): "
+                     f"{flops_to_string(c.macs)} ({c.macs:,})")
     lines.append(coverage_text(report))
     warning = zero_share_warning(report)
     if warning:
