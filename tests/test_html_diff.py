@@ -317,6 +317,7 @@ def test_diff_resnet18_at_224_and_448():
     assert all(r.status == "changed" for r in d.changed_modules()) and "fc" not in [r.path for r in d.changed_modules()]
 
 
+@pytest.mark.slow  # two graph compilations (about 20 s on a loaded 2-core machine)
 def test_graph_page_and_both_modes_page(reports):
     graph = flowflops.profile(Wrapper(), (2, 4), mode="graph")
     data = page_json(graph.to_html())
