@@ -1,21 +1,37 @@
 """Compiling an ``nn.Graph`` without running it, with one error for every engine."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import oneflow as flow
+import oneflow.nn as nn
 
 from ..errors import CountError, CustomHookError
 from ..inputs import describe_inputs
+from .free_tensors import fresh_free_tensors
+
+
+def graph_modules(graph: flow.nn.Graph) -> List[nn.Module]:
+    """The modules an ``nn.Graph`` holds as attributes (behind its proxies)."""
+    out = []
+    for proxy in getattr(graph, "_blocks", {}).values():
+        origin = getattr(proxy, "_oneflow_internal_origin__", None)
+        if isinstance(origin, nn.Module):
+            out.append(origin)
+    return out
 
 
 def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str, hint: str = "",
                 advise: bool = False, model: Any = None) -> Any:
     """``graph.build_graph(*args, **kwargs)`` and its compiled job; a failure is a
     :class:`CountError` naming ``what`` was compiled, on which inputs, and the error, then
-    ``hint`` or, with ``advise``, the cause and what to do (:func:`flowflops.advice.graph_advice`)."""
+    ``hint`` or, with ``advise``, the cause and what to do (:func:`flowflops.advice.graph_advice`).
+    The graph captures fresh objects for the model's free eager tensors (see
+    :mod:`flowflops.graph.free_tensors`: OneFlow 0.9 would abort the process on the next graph
+    that captures the same tensor)."""
     try:
-        graph.build_graph(*args, **kwargs)
+        with fresh_free_tensors(graph_modules(graph)):
+            graph.build_graph(*args, **kwargs)
     except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
         raise
     except Exception as err:
