@@ -181,24 +181,26 @@ def test_malformed_text_names_its_line(text, line, match):
     assert err.value.line == line
 
 
-def test_pathological_lines_are_fast():
-    cases = [
-        "(OPERATOR: a-b-0(" + "[" * 100_000,
-        "(OPERATOR: " + "x" * 1_000_000,
-        "(OPERATOR: a-relu-0(" + "t:(sbp=(B), size=(1), dtype=(f)), " * 20_000,
-        "(OPERATOR: a-b-0() -> ()" + ', placement=(oneflow.placement(ranks=' + "[" * 10_000,
-        "(OPERATOR: " + "." * 100_000 + "-relu-0() -> (), placement=(None))",
-        "(OPERATOR: " + "a." * 50_000 + "a-relu-0() -> (), placement=(None))",
-        "(OPERATOR: " + "a." * 200 + "a-relu-0(t:(sbp=(B), size=(1), dtype=(f))) -> (), placement=(None))",
-        "\n".join(["(OPERATOR:"] * 100_000),
-    ]
-    for text in cases:
-        start = time.perf_counter()
+PATHOLOGICAL = [
+    "(OPERATOR: a-b-0(" + "[" * 100_000,
+    "(OPERATOR: " + "x" * 1_000_000,
+    "(OPERATOR: a-relu-0(" + "t:(sbp=(B), size=(1), dtype=(f)), " * 20_000,
+    "(OPERATOR: a-b-0() -> ()" + ', placement=(oneflow.placement(ranks=' + "[" * 10_000,
+    "(OPERATOR: " + "." * 100_000 + "-relu-0() -> (), placement=(None))",
+    "(OPERATOR: " + "a." * 50_000 + "a-relu-0() -> (), placement=(None))",
+    "(OPERATOR: " + "a." * 200 + "a-relu-0(t:(sbp=(B), size=(1), dtype=(f))) -> (), placement=(None))",
+    "\n".join(["(OPERATOR:"] * 100_000),
+]
+
+
+def test_pathological_lines_parse_or_fail_cleanly():
+    """Huge and deeply nested lines give a Report or a ParseError with a line number (their
+    parse time is measured in benchmarks/graph_text_pathological.py, not asserted here)."""
+    for text in PATHOLOGICAL:
         try:
             count_graph_text(text)
         except ParseError as err:
             assert err.line >= 1
-        assert time.perf_counter() - start < 2
 
 
 # -- property-based: mutated real lines ----------------------------------------------------------
