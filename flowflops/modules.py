@@ -51,3 +51,36 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
 def module_paths(model: nn.Module) -> Dict[int, str]:
     """``id(module) -> path``, the first path ``named_modules()`` gives each module."""
     return {id(m): name for name, m in model.named_modules()}
+
+
+def alias_paths(model: nn.Module) -> Dict[str, str]:
+    """Second and later paths of a module reachable by several (``self.proj_cls = self.proj``)
+    -> its first path, the one ``named_modules()`` (and so the eager engine) uses."""
+    first: Dict[int, str] = {}
+    aliases: Dict[str, str] = {}
+
+    def visit(m: nn.Module, path: str, depth: int) -> None:
+        if id(m) in first:
+            if path != first[id(m)]:
+                aliases[path] = first[id(m)]
+            return
+        first[id(m)] = path
+        if depth > 200:  # a cycle guard; real module trees are far shallower
+            return
+        for name, child in m._modules.items():
+            if child is not None:
+                visit(child, f"{path}.{name}" if path else name, depth + 1)
+
+    visit(model, "", 0)
+    return aliases
+
+
+def canonical_path(path: str, aliases: Dict[str, str]) -> str:
+    """``path`` with its longest aliased prefix replaced by the module's first path."""
+    parts = path.split(".") if path else []
+    for i in range(len(parts), 0, -1):
+        head = ".".join(parts[:i])
+        if head in aliases:
+            rest = parts[i:]
+            return ".".join([aliases[head]] + rest) if aliases[head] else ".".join(rest)
+    return path

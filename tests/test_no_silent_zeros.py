@@ -405,3 +405,19 @@ def test_references_captured_before_the_count_are_priced():
     m = _Captures()
     profile(m, (2, 8), backend_specific_config=FUNC)
     assert m.act is F.gelu and _captured_matmul is flow.matmul
+
+
+def test_module_under_two_names_is_attributed_alike():
+    # regionvit's `self.proj_cls = self.proj`: one module, two paths. Both engines put its
+    # cost under its first name, `proj`: Linear(8, 3) on (2, 8) = 48 + 6 = 54
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 3)
+            self.proj_cls = self.proj
+
+        def forward(self, x):
+            return self.proj_cls(x)
+
+    for r in (profile(Two(), (2, 8), backend_specific_config=FUNC), profile(Two(), (2, 8), mode="graph")):
+        assert r.by_module()["proj"].macs == 54 and r.macs == 54

@@ -91,3 +91,5 @@ def build(name: str):
 
     model = ModelCreator._model_entrypoints[name](**KWARGS.get(name, {}))
     return model.eval()
+
+ALL = FAMILIES + VARIANTS

@@ -3,6 +3,7 @@
 records."""
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from typing import Any, Dict
 
@@ -11,7 +12,7 @@ import oneflow.nn as nn
 
 from ..guard import counting_state
 from ..inputs import describe_inputs
-from ..modules import count_params, module_tree
+from ..modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, Trace
 from .compile import compile_job
 from .job import job_records
@@ -73,4 +74,8 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
         return Trace(records, _graph_tree(model), "graph", inputs)
     with counting_state(model):
         job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
-    return Trace(job_records(job), module_tree(model), "graph", inputs)
+    records = job_records(job)
+    aliases = alias_paths(model)  # a module called through a second name: its first name
+    if aliases:
+        records = [dataclasses.replace(r, module=canonical_path(r.module, aliases)) for r in records]
+    return Trace(records, module_tree(model), "graph", inputs)
