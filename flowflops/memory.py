@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .formulas.traffic import VIEW_OPS, data_inputs
-from .records import IN_SBP, OUT_SBP, PHASE, PLACEMENT, flat_ranks, itemsizes, numel
+from .records import (IN_SBP, IN_TENSORS, OUT_SBP, OUT_TENSORS, PARAMS, PHASE, PLACEMENT, flat_ranks,
+                      itemsizes, numel)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
@@ -84,7 +85,7 @@ def _tensors(rec: Any) -> Tuple[List[Tuple[str, Dict[int, int]]], List[Tuple[str
     ranks, dims = _ranks_of(rec)
     ins, outs = itemsizes(rec)
     in_sbp, out_sbp = rec.attrs.get(IN_SBP) or (), rec.attrs.get(OUT_SBP) or ()
-    names_in, names_out = rec.attrs.get("_in_tensors") or (), rec.attrs.get("_out_tensors") or ()
+    names_in, names_out = rec.attrs.get(IN_TENSORS) or (), rec.attrs.get(OUT_TENSORS) or ()
 
     def side(names: Any, shapes: Any, sizes: Any, sbps: Any) -> List[Tuple[str, Dict[int, int]]]:
         return [(n, _share(numel(s) * b, sbps[i] if i < len(sbps) else None, ranks, dims))
@@ -101,7 +102,7 @@ def _add(acc: Dict[int, int], share: Dict[int, int], sign: int = 1) -> None:
 def memory_by_rank(report: "Report") -> Dict[int, Memory]:
     """Rank -> :class:`Memory` of the counted job (one rank, 0, on a single device)."""
     entries = [rec for rec, _ in report.entries if rec.op_type != "boxing"]
-    if not any(rec.attrs.get("_in_tensors") is not None for rec in entries):
+    if not any(rec.attrs.get(IN_TENSORS) is not None for rec in entries):
         raise ValueError(
             "memory needs the tensors of a compiled job: count with mode='graph' (forward) or "
             "mode='train' (training step); an eager count does not know which tensors are alive")
@@ -121,7 +122,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
 
     for i, rec in enumerate(entries):
         ins, outs = _tensors(rec)
-        params = set(rec.attrs.get("_params", ()) or ())
+        params = set(rec.attrs.get(PARAMS, ()) or ())
         is_update = rec.op_type.endswith("_update")
         reads = set(data_inputs(rec))
         for k, (name, share) in enumerate(ins):

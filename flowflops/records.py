@@ -22,6 +22,16 @@ SRC_PLACEMENT = "_src_placement"
 ITEM_BYTES = "_itemsize"
 #: The logical blob name a ``"boxing"`` record moves.
 TENSOR = "_tensor"
+#: Indices of the inputs that are parameters, buffers or optimizer state (the rest: activations).
+PARAMS = "_params"
+#: Bytes per element of each input / output tensor (graph records: every tensor's own dtype).
+IN_ITEMSIZES = "_in_itemsizes"
+OUT_ITEMSIZES = "_out_itemsizes"
+#: Blob names of each input / output tensor (graph records; for tensor lifetimes).
+IN_TENSORS = "_in_tensors"
+OUT_TENSORS = "_out_tensors"
+#: ``(kept, of)``: the share of the op a specialised kernel runs (see flowflops.sparsity).
+KEEP = "_keep"
 #: A :class:`Cost` given by the user (``custom_modules_hooks``): the registry returns it as is.
 GIVEN_COST = "_cost"
 
@@ -144,9 +154,9 @@ def itemsizes(rec: OpRecord) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     / ``["_out_itemsizes"]`` (graph records: every tensor's own dtype), else from
     ``attrs["_itemsize"]`` for all of them (eager records: the dtype of the module's output),
     else 4 (float32)."""
-    one = int(rec.attrs.get("_itemsize", 4) or 4)
-    ins = rec.attrs.get("_in_itemsizes") or (one,) * len(rec.inputs)
-    outs = rec.attrs.get("_out_itemsizes") or (one,) * len(rec.outputs)
+    one = int(rec.attrs.get(ITEM_BYTES, 4) or 4)
+    ins = rec.attrs.get(IN_ITEMSIZES) or (one,) * len(rec.inputs)
+    outs = rec.attrs.get(OUT_ITEMSIZES) or (one,) * len(rec.outputs)
     return tuple(ins), tuple(outs)
 
 

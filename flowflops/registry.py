@@ -39,7 +39,7 @@ from __future__ import annotations
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from .errors import FormulaError
-from .records import GIVEN_COST, ZERO, Cost, OpRecord, Traffic, itemsizes, numel
+from .records import GIVEN_COST, KEEP, PARAMS, ZERO, Cost, OpRecord, Traffic, itemsizes, numel
 
 Formula = Callable[[OpRecord], Cost]
 BytesRule = Callable[[OpRecord], Traffic]
@@ -127,7 +127,7 @@ def price(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Cost]
         raise FormulaError(rec, fn, f"raised {type(err).__name__}: {err}") from err
     if not isinstance(cost, Cost):
         raise FormulaError(rec, fn, f"returned {cost!r} ({type(cost).__name__}), not a flowflops.Cost")
-    keep = rec.attrs.get("_keep")
+    keep = rec.attrs.get(KEEP)
     if keep:
         kept, of = keep
         cost = Cost(cost.macs * kept // of, cost.flops * kept // of)
@@ -151,7 +151,7 @@ def default_traffic(rec: OpRecord) -> Traffic:
     index is in ``attrs["_params"]`` are parameters (or buffers / optimizer state), the others
     activations."""
     ins, outs = itemsizes(rec)
-    params = set(rec.attrs.get("_params", ()) or ())
+    params = set(rec.attrs.get(PARAMS, ()) or ())
     p = a = 0
     for i, (shape, size) in enumerate(zip(rec.inputs, ins)):
         if i in params:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .records import OpRecord, Shape
+from .records import KEEP, OpRecord, Shape
 
 ATTENTION_HELP = "attention must be 'dense', 'causal', 'window:W' (W a positive int) or 'auto'"
 EXPERTS_HELP = "experts must be 'all' (every expert, the dense upper bound) or 'active' (top_k per token)"
@@ -114,7 +114,7 @@ def detect_attention(records: Sequence[OpRecord]) -> str:
 
 def _with_keep(rec: OpRecord, kept: int, of: int) -> OpRecord:
     attrs = dict(rec.attrs)
-    attrs["_keep"] = (kept, of)
+    attrs[KEEP] = (kept, of)
     return OpRecord(rec.op_type, rec.module, rec.inputs, rec.outputs, attrs, rec.name)
 
 

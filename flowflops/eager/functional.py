@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 import oneflow as flow
 
 from ..conventions import FUNCTION_ATTR
-from ..records import ITEM_BYTES, OpRecord
+from ..records import ITEM_BYTES, PARAMS, OpRecord
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
@@ -37,7 +37,7 @@ def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") ->
     for n, r in enumerate(recs):
         extra: Dict[str, Any] = {ITEM_BYTES: size, FUNCTION_ATTR: label}
         if n == 0 and params:
-            extra["_params"] = tuple(i for i in params if i < len(r.inputs))
+            extra[PARAMS] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
     return done
 

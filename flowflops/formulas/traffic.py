@@ -2,7 +2,7 @@
 write each output once" (:func:`flowflops.registry.default_traffic`)."""
 from __future__ import annotations
 
-from ..records import NO_TRAFFIC, OpRecord, Traffic, itemsizes, numel
+from ..records import IN_ITEMSIZES, NO_TRAFFIC, PARAMS, OpRecord, Traffic, itemsizes, numel
 from ..registry import register_bytes
 
 #: Views and graph bookkeeping: no data moves (a reshape of a contiguous tensor is metadata).
@@ -32,7 +32,7 @@ def _like(rec: OpRecord) -> Traffic:
     ins, outs = itemsizes(rec)
     read = numel(rec.inputs[0]) * ins[0] if rec.inputs else 0
     written = sum(numel(s) * b for s, b in zip(rec.outputs, outs))
-    if 0 in (rec.attrs.get("_params", ()) or ()):
+    if 0 in (rec.attrs.get(PARAMS, ()) or ()):
         return Traffic(read, 0, written)
     return Traffic(0, read, written)
 
@@ -56,10 +56,10 @@ def _gather(rec: OpRecord) -> Traffic:
     if len(rec.inputs) < 2 or not rec.outputs:
         return NO_TRAFFIC
     ins, outs = itemsizes(rec)
-    idx_size = ins[1] if rec.attrs.get("_in_itemsizes") else 8
+    idx_size = ins[1] if rec.attrs.get(IN_ITEMSIZES) else 8
     rows = min(numel(rec.outputs[0]), numel(rec.inputs[0])) * ins[0]
     idx = numel(rec.inputs[1]) * idx_size
     written = numel(rec.outputs[0]) * outs[0]
-    if 0 in (rec.attrs.get("_params", ()) or ()):
+    if 0 in (rec.attrs.get(PARAMS, ()) or ()):
         return Traffic(rows, idx, written)
     return Traffic(0, rows + idx, written)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ..records import OpRecord
+from ..records import IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, OpRecord
 from .naming import module_paths, split_op_name
 from .parallel import JobParallel
 
@@ -29,12 +29,12 @@ def tensor_attrs(ins: tuple, outs: tuple, op_types: Dict[str, str], parallel: Jo
     parameters, buffers, optimizer state)."""
     params = tuple(i for i, lbn in enumerate(ins) if op_types.get(lbn.split("/", 1)[0]) == "variable_conf")
     attrs: Dict[str, Any] = {
-        "_in_tensors": ins, "_out_tensors": outs,
-        "_in_itemsizes": tuple(parallel.itemsize(lbn) for lbn in ins),
-        "_out_itemsizes": tuple(parallel.itemsize(lbn) for lbn in outs),
+        IN_TENSORS: ins, OUT_TENSORS: outs,
+        IN_ITEMSIZES: tuple(parallel.itemsize(lbn) for lbn in ins),
+        OUT_ITEMSIZES: tuple(parallel.itemsize(lbn) for lbn in outs),
     }
     if params:
-        attrs["_params"] = params
+        attrs[PARAMS] = params
     return attrs
 
 
