@@ -643,7 +643,7 @@ def measurement_text(m: Any, depth: int = 2) -> str:
     head = (f"Measured on {m.device.name} ({m.mode}, {m.dtype}): peak {m.peak / 1e9:.4g} GFLOP/s"
             + (" (measured here)" if m.device.measured else ""))
     lines = [head, t.get_string() if m.module_times else "",
-             f"Time per call: {seconds_to_string(m.time)} (median of {len(m.times)})",
+             f"Time per call: {seconds_to_string(m.time)} ({m.statistic} of {len(m.times)})",
              f"FLOPs per call: {real_flops_to_string(m.flops)} ({m.flops:,})"]
     if m.flags:
         lines.append("Not shown (impossible): " + "; ".join(m.flags))

@@ -86,6 +86,7 @@ class Measurement:
     module_flops: Dict[str, int]
     peak: float
     flags: List[str] = field(default_factory=list)
+    statistic: str = "median"
 
     @property
     def achieved(self) -> Optional[float]:
@@ -237,7 +238,7 @@ def measure(
     flops = report.flops
     module_flops = {p: c.flops for p, c in report.by_module().items()}
     return Measurement(dev, dtype, mode, flops, t, times, module_times, module_flops, peak,
-                       flags_for(flops, t, peak))
+                       flags_for(flops, t, peak), statistic)
 
 
 # -- the training-loop meter ------------------------------------------------------------------

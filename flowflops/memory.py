@@ -176,7 +176,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
     for t in tensors:
         start = produced_at.get(t, -1)
         allocs.setdefault(start, []).append(t)
-        frees.setdefault(last_read.get(t, n) if t in last_read else n, []).append(t)
+        frees.setdefault(last_read.get(t, n), []).append(t)
     for t in allocs.get(-1, []):
         _add(live, sizes[t])
     for i in range(n):
