@@ -1,11 +1,11 @@
 """Measured FLOP/s and MFU on this CPU: flowflops against a plain timed matmul, the MFU of
 resnet18 training steps, the per-phase times against the step time, and the meter's overhead.
 
-1. *Matmul agreement*: ``flowflops.measure(nn.Linear(n, n, bias=False), (n, n),
-   statistic="min")`` (synchronised forward calls; FLOPs 2 n^3 counted) against a plain loop
-   timing ``flow.matmul(x, w, transpose_b=True)`` with ``Sync()`` and ``time.perf_counter()``;
-   the two alternate eight times and the best rate of each is kept (on a shared machine the
-   least disturbed call is the comparable one).
+1. *Matmul agreement*: ``flowflops.measure(nn.Linear(n, n, bias=False), (n, n))`` (one
+   synchronised forward call after a warm-up; FLOPs 2 n^3 counted) and, right after it, a plain
+   timing of the same op, ``F.linear(x, w)`` under ``no_grad``, with ``Sync()`` and
+   ``time.perf_counter()``; 20 such pairs, and the median of the per-pair ratios (the two
+   calls of a pair run seconds apart, so the machine's changing load hits both alike).
 2. *resnet18 training*: ``MFUMeter`` (count of one SGD training step at batch 4, compiled, not
    run) over eager training steps with the phases wrapped; MFU against the CPU peak measured
    by ``flowflops.hardware.measure_cpu``. The sum of the phase times is compared with the
@@ -15,7 +15,7 @@ resnet18 training steps, the per-phase times against the step time, and the mete
    side; and the cost of one ``meter.step()`` call alone (nothing queued), as a share of
    the step.
 
-    .venv/bin/python benchmarks/mfu_cpu.py
+    .venv/bin/python benchmarks/mfu_cpu.py [--only matmul|resnet18|overhead]
 
 Writes ``benchmarks/mfu_cpu_raw.json`` and its section of ``benchmarks/RESULTS.md``.
 """
@@ -38,7 +38,7 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def matmul_agreement(n: int = 1024, rounds: int = 8) -> dict:
+def matmul_agreement(n: int = 1024, rounds: int = 20) -> dict:
     import oneflow as flow
     import oneflow.nn as nn
 
@@ -47,19 +47,21 @@ def matmul_agreement(n: int = 1024, rounds: int = 8) -> dict:
 
     lin = nn.Linear(n, n, bias=False)
     x = flow.randn(n, n)
-    ff, plain = [], []
+    cpu = flowflops.get_device("cpu")
+    ff, plain, ratios = [], [], []
     for _ in range(rounds):
-        m = flowflops.measure(lin, (n, n), input_constructor=lambda _: x, warmup=1, repeats=3,
-                              per_module=False, device=flowflops.get_device("cpu"), statistic="min")
-        ff.append(m.flops / m.time)
-        ts = []
-        for _ in range(3):
+        m = flowflops.measure(lin, (n, n), input_constructor=lambda _: x, warmup=1, repeats=1,
+                              per_module=False, device=cpu)
+        with flow.no_grad():
             t0 = clock()
-            flow.matmul(x, lin.weight, transpose_b=True)
-            ts.append(clock() - t0)
-        plain.append(2 * n ** 3 / min(ts))
-    a, b = max(ff), max(plain)
-    return {"n": n, "flowflops": a, "plain": b, "difference": (a - b) / b, "rounds_flowflops": ff, "rounds_plain": plain}
+            flow.nn.functional.linear(x, lin.weight)
+            t = clock() - t0
+        ff.append(m.flops / m.time)
+        plain.append(2 * n ** 3 / t)
+        ratios.append(ff[-1] / plain[-1])
+    return {"n": n, "flowflops": statistics.median(ff), "plain": statistics.median(plain),
+            "difference": statistics.median(ratios) - 1, "rounds_flowflops": ff, "rounds_plain": plain,
+            "ratios": ratios}
 
 
 def resnet18_mfu(steps: int = 8, batch: int = 4) -> dict:
@@ -143,23 +145,32 @@ def meter_step_cost(meter, calls: int = 2000) -> float:
 
 
 def main() -> None:
-    data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_before": uptime()}
-    data["matmul"] = matmul_agreement()
-    print(data["matmul"], flush=True)
-    data["resnet18"] = resnet18_mfu()
-    print(data["resnet18"], flush=True)
-    data["overhead"] = meter_overhead()
-    print(data["overhead"], flush=True)
-    data["uptime_after"] = uptime()
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    data = json.loads(RAW.read_text()) if only else {}
+    stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_before": uptime()}
+    if only:
+        data[f"{only}_run"] = stamp
+    else:
+        data.update(stamp)
+    for key, fn in (("matmul", matmul_agreement), ("resnet18", resnet18_mfu), ("overhead", meter_overhead)):
+        if only in (None, key):
+            data[key] = fn()
+            print(data[key], flush=True)
+    data[f"{only}_run" if only else "uptime_after"] = (
+        dict(stamp, uptime_after=uptime()) if only else uptime())
     RAW.write_text(json.dumps(data, indent=2))
     mm, rn, ov = data["matmul"], data["resnet18"], data["overhead"]
     pct = lambda v: "n/a (flagged)" if v is None else f"{v:.1%}"  # noqa: E731
+    rerun = data.get("matmul_run")
     lines = [
         "## Measured FLOP/s and MFU on this CPU", "",
-        f"Run {data['date']}; `uptime` before: `{data['uptime_before']}`; after: `{data['uptime_after']}`.", "",
-        f"- **Matmul agreement** ({mm['n']}x{mm['n']} float32, best of 8 alternating rounds of 3 calls each): flowflops.measure "
-        f"{mm['flowflops'] / 1e9:.3f} GFLOP/s, plain timed matmul {mm['plain'] / 1e9:.3f} GFLOP/s: "
-        f"difference {mm['difference']:+.1%}.",
+        f"Run {data['date']}; `uptime` before: `{data['uptime_before']}`; after: `{data['uptime_after']}`."
+        + (f" The matmul pairs were rerun {rerun['date']} (`uptime` before: `{rerun['uptime_before']}`; "
+           f"after: `{rerun['uptime_after']}`)." if rerun else ""), "",
+        f"- **Matmul agreement** ({mm['n']}x{mm['n']} float32, 20 adjacent pairs): flowflops.measure "
+        f"{mm['flowflops'] / 1e9:.3f} GFLOP/s, plain timed matmul {mm['plain'] / 1e9:.3f} GFLOP/s (medians); "
+        f"median ratio of the pairs {1 + mm['difference']:.3f} ({mm['difference']:+.1%}; the pairs' ratios "
+        f"range {min(mm['ratios']):.2f}-{max(mm['ratios']):.2f}).",
         f"- **resnet18 training** (batch 4, SGD, {rn['steps']} timed steps after 2 warm-up): "
         f"{rn['seconds_per_step']:.3f} s/step, achieved "
         + ("n/a" if rn["achieved"] is None else f"{rn['achieved'] / 1e9:.3f} GFLOP/s")
