@@ -143,25 +143,32 @@ class Piece:
         return Cost(_as_int(m, "a MAC sum"), _as_int(f, "a FLOP sum"))
 
 
+def fit_piece(counted: Dict[int, Cost], fit_xs: Sequence[int], lo: int, hi: int, what: str,
+              hint: str = "") -> Piece:
+    """The :class:`Piece` over ``lo .. hi`` through the counts at ``fit_xs`` (at most three:
+    degree <= 2), checked against every other count in ``counted``; a miss is a
+    :class:`CountError` naming ``what``."""
+    macs = fit_polynomial([(x, counted[x].macs) for x in fit_xs])
+    flops = fit_polynomial([(x, counted[x].flops) for x in fit_xs])
+    for x, c in counted.items():
+        if evaluate(macs, x) != c.macs or evaluate(flops, x) != c.flops:
+            raise CountError(
+                f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {list(fit_xs)} it "
+                f"predicts {evaluate(macs, x)} MACs at {x}, counted {c.macs:,}.{hint}")
+    return Piece(lo, hi, macs, flops, dict(counted))
+
+
 def fit_range(count: Callable[[int], Cost], lo: int, hi: int, what: str, every: bool = False) -> Piece:
     """A :class:`Piece` over ``lo .. hi`` from counts at both ends and the middle, checked at
     ``lo + 1`` (every length counted when there are four or fewer, or with ``every``)."""
     if every or hi - lo + 1 <= 4:
         xs = list(range(lo, hi + 1))
-        fit_xs, check = xs[:3], xs[3:]
+        fit_xs = xs[:3]
     else:
-        fit_xs, check = [lo, (lo + hi) // 2, hi], [lo + 1]
-    counted = {x: count(x) for x in sorted(fit_xs + check)}
-    macs = fit_polynomial([(x, counted[x].macs) for x in fit_xs])
-    flops = fit_polynomial([(x, counted[x].flops) for x in fit_xs])
-    piece = Piece(lo, hi, macs, flops, counted)
-    for x in check:
-        if evaluate(macs, x) != counted[x].macs or evaluate(flops, x) != counted[x].flops:
-            raise CountError(
-                f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {fit_xs} it "
-                f"predicts {evaluate(macs, x)} MACs at {x}, counted {counted[x].macs:,}. Count every "
-                "length instead (exact_steps=True).")
-    return piece
+        fit_xs = [lo, (lo + hi) // 2, hi]
+        xs = sorted(fit_xs + [lo + 1])
+    return fit_piece({x: count(x) for x in xs}, fit_xs, lo, hi, what,
+                     " Count every length instead (exact_steps=True).")
 
 
 def _breaks(attention: str, lo: int, hi: int, offset: int) -> List[Tuple[int, int]]:
@@ -313,12 +320,5 @@ def _fit_points(points: Dict[Tuple[int, int], Cost], b: int, ts: List[int]) -> P
     """A piece through the counted lengths ``ts`` (degree <= 2 from three of them: first,
     middle, last; checked at the rest)."""
     fit_ts = ts if len(ts) <= 3 else [ts[0], ts[len(ts) // 2], ts[-1]]
-    piece = Piece(ts[0], ts[-1],
-                  fit_polynomial([(t, points[(b, t)].macs) for t in fit_ts]),
-                  fit_polynomial([(t, points[(b, t)].flops) for t in fit_ts]),
-                  {t: points[(b, t)] for t in ts})
-    for t in ts:
-        if evaluate(piece.macs, t) != points[(b, t)].macs or evaluate(piece.flops, t) != points[(b, t)].flops:
-            raise CountError(f"the cost at batch {b} is not a polynomial of degree <= 2 in the sequence "
-                             f"length over {ts}: the fit misses the count at {t}")
-    return piece
+    return fit_piece({t: points[(b, t)] for t in ts}, fit_ts, ts[0], ts[-1],
+                     f"the cost at batch {b} against the sequence length")

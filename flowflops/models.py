@@ -150,8 +150,7 @@ class RMSNorm(nn.Module):
 def _norm(cfg: DecoderConfig) -> nn.Module:
     if cfg.norm == "rms":
         return RMSNorm(cfg.hidden, cfg.eps, cfg.lazy)
-    ln = nn.LayerNorm(cfg.hidden, eps=cfg.eps)
-    return ln
+    return nn.LayerNorm(cfg.hidden, eps=cfg.eps)
 
 
 class Rotary(nn.Module):
