@@ -17,7 +17,7 @@ from .api import count_graph_text, get_model_complexity_info, profile
 from .backends import FLOPS_BACKEND
 from .calibrate import calibrate
 from .comparison import compare, diff
-from .errors import CountError, CustomHookError, FormulaError, ParseError
+from .errors import CountError, CustomHookError, FormulaError, InputError, ParseError
 from .export import Report
 from .hardware import Device, get_device
 from .measure import MFUMeter, measure
@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",
-    "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "ParseError",
+    "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "InputError", "ParseError",
     "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
     "torch_models", "__version__",
 ]

@@ -22,6 +22,7 @@ from .graph.scopes import GraphRules
 from .hooks import split_rules
 from .guard import counting_state
 from .inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
+from .interrupts import guarded
 from .modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
@@ -60,6 +61,7 @@ def _check_rules_for_mode(model: Any, mode: str, ignore: Tuple[type, ...], custo
         )
 
 
+@guarded
 def profile(
     model: Union[nn.Module, flow.nn.Graph],
     input_res: Optional[Sequence[int]] = None,
@@ -127,7 +129,9 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
 
         check_train_args(loss_fn, optimizer)
     # the counted call's arguments, built once, here, for whichever engine runs it
-    args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor)
+    # (graph and train modes only read its shape: a huge one costs no memory there)
+    materialise = mode == "eager" and not isinstance(model, flow.nn.Graph)
+    args, kwargs = ((), {}) if compiled_graph else call_inputs(model, input_res, input_constructor, materialise)
 
     if train:
         from .graph.train import trace_train
@@ -164,7 +168,7 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         model, module_paths(model), ignore, custom,
         count_functional=bool(cfg.get("count_functional", False)),
     )
-    with counting_state(model):
+    with counting_state(model, run=True):
         try:
             counter.run(args, kwargs)
         except (CountError, CustomHookError):

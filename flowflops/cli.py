@@ -24,6 +24,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .conventions import NAMES
+from .errors import InputError
 from .export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
                      zoo_flat, zoo_text)
 
@@ -457,7 +458,7 @@ def run(argv: Sequence[str]) -> int:
     try:
         cmd(args)
         return 0
-    except CliError as err:
+    except (CliError, InputError) as err:
         if args.debug:
             raise
         print(f"flowflops: error: {err}", file=sys.stderr)

@@ -40,3 +40,8 @@ class FormulaError(CountError):
 
 def _shapes(shapes: Any) -> str:
     return "[" + ", ".join(str(tuple(s)) for s in shapes) + "]"
+
+
+class InputError(ValueError):
+    """An input shape that cannot be made: more elements than int64 holds, or more bytes than
+    the memory available (checked before anything is allocated)."""

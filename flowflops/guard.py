@@ -1,24 +1,182 @@
-"""What a count may touch on the user's model, saved before and put back after."""
+"""What a count may touch on the user's model, saved before and put back after.
+
+:func:`counting_state` wraps every count (eager, graph and training-step):
+
+- **One count of a module at a time.** A count claims every module of the model; a second
+  count of the same model (or of one sharing a module with it) in another thread waits until
+  the first has put everything back, so the two never save each other's temporary state. A
+  count of a model inside a count of the same model in the same thread is a
+  :class:`~flowflops.CountError`.
+- **The modules' ``__dict__``.** Every module's attributes are saved (by identity) before the
+  forward, and so are the contents of the lists, dicts and sets they hold (two levels deep:
+  hook dicts, ``_parameters``/``_buffers``/``_modules``, a KV cache list, a dict of caches).
+  Afterwards attributes the forward added are deleted, rebound ones are bound back and the
+  containers get their old contents back in place. Training flags are ``__dict__`` entries,
+  so they come back the same way; so do hooks a forward registers (a lazily built model
+  registers them again on its next forward, under the keys it would have had).
+- **Tensor values (eager counts, which run the forward).** Buffers and tensor attributes of
+  modules that are not OneFlow's own layers are copied before the forward (OneFlow's layers do
+  not write their buffers in eval mode, which an eager count uses) and written back if the
+  forward changed them (a step counter, a pre-allocated KV cache).
+- **The RNG.** The CPU default generator's state is saved before an eager forward and set
+  back if the forward drew random numbers.
+
+What is not undone: writes the forward makes outside the model (globals, files, other
+objects), in-place writes to parameters, to tensors held in containers, or to containers
+nested more than two levels deep, and anything another thread does to the model while a count
+runs (its changes are undone with the count's; it sees the count's eval flags and hooks, which
+do nothing for it). Random numbers another thread draws while an eager forward that draws them
+runs are drawn again afterwards.
+"""
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, List, Tuple
+import threading
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import oneflow as flow
 import oneflow.nn as nn
 
+from .errors import CountError
+from .interrupts import take_pending
+
+_cond = threading.Condition()
+_owners: Dict[int, int] = {}  # id(module) -> ident of the thread counting it
+_CONTAINERS = (list, dict, set)
+_DEPTH = 2
+
+
+# -- one count of a module at a time ------------------------------------------------------
+def _claim(modules: List[nn.Module]) -> None:
+    me = threading.get_ident()
+    with _cond:
+        while True:
+            owners = {_owners.get(id(m)) for m in modules} - {None}
+            if me in owners:
+                raise CountError(
+                    "this model is already being counted in this thread (a count inside a "
+                    "count of the same model): count it once the outer count has finished"
+                )
+            if not owners:
+                break
+            _cond.wait(0.05)
+            if take_pending():  # Ctrl-C while waiting for another thread's count
+                raise KeyboardInterrupt
+        for m in modules:
+            _owners[id(m)] = me
+
+
+def _release(modules: List[nn.Module]) -> None:
+    with _cond:
+        for m in modules:
+            _owners.pop(id(m), None)
+        _cond.notify_all()
+
+
+# -- saving and putting back ---------------------------------------------------------------
+def _is_flow_layer(m: nn.Module) -> bool:
+    return type(m).__module__.startswith("oneflow.")
+
+
+def _containers(value: Any, out: Dict[int, Tuple[Any, Any]], depth: int) -> None:
+    if depth == 0 or not isinstance(value, _CONTAINERS) or id(value) in out:
+        return
+    items = list(value.items()) if isinstance(value, dict) else list(value)
+    out[id(value)] = (value, items)
+    for v in (dict(items).values() if isinstance(value, dict) else items):
+        _containers(v, out, depth - 1)
+
+
+def _refill(container: Any, items: list) -> None:
+    if isinstance(container, dict):
+        now = list(container.items())
+        if len(now) != len(items) or any(a[0] != b[0] or a[1] is not b[1] for a, b in zip(now, items)):
+            container.clear()
+            container.update(items)
+    elif isinstance(container, list):
+        if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
+            container[:] = items
+    elif set(map(id, container)) != set(map(id, items)):
+        container.clear()
+        container.update(items)
+
+
+def _local(t: Any) -> bool:
+    return isinstance(t, flow.Tensor) and not isinstance(t, nn.Parameter) and not t.is_global \
+        and not t.is_lazy
+
+
+class ModelState:
+    """A snapshot of ``modules`` (see the module docstring); :meth:`restore` puts it back."""
+
+    def __init__(self, modules: List[nn.Module], values: bool) -> None:
+        self.dicts = [(m, dict(m.__dict__)) for m in modules]
+        self.containers: Dict[int, Tuple[Any, Any]] = {}
+        self.tensors: List[Tuple[flow.Tensor, np.ndarray]] = []
+        for m, d in self.dicts:
+            for v in d.values():
+                _containers(v, self.containers, _DEPTH)
+        self.rng = None
+        if values:
+            seen = set()
+            for m, d in self.dicts:
+                if _is_flow_layer(m):
+                    continue
+                for t in list(d.get("_buffers", {}).values()) + list(d.values()):
+                    if _local(t) and id(t) not in seen:
+                        seen.add(id(t))
+                        self.tensors.append((t, t.numpy().copy()))
+            self.rng = flow.get_rng_state().numpy()
+
+    def restore(self) -> None:
+        for m, saved in self.dicts:
+            now = m.__dict__
+            for k in [k for k in now if k not in saved]:
+                del now[k]
+            for k, v in saved.items():
+                if now.get(k, now) is not v:
+                    now[k] = v
+        for container, items in self.containers.values():
+            _refill(container, items)
+        if self.tensors:
+            with flow.no_grad():
+                for t, value in self.tensors:
+                    if not np.array_equal(t.numpy(), value, equal_nan=True):
+                        t.copy_(flow.tensor(value, dtype=t.dtype, device=t.device))
+        if self.rng is not None and not np.array_equal(flow.get_rng_state().numpy(), self.rng):
+            flow.set_rng_state(flow.tensor(self.rng, dtype=flow.uint8))
+
+
+def _unique_modules(models: Sequence[nn.Module]) -> List[nn.Module]:
+    seen: Dict[int, nn.Module] = {}
+    for model in models:
+        for m in model.modules():
+            seen.setdefault(id(m), m)
+    return list(seen.values())
+
 
 @contextlib.contextmanager
-def counting_state(model: nn.Module, training: bool = False) -> Iterator[None]:
-    """Run the body with every module in eval mode and gradients off (``training=True``:
-    training mode and gradients on); afterwards every module's ``training`` flag and the global
-    grad mode are exactly as before, also when the body raises (KeyboardInterrupt included)."""
-    flags: List[Tuple[nn.Module, bool]] = [(m, m.training) for m in model.modules()]
+def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optional[bool] = False,
+                   *, run: bool = False) -> Iterator[None]:
+    """Run the body with every module of ``model`` (a module or several) in eval mode and
+    gradients off (``training=True``: training mode and gradients on; ``None``: flags and grad
+    mode as they are), the modules claimed for this count and their state saved; afterwards
+    they are as before (see the module docstring), also when the body raises. ``run=True``
+    (the body runs the forward eagerly) also saves tensor values and the RNG."""
+    modules = _unique_modules([model] if isinstance(model, nn.Module) else model)
+    _claim(modules)
     try:
-        for m, _ in flags:
-            m.training = training
-        with (flow.enable_grad() if training else flow.no_grad()):
-            yield
+        state = ModelState(modules, values=run)
+        try:
+            if training is None:
+                yield
+                return
+            for m in modules:
+                m.training = training
+            with (flow.enable_grad() if training else flow.no_grad()):
+                yield
+        finally:
+            state.restore()
     finally:
-        for m, was_training in flags:
-            m.training = was_training
+        _release(modules)

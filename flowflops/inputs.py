@@ -6,6 +6,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
+from .errors import InputError
+from .interrupts import call_user
+
 Args = Tuple[tuple, Dict[str, Any]]
 
 
@@ -47,15 +50,63 @@ def first_parameter(model: Any) -> Optional[flow.Tensor]:
     return None
 
 
-def default_input(model: Any, shape: Tuple[int, ...]) -> flow.Tensor:
+INT64_MAX = 2 ** 63 - 1
+
+
+def available_bytes(device: Any) -> Optional[int]:
+    """Memory a new tensor on ``device`` can take now: ``MemAvailable`` of ``/proc/meminfo``
+    on the CPU; ``None`` where it cannot be told (then nothing is refused)."""
+    if getattr(device, "type", "cpu") != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_input_size(shape: Tuple[int, ...], itemsize: int, device: Any, materialise: bool) -> None:
+    """Refuse, before anything is allocated, a shape OneFlow cannot hold (more than ``2**63-1``
+    elements: it would raise ``SystemError`` or abort) and, when the input is to be allocated
+    (``materialise``), one larger than the memory available now (OneFlow aborts the process
+    when an allocation fails)."""
+    numel = 1
+    for d in shape:
+        numel *= d
+    if numel > INT64_MAX:
+        raise InputError(
+            f"input_res {shape} has {numel:,} elements, more than OneFlow's int64 sizes hold "
+            f"({INT64_MAX:,}): give a smaller shape"
+        )
+    if not materialise:
+        return
+    need, have = numel * itemsize, available_bytes(device)
+    if have is not None and need > have:
+        raise InputError(
+            f"an input of shape {shape} needs {need / 2 ** 30:,.1f} GiB and {have / 2 ** 30:,.1f} GiB "
+            "of memory is available: give a smaller shape, or count with mode='graph', which "
+            "compiles without allocating the input"
+        )
+
+
+def default_input(model: Any, shape: Tuple[int, ...], materialise: bool = True) -> flow.Tensor:
     """A tensor of ones of ``shape``, with the dtype and device of the model's first parameter
-    (float32 on the CPU for a model without parameters)."""
+    (float32 on the CPU for a model without parameters). ``materialise=False`` (graph mode,
+    which only reads the input's shape): a broadcast view of a single element, which takes no
+    memory whatever the shape. Raises :class:`InputError` for a shape that cannot be made."""
     ref = first_parameter(model)
-    if ref is None:
-        return flow.ones(*shape)
-    check_device(ref.device)
-    dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
-    return flow.ones(*shape, dtype=dtype, device=ref.device)
+    dtype, device = flow.float32, flow.device("cpu")
+    if ref is not None:
+        check_device(ref.device)
+        dtype = ref.dtype if ref.dtype.is_floating_point else flow.float32
+        device = ref.device
+    check_input_size(shape, flow.ones(1, dtype=dtype).element_size(), device, materialise)
+    if not materialise:
+        return flow.ones(*([1] * len(shape)), dtype=dtype, device=device).expand(*shape)
+    return flow.ones(*shape, dtype=dtype, device=device)
 
 
 def check_device(device: Any) -> None:
@@ -82,7 +133,8 @@ def half_on_cpu(model: Any) -> bool:
 
 
 def build_inputs(
-    model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]]
+    model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]],
+    materialise: bool = True,
 ) -> Args:
     """The ``(args, kwargs)`` of the forward call to count.
 
@@ -91,9 +143,9 @@ def build_inputs(
     list (positional arguments) or a dict (keyword arguments).
     """
     if input_constructor is None:
-        return (default_input(model, check_input_res(input_res)),), {}
+        return (default_input(model, check_input_res(input_res), materialise),), {}
     try:
-        made = input_constructor(input_res)
+        made = call_user(input_constructor, input_res)
     except Exception as err:
         raise ValueError(
             f"input_constructor raised {type(err).__name__}: {err} "
@@ -128,13 +180,14 @@ def global_default_input(model: Any, input_res: Any) -> flow.Tensor:
     return flow.ones(*shape, dtype=dtype, placement=ref.placement, sbp=sbp)
 
 
-def call_inputs(model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]]) -> Args:
+def call_inputs(model: Any, input_res: Any, input_constructor: Optional[Callable[[Any], Any]],
+                materialise: bool = True) -> Args:
     """The ``(args, kwargs)`` of the call every engine counts, built once, here: those of
     :func:`build_inputs`, or for a global model without ``input_constructor`` a global tensor
     of ones (:func:`global_default_input`)."""
     if input_constructor is None and is_global_model(model):
         return (global_default_input(model, input_res),), {}
-    return build_inputs(model, input_res, input_constructor)
+    return build_inputs(model, input_res, input_constructor, materialise)
 
 
 def batch_hint(input_res: Any, input_constructor: Optional[Callable[[Any], Any]]) -> str:

@@ -35,3 +35,15 @@ def zoo_input(name: str) -> tuple:
     """The article's input: (1, 3, 224, 224); alexnet at 227 as in the original's script."""
     side = 227 if name == "alexnet" else 224
     return (1, 3, side, side)
+
+
+class ModelGraph(flow.nn.Graph):
+    """A plain graph whose ``build`` is the model's forward (one that can also be run, unlike
+    the graphs flowflops compiles for a count, which stop after the compile passes)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def build(self, *args, **kwargs):
+        return self.model(*args, **kwargs)

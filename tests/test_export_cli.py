@@ -223,11 +223,11 @@ def test_python_dash_m_runs():
 
 
 def test_cli_graph_text(tmp_path):
-    from flowflops.graph.engine import _CountGraph
+    from models import ModelGraph
 
     import oneflow as flow
 
-    g = _CountGraph(Wrapper().eval())
+    g = ModelGraph(Wrapper().eval())
     g.build_graph(flow.ones(2, 4))
     g.finish_complie_and_init_runtime()  # OneFlow prints OPERATOR lines once the plan exists
     path = tmp_path / "graph.txt"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import flowflops
 from flowflops import ParseError, count_graph_text
-from flowflops.graph.engine import _CountGraph
+from models import ModelGraph
 from flowflops.graph.job import job_records
 from flowflops.graph.text import parse_operator_lines
 from flowflops.registry import price
@@ -39,7 +39,7 @@ def compiled_repr(model, shape):
     """``repr`` of our engine's wrapper graph once compiled, and the graph. OneFlow prints
     OPERATOR lines only for a graph compiled to a plan, so the plan is compiled after
     ``build_graph`` (the model is never run)."""
-    g = _CountGraph(model.eval())
+    g = ModelGraph(model.eval())
     g.build_graph(flow.randn(*shape))
     g.finish_complie_and_init_runtime()
     return repr(g), g

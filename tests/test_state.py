@@ -1,4 +1,6 @@
 """The user's model leaves a count exactly as it came in."""
+import itertools
+
 import oneflow as flow
 import oneflow.nn as nn
 import pytest
@@ -15,15 +17,16 @@ def small_cnn() -> nn.Module:
 
 
 class Boom(nn.Module):
-    """Raises on its ``fail_on``-th call."""
+    """Raises on its ``fail_on``-th call. The calls are counted by an iterator, whose own state
+    a count cannot put back (a count puts back the module's attributes, so an int attribute
+    would be back at 0 after every count)."""
 
     def __init__(self, fail_on: int, exc: BaseException):
         super().__init__()
-        self.calls, self.fail_on, self.exc = 0, fail_on, exc
+        self.calls, self.fail_on, self.exc = itertools.count(1), fail_on, exc
 
     def forward(self, x):
-        self.calls += 1
-        if self.calls == self.fail_on:
+        if next(self.calls) == self.fail_on:
             raise self.exc
         return x
 

@@ -1,19 +1,30 @@
 """Run the model once with hooks that turn module calls into op records (priced afterwards,
 by the face, with the registry).
 
-Hooks are put straight into each module's hook dicts under a private key and taken out in a
-``finally``, so the user's own hooks (and their keys) are exactly as before, also when the
-forward raises. oneflow 0.9 keys hooks by ``len(dict)`` and has no removable handles, which
-is why ``register_forward_hook`` is not used.
+For the count, each hooked module's hook dicts are replaced by copies holding flowflops' hooks
+under a private key, and the user's own dicts are bound back in a ``finally``: the user's
+hooks (and their keys) are never touched, also when the forward raises, a forward running in
+another thread never sees a dict change size while it iterates, and a hook the model registers
+during the count's forward goes away with the copy (with the rest of the forward's side effects,
+see :mod:`flowflops.guard`) instead of taking a key OneFlow hands out again later (oneflow 0.9
+keys hooks by ``len(dict)`` and has no removable handles, which is why
+``register_forward_hook`` is not used).
+
+flowflops' forward hook runs *first*, before the user's, so it prices the module's own output
+even when a user hook replaces it (with another tensor or a tuple). Its pre-hook runs last,
+after any user pre-hook that replaces the inputs: what is priced is the call the forward got.
+The hooks do nothing in threads other than the counting one.
 """
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import oneflow.nn as nn
 
 from ..conventions import INSIDE_ATTR, MODULE_ATTR
+from ..interrupts import call_user
 from ..hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
@@ -81,7 +92,8 @@ class EagerCounter:
         self._descend_depth = 0  # modules running now that are descended into (see above)
         self.descended: List[str] = []  # their paths
         self._key = _Key()
-        self._hooked: List[nn.Module] = []
+        self._hooked: List[Tuple[nn.Module, Any, Any]] = []  # module, its own pre/post dicts
+        self._thread = threading.get_ident()
         self.count_functional = count_functional
         self._stack: List[str] = []  # paths of the modules running now (count_functional)
         self._types: List[str] = []  # their class names (for the peer conventions)
@@ -108,7 +120,11 @@ class EagerCounter:
 
     # -- hooks ----------------------------------------------------------------------------------
     def _make_hooks(self, kind: str, fn: Any) -> Tuple[Callable, Callable]:
+        me = self._thread
+
         def pre(m: nn.Module, args: tuple) -> None:
+            if threading.get_ident() != me:
+                return
             self._stack.append(self.paths.get(id(m), ""))
             self._types.append(type(m).__name__)
             if kind == "descend":
@@ -117,6 +133,8 @@ class EagerCounter:
                 self._priced_depth += 1
 
         def post(m: nn.Module, args: tuple, out: Any) -> None:
+            if threading.get_ident() != me:
+                return
             if self._stack:
                 self._stack.pop()
                 self._types.pop()
@@ -157,20 +175,25 @@ class EagerCounter:
             self.records.append(OpRecord(rec.op_type, path, rec.inputs, rec.outputs, attrs, rec.name))
 
     def install(self) -> None:
+        self._thread = threading.get_ident()
         for m in self.model.modules():
             h = self._handler(m)
             if h is None:
                 continue
             pre, post = self._make_hooks(*h)
-            m._forward_pre_hooks[self._key] = pre
-            m._forward_hooks[self._key] = post
-            self._hooked.append(m)
+            d = m.__dict__
+            own_pre, own_post = d["_forward_pre_hooks"], d["_forward_hooks"]
+            self._hooked.append((m, own_pre, own_post))
+            pre_hooks = OrderedDict(own_pre)
+            pre_hooks[self._key] = pre
+            post_hooks = OrderedDict([(self._key, post)])
+            post_hooks.update(own_post)
+            d["_forward_pre_hooks"], d["_forward_hooks"] = pre_hooks, post_hooks
 
     def remove(self) -> None:
-        for m in self._hooked:
-            m._forward_pre_hooks.pop(self._key, None)
-            m._forward_hooks.pop(self._key, None)
-        self._hooked.clear()
+        while self._hooked:
+            m, own_pre, own_post = self._hooked.pop()
+            m.__dict__["_forward_pre_hooks"], m.__dict__["_forward_hooks"] = own_pre, own_post
 
     def _record_functional(self, records: List[OpRecord]) -> None:
         inside = {INSIDE_ATTR: self._types[-1]} if self._types else None
@@ -179,10 +202,10 @@ class EagerCounter:
     def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
         """Call the model once with the hooks (and, with ``count_functional``, the functional
         patches) installed; all of them are removed afterwards, also when the call raises."""
-        self.install()
         try:
+            self.install()
             if not self.count_functional and not self.descended:
-                return self.model(*args, **kwargs)
+                return call_user(self.model, *args, **kwargs)
             from .functional import patched
             from .functional_table import captured_targets
 
@@ -190,7 +213,7 @@ class EagerCounter:
                 return self._priced_depth == 0 and (self.count_functional or self._descend_depth > 0)
 
             with patched(self._record_functional, should_count, captured_targets(self.model)):
-                return self.model(*args, **kwargs)
+                return call_user(self.model, *args, **kwargs)
         finally:
             self.remove()
             self._descend_depth = 0

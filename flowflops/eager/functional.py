@@ -11,13 +11,27 @@ A call is recorded only when no priced module (one with a module hook) and no ot
 call is running, so nothing is counted twice. Ops that move data (reshape, cat, transpose,
 slicing, expand...) are not patched: they cost nothing. A call whose record cannot be made
 (an unusual signature) is recorded as op type ``call:<function name>``, which has no formula
-and so shows among the report's unsupported ops. Every patch is removed in a
-``finally``; the patched attributes are then the very objects they were before.
+and so shows among the report's unsupported ops.
+
+The mechanism is safe with threads and with code that keeps references to functions:
+
+- Each patched attribute is patched once for all counts using it at the same time (a
+  reference count per attribute, under a lock) and put back when the last of them ends; it is
+  then the very object it was before (one that someone else replaced meanwhile is left as they
+  set it).
+- A wrapper records a call only when the *calling thread* is running a ``count_functional``
+  count (a thread-local); in every other thread, and after the count, it just calls the
+  function. So another thread's ops never enter a report, and a wrapper that user code looked
+  up during a count (``ACT2FN = {"gelu": F.gelu}``, built lazily in the first forward) stays
+  harmless afterwards.
+- The wrappers are made once per function (and emitter) and reused: a wrapper kept from an
+  earlier count is the one installed again, and prices its op in every later count.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import oneflow as flow
 
@@ -42,60 +56,86 @@ def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") ->
     return done
 
 
-class FunctionalPatcher:
-    """Installs the wrappers; ``record(records)`` receives what each counted call stands for.
-    ``should_count()`` says whether a call made now is to be counted (no priced module running)."""
+Record = Callable[[List[OpRecord]], None]
+Target = Tuple[Any, str, Emit]
 
-    def __init__(self, record: Callable[[List[OpRecord]], None], should_count: Callable[[], bool]) -> None:
-        self._record = record
-        self._should_count = should_count
-        self._depth = 0
-        self._saved: List[Tuple[Any, str, Any]] = []
 
-    def _wrap(self, fn: Any, emit: Emit, name: str, label: str) -> Callable:
-        patcher = self
+class _Active:
+    """The ``count_functional`` count running in one thread."""
 
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if patcher._depth > 0 or not patcher._should_count():
-                return fn(*args, **kwargs)
-            patcher._depth += 1
-            try:
-                out = fn(*args, **kwargs)
-            finally:
-                patcher._depth -= 1
-            try:
-                recs = with_dtypes(emit(args, kwargs, out), args, out, label)
-            except Exception:  # an unusual call signature: never break the user's forward, but
-                # leave a record without a formula, so the report lists the call as unsupported
-                recs = [OpRecord(f"call:{name}", "")]
-            patcher._record(recs)
-            return out
+    __slots__ = ("record", "should_count", "busy")
 
-        setattr(wrapper, "__wrapped__", fn)
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        return wrapper
+    def __init__(self, record: Record, should_count: Callable[[], bool]) -> None:
+        self.record, self.should_count, self.busy = record, should_count, False
 
-    def _patch(self, owner: Any, name: str, emit: Emit, done: Dict[int, Callable]) -> None:
-        fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
-        if fn is None:
-            return
-        label = f"Tensor.{name}" if owner is flow.Tensor else name  # the call, for conventions
-        wrapper = done.get(id(fn)) or self._wrap(fn, emit, name, label)
-        done[id(fn)] = wrapper
-        self._saved.append((owner, name, fn))
-        setattr(owner, name, wrapper)
 
-    def install(self, extra: Sequence[Tuple[Any, str, Emit]] = ()) -> None:
-        """Patch every target of :func:`patch_targets`, then ``extra`` ones (references to the
-        same functions held elsewhere: :func:`captured_targets`), which share the wrappers."""
-        done: Dict[int, Callable] = {}
-        for owner, name, emit in list(patch_targets()) + list(extra):
-            self._patch(owner, name, emit, done if owner is not flow.Tensor else {})
+_tls = threading.local()  # .active: the _Active of this thread's count, if any
+_lock = threading.Lock()
+# (id(owner), name) -> [owner, name, original, wrapper, counts using it]
+_patches: Dict[Tuple[int, str], List[Any]] = {}
+_wrappers: Dict[Any, Tuple[Any, Callable]] = {}  # (function, emitter) -> (original, wrapper)
 
-    def remove(self) -> None:
-        for owner, name, fn in reversed(self._saved):
-            setattr(owner, name, fn)
-        self._saved.clear()
+
+def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        active: Optional[_Active] = getattr(_tls, "active", None)
+        if active is None or active.busy or not active.should_count():
+            return fn(*args, **kwargs)
+        active.busy = True
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            active.busy = False
+        try:
+            recs = with_dtypes(emit(args, kwargs, out), args, out, label)
+        except Exception:  # an unusual call signature: never break the user's forward, but
+            # leave a record without a formula, so the report lists the call as unsupported
+            recs = [OpRecord(f"call:{name}", "")]
+        active.record(recs)
+        return out
+
+    setattr(wrapper, "__wrapped__", fn)
+    wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+    wrapper.__doc__ = getattr(fn, "__doc__", None)
+    return wrapper
+
+
+def _current(owner: Any, name: str) -> Any:
+    return owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+
+
+def _acquire(targets: Sequence[Target], held: List[Tuple[int, str]]) -> None:
+    """Patch each target not patched yet, count one more user of each; ``held`` receives the
+    keys as they are taken (so a failure half way releases exactly those)."""
+    for owner, name, emit in targets:
+        key = (id(owner), name)
+        entry = _patches.get(key)
+        if entry is None:
+            fn = _current(owner, name)
+            if fn is None:
+                continue
+            label = f"Tensor.{name}" if owner is flow.Tensor else name  # the call, for conventions
+            # aliases (flow.relu is flow._C.relu) share one wrapper; Tensor methods have their own
+            cache = (name if owner is flow.Tensor else id(fn), emit)
+            cached = _wrappers.get(cache)
+            if cached is None or cached[0] is not fn:
+                cached = _wrappers[cache] = (fn, _wrap(fn, emit, name, label))
+            entry = _patches[key] = [owner, name, fn, cached[1], 0]
+            setattr(owner, name, cached[1])
+        entry[4] += 1
+        held.append(key)
+
+
+def _release(held: List[Tuple[int, str]]) -> None:
+    while held:
+        entry = _patches[held[-1]]
+        entry[4] -= 1
+        if entry[4] == 0:
+            owner, name, fn, wrapper, _ = entry
+            if _current(owner, name) is wrapper:
+                setattr(owner, name, fn)
+            del _patches[held[-1]]
+        held.pop()
 
 
 def patched_attributes() -> List[Tuple[Any, str]]:
@@ -103,12 +143,26 @@ def patched_attributes() -> List[Tuple[Any, str]]:
     return [(owner, name) for owner, name, _ in patch_targets()]
 
 
+def installed() -> bool:
+    """Whether any wrapper is in place now (some count is using it)."""
+    return bool(_patches)
+
+
 @contextlib.contextmanager
-def patched(record: Callable[[List[OpRecord]], None], should_count: Callable[[], bool],
-            extra: Sequence[Tuple[Any, str, Emit]] = ()) -> Iterator[None]:
-    p = FunctionalPatcher(record, should_count)
+def patched(record: Record, should_count: Callable[[], bool], extra: Sequence[Target] = ()) -> Iterator[None]:
+    """Price the calling thread's functional calls while the body runs: ``record(records)``
+    receives what each counted call stands for; ``should_count()`` says whether a call made
+    now is to be counted (no priced module running). Patches every target of
+    :func:`patch_targets`, then ``extra`` ones (references to the same functions held
+    elsewhere: :func:`captured_targets`), which share the wrappers."""
+    previous = getattr(_tls, "active", None)
+    held: List[Tuple[int, str]] = []
     try:
-        p.install(extra)
+        with _lock:
+            _acquire(list(patch_targets()) + list(extra), held)
+        _tls.active = _Active(record, should_count)
         yield
     finally:
-        p.remove()
+        _tls.active = previous
+        with _lock:
+            _release(held)

@@ -8,6 +8,7 @@ import oneflow.nn as nn
 
 from ..errors import CountError, CustomHookError
 from ..inputs import describe_inputs
+from .building import build_job
 from .free_tensors import fresh_free_tensors
 
 
@@ -31,7 +32,7 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
     that captures the same tensor)."""
     try:
         with fresh_free_tensors(graph_modules(graph)):
-            graph.build_graph(*args, **kwargs)
+            return build_job(graph, args, kwargs)
     except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
         raise
     except Exception as err:
@@ -43,4 +44,3 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
             f"nn.Graph could not compile {what} on the inputs {describe_inputs(args, kwargs)}: "
             f"{type(err).__name__}: {str(err).strip()}{hint}"
         ) from err
-    return graph._full_job_proto

@@ -14,13 +14,15 @@ from ..guard import counting_state
 from ..inputs import describe_inputs
 from ..modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, Trace
-from .compile import compile_job
+from ..interrupts import call_user
+from .building import CountGraphMixin, copy_graph
+from .compile import compile_job, graph_modules
 from .job import job_records
 from .proxies import graph_output, truthful_proxies
 from .train import assign_phases
 
 
-class _CountGraph(flow.nn.Graph):
+class _CountGraph(CountGraphMixin, flow.nn.Graph):
     """The wrapper: ``build`` is the model's forward on the given inputs."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -29,7 +31,7 @@ class _CountGraph(flow.nn.Graph):
         truthful_proxies(self)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return graph_output(self.model(*args, **kwargs))
+        return graph_output(call_user(self.model, *args, **kwargs))
 
 
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
@@ -58,6 +60,20 @@ def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     return tree
 
 
+def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
+    """Compile a copy of the user's uncompiled graph (the graph itself stays uncompiled and
+    usable), with its modules' state guarded and, for a training graph, every ``.grad`` put
+    back (compiling ``loss.backward()`` leaves lazy gradients on the parameters)."""
+    from .train import detached_grads
+
+    modules = graph_modules(graph)
+    tensors = {id(p): p for m in modules for p in m.parameters()}
+    for opt in graph._opts:
+        for group in opt["optim"].param_groups:
+            for p in group.parameters:
+                tensors.setdefault(id(p), p)
+    with counting_state(modules, training=None), detached_grads(list(tensors.values())):
+        return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
 
 
 def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
@@ -69,7 +85,7 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
         if model._is_compiled:
             job, inputs = model._full_job_proto, []
         else:
-            job = compile_job(model, args, kwargs, type(model).__name__, advise=True)
+            job = _compile_user_graph(model, args, kwargs)
         records = assign_phases(job, job_records(job))  # phases: training graphs
         return Trace(records, _graph_tree(model), "graph", inputs)
     with counting_state(model):

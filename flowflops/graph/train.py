@@ -55,6 +55,8 @@ from ..inputs import describe_inputs
 from ..modules import module_tree
 from ..records import PHASE, OpRecord, Trace
 from .compile import compile_job
+from ..interrupts import call_user
+from .building import CountGraphMixin
 from .job import job_records
 
 DEFAULT_LR = 0.1
@@ -193,7 +195,7 @@ def _cross_entropy(output: Any, target: Any) -> flow.Tensor:
     return flow.nn.functional.cross_entropy(output, target)
 
 
-class _TrainGraph(flow.nn.Graph):
+class _TrainGraph(CountGraphMixin, flow.nn.Graph):
     """``build``: forward, loss, ``loss.backward()``; the optimizer is added to the graph."""
 
     def __init__(self, model: nn.Module, loss_fn: Callable[[Any, Any], Any],
@@ -206,6 +208,9 @@ class _TrainGraph(flow.nn.Graph):
         self.add_optimizer(optimizer)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
+        return call_user(self._step, *args, **kwargs)
+
+    def _step(self, *args: Any, **kwargs: Any) -> Any:
         target = None
         if self._flowflops_has_target:
             target, args = args[0], args[1:]
@@ -222,7 +227,12 @@ def detached_grads(tensors: Iterable[flow.Tensor]) -> Iterator[None]:
     """Run the body with ``.grad`` of each of ``tensors`` set to ``None``, and put every
     ``.grad`` back afterwards. Compiling ``loss.backward()`` stores a lazy gradient as the
     parameters' ``.grad`` (which breaks a later eager backward), and a gradient already there
-    would be compiled into the job as an accumulation."""
+    would be compiled into the job as an accumulation.
+
+    One ``.grad`` cannot be put back: a *lazy* one, which OneFlow's own ``nn.Graph`` training
+    leaves on the parameters (OneFlow refuses to assign a lazy tensor as ``.grad``, and
+    compiling with it in place fails). It is left ``None``, never pointing at the count's
+    tensors; it could not be used eagerly anyway (an eager ``backward()`` fails on it)."""
     saved = [(t, t.grad) for t in tensors]
     try:
         for t, _ in saved:
@@ -230,7 +240,10 @@ def detached_grads(tensors: Iterable[flow.Tensor]) -> Iterator[None]:
         yield
     finally:
         for t, grad in saved:
-            t.grad = grad
+            if grad is None or not grad.is_lazy:
+                t.grad = grad
+            else:
+                t.grad = None
 
 
 def _trained_tensors(model: nn.Module, optimizer: flow.optim.Optimizer) -> List[flow.Tensor]:

@@ -1,0 +1,117 @@
+"""Compiling an ``nn.Graph`` for a count without touching anything the user owns.
+
+- :func:`build_job` compiles under one process-wide lock (OneFlow's job-build context is
+  global: two compiles at once in two threads break each other) and stops right after
+  OneFlow's compile passes, once ``_full_job_proto`` exists: OneFlow's next step allocates the
+  graph's output tensors (``flow.empty`` of the full output shape, twice for its output buffer),
+  which can abort the process for a huge input, and which a count never reads. Leaving by an
+  exception at that point unwinds OneFlow's own context managers (the job-build context is
+  closed, the scope stack popped, lazy mode switched off), as any failing ``build`` does.
+- :func:`copy_graph` makes a fresh graph with the user's graph's modules, optimizers and
+  configuration, so the user's ``nn.Graph`` is never compiled in place (a graph compiles only
+  once: after ``build_graph`` the user's own first call would fail with "job name already
+  exist").
+- The user code a build runs (the model's forward, the loss, the user's ``build``) runs inside
+  :func:`flowflops.interrupts.call_user`, so a Ctrl-C interrupts it at once; anywhere else in
+  the compile it is delivered once the compile has ended and everything is put back.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any, Dict, Optional
+
+import oneflow as flow
+import oneflow.nn as nn
+
+from ..interrupts import call_user
+
+#: One compile at a time in this process (the job-build context is global).
+COMPILE_LOCK = threading.RLock()
+_ids = itertools.count()
+
+
+class _JobReady(Exception):
+    """Raised by :class:`CountGraphMixin` once the compiled job exists."""
+
+
+class CountGraphMixin:
+    """For graphs flowflops compiles: stop after the compile passes (no output tensors are
+    allocated), print nothing, and run ``build`` as user code."""
+
+    def _Graph__rebuild_outputs(self, out2name: Any = None) -> None:  # noqa: N802 (OneFlow's name)
+        raise _JobReady
+
+    def _Graph__print(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+        return None
+
+
+def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
+    """Compile ``graph`` on the inputs, under :data:`COMPILE_LOCK`; returns the compiled job
+    (``_full_job_proto``). A :class:`CountGraphMixin` graph stops once the job exists. Errors
+    of the build propagate as they are."""
+    with COMPILE_LOCK:
+        try:
+            graph.build_graph(*args, **kwargs)
+        except _JobReady:
+            pass
+    return graph._full_job_proto
+
+
+_subclasses: Dict[type, type] = {}
+
+
+def _count_class(cls: type) -> type:
+    sub = _subclasses.get(cls)
+    if sub is None:
+        def build(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return call_user(cls.build, self, *args, **kwargs)
+
+        sub = _subclasses[cls] = type(cls.__name__, (CountGraphMixin, cls), {"build": build})
+    return sub
+
+
+def copy_graph(graph: flow.nn.Graph) -> flow.nn.Graph:
+    """A fresh, uncompiled graph that builds like ``graph``: the same class and ``build``, the
+    same modules (the very objects), optimizers, learning-rate schedulers, grad scaler, job
+    configuration, per-module stage/activation-checkpointing settings and user attributes.
+    ``graph`` itself is only read; OneFlow's per-class graph counter is left as it was."""
+    counters = dict(flow.nn.Graph._child_init_cnt)
+    copy = object.__new__(_count_class(type(graph)))
+    try:
+        flow.nn.Graph.__init__(copy)
+    finally:
+        flow.nn.Graph._child_init_cnt.clear()
+        flow.nn.Graph._child_init_cnt.update(counters)
+    object.__setattr__(copy, "_name", f"{graph._name}_flowflops_{next(_ids)}")
+    fresh = set(copy.__dict__)
+    for key, value in graph.__dict__.items():
+        if key not in fresh:
+            object.__setattr__(copy, key, value)
+    for name, proxy in graph._blocks.items():
+        origin = proxy._oneflow_internal_origin__
+        setattr(copy, name, origin)
+        _copy_block_config(proxy, copy._blocks[name])
+    copy.config.proto.CopyFrom(graph.config.proto)
+    copy.config._outputs_buffer_size = graph.config._outputs_buffer_size
+    copy._opts = list(graph._opts)
+    copy._grad_scaler = graph._grad_scaler
+    copy._verbose = graph._verbose
+    return copy
+
+
+_BLOCK_SETTINGS = ("_stage_id", "_stage_placement", "_activation_checkpointing")
+
+
+def _copy_block_config(src: Any, dst: Any) -> None:
+    from oneflow.nn.graph.graph_block import GraphModule
+
+    s_block: Optional[Any] = src.to(GraphModule) if hasattr(src, "to") else None
+    d_block: Optional[Any] = dst.to(GraphModule) if hasattr(dst, "to") else None
+    if isinstance(s_block, GraphModule) and isinstance(d_block, GraphModule):
+        for attr in _BLOCK_SETTINGS:
+            setattr(d_block, attr, getattr(s_block, attr))
+    for name, child in getattr(src, "_modules", {}).items():
+        other = getattr(dst, "_modules", {}).get(name)
+        if other is not None:
+            _copy_block_config(child, other)
