@@ -65,7 +65,7 @@ def _count_class(cls: type) -> type:
     sub = _subclasses.get(cls)
     if sub is None:
         def build(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call_user(cls.build, self, *args, **kwargs)
+            return call_user(getattr(cls, "build"), self, *args, **kwargs)
 
         sub = _subclasses[cls] = type(cls.__name__, (CountGraphMixin, cls), {"build": build})
     return sub
@@ -77,7 +77,7 @@ def copy_graph(graph: flow.nn.Graph) -> flow.nn.Graph:
     configuration, per-module stage/activation-checkpointing settings and user attributes.
     ``graph`` itself is only read; OneFlow's per-class graph counter is left as it was."""
     counters = dict(flow.nn.Graph._child_init_cnt)
-    copy = object.__new__(_count_class(type(graph)))
+    copy: Any = object.__new__(_count_class(type(graph)))
     try:
         flow.nn.Graph.__init__(copy)
     finally:
