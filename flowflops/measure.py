@@ -362,9 +362,10 @@ class MFUMeter:
         secs, n = self._seconds, self._timed_steps
         flops = self.flops_per_sample * self._samples
         hw = flops + self.recompute_flops * self._samples
-        flags = flags_for(flops, secs, self.peak) + [f"HFU: {f}" for f in flags_for(hw, secs, self.peak)
-                                                     if "above" in f]
-        bad = bool(flags_for(flops, secs, self.peak))
+        flags = flags_for(flops, secs, self.peak)
+        bad = bool(flags)
+        if not bad:
+            flags = [f"HFU: {f}" for f in flags_for(hw, secs, self.peak)]
         achieved = None if bad else flops / secs
         hfu_ok = not bad and hw / secs <= self.peak
         phases = {}
