@@ -323,8 +323,8 @@ def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
 
 
 def tensordot(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-    """A ``matmul`` over the contracted axes: ``k`` = numel(a) * numel(b) / ... read off the
-    output: ``k = numel(a) / (numel(out) / (numel(b) / k))``, i.e. ``sqrt(na * nb / nout)``."""
+    """A ``matmul`` over the contracted axes: with ``a`` of ``M * K`` elements, ``b`` of
+    ``K * N`` and the output of ``M * N``, ``K = sqrt(numel(a) * numel(b) / numel(out))``."""
     na, nb, nout = numel(shape_of(args[0])), numel(shape_of(args[1])), numel(_out(out))
     k = int(round((na * nb / max(nout, 1)) ** 0.5))
     return contraction("matmul", out, k)
@@ -343,7 +343,8 @@ def conv(op: str) -> Emit:
 
 
 def pool(op: str) -> Emit:
-    """Pooling: one op per input element."""
+    """One graph op from the first argument's shape to the output's: pooling, ``F.fold`` /
+    ``F.unfold`` (col2im / im2col)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
         return [record(op, [shape_of(args[0])], [_out(out)])]
@@ -411,15 +412,6 @@ def glu(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     return [record("sigmoid", [y], [y]), record("broadcast_mul", [y, y], [y])]
 
 
-def fold(op: str) -> Emit:
-    """``F.fold`` / ``F.unfold`` (col2im / im2col): the graph's ``fold`` / ``unfold``."""
-
-    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        return [record(op, [shape_of(args[0])], [_out(out)])]
-
-    return emit
-
-
 def fused(op: str) -> Emit:
     """A fused op called directly: its graph op, with the tensor arguments' shapes."""
 
@@ -441,7 +433,6 @@ def reported(name: str) -> Emit:
         first = first_tensor(out)
         return [record(op, ins, [shape_of(first)] if _is_tensor(first) else [])]
 
-    emit.reported = True  # type: ignore[attr-defined]
     return emit
 
 
@@ -490,7 +481,7 @@ FUNCTIONALS.update({
     "bias_add": lambda a, k, o: [record("bias_add", [_out(o), shape_of(a[1])], [_out(o)])],
     "normalization": normalization, "layer_norm": layer_norm(False),
     "layer_norm_affine": layer_norm(True), "rms_norm": rms_norm, "group_norm": group_norm,
-    "normalize": l2_normalize, "glu": glu, "fold": fold("fold"), "unfold": fold("unfold"),
+    "normalize": l2_normalize, "glu": glu, "fold": pool("fold"), "unfold": pool("unfold"),
     "fused_matmul_bias": fused("fused_matmul_bias"), "fused_bias_add_gelu": fused("fused_bias_add_gelu"),
     "fused_scale_mask_softmax": fused("fused_scale_mask_softmax"),
     "fused_scale_tril": fused("fused_scale_tril"), "fused_glu": fused("fused_glu"),
