@@ -32,8 +32,14 @@ _UNTRACEABLE = (
     ("Boolean value of Tensor", "a tensor used as a Python bool (data-dependent control flow)"),
 )
 _PROXY = re.compile(r"super\(type, obj\): obj must be an instance|isinstance", re.I)
-_SHAPE = re.compile(r"shape|size|dimension|dim\b|match|expected .*(input|channels)|broadcast|"
-                    r"\(\d+ vs\.? \d+\)|Infer\w*(TensorDesc|Shape)|channels", re.I)
+_SHAPE = re.compile(r"shape|dimension|size mismatch|sizes|doesn't match|broadcast|channels|"
+                    r"\(\d+ vs\.? \d+\)|Infer\w*(TensorDesc|Shape)", re.I)
+#: Errors that say something about the values or the code, never about the input shape.
+_NOT_SHAPE = (AttributeError, TypeError, NameError, ImportError, KeyError)
+
+
+def _shape_problem(err: BaseException) -> bool:
+    return not isinstance(err, _NOT_SHAPE) and bool(_SHAPE.search(str(err)))
 
 
 def model_frame(err: BaseException) -> Optional[str]:
@@ -72,7 +78,7 @@ def eager_advice(err: BaseException, model: Any, half_on_cpu: bool = False, shap
                 "count it with mode='graph', which compiles without running.")
     frame = model_frame(err)
     at = f" (at {frame})" if frame else ""
-    if _SHAPE.search(text):
+    if _shape_problem(err):
         return f"{at}. Check that the shape, batch included, is one the model accepts{shape_hint}."
     return f"{at}. The model's forward raised this itself; fix the call or the model."
 
@@ -89,7 +95,7 @@ def graph_advice(err: BaseException, model: Any = None) -> str:
     if _PROXY.search(text):
         return (f". nn.Graph runs the forward on proxies of the modules and a type check on one "
                 f"failed{at}; count it with mode='eager' instead.")
-    if _SHAPE.search(text):
+    if _shape_problem(err):
         return (f"{' (' + frame + ')' if frame else ''}. Check that the shape, batch included, is "
                 "one the model accepts; or count with mode='eager'.")
     return ". Graph mode needs a model nn.Graph can trace; count it with mode='eager' instead."

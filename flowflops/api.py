@@ -149,7 +149,7 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
                 trace = trace_graph(model, args, kwargs)
         except CountError as err:
             hint = batch_hint(input_res, input_constructor)
-            if not hint:
+            if not hint or "Check that the shape" not in str(err):  # only for shape problems
                 raise
             raise CountError(f"{err}{hint}") from err
         return _report(trace, convention, rules)
