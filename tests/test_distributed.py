@@ -149,6 +149,10 @@ def test_tensor_parallel(ranks: Dict[int, Dict[str, Any]]) -> None:
     sbp = ranks[0]["cases"]["tensor_parallel"]["graph"]["sbp"]
     fc2 = next(v for k, v in sbp.items() if k.startswith("model.fc2-matmul"))
     assert fc2[1:] == [[["S(1)"], ["S(1)"]], [["P"]], [0, 1]]
+    # parameter memory per rank: fc1.weight (6, 8) S(0) -> 3*8 = 24 floats, fc1.bias (6,) S(0)
+    # -> 3, fc2.weight (4, 6) S(1) -> 4*3 = 12, fc2.bias (4,) broadcast -> 4: 43 floats each
+    param_bytes = 43 * F32
+    assert _ints(ranks[0]["cases"]["tensor_parallel"]["graph"]["param_bytes"]) == {0: param_bytes, 1: param_bytes}
 
 
 def test_pipeline(ranks: Dict[int, Dict[str, Any]]) -> None:
@@ -160,6 +164,9 @@ def test_pipeline(ranks: Dict[int, Dict[str, Any]]) -> None:
     # The (4, 6) float32 activation goes from rank 0 to rank 1: 96 bytes.
     moved = 4 * 6 * F32
     _check_case(ranks, "pipeline", logical, {0: stage0, 1: stage1}, {0: moved, 1: 0}, {0: 0, 1: moved})
+    # parameter memory: stage 0's Linear(8, 6) (48 + 6 floats) only on rank 0, stage 1's
+    # Linear(6, 4) (24 + 4 floats) only on rank 1
+    assert _ints(ranks[0]["cases"]["pipeline"]["graph"]["param_bytes"]) == {0: 54 * F32, 1: 28 * F32}
 
 
 def test_default_input_of_a_global_model(ranks: Dict[int, Dict[str, Any]]) -> None:

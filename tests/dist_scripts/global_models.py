@@ -125,6 +125,7 @@ def _numbers(report: Any) -> Dict[str, Any]:
 
     return {
         "macs": report.macs, "flops": report.flops,
+        "param_bytes": {str(r): m.params for r, m in report.memory_by_rank().items()},
         "by_rank": {str(r): [c.macs, c.flops] for r, c in cost_by_rank(report).items()},
         "sent": {str(r): b for r, b in comm_bytes_by_rank(report).items()},
         "received": {str(r): b for r, b in comm_bytes_by_rank(report, "received").items()},
