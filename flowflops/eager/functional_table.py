@@ -62,7 +62,8 @@ def _in(args: tuple, kwargs: dict, out: Any) -> Shape:
 # -- elementwise ---------------------------------------------------------------------------
 
 def unary(op: str) -> Emit:
-    """One graph op of the same shape as its input (activations, elementwise math, softmax)."""
+    """One graph op from the first argument's shape to the output's: activations, elementwise
+    math, softmax, pooling, upsampling, ``F.fold`` / ``F.unfold`` (col2im / im2col)."""
 
     def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
         y = _out(out)
@@ -342,16 +343,6 @@ def conv(op: str) -> Emit:
     return emit
 
 
-def pool(op: str) -> Emit:
-    """One graph op from the first argument's shape to the output's: pooling, ``F.fold`` /
-    ``F.unfold`` (col2im / im2col)."""
-
-    def emit(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-        return [record(op, [shape_of(args[0])], [_out(out)])]
-
-    return emit
-
-
 # -- normalisation -------------------------------------------------------------------------
 
 def normalization(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
@@ -481,7 +472,7 @@ FUNCTIONALS.update({
     "bias_add": lambda a, k, o: [record("bias_add", [_out(o), shape_of(a[1])], [_out(o)])],
     "normalization": normalization, "layer_norm": layer_norm(False),
     "layer_norm_affine": layer_norm(True), "rms_norm": rms_norm, "group_norm": group_norm,
-    "normalize": l2_normalize, "glu": glu, "fold": pool("fold"), "unfold": pool("unfold"),
+    "normalize": l2_normalize, "glu": glu, "fold": unary("fold"), "unfold": unary("unfold"),
     "fused_matmul_bias": fused("fused_matmul_bias"), "fused_bias_add_gelu": fused("fused_bias_add_gelu"),
     "fused_scale_mask_softmax": fused("fused_scale_mask_softmax"),
     "fused_scale_tril": fused("fused_scale_tril"), "fused_glu": fused("fused_glu"),
@@ -495,14 +486,14 @@ FUNCTIONALS.update({
     "eq": compare("equal"), "nansum": reduction("reduce_sum"), "prod": reduction("reduce_prod"),
     "mv": matmul, "sqrt_square_sum": reduction("sqrt_square_sum"),
     "reduce_sum_like": reduction("reduce_sum_like"), "rms_layer_norm": rms_norm,
-    "avg_pool2d_nhwc": pool("avg_pool_2d"),
+    "avg_pool2d_nhwc": unary("avg_pool_2d"),
 })
 for _n in (1, 2, 3):
     FUNCTIONALS[f"conv_transpose{_n}d"] = conv(f"deconv{_n}d")
-    FUNCTIONALS[f"adaptive_avg_pool{_n}d"] = pool(f"adaptive_avg_pool{_n}d")
-    FUNCTIONALS[f"adaptive_max_pool{_n}d"] = pool(f"adaptive_max_pool{_n}d")
-    FUNCTIONALS[f"avg_pool{_n}d"] = pool(f"avg_pool_{_n}d")
-    FUNCTIONALS[f"max_pool{_n}d"] = pool(f"max_pool_{_n}d")
+    FUNCTIONALS[f"adaptive_avg_pool{_n}d"] = unary(f"adaptive_avg_pool{_n}d")
+    FUNCTIONALS[f"adaptive_max_pool{_n}d"] = unary(f"adaptive_max_pool{_n}d")
+    FUNCTIONALS[f"avg_pool{_n}d"] = unary(f"avg_pool_{_n}d")
+    FUNCTIONALS[f"max_pool{_n}d"] = unary(f"max_pool_{_n}d")
 
 #: Callables that do no arithmetic: views, layout, moves, copies, casts, creation, random
 #: draws, indexing and selection (sorting and top-k compare but do not compute values), and
