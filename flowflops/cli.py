@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
@@ -64,30 +65,69 @@ def parse_kwargs(text: Optional[str]) -> Dict[str, Any]:
     return kwargs
 
 
-def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
-    """A flowvision model by name (``resnet50``), or ``package.module:factory``."""
-    kwargs = kwargs or {}
+def _factory(name: str) -> Any:
+    """The factory a model name stands for (a flowvision name, or ``package.module:factory``)."""
     if ":" in name and name.split(":", 1)[0] in ("timm", "hf"):
         raise CliError(f"{name!r} is a PyTorch-ecosystem model: count it with `flowflops {name}`")
     if ":" in name:
         mod_name, _, attr = name.partition(":")
         try:
-            factory = getattr(importlib.import_module(mod_name), attr)
+            return getattr(importlib.import_module(mod_name), attr)
         except (ImportError, AttributeError) as err:
-            raise CliError(f"cannot load {name!r}: {type(err).__name__}: {err}")
-    else:
-        import flowvision.models as zoo
+            raise CliError(f"cannot load {name!r}: {type(err).__name__}: {_first_line(err)}")
+    import flowvision.models as zoo
 
-        factory = getattr(zoo, name, None)
-        if factory is None or not callable(factory) or name.startswith("_") or isinstance(factory, type(zoo)):
-            raise CliError(
-                f"unknown model {name!r}: give a flowvision model name (e.g. resnet50) or "
-                "package.module:factory for your own code"
-            )
+    factory = getattr(zoo, name, None)
+    if factory is None or not callable(factory) or name.startswith("_") or isinstance(factory, type(zoo)):
+        raise CliError(
+            f"unknown model {name!r}: give a flowvision model name (e.g. resnet50) or "
+            "package.module:factory for your own code"
+        )
+    return factory
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else ""
+
+
+def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
+    """A flowvision model by name (``resnet50``), or ``package.module:factory``. Keyword
+    arguments the factory does not take are a ``--kwargs`` error; an error raised inside the
+    factory is named as the factory's, in one line."""
+    import inspect
+
+    kwargs = kwargs or {}
+    factory = _factory(name)
     try:
-        return factory(**kwargs)
+        inspect.signature(factory).bind(**kwargs)
     except TypeError as err:
         raise CliError(f"cannot build {name!r} with --kwargs {kwargs}: {err}")
+    except ValueError:  # no signature to check (a builtin): the call will tell
+        pass
+    try:
+        return factory(**kwargs)
+    except Exception as err:
+        raise CliError(f"the model factory {name!r} raised {type(err).__name__}: {_first_line(err)} "
+                       "(an error inside the factory; rerun with --debug for the traceback)") from err
+
+
+def check_output_path(path: Optional[str], option: str) -> None:
+    """Refuse, before any work, a file to write whose folder does not exist."""
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise CliError(f"{option} {path!r}: the folder {folder!r} does not exist; create it first")
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 0 (``--depth``, ``--top``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give 0 or more")
+    return value
 
 
 def _write(text: str, output: Optional[str]) -> None:
@@ -135,11 +175,11 @@ def _model_parser() -> argparse.ArgumentParser:
                    "timm: the model's own; hf text models: 1,128 token ids)")
     p.add_argument("--mode", choices=("eager", "graph", "both", "train"), default="eager",
                    help="train: one training step (cross-entropy on random labels, SGD)")
-    p.add_argument("--depth", type=int, default=None, help="show the module table to this depth")
+    p.add_argument("--depth", type=_count, default=None, help="show the module table to this depth")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", default=None, help="write to FILE instead of stdout")
     p.add_argument("--count-functional", action="store_true", help="eager: also price functional calls")
-    p.add_argument("--top", type=int, default=None, metavar="K", help="list the K most expensive modules")
+    p.add_argument("--top", type=_count, default=None, metavar="K", help="list the K most expensive modules")
     p.add_argument("--convention", choices=NAMES, default="flowflops",
                    help="whose rules price the ops: " + ", ".join(NAMES) + " (default flowflops)")
     p.add_argument("--conventions", default=None, metavar="all|A,B",
@@ -189,7 +229,7 @@ def _zoo_parser() -> argparse.ArgumentParser:
 def _graph_text_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowflops graph-text", description="Price a printed nn.Graph (repr or log).")
     p.add_argument("file")
-    p.add_argument("--depth", type=int, default=None)
+    p.add_argument("--depth", type=_count, default=None)
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", default=None)
     p.add_argument("--debug", action="store_true")
@@ -229,6 +269,11 @@ def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tupl
 def _count_model(args: argparse.Namespace) -> None:
     from . import profile
 
+    check_output_path(args.output, "--output")
+    check_output_path(args.plot, "--plot")
+    if args.count_functional and args.mode not in ("eager", "both"):
+        raise CliError(f"--count-functional prices eager mode's functional calls; --mode {args.mode} "
+                       "compiles the model and sees every op already: drop it, or use --mode eager")
     kwargs = parse_kwargs(args.kwargs)
     if args.device:
         from .hardware import check_device
@@ -337,6 +382,12 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
     if args.train:
         modes.append("train")
     shape = parse_shape(args.input_shape) if args.input_shape else None
+    check_output_path(args.output, "--output")
+    if args.count_functional and "eager" not in modes:
+        raise CliError("--count-functional prices eager mode's functional calls: use it with "
+                       "--mode eager or both")
+    for name in names:  # every name is checked before the first model is counted
+        _factory(name)
     progress = sys.stderr if sys.stderr.isatty() else None
     rows = zoo_rows(names, modes, shape, args.count_functional, progress)
     _write(zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format, args.raw), args.output)
@@ -365,7 +416,7 @@ def _diff_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--format", choices=("text", "markdown", "latex", "html", "json"), default="text")
-    p.add_argument("--depth", type=int, default=None, help="show modules to this depth only")
+    p.add_argument("--depth", type=_count, default=None, help="show modules to this depth only")
     p.add_argument("--all", action="store_true", help="also list modules and op types that did not change")
     p.add_argument("--names", default=None, help="two names for the reports, comma-separated")
     p.add_argument("--output", default=None)
@@ -380,7 +431,7 @@ def _compare_parser() -> argparse.ArgumentParser:
         "An ablation table: several reports (JSON files) side by side, the first the baseline."))
     p.add_argument("reports", nargs="+")
     p.add_argument("--format", choices=COMPARE_FORMATS, default="text")
-    p.add_argument("--depth", type=int, default=None, help="also one row per module to this depth")
+    p.add_argument("--depth", type=_count, default=None, help="also one row per module to this depth")
     p.add_argument("--names", default=None, help="names for the reports, comma-separated (default: file names)")
     p.add_argument("--output", default=None)
     p.add_argument("--debug", action="store_true")

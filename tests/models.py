@@ -47,3 +47,8 @@ class ModelGraph(flow.nn.Graph):
 
     def build(self, *args, **kwargs):
         return self.model(*args, **kwargs)
+
+
+def buggy_factory(width: int = 4):
+    """A model factory with a bug inside it (a TypeError of its own, not of its arguments)."""
+    return nn.Linear(width, "four")
