@@ -84,3 +84,31 @@ def test_zoo_lists_every_family():
                 for fn in ModelCreator._model_entrypoints.values()}
     assert len(families) == 51
     assert {fam for fam, _, _ in ALL} == families
+
+
+@pytest.mark.slow
+def test_mobilevit_default_eager_says_loudly_what_it_prices_as_zero():
+    """mobilevit_xx_small keeps its transformer in flowvision's own LinearLayer (and LayerNorm,
+    SiLU...) modules, which default eager mode has no formula for: it must say so, naming
+    them and the way out. The unpriced parameters are those of every module counted as zero,
+    summed from the model itself."""
+    import io
+    import warnings
+
+    import flowflops
+    from tests.zoo import build
+
+    model = build("mobilevit_xx_small")
+    r = flowflops.profile(model, (1, 3, 256, 256))
+    zero_types = set(r.unpriced_modules.values())
+    assert "LinearLayer" in zero_types
+    outer = {}  # outermost modules of those types, each once
+    for path, m in model.named_modules():
+        if type(m).__name__ in zero_types and not any(path.startswith(p + ".") for p in outer):
+            outer[path] = sum(p.numel() for p in m.parameters())
+    assert r.unpriced_params == sum(outer.values())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flowflops.get_model_complexity_info(model, (1, 3, 256, 256), ost=io.StringIO())
+    text = " ".join(str(w.message) for w in caught)
+    assert "LinearLayer" in text and "count_functional" in text and "mode='graph'" in text
