@@ -80,24 +80,41 @@ def _is_flow_layer(m: nn.Module) -> bool:
 
 
 def _containers(value: Any, out: Dict[int, Tuple[Any, Any]], depth: int) -> None:
-    if depth == 0 or not isinstance(value, _CONTAINERS) or id(value) in out:
+    if depth == 0 or id(value) in out:
         return
-    items = list(value.items()) if isinstance(value, dict) else list(value)
+    if isinstance(value, dict):
+        items: Any = list(value.items())
+        children: Any = value.values()
+    elif isinstance(value, (list, set)):
+        items = children = list(value)
+    else:
+        return
     out[id(value)] = (value, items)
-    for v in (dict(items).values() if isinstance(value, dict) else items):
-        _containers(v, out, depth - 1)
+    if depth > 1:
+        for v in children:
+            if isinstance(v, _CONTAINERS):
+                _containers(v, out, depth - 1)
 
 
-def _refill(container: Any, items: list) -> None:
-    if isinstance(container, dict):
-        now = list(container.items())
-        if len(now) != len(items) or any(a[0] != b[0] or a[1] is not b[1] for a, b in zip(now, items)):
+def _refill(container: Any, items: Any) -> None:
+    """Give ``container`` back the contents ``items`` (the same objects), in place."""
+    if not items:
+        if container:
             container.clear()
-            container.update(items)
+        return
+    if isinstance(container, dict):
+        if len(container) == len(items):
+            for k, v in items:
+                if container.get(k, _refill) is not v:
+                    break
+            else:
+                return
+        container.clear()
+        container.update(items)
     elif isinstance(container, list):
         if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
             container[:] = items
-    elif set(map(id, container)) != set(map(id, items)):
+    elif len(container) != len(items) or any(x not in container for x in items):
         container.clear()
         container.update(items)
 
@@ -114,9 +131,14 @@ class ModelState:
         self.dicts = [(m, dict(m.__dict__)) for m in modules]
         self.containers: Dict[int, Tuple[Any, Any]] = {}
         self.tensors: List[Tuple[flow.Tensor, np.ndarray]] = []
+        out = self.containers
         for m, d in self.dicts:
             for v in d.values():
-                _containers(v, self.containers, _DEPTH)
+                if isinstance(v, _CONTAINERS):
+                    if not v:  # most hook and state dicts: nothing to look into
+                        out[id(v)] = (v, ())
+                    else:
+                        _containers(v, out, _DEPTH)
         self.rng = None
         if values:
             seen = set()
@@ -132,11 +154,12 @@ class ModelState:
     def restore(self) -> None:
         for m, saved in self.dicts:
             now = m.__dict__
-            for k in [k for k in now if k not in saved]:
-                del now[k]
             for k, v in saved.items():
                 if now.get(k, now) is not v:
                     now[k] = v
+            if len(now) != len(saved):  # now holds every saved key: the rest were added
+                for k in [k for k in now if k not in saved]:
+                    del now[k]
         for container, items in self.containers.values():
             _refill(container, items)
         if self.tensors:
