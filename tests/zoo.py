@@ -55,7 +55,7 @@ FAMILIES: List[Tuple[str, str, Tuple[int, ...]]] = [
     ("segmentation.deeplabv3", "deeplabv3_mobilenet_v3_large_coco", S),
     ("segmentation.fcn", "fcn_resnet50_coco", S),
     ("segmentation.lraspp", "lraspp_mobilenet_v3_large_coco", S),
-    ("senet", "se_resnet50", S),
+    ("senet", "se_resnet50", F),
     ("shufflenet_v2", "shufflenet_v2_x0_5", S),
     ("squeezenet", "squeezenet1_1", S),
     ("style_transfer.stylenet", "fast_neural_style", S),
@@ -71,7 +71,7 @@ VARIANTS: List[Tuple[str, str, Tuple[int, ...]]] = [
     ("fan", "fan_tiny_8_p4_hybrid", F),
     ("mlp_mixer", "gmlp_ti16_224", F),
     ("regnet", "regnet_x_400mf", S),
-    ("senet", "se_resnext50_32x4d", S),
+    ("senet", "se_resnext50_32x4d", F),
     ("vision_transformer", "deit_tiny_distilled_patch16_224", F),
     ("conv_mixer", "convmixer_1024_20", S),
 ]
