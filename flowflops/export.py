@@ -403,7 +403,8 @@ def from_dict(data: Dict[str, Any]) -> "Report":
             unsupported[rec.op_type] -= 1
     report = Report(entries, modules, mode=data["mode"], inputs=data.get("inputs"),
                     unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs,
-                    convention=data.get("convention", "flowflops"))
+                    convention=data.get("convention", "flowflops"),
+                    unpriced_modules=data.get("unpriced_modules", {}))
     report.attention = data.get("attention", "dense")
     report.upper_bounds = {k: Cost(v["macs"], v["flops"]) for k, v in data.get("upper_bounds", {}).items()}
     return report

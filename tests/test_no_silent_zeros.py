@@ -453,3 +453,11 @@ def test_every_callable_is_classified_and_the_computing_ones_are_patched():
         assert classify(owner, name) == "priced", (owner, name)
     # a builtin nobody has classified yet (a newer OneFlow) is reported, never silently zero
     assert classify(flow._C, "an_op_of_a_later_oneflow") == "reported"
+
+
+def test_coverage_survives_json():
+    # the _Half model above: coverage 2/3, 64 unpriced parameters, after a JSON round trip too
+    from flowflops import Report
+
+    r = Report.from_json(profile(_Half(), (2, 8)).to_json())
+    assert r.coverage == pytest.approx(2 / 3) and not r.complete and r.unpriced_params == 64
