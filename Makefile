@@ -6,7 +6,9 @@ PYTHON ?= $(or $(lastword $(wildcard $(PYENV_DIR)/versions/3.10.*/bin/python)),$
 VENV := .venv
 PY := $(VENV)/bin/python
 # flowvision 0.2.1 is an sdist whose setup.py imports pkg_resources, which new setuptools
-# dropped: it is built without isolation, against the venv's own older setuptools.
+# dropped: it is built without isolation, against the venv's own older setuptools. flowflops
+# itself is built in pip's isolated build environment (its SPDX license metadata needs
+# setuptools >= 77).
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
         "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy selenium wheel "setuptools<70"
 
@@ -19,7 +21,7 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(DEPS)
 	$(PY) -m pip install -q --no-build-isolation "flowvision==0.2.1"
-	$(PY) -m pip install -q --no-build-isolation --no-deps -e ".[test]"
+	$(PY) -m pip install -q --no-deps -e ".[test]"
 	$(PY) -c "import oneflow, flowvision, flowflops" 2>/dev/null
 	touch $@
 
