@@ -4,8 +4,8 @@ flowflops changes or puts back state.
 A count runs inside :func:`run_guarded`. In the main thread (the only one Python delivers
 signals to, and the only one that may swap signal handlers) it installs a SIGINT handler for
 the count's duration. When a SIGINT arrives, the handler looks at the frame it interrupted and
-walks outwards: if it meets :func:`call_user` first (the model's forward, a factory, a loss
-function are running) the signal goes to the handler the user had, at once (by default a
+walks outwards: if it meets :func:`call_user` first (an eager forward or an
+``input_constructor`` is running) the signal goes to the handler the user had, at once (by default a
 ``KeyboardInterrupt``); if it meets :func:`run_guarded` first (flowflops is installing hooks or
 patches, saving or restoring state, compiling, pricing), the signal is kept, and delivered to
 the user's handler once the count has put everything back. No flag has to be set before a
@@ -39,7 +39,8 @@ def _in_main_thread() -> bool:
 
 
 def call_user(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call user code (a forward, a factory, a loss): a Ctrl-C inside it is delivered at once."""
+    """Call user code (an eager forward, an input constructor): a Ctrl-C inside it is delivered
+    at once."""
     return fn(*args, **kwargs)
 
 

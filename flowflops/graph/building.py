@@ -11,9 +11,11 @@
   configuration, so the user's ``nn.Graph`` is never compiled in place (a graph compiles only
   once: after ``build_graph`` the user's own first call would fail with "job name already
   exist").
-- The user code a build runs (the model's forward, the loss, the user's ``build``) runs inside
-  :func:`flowflops.interrupts.call_user`, so a Ctrl-C interrupts it at once; anywhere else in
-  the compile it is delivered once the compile has ended and everything is put back.
+- A Ctrl-C during a compile is held until the compile has ended and everything is put back
+  (:mod:`flowflops.interrupts`), also while the model's forward is being traced: OneFlow keeps
+  global state for a build (its scope stack, the job being built) that a ``KeyboardInterrupt``
+  raised at an arbitrary point of its tracing code can leave half updated, after which the
+  next compile in the process can crash. Compiles take seconds, not minutes.
 """
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ from typing import Any, Dict, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..interrupts import call_user
 
 #: One compile at a time in this process (the job-build context is global).
 COMPILE_LOCK = threading.RLock()
@@ -37,7 +38,7 @@ class _JobReady(Exception):
 
 class CountGraphMixin:
     """For graphs flowflops compiles: stop after the compile passes (no output tensors are
-    allocated), print nothing, and run ``build`` as user code."""
+    allocated) and print nothing."""
 
     def _Graph__rebuild_outputs(self, out2name: Any = None) -> None:  # noqa: N802 (OneFlow's name)
         raise _JobReady
@@ -64,10 +65,7 @@ _subclasses: Dict[type, type] = {}
 def _count_class(cls: type) -> type:
     sub = _subclasses.get(cls)
     if sub is None:
-        def build(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call_user(getattr(cls, "build"), self, *args, **kwargs)
-
-        sub = _subclasses[cls] = type(cls.__name__, (CountGraphMixin, cls), {"build": build})
+        sub = _subclasses[cls] = type(cls.__name__, (CountGraphMixin, cls), {})
     return sub
 
 

@@ -14,7 +14,6 @@ from ..guard import counting_state
 from ..inputs import describe_inputs
 from ..modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, Trace
-from ..interrupts import call_user
 from .building import CountGraphMixin, copy_graph
 from .compile import compile_job, graph_modules
 from .job import job_records
@@ -31,7 +30,7 @@ class _CountGraph(CountGraphMixin, flow.nn.Graph):
         truthful_proxies(self)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return graph_output(call_user(self.model, *args, **kwargs))
+        return graph_output(self.model(*args, **kwargs))
 
 
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":

@@ -55,7 +55,6 @@ from ..inputs import describe_inputs
 from ..modules import module_tree
 from ..records import PHASE, OpRecord, Trace
 from .compile import compile_job
-from ..interrupts import call_user
 from .building import CountGraphMixin
 from .job import job_records
 
@@ -208,9 +207,6 @@ class _TrainGraph(CountGraphMixin, flow.nn.Graph):
         self.add_optimizer(optimizer)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return call_user(self._step, *args, **kwargs)
-
-    def _step(self, *args: Any, **kwargs: Any) -> Any:
         target = None
         if self._flowflops_has_target:
             target, args = args[0], args[1:]
