@@ -18,6 +18,7 @@ A user handler set to ``SIG_DFL`` or ``SIG_IGN`` (or installed from C) is left a
 """
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from types import FrameType
@@ -128,7 +129,6 @@ _GUARD_CODE = run_guarded.__code__
 
 def guarded(fn: Callable[..., T]) -> Callable[..., T]:
     """Decorator form of :func:`run_guarded`."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:

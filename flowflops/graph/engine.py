@@ -63,15 +63,11 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
     """Compile a copy of the user's uncompiled graph (the graph itself stays uncompiled and
     usable), with its modules' state guarded and, for a training graph, every ``.grad`` put
     back (compiling ``loss.backward()`` leaves lazy gradients on the parameters)."""
-    from .train import detached_grads
+    from .train import detached_grads, trained_tensors
 
     modules = graph_modules(graph)
-    tensors = {id(p): p for m in modules for p in m.parameters()}
-    for opt in graph._opts:
-        for group in opt["optim"].param_groups:
-            for p in group.parameters:
-                tensors.setdefault(id(p), p)
-    with counting_state(modules, training=None), detached_grads(list(tensors.values())):
+    tensors = trained_tensors(modules, [opt["optim"] for opt in graph._opts])
+    with counting_state(modules, training=None), detached_grads(tensors):
         return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
 
 

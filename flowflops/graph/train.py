@@ -242,12 +242,13 @@ def detached_grads(tensors: Iterable[flow.Tensor]) -> Iterator[None]:
                 t.grad = None
 
 
-def _trained_tensors(model: nn.Module, optimizer: flow.optim.Optimizer) -> List[flow.Tensor]:
-    """The model's parameters and every tensor the optimizer updates, each once."""
-    tensors = {id(p): p for p in model.parameters()}
-    for group in optimizer.param_groups:
-        for p in group.parameters:
-            tensors.setdefault(id(p), p)
+def trained_tensors(modules: Iterable[nn.Module], optimizers: Iterable[flow.optim.Optimizer]) -> List[flow.Tensor]:
+    """The modules' parameters and every tensor the optimizers update, each once."""
+    tensors = {id(p): p for m in modules for p in m.parameters()}
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            for p in group.parameters:
+                tensors.setdefault(id(p), p)
     return list(tensors.values())
 
 
@@ -290,7 +291,7 @@ def trace_train(
     (``attrs[PHASE]``); the trace's mode is ``"train"``.
     """
     opt = optimizer if optimizer is not None else _default_optimizer(model)
-    with counting_state(model, training=True), detached_grads(_trained_tensors(model, opt)):
+    with counting_state(model, training=True), detached_grads(trained_tensors([model], [opt])):
         graph = _TrainGraph(model, loss_fn or _cross_entropy, opt, has_target=target is not None)
         graph_args = (target,) + tuple(args) if target is not None else tuple(args)
         with warnings.catch_warnings():
