@@ -484,11 +484,19 @@ def test_4_ctrl_c_at_every_line_of_the_guarded_paths(kind):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", list(COUNTS))
+@pytest.mark.parametrize("kind", ["eager", "functional", "graph"])
 def test_4_ctrl_c_at_every_line_of_flowflops(kind):
     """Every line of the package a count runs (inputs, pricing and report building included),
     the first and the last time it runs."""
     _check_every_line(_small, COUNTS[kind], (PACKAGE,), last_too=True)
+    _after_interruptions_everything_works()
+
+
+@pytest.mark.slow
+def test_4_ctrl_c_at_every_line_of_a_training_step_count():
+    """A training-step count (its job is the largest: each run takes longest): every line of
+    the guarded files and of the training engine, the first time it runs."""
+    _check_every_line(_small, COUNTS["train"], GUARD_FILES + (os.path.join(PACKAGE, "graph", "train.py"),))
     _after_interruptions_everything_works()
 
 
