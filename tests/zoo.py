@@ -87,9 +87,17 @@ KWARGS.update({name: {"pretrained_backbone": False} for fam, name, _ in FAMILIES
 
 def build(name: str):
     """The model ``name`` of the flowvision zoo, random weights, eval mode."""
+    import oneflow as flow
     from flowvision.models import ModelCreator
 
-    model = ModelCreator._model_entrypoints[name](**KWARGS.get(name, {}))
+    lend = not hasattr(flow.Tensor, "zeros_")
+    if lend:  # flowvision's ResNeSt init calls Tensor.zeros_, which OneFlow 0.9 names zero_
+        flow.Tensor.zeros_ = flow.Tensor.zero_
+    try:
+        model = ModelCreator._model_entrypoints[name](**KWARGS.get(name, {}))
+    finally:
+        if lend:
+            del flow.Tensor.zeros_
     return model.eval()
 
 ALL = FAMILIES + VARIANTS
