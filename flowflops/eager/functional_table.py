@@ -476,8 +476,6 @@ FUNCTIONALS.update({
     "fused_matmul_bias": fused("fused_matmul_bias"), "fused_bias_add_gelu": fused("fused_bias_add_gelu"),
     "fused_scale_mask_softmax": fused("fused_scale_mask_softmax"),
     "fused_scale_tril": fused("fused_scale_tril"), "fused_glu": fused("fused_glu"),
-})
-FUNCTIONALS.update({
     # flow's other names for the same ops
     "neg": unary("negative"), "arccos": unary("acos"), "arccosh": unary("acosh"),
     "arcsin": unary("asin"), "arcsinh": unary("asinh"), "arctan": unary("atan"),
