@@ -202,12 +202,15 @@ class EagerCounter:
     def run(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
         """Call the model once with the hooks (and, with ``count_functional``, the functional
         patches) installed; all of them are removed afterwards, also when the call raises."""
+        from .functional import abort_targets, patched
+        from .functional_table import captured_targets
+
         try:
             self.install()
             if not self.count_functional and not self.descended:
-                return call_user(self.model, *args, **kwargs)
-            from .functional import patched
-            from .functional_table import captured_targets
+                # no functional pricing: only the calls that would abort the process are checked
+                with patched(self._record_functional, lambda: False, targets=abort_targets()):
+                    return call_user(self.model, *args, **kwargs)
 
             def should_count() -> bool:
                 return self._priced_depth == 0 and (self.count_functional or self._descend_depth > 0)

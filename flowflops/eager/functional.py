@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import oneflow as flow
 
 from ..conventions import FUNCTION_ATTR
+from ..errors import CountError
 from ..records import ITEM_BYTES, PARAMS, OpRecord
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
@@ -54,6 +55,32 @@ def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") ->
             extra[PARAMS] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
     return done
+
+
+#: OneFlow 0.9 functions whose CPU kernel aborts the whole process (SIGABRT from
+#: ``layer_norm_cpu_kernel.cpp:28 TODO``; checked 2026-12-01). In a counting thread a call on an
+#: eager CPU tensor is refused with a CountError before OneFlow runs it; every eager count,
+#: with or without ``count_functional``, installs these wrappers.
+ABORTS_ON_CPU = frozenset({"layer_norm", "layer_norm_affine"})
+
+
+def _refuse_abort(name: str, args: tuple, kwargs: Dict[str, Any]) -> None:
+    x = args[0] if args else kwargs.get("x", kwargs.get("input"))
+    if not isinstance(x, flow.Tensor) or x.is_lazy:
+        return
+    on_cpu = x.placement.type == "cpu" if x.is_global else x.device.type == "cpu"
+    if on_cpu:
+        raise CountError(
+            f"the model calls flow._C.{name} on a CPU tensor, for which oneflow 0.9 has no CPU "
+            "kernel (running it aborts the process), so the eager count stops before it: count "
+            "with mode='graph', which compiles the model without running it"
+        )
+
+
+def abort_targets() -> List["Target"]:
+    """The patch targets of :data:`ABORTS_ON_CPU` (what a count without
+    ``count_functional`` installs: nothing is recorded through them, calls are only checked)."""
+    return [t for t in patch_targets() if t[1] in ABORTS_ON_CPU]
 
 
 Record = Callable[[List[OpRecord]], None]
@@ -79,6 +106,8 @@ _wrappers: Dict[Any, Tuple[Any, Callable]] = {}  # (function, emitter) -> (origi
 def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         active: Optional[_Active] = getattr(_tls, "active", None)
+        if active is not None and name in ABORTS_ON_CPU:
+            _refuse_abort(name, args, kwargs)
         if active is None or active.busy or not active.should_count():
             return fn(*args, **kwargs)
         active.busy = True
@@ -149,17 +178,19 @@ def installed() -> bool:
 
 
 @contextlib.contextmanager
-def patched(record: Record, should_count: Callable[[], bool], extra: Sequence[Target] = ()) -> Iterator[None]:
+def patched(record: Record, should_count: Callable[[], bool], extra: Sequence[Target] = (),
+            targets: Optional[Sequence[Target]] = None) -> Iterator[None]:
     """Price the calling thread's functional calls while the body runs: ``record(records)``
     receives what each counted call stands for; ``should_count()`` says whether a call made
     now is to be counted (no priced module running). Patches every target of
     :func:`patch_targets`, then ``extra`` ones (references to the same functions held
-    elsewhere: :func:`captured_targets`), which share the wrappers."""
+    elsewhere: :func:`captured_targets`), which share the wrappers. ``targets`` replaces
+    :func:`patch_targets` (a count without ``count_functional``: :func:`abort_targets`)."""
     previous = getattr(_tls, "active", None)
     held: List[Tuple[int, str]] = []
     try:
         with _lock:
-            _acquire(list(patch_targets()) + list(extra), held)
+            _acquire(list(patch_targets() if targets is None else targets) + list(extra), held)
         _tls.active = _Active(record, should_count)
         yield
     finally:
