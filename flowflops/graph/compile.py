@@ -1,7 +1,7 @@
 """Compiling an ``nn.Graph`` without running it, with one error for every engine."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -12,13 +12,13 @@ from .building import build_job
 from .free_tensors import fresh_free_tensors
 
 
-def graph_modules(graph: flow.nn.Graph) -> List[nn.Module]:
-    """The modules an ``nn.Graph`` holds as attributes (behind its proxies)."""
+def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
+    """``(attribute name, module)`` of each module an ``nn.Graph`` holds (behind its proxies)."""
     out = []
-    for proxy in getattr(graph, "_blocks", {}).values():
+    for name, proxy in getattr(graph, "_blocks", {}).items():
         origin = getattr(proxy, "_oneflow_internal_origin__", None)
         if isinstance(origin, nn.Module):
-            out.append(origin)
+            out.append((name, origin))
     return out
 
 
@@ -31,7 +31,7 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
     :mod:`flowflops.graph.free_tensors`: OneFlow 0.9 would abort the process on the next graph
     that captures the same tensor)."""
     try:
-        with fresh_free_tensors(graph_modules(graph)):
+        with fresh_free_tensors(m for _, m in graph_models(graph)):
             return build_job(graph, args, kwargs)
     except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
         raise

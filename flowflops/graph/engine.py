@@ -15,7 +15,7 @@ from ..inputs import describe_inputs
 from ..modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, Trace
 from .building import CountGraphMixin, copy_graph
-from .compile import compile_job, graph_modules
+from .compile import compile_job, graph_models
 from .job import job_records
 from .proxies import graph_output, truthful_proxies
 from .train import assign_phases
@@ -36,11 +36,7 @@ class _CountGraph(CountGraphMixin, flow.nn.Graph):
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     """The module tree of a user's graph: its model attributes as children of the root (or the
     single model itself as the root, matching the scopes :func:`job_records` makes)."""
-    models = []
-    for name, proxy in getattr(graph, "_blocks", {}).items():
-        origin = getattr(proxy, "_oneflow_internal_origin__", None)
-        if isinstance(origin, nn.Module):
-            models.append((name, origin))
+    models = graph_models(graph)
     if len(models) == 1:
         return module_tree(models[0][1])
     tree: "OrderedDict[str, ModuleInfo]" = OrderedDict()
@@ -65,7 +61,7 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
     back (compiling ``loss.backward()`` leaves lazy gradients on the parameters)."""
     from .train import detached_grads, trained_tensors
 
-    modules = graph_modules(graph)
+    modules = [m for _, m in graph_models(graph)]
     tensors = trained_tensors(modules, [opt["optim"] for opt in graph._opts])
     with counting_state(modules, training=None), detached_grads(tensors):
         return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
