@@ -27,6 +27,27 @@ ROOT = os.path.dirname(HERE)
 PACKAGE = os.path.dirname(os.path.abspath(flowflops.__file__))
 
 
+_FIRST_TENSOR = threading.Lock()
+
+
+def first_tensor_alone():
+    """Called first in every worker thread: OneFlow 0.9 can deadlock when two threads make
+    their first tensors at the same moment (with or without flowflops), which hung these tests
+    now and then; each thread makes its first tensor on its own, then the test goes on."""
+    with _FIRST_TENSOR:
+        flow.ones(1).numpy()
+
+
+def started_alone(fn):
+    """``fn`` run in a worker thread after :func:`first_tensor_alone`."""
+
+    def run(*args):
+        first_tensor_alone()
+        return fn(*args)
+
+    return run
+
+
 def assert_process_clean():
     """Nothing global is left from a count: SIGINT handler, functional patches, module claims,
     grad mode, OneFlow's lazy mode."""
@@ -63,6 +84,7 @@ def test_1_other_threads_ops_are_not_counted():
     model = MatVec()
 
     def busy():
+        first_tensor_alone()
         a = flow.ones(8, 8)
         while not stop.is_set():
             flow.matmul(a, a) + a
@@ -103,7 +125,7 @@ def test_1_overlapping_functional_counts_install_once_and_remove_once():
     def count(i):
         results[i] = flowflops.profile(Probe(barrier), (1, 2), backend_specific_config=FUNCTIONAL).macs
 
-    threads = [threading.Thread(target=count, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=started_alone(count), args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -141,7 +163,7 @@ def test_2_overlapping_counts_of_one_model_leave_it_in_train_mode():
     model = Slow().train()
     before = snapshot(model)
     macs = []
-    threads = [threading.Thread(target=lambda: macs.append(flowflops.profile(model, (2, 4)).macs))
+    threads = [threading.Thread(target=started_alone(lambda: macs.append(flowflops.profile(model, (2, 4)).macs)))
                for _ in range(4)]
     for t in threads:
         t.start()
@@ -389,7 +411,7 @@ def test_12_concurrent_graph_counts_all_succeed():
         except Exception as err:  # pragma: no cover (the failure this test is for)
             errors.append(err)
 
-    threads = [threading.Thread(target=count, args=(n,)) for n in (4, 5, 6)]
+    threads = [threading.Thread(target=started_alone(count), args=(n,)) for n in (4, 5, 6)]
     for t in threads:
         t.start()
     for t in threads:
