@@ -27,6 +27,18 @@ ROOT = os.path.dirname(HERE)
 PACKAGE = os.path.dirname(os.path.abspath(flowflops.__file__))
 
 
+@pytest.fixture(autouse=True)
+def default_sigint():
+    """Each test starts with Python's own SIGINT handler, as in a foreground terminal: a runner
+    that starts pytest in the background (``cmd &`` without job control, ``nohup``) hands it
+    SIGINT ignored, and Ctrl-C could not be tested (flowflops leaves an ignored SIGINT alone)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 _FIRST_TENSOR = threading.Lock()
 
 
