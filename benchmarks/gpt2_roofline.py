@@ -30,7 +30,7 @@ def main() -> None:
     import oneflow as flow
 
     import flowflops
-    from flowflops.roofline import family
+    from flowflops.analysis.roofline import family
     from gpt2_scale import GPT2
 
     flow.manual_seed(0)

@@ -43,7 +43,7 @@ def matmul_agreement(n: int = 1024, rounds: int = 20) -> dict:
     import oneflow.nn as nn
 
     import flowflops
-    from flowflops.measure import clock
+    from flowflops.tools.measure import clock
 
     lin = nn.Linear(n, n, bias=False)
     x = flow.randn(n, n)
@@ -70,7 +70,7 @@ def resnet18_mfu(steps: int = 8, batch: int = 4) -> dict:
     import oneflow.nn.functional as F
 
     import flowflops
-    from flowflops.measure import clock
+    from flowflops.tools.measure import clock
 
     model = flowvision.models.resnet18()
     opt = flow.optim.SGD(model.parameters(), lr=0.01)
@@ -102,7 +102,7 @@ def meter_overhead(blocks: int = 8, steps: int = 40) -> dict:
     import oneflow.nn.functional as F
 
     import flowflops
-    from flowflops.measure import clock
+    from flowflops.tools.measure import clock
 
     model = nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
     opt = flow.optim.SGD(model.parameters(), lr=0.01)
@@ -135,7 +135,7 @@ def meter_overhead(blocks: int = 8, steps: int = 40) -> dict:
 
 def meter_step_cost(meter, calls: int = 2000) -> float:
     """Seconds per ``meter.step()`` call with nothing queued (best of five batches)."""
-    from flowflops.hardware import best_time
+    from flowflops.analysis.hardware import best_time
 
     def run() -> None:
         for _ in range(calls):

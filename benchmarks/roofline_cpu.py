@@ -43,7 +43,7 @@ def run(repeats: int) -> dict:
     import flowvision.models as zoo
 
     import flowflops
-    from flowflops.hardware import measure_cpu
+    from flowflops.analysis.hardware import measure_cpu
 
     out: dict = {"uptime_before": uptime(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     cpu = measure_cpu()

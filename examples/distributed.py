@@ -18,7 +18,7 @@ import oneflow as flow
 import oneflow.nn as nn
 
 import flowflops
-from flowflops.distributed import per_rank_table
+from flowflops.render.export import per_rank_table
 
 TOKENS, WIDTH, HIDDEN = 64, 512, 2048
 BOTH = flow.placement("cpu", ranks=[0, 1])

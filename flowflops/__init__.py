@@ -1,5 +1,7 @@
 """flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled."""
-from .quiet import quiet_command_line
+import sys
+
+from .runtime.quiet import quiet_command_line
 
 quiet_command_line()  # before oneflow is imported: only for the `flowflops` command itself
 
@@ -15,16 +17,22 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
 from .backends import FLOPS_BACKEND
-from .calibrate import calibrate
-from .comparison import compare, diff
+from .tools.calibrate import calibrate
+from .analysis.diff import compare, diff
 from .errors import CountError, CustomHookError, FormulaError, InputError, ParseError
-from .export import Report
-from .hardware import Device, get_device
-from .measure import MFUMeter, measure
+from .render.export import Report
+from .analysis.hardware import Device, get_device
+from .tools.measure import MFUMeter, measure
 from .records import Cost, OpRecord
 from .registry import register
-from .units import flops_to_string, params_to_string
+from .render.units import flops_to_string, params_to_string
 from . import torch_models  # timm:/hf: models through oneflow.mock_torch (imports neither)
+from .analysis import hardware
+from .render import export
+from .tools import llm
+
+# documented module paths from before the role folders, kept for one release: the same modules
+sys.modules.update({f"{__name__}.export": export, f"{__name__}.hardware": hardware, f"{__name__}.llm": llm})
 
 __version__ = "0.1.0"
 

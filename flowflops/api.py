@@ -17,16 +17,16 @@ from .conventions import check_convention
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .backends import FLOPS_BACKEND
 from .backends import resolve as resolve_backend
-from .export import Report, print_report, zero_op_warnings, zero_share_warning
+from .render.export import Report, print_report, zero_op_warnings, zero_share_warning
 from .graph.scopes import GraphRules
-from .hooks import split_rules
-from .guard import counting_state
-from .inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
-from .interrupts import guarded
-from .modules import module_paths, module_tree
+from .rules.custom import split_rules
+from .runtime.guard import counting_state
+from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
+from .runtime.interrupts import guarded
+from .runtime.modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
-from .units import flops_to_string, params_to_string
+from .render.units import flops_to_string, params_to_string
 
 MODES = ("eager", "graph", "train")
 _BACKEND_KEYS = {"count_functional"}
@@ -100,7 +100,7 @@ def profile(
     ``"fvcore"``, ``"thop"`` or ``"torch"``. An eager count under a peer that sees functional
     calls prices them too, unless ``backend_specific_config`` sets ``count_functional``.
     """
-    from .sparsity import apply_rules, check_experts, parse_attention
+    from .rules.sparsity import apply_rules, check_experts, parse_attention
 
     parse_attention(attention)
     check_experts(experts)
@@ -174,7 +174,7 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         except (CountError, CustomHookError):
             raise
         except Exception as err:
-            from .advice import eager_advice
+            from .runtime.advice import eager_advice
 
             raise CountError(
                 f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "

@@ -166,7 +166,7 @@ class Report:
     def roofline(self, device: Any = "cpu", dtype: str = "fp32") -> Any:
         """Predicted time per op, module and in total on ``device`` at ``dtype``, and what
         bounds each (a :class:`flowflops.roofline.Roofline`; also kept as ``self.prediction``)."""
-        from .roofline import roofline
+        from .analysis.roofline import roofline
 
         self.prediction = roofline(self, device, dtype)
         return self.prediction
@@ -174,19 +174,19 @@ class Report:
     def memory(self, rank: int = 0) -> Any:
         """Bytes held: parameters, gradients, optimizer state, saved activations and the
         activation peak (a :class:`flowflops.memory.Memory`; graph and train counts only)."""
-        from .memory import memory
+        from .analysis.memory import memory
 
         return memory(self, rank)
 
     def memory_by_rank(self) -> Dict[int, Any]:
-        from .memory import memory_by_rank
+        from .analysis.memory import memory_by_rank
 
         return memory_by_rank(self)
 
     def fits(self, device: Any) -> Any:
         """Whether the weights, the training state and everything fit in ``device``'s memory
         (a :class:`flowflops.memory.Fit`, true when all of it fits)."""
-        from .memory import fits
+        from .analysis.memory import fits
 
         return fits(self, device)
 
@@ -204,13 +204,13 @@ class Report:
     def by_rank(self) -> Dict[int, Cost]:
         """Rank -> cost of the ops that rank runs, for a graph count of global tensors (see
         :func:`flowflops.distributed.cost_by_rank` for the rules)."""
-        from .distributed import cost_by_rank
+        from .analysis.ranks import cost_by_rank
 
         return cost_by_rank(self)
 
     def comm_bytes_by_rank(self, direction: str = "sent") -> Dict[int, int]:
         """Rank -> bytes it sends (or, with ``direction="received"``, receives)."""
-        from .distributed import comm_bytes_by_rank
+        from .analysis.ranks import comm_bytes_by_rank
 
         return comm_bytes_by_rank(self, direction)
 

@@ -196,7 +196,7 @@ def test_convention_diff_names_the_ops():
 
 
 def test_get_model_complexity_info_and_cli(capsys):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
     # conv 13,824 + bias 512 + ReLU 512 (flowflops); fvcore: the conv's 13,824 only

@@ -21,10 +21,10 @@ from typing import Any, Dict
 import pytest
 
 import flowflops
-from flowflops.distributed import (
+from flowflops.analysis.ranks import (
     Placement, comm_bytes_by_rank, cost_by_rank, local_shape, transfer_bytes,
 )
-from flowflops.export import per_rank_table
+from flowflops.render.export import per_rank_table
 from flowflops.records import Cost, OpRecord
 from flowflops.registry import price, price_records
 from flowflops import Report

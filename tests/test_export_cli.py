@@ -10,7 +10,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.cli import run
+from flowflops.cli.command import run
 
 # Linear(4 -> 8) on (2, 4): 2*8*4 + 2*8 = 80 MACs, 2*(2*8*4) + 2*8 = 144 FLOPs
 # ReLU on (2, 8): 16 MACs, 16 FLOPs; Linear(8 -> 3): 2*3*8 + 2*3 = 54 MACs, 96 + 6 = 102 FLOPs

@@ -17,7 +17,7 @@ import pytest
 
 import flowflops
 from flowflops import Cost, OpRecord
-from flowflops.export import (module_tree_text, per_rank_table, top_text, totals_text, zoo_flat,
+from flowflops.render.export import (module_tree_text, per_rank_table, top_text, totals_text, zoo_flat,
                               zoo_text)
 from flowflops.registry import price_records
 

@@ -58,7 +58,7 @@ def test_half_model_eager_explains_and_graph_counts():
 
 
 def test_cuda_model_without_cuda_is_refused_clearly(monkeypatch):
-    import flowflops.inputs as inputs
+    import flowflops.runtime.inputs as inputs
 
     class FakeCuda:
         device = flow.device("cpu")

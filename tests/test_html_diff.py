@@ -8,7 +8,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.comparison import ReportFileError
+from flowflops.analysis.diff import ReportFileError
 from test_export_cli import LIN1, LIN2, PARAMS, RELU, Wrapper, cli
 
 # The wider variant: Linear(4 -> 16), ReLU, Linear(16 -> 3) on (2, 4).
@@ -82,7 +82,7 @@ def test_page_is_self_contained_and_holds_the_numbers(reports):
 
 
 def test_page_sizes_by_bytes_and_predicted_time():
-    from flowflops.hardware import get_device
+    from flowflops.analysis.hardware import get_device
 
     r = flowflops.profile(Wrapper(), (2, 4))
     data = page_json(r.to_html())

@@ -4,10 +4,10 @@ import oneflow as flow
 import pytest
 
 import flowflops
-from flowflops import llm
+from flowflops.tools import llm
 from flowflops.errors import CountError
 from flowflops.models import Decoder, DecoderConfig
-from flowflops.sparsity import kept_pairs, parse_attention
+from flowflops.rules.sparsity import kept_pairs, parse_attention
 
 
 def decoder_macs(B, T, L, V=256, layers=2, d=64, H=4, G=4, f=256, pairs=None, gpt2=False):
@@ -217,7 +217,7 @@ def test_sweep_fits_the_quadratic(model, tmp_path):
 
 
 def test_totals_text_shows_the_dense_upper_bound(model):
-    from flowflops.export import totals_text
+    from flowflops.render.export import totals_text
 
     r = llm.count_step(model, tokens=8, batch=2, attention="causal")
     text = totals_text(r)
@@ -263,7 +263,7 @@ def test_llama2_70b_shape_by_hand_at_two_layers_without_memory():
 def test_cli_sweep_text_json_and_errors(tmp_path, capsys):
     import json
 
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     out = tmp_path / "s.json"
     assert run(["sweep", "decoder", "--seq-lens", "4,8,12", "--generate", "8,4", "--format", "json",

@@ -7,8 +7,8 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.hardware import Device
-from flowflops.measure import MFUMeter, flags_for
+from flowflops.analysis.hardware import Device
+from flowflops.tools.measure import MFUMeter, flags_for
 
 
 def _toy(peak=2048.0, kind="cpu"):
@@ -118,7 +118,7 @@ def test_measure_train_does_not_touch_the_model():
 
 
 def test_cli_measure(capsys):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     assert run(["tests.models:BasicBlock", "--input-shape", "1,32,2,64", "--measure"]) == 0
     out = capsys.readouterr().out

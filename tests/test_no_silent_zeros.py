@@ -319,7 +319,7 @@ def test_coverage_and_complete():
 
 
 def test_cli_shows_coverage(tmp_path):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     out = tmp_path / "out.txt"
     assert run(["resnet18", "--input-shape", "1,3,32,32", "--output", str(out)]) == 0

@@ -3,7 +3,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.plot import plot_rows
+from flowflops.render.plot import plot_rows
 from test_export_cli import LIN1, LIN1_F, LIN2_F, RELU, Wrapper, cli
 
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flowflops.quiet import _filter, is_command_line
+from flowflops.runtime.quiet import _filter, is_command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.hardware import DEVICES, Device, get_device
+from flowflops.analysis.hardware import DEVICES, Device, get_device
 
 
 def _toy_device(peak, bw, memory=1000):
@@ -87,7 +87,7 @@ def test_eager_memory_is_refused():
 
 
 def test_cli_device(capsys):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     assert run(["tests.models:BasicBlock", "--input-shape", "1,32,2,64", "--mode", "graph",
                 "--device", "H100", "--dtype", "fp16"]) == 0
@@ -98,7 +98,7 @@ def test_cli_device(capsys):
 
 
 def test_calibrate_recovers_known_efficiencies():
-    from flowflops.measure import Measurement
+    from flowflops.tools.measure import Measurement
 
     # on a toy device (1024 FLOP/s, bandwidth so high that bytes never bound), Linear(16, 8)
     # without bias at batch B costs 2*B*16*8 FLOPs = B/4 s at peak, ReLU on (B, 8) 8B FLOPs =
@@ -152,7 +152,7 @@ def test_memory_per_rank_by_hand():
 
 
 def test_cli_train_shows_memory(capsys):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     assert run(["oneflow.nn:Linear", "--kwargs", '{"in_features": 8, "out_features": 4}',
                 "--input-shape", "2,8", "--mode", "train"]) == 0

@@ -495,7 +495,7 @@ class MatVecGelu(nn.Module):
 
 
 GUARD_FILES = tuple(os.path.join(PACKAGE, f) for f in (
-    "interrupts.py", "guard.py", os.path.join("eager", "engine.py"),
+    os.path.join("runtime", "interrupts.py"), os.path.join("runtime", "guard.py"), os.path.join("eager", "engine.py"),
     os.path.join("eager", "functional.py"), os.path.join("graph", "building.py"),
 ))
 COUNTS = {
@@ -581,7 +581,7 @@ def test_4_random_real_sigints_leave_nothing_behind():
 
 # -- 11. the command line ----------------------------------------------------------------------
 def _cli(capsys, *argv):
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     code = run(list(argv))
     out, err = capsys.readouterr()
@@ -597,7 +597,7 @@ def test_11_a_bug_inside_a_factory_is_named_as_the_factorys(capsys):
 
 
 def test_11_missing_output_folder_fails_before_any_work(capsys, tmp_path, monkeypatch):
-    import flowflops.cli as cli
+    import flowflops.cli.command as cli
 
     monkeypatch.setattr(cli, "load_model", lambda *a, **k: pytest.fail("counted before checking"))
     for option in ("--output", "--plot"):
@@ -608,7 +608,7 @@ def test_11_missing_output_folder_fails_before_any_work(capsys, tmp_path, monkey
 
 
 def test_11_zoo_checks_every_name_first(capsys, monkeypatch):
-    import flowflops.cli as cli
+    import flowflops.cli.command as cli
 
     monkeypatch.setattr(cli, "zoo_rows", lambda *a, **k: pytest.fail("counted before checking"))
     code, _, err = _cli(capsys, "zoo", "--models", "resnet18,nope")

@@ -331,7 +331,7 @@ def test_profile_mode_train_and_the_command():
     r = flowflops.profile(mlp(), (N, 8), mode="train")
     assert r.macs == MLP_FORWARD_MACS + MLP_BACKWARD_MACS + MLP_OPTIMIZER
     assert r.to_dict()["phases"]["backward"]["macs"] == MLP_BACKWARD_MACS
-    from flowflops.cli import run
+    from flowflops.cli.command import run
 
     import io
     import sys

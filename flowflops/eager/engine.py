@@ -24,8 +24,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import oneflow.nn as nn
 
 from ..conventions import INSIDE_ATTR, MODULE_ATTR
-from ..interrupts import call_user
-from ..hooks import call_module_hook, matching_type
+from ..runtime.interrupts import call_user
+from ..rules.custom import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 

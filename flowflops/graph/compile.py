@@ -7,7 +7,7 @@ import oneflow as flow
 import oneflow.nn as nn
 
 from ..errors import CountError, CustomHookError
-from ..inputs import describe_inputs
+from ..runtime.inputs import describe_inputs
 from .building import build_job
 from .free_tensors import fresh_free_tensors
 
@@ -37,7 +37,7 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
         raise
     except Exception as err:
         if advise:
-            from ..advice import graph_advice
+            from ..runtime.advice import graph_advice
 
             hint = graph_advice(err, model)
         raise CountError(

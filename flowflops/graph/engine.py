@@ -10,9 +10,9 @@ from typing import Any, Dict
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..guard import counting_state
-from ..inputs import describe_inputs
-from ..modules import alias_paths, canonical_path, count_params, module_tree
+from ..runtime.guard import counting_state
+from ..runtime.inputs import describe_inputs
+from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, Trace
 from .building import CountGraphMixin, copy_graph
 from .compile import compile_job, graph_models

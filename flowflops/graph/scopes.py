@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import oneflow.nn as nn
 
-from ..hooks import OpRules, call_module_hook, matching_type
+from ..rules.custom import OpRules, call_module_hook, matching_type
 from ..records import GIVEN_COST, OpRecord, ancestors
 
 _lock = threading.Lock()

@@ -50,9 +50,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..guard import counting_state
-from ..inputs import describe_inputs
-from ..modules import module_tree
+from ..runtime.guard import counting_state
+from ..runtime.inputs import describe_inputs
+from ..runtime.modules import module_tree
 from ..records import PHASE, OpRecord, Trace
 from .compile import compile_job
 from .building import CountGraphMixin

@@ -28,8 +28,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import oneflow.nn as nn
 
 from ..api import profile as _profile
-from ..export import Report, missing_rule_warnings
-from ..units import clever_format
+from ..render.export import Report, missing_rule_warnings
+from ..render.units import clever_format
 from . import utils  # noqa: F401  (thop.utils)
 
 LayerInfo = Dict[str, Tuple[int, int, Dict[str, Any]]]

@@ -1,5 +1,5 @@
 """thop's ``utils`` module path: ``from thop import utils`` becomes
 ``from flowflops.thop import utils``."""
-from ..units import clever_format
+from ..render.units import clever_format
 
 __all__ = ["clever_format"]

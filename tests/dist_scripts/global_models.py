@@ -121,7 +121,7 @@ def build(case: str, dist: bool) -> Tuple[nn.Module, Callable[[Any], flow.Tensor
 
 
 def _numbers(report: Any) -> Dict[str, Any]:
-    from flowflops.distributed import comm_bytes_by_rank, cost_by_rank, transfers
+    from flowflops.analysis.ranks import comm_bytes_by_rank, cost_by_rank, transfers
 
     return {
         "macs": report.macs, "flops": report.flops,
@@ -140,8 +140,8 @@ def _numbers(report: Any) -> Dict[str, Any]:
 
 def main(out_dir: str) -> None:
     import flowflops
-    from flowflops.distributed import cost_by_rank
-    from flowflops.export import per_rank_table
+    from flowflops.analysis.ranks import cost_by_rank
+    from flowflops.render.export import per_rank_table
 
     flow.manual_seed(0)
     rank = flow.env.get_rank()

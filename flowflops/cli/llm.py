@@ -40,7 +40,7 @@ def sweep_parser() -> argparse.ArgumentParser:
 
 
 def _ints(text: str, what: str) -> List[int]:
-    from .cli import CliError
+    from .command import CliError
 
     try:
         vals = [int(x) for x in text.split(",")]
@@ -52,11 +52,11 @@ def _ints(text: str, what: str) -> List[int]:
 
 
 def _model(name: str, kwargs: dict) -> Any:
-    from .cli import CliError, load_model
+    from .command import CliError, load_model
 
     if name not in PRESETS:
         return load_model(name, kwargs)
-    from . import models
+    from .. import models
 
     makers: Dict[str, Callable[..., Any]] = {
         "gpt2-medium": models.gpt2_medium, "llama2-70b": models.llama2_70b, "decoder": models.DecoderConfig}
@@ -69,10 +69,10 @@ def _model(name: str, kwargs: dict) -> Any:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    from . import llm
-    from .cli import CliError, _write, parse_kwargs
-    from .llm_text import generation_dict, sweep_dict
-    from .sparsity import parse_attention
+    from ..tools import llm
+    from .command import CliError, _write, parse_kwargs
+    from ..render.llm import generation_dict, sweep_dict
+    from ..rules.sparsity import parse_attention
 
     try:
         parse_attention(args.attention)

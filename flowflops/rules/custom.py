@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .errors import CustomHookError
-from .records import GIVEN_COST, Cost, OpRecord, Shape, mac, numel
+from ..errors import CustomHookError
+from ..records import GIVEN_COST, Cost, OpRecord, Shape, mac, numel
 
 #: Attributes a hook may add its MACs to: ptflops' and thop's.
 ACCUMULATORS = ("__flops__", "total_ops")
@@ -144,7 +144,7 @@ def _oneflow_has_op(op_type: str) -> bool:
 def check_op_type(op_type: str, arg: str) -> str:
     """``op_type`` if OneFlow (or flowflops' registry) knows it; a ``ValueError`` naming it
     otherwise."""
-    from .registry import lookup
+    from ..registry import lookup
 
     if lookup(op_type) is not None or op_type == "boxing" or _oneflow_has_op(op_type):
         return op_type

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from .hardware import DTYPE_ALIASES, DTYPE_BYTES, Device, get_device
-from .records import OpRecord, Traffic, itemsizes
-from .registry import traffic
-from .report import ancestors
+from ..records import OpRecord, Traffic, itemsizes
+from ..registry import traffic
+from ..report import ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
+    from ..report import Report
 
 #: Op families calibrated separately (op type -> family; everything else is "other").
 FAMILIES = ("matmul", "conv", "grouped_conv", "norm", "softmax", "pool", "other")
@@ -97,7 +97,7 @@ class Roofline:
         return {p: max(d, key=lambda k: d[k]) for p, d in split.items() if d["compute"] + d["memory"] > 0}
 
     def table(self, depth: int = 2) -> str:
-        from .export import roofline_table
+        from ..render.export import roofline_table
 
         return roofline_table(self, depth)
 

@@ -38,7 +38,7 @@ import numpy as np
 import oneflow as flow
 import oneflow.nn as nn
 
-from .errors import CountError
+from ..errors import CountError
 from .interrupts import take_pending
 
 _cond = threading.Condition()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from .records import PHASE, ancestors
+from ..records import PHASE, ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
+    from ..report import Report
 
 PLOT_METRICS = ("macs", "flops", "params", "bytes", "time")
 PHASES = ("forward", "backward", "optimizer")

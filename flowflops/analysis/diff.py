@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
+    from ..report import Report
 
 Source = Union["Report", Dict[str, Any], str, "os.PathLike[str]"]
 
@@ -101,22 +101,22 @@ class ReportDiff:
         return asdict(self)
 
     def to_text(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from .comparison_export import diff_text
+        from ..render.diff import diff_text
 
         return diff_text(self, depth, everything)
 
     def to_markdown(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from .comparison_export import diff_markdown
+        from ..render.diff import diff_markdown
 
         return diff_markdown(self, depth, everything)
 
     def to_latex(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from .comparison_export import diff_latex
+        from ..render.diff import diff_latex
 
         return diff_latex(self, depth, everything)
 
     def to_html(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from .comparison_export import diff_html
+        from ..render.diff import diff_html
 
         return diff_html(self, depth, everything)
 
@@ -131,7 +131,7 @@ def load_report(source: Source, name: Optional[str] = None) -> Tuple["Report", s
     JSON file written by ``--format json`` / :meth:`Report.to_json`. For a file of
     ``--mode both``, ``FILE.json:eager`` or ``FILE.json:graph`` picks one of its two reports.
     Raises :class:`ReportFileError` (one line) for a file that is missing or is not a report."""
-    from .report import Report
+    from ..report import Report
 
     if isinstance(source, Report):  # the aggregate or flowflops.Report, its subclass
         return source, name or f"{source.mode} count"
@@ -160,7 +160,7 @@ def load_report(source: Source, name: Optional[str] = None) -> Tuple["Report", s
 
 
 def _from_data(data: Any, label: str, where: str) -> "Report":
-    from .export import Report
+    from ..render.export import Report
 
     if not isinstance(data, dict) or not {"mode", "modules", "records"} <= set(data):
         raise ReportFileError(f"{where} is not a flowflops report (no mode/modules/records); give a "
@@ -281,7 +281,7 @@ def diff(a: Source, b: Source, *, names: Optional[Sequence[str]] = None) -> Repo
     JSON file): totals, every module matched by path (renamed, added and removed ones listed)
     and every op type, as ``b - a``. Warns (and the printouts say so) when the two counts differ
     in mode or convention."""
-    from .comparison_export import mismatch_message
+    from ..render.diff import mismatch_message
 
     (ra, na), (rb, nb) = load_report(a, names[0] if names else None), load_report(b, names[1] if names else None)
     if na == nb:
@@ -311,7 +311,7 @@ class Comparison:
         return asdict(self)
 
     def render(self, fmt: str = "text") -> str:
-        from .comparison_export import compare_render
+        from ..render.diff import compare_render
 
         return compare_render(self, fmt)
 
@@ -323,7 +323,7 @@ def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,
             depth: Optional[int] = None) -> Comparison:
     """An ablation table: totals of every report, with differences from the first; with
     ``depth``, also each module to that depth (matched by path) in every report."""
-    from .comparison_export import mismatch_message
+    from ..render.diff import mismatch_message
 
     if len(reports) < 2:
         raise ValueError("compare needs at least two reports")

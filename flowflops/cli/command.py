@@ -24,9 +24,9 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
-from .conventions import NAMES
-from .errors import InputError
-from .export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
+from ..conventions import NAMES
+from ..errors import InputError
+from ..render.export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
                      zoo_flat, zoo_text)
 
 FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
@@ -158,7 +158,7 @@ def _plot(report: Any, args: argparse.Namespace) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise CliError("--plot needs matplotlib: pip install 'flowflops[plot]' (or pip install matplotlib)")
-    from .plot import plot
+    from ..render.plot import plot
 
     roofline = report.roofline(args.device, args.dtype) if args.device else None
     plot(report, args.plot, args.top or 15, args.plot_metric, args.plot_by_phase, roofline)
@@ -202,7 +202,7 @@ def _model_parser() -> argparse.ArgumentParser:
 
 
 def _device_text(report: Any, device: str, dtype: str, depth: Optional[int]) -> str:
-    from .export import device_text
+    from ..render.export import device_text
 
     try:
         return device_text(report, device, dtype, depth if depth is not None else 2)
@@ -237,10 +237,10 @@ def _graph_text_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_model(args: argparse.Namespace) -> None:
-    from .torch_models import is_torch_model_name
+    from ..torch_models import is_torch_model_name
 
     if is_torch_model_name(args.model):
-        from .torch_models import mocked_torch
+        from ..torch_models import mocked_torch
 
         with mocked_torch():  # timm / transformers are imported, built and counted inside
             _count_model(args)
@@ -250,7 +250,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
 
 def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tuple]:
     """``(model, input_constructor, input shape)`` for the command's model name."""
-    from .torch_models import build, is_torch_model_name
+    from ..torch_models import build, is_torch_model_name
 
     if is_torch_model_name(args.model):
         try:
@@ -267,7 +267,7 @@ def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tupl
 
 
 def _count_model(args: argparse.Namespace) -> None:
-    from . import profile
+    from .. import profile
 
     check_output_path(args.output, "--output")
     check_output_path(args.plot, "--plot")
@@ -276,14 +276,14 @@ def _count_model(args: argparse.Namespace) -> None:
                        "compiles the model and sees every op already: drop it, or use --mode eager")
     kwargs = parse_kwargs(args.kwargs)
     if args.device:
-        from .hardware import check_device
+        from ..analysis.hardware import check_device
 
         try:
             check_device(args.device, args.dtype)
         except ValueError as err:
             raise CliError(str(err))
     if args.plot:
-        from .plot import check_plot_args
+        from ..render.plot import check_plot_args
 
         try:
             check_plot_args(args.plot_metric, args.plot_by_phase, args.mode, args.device)
@@ -316,11 +316,11 @@ def _count_model(args: argparse.Namespace) -> None:
         if args.device and args.format != "html":
             text += _device_text(report, args.device, args.dtype, args.depth)
         elif args.mode == "train" and args.format == "text":
-            from .export import memory_section
+            from ..render.export import memory_section
 
             text += memory_section(report)
         if args.measure:
-            from .measure import measure
+            from ..tools.measure import measure
 
             mode = "train" if args.mode == "train" else "eager"
             m = measure(model, shape, mode=mode, device=args.device or "cpu", dtype=args.dtype,
@@ -355,7 +355,7 @@ def _with_conventions(text: str, reports: List[Any], which: str, fmt: str) -> st
 def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple], count_functional: bool,
              progress: Optional[TextIO] = None) -> List[Dict[str, Any]]:
     """One row per model: name, params, and MACs per mode."""
-    from . import profile
+    from .. import profile
 
     rows = []
     for i, name in enumerate(names, 1):
@@ -394,7 +394,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
 
 
 def _cmd_graph_text(args: argparse.Namespace) -> None:
-    from . import count_graph_text
+    from .. import count_graph_text
 
     try:
         with open(args.file, encoding="utf-8", errors="replace") as f:
@@ -425,7 +425,7 @@ def _diff_parser() -> argparse.ArgumentParser:
 
 
 def _compare_parser() -> argparse.ArgumentParser:
-    from .comparison_export import COMPARE_FORMATS
+    from ..render.diff import COMPARE_FORMATS
 
     p = argparse.ArgumentParser(prog="flowflops compare", description=(
         "An ablation table: several reports (JSON files) side by side, the first the baseline."))
@@ -443,7 +443,7 @@ def _warned(fn: Any, *args: Any, **kwargs: Any) -> Any:
     is also in its output)."""
     import warnings
 
-    from .comparison import ReportFileError
+    from ..analysis.diff import ReportFileError
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -457,7 +457,7 @@ def _warned(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _quiet_diff(a: Any, b: Any, names: Optional[Sequence[str]] = None) -> Any:
-    from .comparison import diff
+    from ..analysis.diff import diff
 
     return _warned(diff, a, b, names=names)
 
@@ -481,7 +481,7 @@ def _cmd_diff(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
-    from .comparison import compare
+    from ..analysis.diff import compare
 
     if len(args.reports) < 2:
         raise CliError("compare needs at least two report files")
@@ -501,7 +501,7 @@ def run(argv: Sequence[str]) -> int:
     elif argv and argv[0] == "compare":
         args, cmd = _compare_parser().parse_args(argv[1:]), _cmd_compare
     elif argv and argv[0] == "sweep":
-        from .cli_llm import cmd_sweep, sweep_parser
+        from .llm import cmd_sweep, sweep_parser
 
         args, cmd = sweep_parser().parse_args(argv[1:]), cmd_sweep
     else:

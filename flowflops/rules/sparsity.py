@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .records import KEEP, OpRecord, Shape
+from ..records import KEEP, OpRecord, Shape
 
 ATTENTION_HELP = "attention must be 'dense', 'causal', 'window:W' (W a positive int) or 'auto'"
 EXPERTS_HELP = "experts must be 'all' (every expert, the dense upper bound) or 'active' (top_k per token)"
@@ -173,7 +173,7 @@ def apply_rules(report: Any, model: Any, attention: str = "dense", experts: str 
     """Mark the skipped work of ``report``'s records in place (attention masks, inactive
     experts), re-price the marked ones, record the attention kind applied in
     ``report.attention`` and the dense total in ``report.upper_bounds["dense"]``."""
-    from .registry import price
+    from ..registry import price
 
     parse_attention(attention)
     check_experts(experts)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .hardware import Device, get_device
-from .roofline import FAMILIES, roofline
+from ..analysis.hardware import Device, get_device
+from ..analysis.roofline import FAMILIES, roofline
 
 
 def _nnls(a: Any, b: Any) -> Any:
@@ -75,7 +75,7 @@ def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", rep
     """
     import numpy as np
 
-    from . import profile
+    from .. import profile
     from .measure import Measurement, measure
 
     dev = get_device(device)
@@ -115,7 +115,7 @@ def op_overhead(calls: int = 300, repeats: int = 5) -> float:
     of ``repeats`` runs of ``calls`` ReLUs on an 8-element tensor, synchronised once per run."""
     import oneflow as flow
 
-    from .hardware import best_time
+    from ..analysis.hardware import best_time
 
     x = flow.ones(8)
     flow.relu(x)

@@ -32,9 +32,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import oneflow as flow
 
-from .errors import CountError
-from .records import Cost
-from .sparsity import parse_attention
+from ..errors import CountError
+from ..records import Cost
+from ..rules.sparsity import parse_attention
 
 Poly = Tuple[Fraction, ...]  # coefficients, lowest degree first
 InputConstructor = Callable[[int, int, int], Any]
@@ -98,7 +98,7 @@ def count_step(
     """The :class:`~flowflops.Report` of one forward of ``tokens`` new tokens against a cache of
     ``cache_len`` positions (``cache_len=0``: a prompt), batch ``batch``. Eager mode prices
     functional calls too (``count_functional``), so that it sees what graph mode sees."""
-    from .api import profile
+    from ..api import profile
 
     for name, v, low in (("tokens", tokens, 1), ("cache_len", cache_len, 0), ("batch", batch, 1)):
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
@@ -228,7 +228,7 @@ class Generation:
         return 1 + sum(len(p.counted) for p in self.pieces)
 
     def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
-        from .llm_text import generation_text
+        from ..render.llm import generation_text
 
         return generation_text(self, units, precision)
 
@@ -277,12 +277,12 @@ class Sweep:
                    for b in self.batch_sizes for t in self.seq_lens)
 
     def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
-        from .llm_text import sweep_text
+        from ..render.llm import sweep_text
 
         return sweep_text(self, units, precision)
 
     def plot(self, path: str) -> None:
-        from .llm_text import sweep_plot
+        from ..render.llm import sweep_plot
 
         sweep_plot(self, path)
 

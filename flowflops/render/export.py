@@ -12,9 +12,9 @@ import sys
 from collections import Counter, OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
-from .records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
-from .report import Report as Aggregate
-from .report import backward_forward_ratio, top_modules
+from ..records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
+from ..report import Report as Aggregate
+from ..report import backward_forward_ratio, top_modules
 from .units import binary_bytes_to_string, bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
 Row = Dict[str, Any]
@@ -252,7 +252,7 @@ def to_markdown(report: Aggregate, depth: int = 2) -> str:
 
 def convention_note(report: Aggregate) -> str:
     """One line naming the convention the counts are in (the Markdown/LaTeX footnote)."""
-    from .conventions import CONVENTIONS
+    from ..conventions import CONVENTIONS
 
     c = CONVENTIONS[report.convention]
     return f"Counts in the {c.name} convention ({c.peer}): {c.counts}."
@@ -264,7 +264,7 @@ def convention_table(report: Aggregate, units: Optional[str] = None, precision: 
     each peer, the op types it prices differently from flowflops, with the MAC difference."""
     from prettytable import PrettyTable
 
-    from .conventions import CONVENTIONS, FUNCTION_ATTR
+    from ..conventions import CONVENTIONS, FUNCTION_ATTR
 
     t = PrettyTable(["convention", "MACs", "", "FLOPs", "reproduces", "engine"])
     t.align = "r"
@@ -321,7 +321,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     import oneflow
 
-    from . import __version__
+    from .. import __version__
 
     by_module = report.by_module()
     by_bytes = report.by_module_bytes()
@@ -369,7 +369,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
 
 def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
     """Per-rank cost and bytes sent/received, for reports of distributed graphs."""
-    from .distributed import report_ranks
+    from ..analysis.ranks import report_ranks
 
     if len(report_ranks(report)) < 2:
         return None
@@ -475,7 +475,7 @@ def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: in
     model on one device). Raises ``ValueError`` for a report without placements."""
     from prettytable import PrettyTable
 
-    from .distributed import comm_bytes_by_rank, cost_by_rank
+    from ..analysis.ranks import comm_bytes_by_rank, cost_by_rank
 
     costs = cost_by_rank(report)
     sent = comm_bytes_by_rank(report, "sent")

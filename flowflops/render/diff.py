@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any, Callable, List, Optional, Sequence, Union
 
-from .comparison import Comparison, Numbers, ReportDiff, Row
+from ..analysis.diff import Comparison, Numbers, ReportDiff, Row
 from .units import flops_to_string, params_to_string, real_flops_to_string
 
 COMPARE_FORMATS = ("text", "markdown", "latex", "html", "csv", "json")

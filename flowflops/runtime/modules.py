@@ -6,7 +6,7 @@ from typing import Dict
 
 import oneflow.nn as nn
 
-from .records import ModuleInfo
+from ..records import ModuleInfo
 
 
 def count_params(module: nn.Module) -> tuple:

@@ -17,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .records import PHASE, ZERO, Cost, OpRecord, ancestors
+from ..records import PHASE, ZERO, Cost, OpRecord, ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
+    from ..report import Report
 
 ASSETS = Path(__file__).parent / "assets"
 PHASES = ("forward", "backward", "optimizer")
@@ -53,7 +53,7 @@ def _views(report: "Report") -> List[Tuple[str, Pick, bool]]:
     """``(label, pick, whole)`` per view; ``whole``: the view keeps whole records (so their
     bytes and time too). Every report has ``"all"``; a training count adds its phases, a count
     of a distributed graph its ranks (MACs and FLOPs only: a rank runs its share of an op)."""
-    from .distributed import record_rank_costs, report_ranks
+    from ..analysis.ranks import record_rank_costs, report_ranks
 
     views: List[Tuple[str, Pick, bool]] = [("all", lambda i, rec, c: c, True)]
     if report.mode == "train":
@@ -111,7 +111,7 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
     """Everything the page draws, as JSON-ready data (module columns as parallel lists)."""
     import oneflow
 
-    from . import __version__
+    from .. import __version__
     from .export import _json_safe, _ranks, convention_note
 
     paths = list(report.modules)

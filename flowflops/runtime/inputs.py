@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
-from .errors import InputError
+from ..errors import InputError
 from .interrupts import call_user
 
 Args = Tuple[tuple, Dict[str, Any]]

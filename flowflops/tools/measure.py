@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
-from .hardware import Device, get_device
+from ..analysis.hardware import Device, get_device
 
 
 def sync() -> None:
@@ -107,7 +107,7 @@ class Measurement:
         return out
 
     def table(self, depth: int = 2) -> str:
-        from .export import measurement_text
+        from ..render.export import measurement_text
 
         return measurement_text(self, depth)
 
@@ -148,7 +148,7 @@ class _ModuleTimer:
 
 def _train_step(model: nn.Module, args: tuple, kwargs: dict, loss_fn: Optional[Callable],
                 optimizer: Any) -> None:
-    from .graph.train import default_labels
+    from ..graph.train import default_labels
 
     out = model(*args, **kwargs)
     loss = loss_fn(out, None) if loss_fn is not None else flow.nn.functional.cross_entropy(out, default_labels(out))
@@ -184,9 +184,9 @@ def measure(
     least disturbed run, for a machine shared with other work).
     The model's training flags and grad mode are as before afterwards.
     """
-    from . import profile
-    from .guard import counting_state
-    from .inputs import call_inputs
+    from .. import profile
+    from ..runtime.guard import counting_state
+    from ..runtime.inputs import call_inputs
 
     if mode not in ("eager", "train"):
         raise ValueError(f"measure's mode must be 'eager' (forward) or 'train' (training steps), got {mode!r}")
@@ -266,7 +266,7 @@ class MFUSummary:
     flags: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        from .export import mfu_text
+        from ..render.export import mfu_text
 
         return mfu_text(self)
 
@@ -291,8 +291,8 @@ class MFUMeter:
                  optimizer: Any = None, loss_fn: Any = None, target: Any = None, device: Any = "cpu",
                  dtype: str = "fp32", warmup: int = 2, tokens_per_sample: Optional[int] = None,
                  recompute_flops: int = 0, batch_size: Optional[int] = None, synchronize: bool = True) -> None:
-        from . import profile
-        from .report import Report
+        from .. import profile
+        from ..report import Report
 
         self.device = get_device(device)
         self.dtype = dtype

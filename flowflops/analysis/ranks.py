@@ -67,11 +67,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .errors import FormulaError
-from .formulas.comm import is_comm_op
-from .records import (IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, ZERO, Cost, OpRecord,
+from ..errors import FormulaError
+from ..formulas.comm import is_comm_op
+from ..records import (IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, ZERO, Cost, OpRecord,
                       Shape, flat_ranks, numel)
-from .registry import price
+from ..registry import price
 
 Sbp = Tuple[str, ...]
 Box = Tuple[Tuple[int, int], ...]

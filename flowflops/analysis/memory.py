@@ -28,12 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from .formulas.traffic import VIEW_OPS, data_inputs
-from .records import (IN_SBP, IN_TENSORS, OUT_SBP, OUT_TENSORS, PARAMS, PHASE, PLACEMENT, flat_ranks,
+from ..formulas.traffic import VIEW_OPS, data_inputs
+from ..records import (IN_SBP, IN_TENSORS, OUT_SBP, OUT_TENSORS, PARAMS, PHASE, PLACEMENT, flat_ranks,
                       itemsizes, numel)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .report import Report
+    from ..report import Report
 
 
 @dataclass
@@ -214,7 +214,7 @@ class Fit:
         return self.total
 
     def __str__(self) -> str:
-        from .export import fit_text
+        from ..render.export import fit_text
 
         return fit_text(self)
 

@@ -1,0 +1,1 @@
+"""Results without strings: roofline, memory, ranks, diff, hardware."""

@@ -1,0 +1,1 @@
+"""Records -> records before pricing: users' ignore/custom rules, attention/experts sparsity."""
