@@ -17,7 +17,7 @@ import oneflow.nn.functional as F
 import pytest
 
 import flowflops
-from flowflops import guard, interrupts
+from flowflops.runtime import guard, interrupts
 from flowflops.eager import functional
 from models import ModelGraph
 from snapshot import assert_same, snapshot
