@@ -163,3 +163,34 @@ def test_hf_layer_by_hand_and_eager_equals_graph(arch, module, macs):
     assert g.by_module()[module].macs == macs
     assert (e.macs, e.flops, e.params) == (g.macs, g.flops, g.params)
     assert g.unsupported == {} and e.unsupported == {}
+
+
+XLNET = {"n_layer": 1, "d_model": 64, "n_head": 4, "d_inner": 128, "vocab_size": 1000}
+
+
+def _cli(*argv):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", "flowflops", *argv], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_xlnet_without_a_length_limit_counts_and_never_aborts():
+    """XLNetConfig.max_position_embeddings is -1 (no limit): it once reached flow.ones(1, -1)
+    and OneFlow aborted the process (SIGABRT, returncode -6). The default input is then
+    (1, 128) token ids."""
+    p = _cli("hf:xlnet", "--config", json.dumps(XLNET), "--mode", "graph", "--format", "json")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads(p.stdout)["inputs"] == [{"input_ids": [1, 128]}]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--config", json.dumps(dict(XLNET, n_layer=-2))], "XLNetConfig field 'n_layer' is -2"),
+    (["--config", json.dumps(dict(XLNET, d_model=-64))], "XLNetConfig field 'd_model' is -64"),
+    (["--config", json.dumps(XLNET), "--input-shape", "1,-16"], "bad --input-shape '1,-16'"),
+])
+def test_negative_sizes_are_refused_before_oneflow_sees_them(argv, needle):
+    p = _cli("hf:xlnet", *argv, "--mode", "graph")
+    assert p.returncode > 0  # an error exit, not a signal (negative returncode)
+    lines = [line for line in p.stderr.splitlines() if line.startswith("flowflops: error:")]
+    assert len(lines) == 1 and needle in lines[0], p.stderr[-2000:]

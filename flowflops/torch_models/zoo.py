@@ -52,8 +52,33 @@ def _timm(name: str, config: Dict[str, Any]) -> TorchModel:
     return TorchModel(model, None, (1,) + size)
 
 
+def check_config_sizes(cls_name: str, defaults: Dict[str, Any], config: Dict[str, Any]) -> None:
+    """Refuse a negative number for a config field whose default is a size (a non-negative
+    int): OneFlow 0.9 takes a negative size without a word and aborts the process when a
+    kernel meets it (``flow.ones(1, -1)``)."""
+    for key, value in config.items():
+        default = defaults.get(key)
+        sized = isinstance(default, int) and not isinstance(default, bool) and default >= 0
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if sized and number and value < 0:
+            raise ValueError(f"{cls_name} field {key!r} is {value}: a size cannot be negative "
+                             f"(its default is {default}); give a positive number")
+
+
+def positive_limit(value: Any) -> Optional[int]:
+    """A config's length limit as an int, or ``None`` where the config sets none (XLNet's
+    ``max_position_embeddings`` is -1: no limit)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _checked(shape: Any) -> Tuple[int, ...]:
+    from ..inputs import check_input_res
+
+    return check_input_res(shape)
+
+
 def _hf_ids(shape: Tuple[int, ...], encoder_decoder: bool) -> Dict[str, Any]:
-    ids = flow.ones(*shape, dtype=flow.int64)  # token id 1: in every vocabulary
+    ids = flow.ones(*_checked(shape), dtype=flow.int64)  # token id 1: in every vocabulary
     return {"input_ids": ids, "decoder_input_ids": ids} if encoder_decoder else {"input_ids": ids}
 
 
@@ -69,19 +94,21 @@ def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
         raise ValueError(f"unknown Hugging Face model type {model_type!r}{why}"
                          f"{'' if hub else _close(model_type, CONFIG_MAPPING.keys())}")
     cfg_class = CONFIG_MAPPING[model_type]
-    known = set(cfg_class().to_dict())
+    defaults = cfg_class().to_dict()
+    known = set(defaults)
     unknown = sorted(set(config) - known)
     if unknown:
         raise ValueError(f"{cfg_class.__name__} has no field {unknown[0]!r}"
                          f"{_close(unknown[0], known)}")
+    check_config_sizes(cfg_class.__name__, defaults, config)
     cfg = cfg_class(**config)
     model = AutoModel.from_config(cfg)
     if hasattr(cfg, "image_size") and hasattr(cfg, "num_channels"):
         size = cfg.image_size if isinstance(cfg.image_size, int) else cfg.image_size[0]
-        return TorchModel(model, lambda r: {"pixel_values": flow.ones(*r)},
+        return TorchModel(model, lambda r: {"pixel_values": flow.ones(*_checked(r))},
                           (1, cfg.num_channels, size, size))
     encoder_decoder = bool(getattr(cfg, "is_encoder_decoder", False))
-    seq = min(DEFAULT_SEQ_LEN, getattr(cfg, "max_position_embeddings", DEFAULT_SEQ_LEN) or DEFAULT_SEQ_LEN)
+    seq = min(DEFAULT_SEQ_LEN, positive_limit(getattr(cfg, "max_position_embeddings", None)) or DEFAULT_SEQ_LEN)
     return TorchModel(model, lambda r: _hf_ids(tuple(r), encoder_decoder), (1, seq))
 
 
