@@ -72,7 +72,7 @@ def positive_limit(value: Any) -> Optional[int]:
 
 
 def _checked(shape: Any) -> Tuple[int, ...]:
-    from ..inputs import check_input_res
+    from ..runtime.inputs import check_input_res
 
     return check_input_res(shape)
 
