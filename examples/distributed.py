@@ -18,7 +18,6 @@ import oneflow as flow
 import oneflow.nn as nn
 
 import flowflops
-from flowflops.render.export import per_rank_table
 
 TOKENS, WIDTH, HIDDEN = 64, 512, 2048
 BOTH = flow.placement("cpu", ranks=[0, 1])
@@ -63,4 +62,4 @@ if __name__ == "__main__":
         )
         if rank == 0:
             print(f"{name}: logical {report.macs:,} MACs (one device: {local.macs:,})")
-            print(per_rank_table(report))
+            print(report.rank_table())

@@ -154,3 +154,19 @@ def test_notebook_view_opens_the_full_page(browser, tmp_path):
     finally:
         browser.close()
         browser.switch_to.window(list(before)[0])
+
+
+def test_coverage_card_in_red_on_an_incomplete_count(browser, tmp_path):
+    import flowvision.models as zoo
+
+    r = flowflops.profile(zoo.vit_tiny_patch16_224(), (1, 3, 224, 224))  # default eager: 25 LayerNorms unpriced
+    path = tmp_path / "vit_tiny.html"
+    path.write_text(r.to_html())
+    open_page(browser, str(path))
+    card = browser.execute_script(
+        "var c = Array.from(document.querySelectorAll('#ff-totals .ff-card')).filter(function (c) {"
+        " return c.querySelector('.k').textContent === 'Coverage'; })[0];"
+        "return [c.className, c.querySelector('.v').textContent, c.querySelector('.n').textContent,"
+        " getComputedStyle(c.querySelector('.v')).color];")
+    assert "ff-bad" in card[0] and card[1] == f"{r.coverage:.2%}"
+    assert "LayerNorm x25" in card[2] and card[3] == "rgb(179, 38, 30)"  # #b3261e

@@ -78,7 +78,26 @@ def test_page_is_self_contained_and_holds_the_numbers(reports):
     # matmul: 2*8*4 + 2*3*8 MACs over 2 calls
     assert ops["matmul"][1] == 2 and ops["matmul"][2] == 2 * 8 * 4 + 2 * 3 * 8
     assert data["inputs"] == [[2, 4]] and data["views"] == ["all"]
-    assert data["coverage"] == {"records": len(reports["base"].entries), "priced": len(reports["base"].entries)}
+    n = len(reports["base"].entries)
+    assert data["coverage"] == {"share": 1.0, "value": "100.00%", "note": "complete", "complete": True,
+                                "priced": n, "seen": n}
+
+
+@pytest.mark.slow  # flowvision's ViT-Tiny, one eager count (a few seconds)
+def test_coverage_card_is_the_api_coverage_on_an_incomplete_count():
+    import flowvision.models as zoo
+
+    r = flowflops.profile(zoo.vit_tiny_patch16_224(), (1, 3, 224, 224))  # default eager
+    # default eager has no LayerNorm formula: ViT-Tiny's 12 blocks x 2 + the final norm = 25
+    # LayerNorms counted zero, so the page must not say 100% (it said "112 of 112" before)
+    assert r.unsupported == {"LayerNorm": 25} and not r.complete
+    card = page_json(r.to_html())["coverage"]
+    assert card["share"] == r.coverage and card["value"] == f"{r.coverage:.2%}" != "100.00%"
+    assert card["complete"] is False and "LayerNorm x25" in card["note"]
+    assert card["seen"] - card["priced"] == 25
+    # the page draws the card from these fields, in red when incomplete
+    page = r.to_html()
+    assert 'cov.complete ? "" : "ff-bad"' in page and ".ff-card.ff-bad" in page
 
 
 def test_page_sizes_by_bytes_and_predicted_time():
@@ -325,8 +344,10 @@ def test_graph_page_and_both_modes_page(reports):
     # the compiled job prices Linear(4 -> 8) as matmul + bias add, as the eager hooks do
     assert data["mode"] == "graph" and data["values"]["all"]["macs"][idx["body.0"]] == LIN1
     code, out, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--mode", "both", "--format", "html")
-    # --mode both as HTML: one page, the diff from the eager count to the graph count
-    assert code == 0 and out.count("<!DOCTYPE html>") == 1 and "flowflops diff" in out and "not like for like" in out
+    # --mode both as HTML: one page, the two engines side by side (no mismatch warning: the two
+    # modes are what it compares; tests/test_cli.py checks the figures)
+    assert code == 0 and out.count("<!DOCTYPE html>") == 1 and "eager (module hooks)" in out
+    assert "not like for like" not in out
 
 
 def test_page_of_a_parsed_graph():

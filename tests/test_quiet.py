@@ -49,6 +49,9 @@ def test_filter_drops_exactly_the_noise():
 def test_only_the_command_is_quiet():
     assert is_command_line(["/usr/bin/python", "-m", "flowflops", "resnet50"])
     assert is_command_line(["/venv/bin/flowflops", "zoo"])
+    # what an installed console script's sys.orig_argv is: the interpreter, then the script
+    assert is_command_line(["/venv/bin/python", "/venv/bin/flowflops", "resnet50"])
+    assert not is_command_line(["/venv/bin/python", "/venv/bin/flowflops", "resnet50", "--debug"])
     assert not is_command_line(["/venv/bin/flowflops", "resnet50", "--debug"])
     assert not is_command_line(["/usr/bin/python", "-m", "pytest"])
     assert not is_command_line(["/usr/bin/python", "script.py", "flowflops"])

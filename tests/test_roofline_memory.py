@@ -158,3 +158,16 @@ def test_cli_train_shows_memory(capsys):
                 "--input-shape", "2,8", "--mode", "train"]) == 0
     out = capsys.readouterr().out
     assert "Memory (rank 0" in out and "gradients:" in out and "saved activations:" in out
+
+
+def test_roofline_table_bytes_at_the_dtype_asked():
+    # Linear(16, 8, no bias) on (4, 16) in graph mode: 1024 FLOPs (above); float32 bytes
+    # 256 (x) + 512 (weight) + 128 (out) = 896, at fp16 half: 448; FLOP/B 1024/448 = 2.29
+    report = flowflops.profile(nn.Linear(16, 8, bias=False), (4, 16), mode="graph")
+    half = report.roofline(_toy_device(1024.0, 1792.0), dtype="fp16")
+    assert half.bytes == 448 and half.by_module_bytes()[""] == 448
+    root = half.table().splitlines()[4]  # the whole model's row
+    assert "448 B" in root and "2.29" in root, root
+    assert "bytes (fp16)" in half.table()
+    full = report.roofline(_toy_device(1024.0, 1792.0), dtype="fp32").table().splitlines()[4]
+    assert "896 B" in full and "1.14" in full, full  # 1024 / 896 = 1.14

@@ -87,6 +87,20 @@ class Roofline:
             out[rec.op_type] = out.get(rec.op_type, 0.0) + o.time
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
+    def by_module_bytes(self) -> Dict[str, int]:
+        """Module path -> bytes the module and everything inside it move at this dtype (the
+        bytes the predicted times use)."""
+        out: Dict[str, int] = {p: 0 for p in self.report.modules}
+        for (rec, _), o in zip(self.report.entries, self.ops):
+            for p in ancestors(rec.module):
+                out[p] = out.get(p, 0) + o.bytes
+        return out
+
+    @property
+    def bytes(self) -> int:
+        """Bytes all records move at this dtype."""
+        return sum(o.bytes for o in self.ops)
+
     def bound_by_module(self) -> Dict[str, str]:
         """Module path -> ``"compute"`` or ``"memory"``: what bounds most of its predicted time."""
         split: Dict[str, Dict[str, float]] = {}

@@ -71,6 +71,7 @@ def _factory(name: str) -> Any:
         raise CliError(f"{name!r} is a PyTorch-ecosystem model: count it with `flowflops {name}`")
     if ":" in name:
         mod_name, _, attr = name.partition(":")
+        _cwd_on_path()
         try:
             return getattr(importlib.import_module(mod_name), attr)
         except (ImportError, AttributeError) as err:
@@ -84,6 +85,14 @@ def _factory(name: str) -> Any:
             "package.module:factory for your own code"
         )
     return factory
+
+
+def _cwd_on_path() -> None:
+    """Let ``package.module:factory`` import from the current directory, as ``python -m`` does
+    (an installed console script's ``sys.path`` starts at its own ``bin/`` folder instead)."""
+    cwd = os.getcwd()
+    if cwd not in [os.path.abspath(p or os.curdir) for p in sys.path]:
+        sys.path.insert(0, cwd)
 
 
 def _first_line(err: BaseException) -> str:
@@ -164,11 +173,26 @@ def _plot(report: Any, args: argparse.Namespace) -> None:
     plot(report, args.plot, args.top or 15, args.plot_metric, args.plot_by_phase, roofline)
 
 
+#: The subcommands besides ``flowflops MODEL``: name -> what it does (listed by ``--help``;
+#: :func:`run` dispatches exactly these).
+SUBCOMMANDS = {
+    "zoo": "a model table like the article's (flowvision names)",
+    "graph-text": "price a printed nn.Graph (its repr, or a log of OPERATOR lines)",
+    "diff": "what changed from report A.json to B.json, module by module",
+    "compare": "several reports side by side, the first the baseline (an ablation table)",
+    "sweep": "a language model over sequence lengths and batch sizes, exact polynomial fits",
+}
+
+
 def _model_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="flowflops", description=(
-        "Count the MACs, FLOPs and parameters of a OneFlow model. "
-        "Also: `flowflops zoo ...` (a model table), `flowflops graph-text FILE` (price a printed graph), "
-        "`flowflops diff A.json B.json`, `flowflops compare A.json B.json ...` (an ablation table)."))
+    from .. import __version__
+
+    p = argparse.ArgumentParser(
+        prog="flowflops", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Count the MACs, FLOPs and parameters of a OneFlow model.",
+        epilog="other commands (each has its own --help):\n" + "\n".join(
+            f"  flowflops {name:<11} {what}" for name, what in SUBCOMMANDS.items()))
+    p.add_argument("--version", action="version", version=f"flowflops {__version__}")
     p.add_argument("model", help="flowvision model name (resnet50), package.module:factory, "
                    "timm:<name> or hf:<model_type> (torch-models extra)")
     p.add_argument("--input-shape", default=None, help="input shape, batch included (default 1,3,224,224; "
@@ -290,8 +314,7 @@ def _count_model(args: argparse.Namespace) -> None:
         except ValueError as err:
             raise CliError(str(err))
     model, ctor, shape = _build_model(args, kwargs)
-    # the peers see functional calls: --conventions prices them in the one eager count
-    cfg = {"count_functional": True} if args.count_functional or args.conventions else {}
+    cfg = {"count_functional": True} if args.count_functional else {}
     conv = args.convention
     if args.mode == "both":
         eager = profile(model, shape, input_constructor=ctor, mode="eager", backend_specific_config=cfg,
@@ -299,8 +322,8 @@ def _count_model(args: argparse.Namespace) -> None:
         graph = profile(model, shape, input_constructor=ctor, mode="graph", convention=conv)
         if args.format == "text":
             text = both_text(eager, graph, args.depth if args.depth is not None else 2)
-        elif args.format == "html":  # one page: what the graph sees that the hooks do not
-            text = _quiet_diff(eager, graph).to_html(args.depth)
+        elif args.format == "html":  # one page, the two engines side by side, every module
+            text = _engines_page(eager, graph, args.depth)
         elif args.format == "json":
             text = json.dumps({"eager": eager.to_dict(), "graph": graph.to_dict()}, indent=2)
         else:
@@ -328,7 +351,17 @@ def _count_model(args: argparse.Namespace) -> None:
             text += "\n" + m.table(args.depth if args.depth is not None else 1)
         reports = [report]
     if args.conventions and args.format != "html":
-        text = _with_conventions(text, reports, args.conventions, args.format)
+        # the peers see functional calls: their totals come from an eager count that prices
+        # them (a second count when the headline's did not), the headline stays as asked
+        pair = None
+        if reports[0].mode == "eager" and not args.count_functional:
+            from ..conventions import CONVENTIONS
+
+            priced = CONVENTIONS[conv].count_functional  # the headline count's default
+            other = profile(model, shape, input_constructor=ctor, mode="eager",
+                            backend_specific_config={"count_functional": not priced}, convention=conv)
+            pair = (other, reports[0]) if priced else (reports[0], other)
+        text = _with_conventions(text, reports, args.conventions, args.format, pair)
     if args.top:
         text += "".join(top_text(r, args.top) for r in reports)
     _write(text, args.output)
@@ -336,9 +369,16 @@ def _count_model(args: argparse.Namespace) -> None:
         _plot(reports[-1], args)
 
 
-def _with_conventions(text: str, reports: List[Any], which: str, fmt: str) -> str:
+def _with_conventions(text: str, reports: List[Any], which: str, fmt: str, pair: Any = None) -> str:
     """``text`` with every (``all``) or the named conventions' totals of each report: a table
-    (text formats) or a ``by_convention`` field (JSON)."""
+    (text formats) or a ``by_convention`` field (JSON). ``pair``: the eager count without and
+    with functional calls priced, each convention's total from its own default (see
+    ``export.convention_totals``)."""
+    from ..render.export import convention_totals
+
+    def args_of(r: Any) -> Tuple[Any, Any]:
+        return pair if pair is not None and r.mode == "eager" else (r, None)
+
     names = list(NAMES) if which == "all" else [n.strip() for n in which.split(",") if n.strip()]
     for n in names:
         if n not in NAMES:
@@ -347,9 +387,11 @@ def _with_conventions(text: str, reports: List[Any], which: str, fmt: str) -> st
     if fmt == "json" and len(reports) == 1:
         data = json.loads(text)
         data["by_convention"] = {k: {"macs": c.macs, "flops": c.flops}
-                                 for k, c in reports[0].by_convention(names).items()}
+                                 for k, c in convention_totals(args_of(reports[0])[0], names,
+                                                               args_of(reports[0])[1]).items()}
         return json.dumps(data, indent=2)
-    return text + "".join("\n" + convention_table(r, names=names) + "\n" for r in reports)
+    return text + "".join("\n" + convention_table(args_of(r)[0], names=names, functional=args_of(r)[1]) + "\n"
+                          for r in reports)
 
 
 def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple], count_functional: bool,
@@ -460,6 +502,21 @@ def _quiet_diff(a: Any, b: Any, names: Optional[Sequence[str]] = None) -> Any:
     from ..analysis.diff import diff
 
     return _warned(diff, a, b, names=names)
+
+
+def _engines_page(eager: Any, graph: Any, depth: Optional[int]) -> str:
+    """``--mode both --format html``: eager and graph side by side, module by module (all
+    modules, B - A = what the compiled job sees that the module hooks do not). Two modes are
+    what this page compares, so their difference is no warning; a convention mismatch still is."""
+    import warnings
+
+    from ..analysis.diff import diff
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = diff(eager, graph, names=["eager (module hooks)", "graph (compiled job)"])
+    result.mismatches = [m for m in result.mismatches if m[0] != "mode"]
+    return result.to_html(depth, True)
 
 
 def _names(text: Optional[str], n: int) -> Optional[List[str]]:

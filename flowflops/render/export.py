@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 from ..records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
 from ..report import Report as Aggregate
 from ..report import backward_forward_ratio, top_modules
-from .units import binary_bytes_to_string, bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
+from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
 Row = Dict[str, Any]
 
@@ -102,13 +102,22 @@ def missing_rule_warnings(report: Aggregate) -> List[str]:
 ZERO_SHARE_LOUD = 0.10
 
 
-def coverage_text(report: Aggregate) -> str:
-    """``Coverage: 97.50% of ops priced (unsupported: X x2)`` or ``... ; complete``."""
-    text = "Coverage: {:.2%} of ops priced".format(report.coverage)
+def coverage_parts(report: Aggregate) -> Tuple[str, str]:
+    """``("97.50%", "incomplete, counted as zero (no formula): X x2")`` or ``("100.00%",
+    "complete")``: :attr:`Report.coverage` and what it leaves out (the text's and the HTML
+    card's words)."""
+    value = "{:.2%}".format(report.coverage)
     if report.complete:
-        return text + "; complete"
+        return value, "complete"
     items = ", ".join(f"{k} x{v}" for k, v in report.unsupported.items())
-    return f"{text}; incomplete, counted as zero (no formula): {items}"
+    return value, f"incomplete, counted as zero (no formula): {items}"
+
+
+def coverage_text(report: Aggregate) -> str:
+    """``Coverage: 97.50% of ops priced; incomplete, counted as zero (no formula): X x2`` or
+    ``...; complete``."""
+    value, note = coverage_parts(report)
+    return f"Coverage: {value} of ops priced; {note}"
 
 
 def zero_share_warning(report: Aggregate) -> str:
@@ -258,10 +267,25 @@ def convention_note(report: Aggregate) -> str:
     return f"Counts in the {c.name} convention ({c.peer}): {c.counts}."
 
 
+def convention_totals(report: Aggregate, names: Optional[Sequence[str]] = None,
+                      functional: Optional[Aggregate] = None) -> Dict[str, Cost]:
+    """Convention -> total. With ``functional`` (the same model counted in eager mode with
+    functional calls priced), each convention's total comes from the count it makes by default
+    (``profile(model, convention=name)``): flowflops' from ``report``, the peers' (who see
+    functional calls) from ``functional``."""
+    from ..conventions import CONVENTIONS, NAMES
+
+    if functional is None:
+        return report.by_convention(names)
+    return {n: (functional if CONVENTIONS[n].count_functional else report).by_convention([n])[n]
+            for n in (names or NAMES)}
+
+
 def convention_table(report: Aggregate, units: Optional[str] = None, precision: int = 2,
-                     names: Optional[Sequence[str]] = None) -> str:
+                     names: Optional[Sequence[str]] = None, functional: Optional[Aggregate] = None) -> str:
     """Every convention's MACs and FLOPs for one count (see ``Report.by_convention``), then, for
-    each peer, the op types it prices differently from flowflops, with the MAC difference."""
+    each peer, the op types it prices differently from flowflops, with the MAC difference.
+    With ``functional``, see :func:`convention_totals`."""
     from prettytable import PrettyTable
 
     from ..conventions import CONVENTIONS, FUNCTION_ATTR
@@ -269,13 +293,22 @@ def convention_table(report: Aggregate, units: Optional[str] = None, precision: 
     t = PrettyTable(["convention", "MACs", "", "FLOPs", "reproduces", "engine"])
     t.align = "r"
     t.align["convention"] = t.align["reproduces"] = t.align["engine"] = "l"
-    totals = report.by_convention(names)
+    totals = convention_totals(report, names, functional)
+    if functional is not None:
+        lines_head = (f"(each convention's own default: flowflops from the {report.mode} count of "
+                      f"{len(report.entries)} op records, the peers from the count with functional "
+                      f"calls priced, {len(functional.entries)} op records; differences by op type "
+                      "from the latter)")
+        report = functional
     for name, c in totals.items():
         t.add_row([name, f"{c.macs:,}", flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
                    f"{c.flops:,}", CONVENTIONS[name].peer, CONVENTIONS[name].engine])
-    functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
-    lines = [t.get_string(), f"(one {report.mode} count of {len(report.entries)} op records"
-             + (", functional calls priced)" if functional else ")")]
+    if functional is not None:
+        lines = [t.get_string(), lines_head]
+    else:
+        priced_functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
+        lines = [t.get_string(), f"(one {report.mode} count of {len(report.entries)} op records"
+                 + (", functional calls priced)" if priced_functional else ")")]
     for name in totals:
         diff = report.convention_diff("flowflops", name) if name != "flowflops" else {}
         if diff:
@@ -492,12 +525,12 @@ def per_rank_table(report: Aggregate, units: Optional[str] = None, precision: in
     t.align = "r"
     for r, c in costs.items():
         t.add_row([r, macs(c.macs), real_flops_to_string(c.flops, precision=precision), pct(c.macs),
-                   binary_bytes_to_string(sent.get(r, 0), precision),
-                   binary_bytes_to_string(received.get(r, 0), precision)])
+                   bytes_to_string(sent.get(r, 0), precision),
+                   bytes_to_string(received.get(r, 0), precision)])
     total = sum(costs.values(), ZERO)
     t.add_row(["sum", macs(total.macs), real_flops_to_string(total.flops, precision=precision),
-               pct(total.macs), binary_bytes_to_string(sum(sent.values()), precision),
-               binary_bytes_to_string(sum(received.values()), precision)])
+               pct(total.macs), bytes_to_string(sum(sent.values()), precision),
+               bytes_to_string(sum(received.values()), precision)])
     t.add_row(["logical", macs(logical.macs), real_flops_to_string(logical.flops, precision=precision),
                pct(logical.macs), "", ""])
     return t.get_string()
@@ -568,12 +601,12 @@ def roofline_table(pred: Any, depth: int = 2) -> str:
 
     report = pred.report
     times, bounds = pred.by_module(), pred.bound_by_module()
-    by_bytes = report.by_module_bytes()
-    t = PrettyTable(["module", "type", "FLOPs", "bytes", "FLOP/B", "bound", "predicted"])
+    by_bytes = pred.by_module_bytes()  # at the dtype asked for, as the predicted times
+    t = PrettyTable(["module", "type", "FLOPs", f"bytes ({pred.dtype})", "FLOP/B", "bound", "predicted"])
     t.align = "r"
     t.align["module"] = t.align["type"] = "l"
     for r in module_rows(report, depth):
-        b = by_bytes.get(r["path"], NO_TRAFFIC).total
+        b = by_bytes.get(r["path"], 0)
         t.add_row(["  " * r["depth"] + r["module"], r["type"], real_flops_to_string(r["flops"]),
                    bytes_to_string(b), f"{r['flops'] / b:.2f}" if b else "-", bounds.get(r["path"], "-"),
                    seconds_to_string(times.get(r["path"], 0.0))])

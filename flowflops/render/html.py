@@ -112,7 +112,7 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
     import oneflow
 
     from .. import __version__
-    from .export import _json_safe, _ranks, convention_note
+    from .export import _json_safe, _ranks, convention_note, coverage_parts
 
     paths = list(report.modules)
     # modules the records name but the tree lacks (a parsed graph's scopes) still get a row
@@ -140,6 +140,7 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
                for rec, c in report.entries]
     root_type = infos[0].type_name if infos and infos[0] else "model"
     priced = sum(1 for _, c in report.entries if c is not None)
+    cov_value, cov_note = coverage_parts(report)
     return {
         "title": title or f"{root_type}: {report.mode} count",
         "mode": report.mode,
@@ -167,7 +168,11 @@ def page_data(report: "Report", title: Optional[str] = None, roofline: Any = Non
         "values": values,
         "operators": operators,
         "unsupported": dict(report.unsupported),
-        "coverage": {"records": len(report.entries), "priced": priced},
+        # the card: report.coverage (ops priced, module calls without a formula included) and
+        # what was counted as zero; red when incomplete
+        "coverage": {"share": report.coverage, "value": cov_value, "note": cov_note,
+                     "complete": report.complete, "priced": priced,
+                     "seen": priced + sum(report.unsupported.values())},
         "op_names": ops,
         "phase_names": list(PHASES),
         "records": records,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PLOT_METRICS = ("macs", "flops", "params", "bytes", "time")
 PHASES = ("forward", "backward", "optimizer")
 UNITS = {"macs": ("MMac", 1e6), "flops": ("MFLOPs", 1e6), "params": ("M params", 1e6),
-         "bytes": ("MiB", float(1 << 20)), "time": ("ms", 1e-3)}
+         "bytes": ("MB", 1e6), "time": ("ms", 1e-3)}
 LABELS = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "bytes": "bytes moved",
           "time": "predicted time"}
 # (path, type name, value per part): parts are the phases, or one part "all"

@@ -71,19 +71,12 @@ _TIME_UNITS = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
 
 
 def bytes_to_string(n: float, precision: int = 2) -> str:
-    """Bytes in decimal units: ``25557032 -> "25.56 MB"``, ``512 -> "512 B"``."""
+    """Bytes in decimal units, the one byte unit of every output (tables, HTML, plots):
+    ``25557032 -> "25.56 MB"``, ``512 -> "512 B"``."""
     for name, scale in _BYTE_UNITS:
         if n >= scale:
             return f"{_scaled(n, scale, precision)} {name}"
     return f"{int(n)} B"
-
-
-def binary_bytes_to_string(n: int, precision: int = 2) -> str:
-    """Bytes in binary units (the per-rank table's): ``64 -> "64 B"``, ``1536 -> "1.5 KiB"``."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{round(n / scale, precision)} {unit}"
-    return f"{n} B"
 
 
 def seconds_to_string(t: float, precision: int = 2) -> str:

@@ -86,7 +86,7 @@ def check_input_size(shape: Tuple[int, ...], itemsize: int, device: Any, materia
     need, have = numel * itemsize, available_bytes(device)
     if have is not None and need > have:
         raise InputError(
-            f"an input of shape {shape} needs {need / 2 ** 30:,.1f} GiB and {have / 2 ** 30:,.1f} GiB "
+            f"an input of shape {shape} needs {need / 1e9:,.1f} GB and {have / 1e9:,.1f} GB "
             "of memory is available: give a smaller shape, or count with mode='graph', which "
             "compiles without allocating the input"
         )

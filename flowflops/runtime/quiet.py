@@ -6,7 +6,8 @@ without a usable CUDA driver, glog lines such as ``W... CUDA driver version is i
 CUDA runtime version`` (again as an ``E...`` line when a graph is compiled). None of them is
 about the count.
 
-When this process is the ``flowflops`` command (the console script or ``python -m flowflops``)
+When this process is the ``flowflops`` command (the installed console script, whose
+``sys.orig_argv`` is ``[python, .../bin/flowflops, ...]``, or ``python -m flowflops``)
 without ``--debug``, :func:`quiet_command_line` (called by ``flowflops/__init__.py`` before
 oneflow is imported) sends file descriptor 2 through a pipe to a forked filter process, which
 drops exactly the lines :data:`NOISE` matches and writes every other byte to the real stderr
@@ -36,6 +37,9 @@ def is_command_line(argv: Optional[List[str]] = None) -> bool:
     if "--debug" in args:
         return False
     if args and os.path.basename(args[0]) == "flowflops":
+        return True
+    # the installed console script: ``sys.orig_argv`` is ``[python, .../bin/flowflops, ...]``
+    if len(args) > 1 and os.path.basename(args[1]) == "flowflops":
         return True
     return any(a == "-m" and b in ("flowflops", "flowflops.cli") for a, b in zip(args, args[1:]))
 

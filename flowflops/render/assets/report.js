@@ -24,7 +24,7 @@
     if (metric === "macs") return scaled(v, [["GMac", 1e9], ["MMac", 1e6], ["KMac", 1e3]], "Mac");
     if (metric === "flops") return scaled(v, [["TFLOPs", 1e12], ["GFLOPs", 1e9], ["MFLOPs", 1e6], ["KFLOPs", 1e3]], "FLOPs");
     if (metric === "params") return scaled(v, [["M", 1e6], ["k", 1e3]], "");
-    if (metric === "bytes") return scaled(v, [["GiB", 1073741824], ["MiB", 1048576], ["KiB", 1024]], "B");
+    if (metric === "bytes") return scaled(v, [["GB", 1e9], ["MB", 1e6], ["KB", 1e3]], "B");
     if (metric === "time") return scaled(v, [["s", 1], ["ms", 1e-3], ["us", 1e-6], ["ns", 1e-9]], "s");
     return scaled(v, [["G", 1e9], ["M", 1e6], ["k", 1e3]], "");
   }
@@ -54,7 +54,7 @@
     esc(D.convention_note) + "'>" + esc(D.convention) + "</b> &middot; per batch, for the inputs as given &middot; flowflops " + esc(D.versions.flowflops) +
     ", oneflow " + esc(D.versions.oneflow)));
   var cards = el("div", { "class": "ff-cards", id: "ff-totals" });
-  function card(k, v, n) { cards.appendChild(el("div", { "class": "ff-card" }, "<div class=k>" + k + "</div><div class=v>" + v + "</div><div class=n>" + n + "</div>")); }
+  function card(k, v, n, cls) { cards.appendChild(el("div", { "class": "ff-card" + (cls ? " " + cls : "") }, "<div class=k>" + k + "</div><div class=v>" + v + "</div><div class=n>" + n + "</div>")); }
   card("MACs", fmt(D.totals.macs, "macs"), full(D.totals.macs));
   card("FLOPs", fmt(D.totals.flops, "flops"), full(D.totals.flops));
   card("Params", fmt(D.totals.params, "params"), full(D.totals.params) + (D.totals.trainable_params !== D.totals.params ? " (" + full(D.totals.trainable_params) + " trainable)" : ""));
@@ -64,7 +64,7 @@
     card(LABELS[m] || m, fmt(t, m), m === "time" ? "on " + esc(D.device) : full(t));
   });
   var cov = D.coverage;
-  card("Coverage", pct(cov.priced, cov.records), cov.priced + " of " + cov.records + " op records priced");
+  card("Coverage", esc(cov.value), cov.priced + " of " + cov.seen + " ops priced; " + esc(cov.note), cov.complete ? "" : "ff-bad");
   app.appendChild(cards);
 
   if (D.phases) {
