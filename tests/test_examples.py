@@ -15,13 +15,14 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # - basic_block (the article's BasicBlock on (1, 32, 64, 64)): eager 93,847,552 and graph
 #   94,109,696 MACs, the article's numbers with the Linear bias once per output element
 #   (README, "Differences from the original"); graph = eager + the residual add_n of two
-#   (1, 64, 64, 64) tensors, 64*64*64 = 262,144.
+#   (1, 64, 64, 64) tensors, 64*64*64 = 262,144. Params: conv1 32*64*9 + 64 = 18,496, bn1
+#   2*64 = 128, fc 64*64 + 64 = 4,160: 22,784.
 # - distributed (MLP 512 -> 2048 -> 512 on 64 tokens): fc1 64*512*2048 = 67,108,864 + bias
 #   64*2048 = 131,072; GELU 131,072; fc2 67,108,864 + bias 64*512 = 32,768: 134,512,640; split
 #   in half between 2 ranks under data parallel: 67,256,320 each.
 ARGS = {"train_mfu.py": ["--steps", "12", "--every", "6", "--batch", "8", "--width", "64"]}
 EXPECT = {
-    "basic_block.py": ["93,847,552", "94,109,696"],
+    "basic_block.py": ["93847552 22784", "94109696 22784"],
     "distributed.py": ["data parallel: logical 134,512,640 MACs (one device: 134,512,640)",
                        "tensor parallel: logical 134,512,640 MACs"],
     "train_mfu.py": ["step 12:"],
