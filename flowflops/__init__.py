@@ -16,6 +16,7 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
         ) from _err
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
+from .analysis.symbolic import symbolic
 from .backends import FLOPS_BACKEND
 from .tools.calibrate import calibrate
 from .analysis.diff import compare, diff
@@ -40,6 +41,6 @@ __all__ = [
     "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "InputError", "ParseError",
     "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
-    "torch_models", "__version__",
+    "torch_models", "symbolic", "__version__",
 ]
 

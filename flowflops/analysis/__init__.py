@@ -1,1 +1,1 @@
-"""Results without strings: roofline, memory, ranks, diff, hardware."""
+"""Results without strings: roofline, memory, ranks, diff, hardware, symbolic."""

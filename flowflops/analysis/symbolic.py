@@ -1,0 +1,669 @@
+"""Exact cost formulas in named input dimensions: :func:`symbolic`.
+
+``symbolic(model, ("B", 3, "H", "W"), domain={"H": 32, "W": 32})`` counts the model (with
+:func:`flowflops.profile`, graph mode by default) at a few shapes, fits the MACs, FLOPs,
+parameters and bytes of the whole model, of every module and of every op type as a polynomial
+with exact rational coefficients in the named dimensions, and checks every fit at shapes no fit
+used. The result's formulas are exact: evaluated at any shape of the domain they give the
+integers a count at that shape gives (for the model and counting options given), or the fit
+raised a :class:`CountError` naming what missed.
+
+**How.** Each named dimension ``X`` takes the values of its domain, an arithmetic progression
+(``domain={"H": 32}``: 32, 64, 96, ...; ``domain={"T": range(1, 17)}``: 1..16; default: 1, 2,
+3, ...). Its degree is found along one axis (the other dimensions at their second value): the
+values ``x_1, x_2, ...`` are counted until the ``(d+1)``-th finite difference of every cost is
+zero (``d + 2`` counts show degree ``d``), up to ``max_degree``. The polynomial of those
+degrees is then interpolated on the grid of ``d_X + 1`` values per dimension (a tensor-product
+Lagrange fit, exact fractions), and checked at the axis counts the grid did not use and at
+``checks`` further shapes: the domain's smallest sizes, then shapes drawn at random. The
+counts: ``prod(d_X + 1)`` for the grid, one more per dimension, and ``checks``.
+
+**Domains.** Strides, padding and pooling take floors of sizes: a cost is then a polynomial
+only on the sizes where every floor is exact, e.g. H a multiple of 32 for a network that
+halves its input five times. The ``domain`` says which sizes the formula covers; evaluating it
+outside raises. Formulas are not split into residue classes: a shape outside the domain needs
+a count (or another domain).
+"""
+from __future__ import annotations
+
+import itertools
+import keyword
+import operator
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ..errors import CountError
+from ..records import Cost
+
+Exps = Tuple[int, ...]
+Terms = Dict[Exps, Fraction]
+Point = Tuple[int, ...]
+QUANTITIES = ("macs", "flops", "params", "bytes")
+_BIG = 2 ** 62
+
+
+# -- domains ------------------------------------------------------------------------------
+
+def _as_range(name: str, spec: Any) -> range:
+    if isinstance(spec, range):
+        r = spec
+    elif isinstance(spec, int) and not isinstance(spec, bool):
+        if spec < 1:
+            raise ValueError(f"domain[{name!r}] must be a positive int (a multiple) or a range, got {spec!r}")
+        r = range(spec, _BIG, spec)
+    else:
+        raise TypeError(f"domain[{name!r}] must be an int (the size is a multiple of it, e.g. 32) or a "
+                        f"range (e.g. range(1, 17)), got {type(spec).__name__}")
+    if r.step < 1 or r.start < 1 or len(r) < 1:
+        raise ValueError(f"domain[{name!r}] = {r!r} must hold positive sizes in increasing order")
+    return r
+
+
+def domain_text(name: str, r: range) -> str:
+    """``H`` is a multiple of 32 / ``T`` in 1..16 ...: the domain of one dimension in words."""
+    top = "" if r.stop >= _BIG else f" up to {r[-1]}"
+    if r.step == 1:
+        return f"{name} >= {r.start}{top}" if not top else f"{name} in {r.start}..{r[-1]}"
+    if r.start == r.step:
+        return f"{name} a multiple of {r.step}{top}"
+    return f"{name} = {r.start} + a multiple of {r.step}{top}"
+
+
+def _dim_value(name: str, value: Any, r: range) -> int:
+    """``value`` as an int of the domain ``r`` of dimension ``name`` (the slow path of a call)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
+    if v not in r:
+        raise ValueError(f"{name}={v} is outside this formula's domain ({domain_text(name, r)}): the "
+                         "fit holds only there; count that shape with flowflops.profile, or fit with a "
+                         "domain that holds it")
+    return v
+
+
+# -- formulas -----------------------------------------------------------------------------
+
+class Formula:
+    """A polynomial with exact rational coefficients in named dimensions, valid on a domain.
+
+    ``formula(B=8, H=512, W=512)`` is the exact int at that shape (raises outside the domain);
+    ``str(formula)`` a readable Python expression; ``terms``: exponents (one per dimension, in
+    ``dims`` order) -> coefficient. Evaluation runs a function compiled once from the terms."""
+
+    __slots__ = ("dims", "terms", "domain", "name", "_fn")
+
+    def __init__(self, dims: Sequence[str], terms: Mapping[Exps, Fraction],
+                 domain: Optional[Mapping[str, range]] = None, name: str = "") -> None:
+        self.dims: Tuple[str, ...] = tuple(dims)
+        self.terms: Terms = {tuple(e): Fraction(c) for e, c in terms.items() if c != 0}
+        self.domain: Dict[str, range] = {d: (domain or {}).get(d, range(1, _BIG)) for d in self.dims}
+        self.name = name
+        self._fn = _compile(self.dims, self.terms, self.domain)
+
+    def __call__(self, **dims: int) -> int:
+        try:
+            return self._fn(**dims)
+        except TypeError:
+            if set(dims) != set(self.dims):
+                raise TypeError(f"this formula takes the sizes {', '.join(self.dims)} as keywords, "
+                                f"got {', '.join(dims) or 'none'}") from None
+            raise
+
+    def evaluate(self, values: Mapping[str, int]) -> int:
+        """The formula at ``values`` (a mapping of every dimension to its size)."""
+        return self(**dict(values))
+
+    def exact(self, values: Mapping[str, Any]) -> Fraction:
+        """The polynomial at any values (no domain check; exact fractions)."""
+        total = Fraction(0)
+        for exps, c in self.terms.items():
+            t = c
+            for d, e in zip(self.dims, exps):
+                t *= Fraction(values[d]) ** e
+            total += t
+        return total
+
+    def coefficient(self, **exps: int) -> Fraction:
+        """The coefficient of one monomial, by exponent per dimension (missing ones 0):
+        ``coefficient(B=1, T=2)`` is the factor of ``B*T**2``."""
+        unknown = set(exps) - set(self.dims)
+        if unknown:
+            raise ValueError(f"no dimension {sorted(unknown)} in this formula ({', '.join(self.dims)})")
+        return self.terms.get(tuple(exps.get(d, 0) for d in self.dims), Fraction(0))
+
+    def degree(self, dim: Optional[str] = None) -> int:
+        """The total degree, or the degree in ``dim``."""
+        if not self.terms:
+            return 0
+        if dim is None:
+            return max(sum(e) for e in self.terms)
+        i = self.dims.index(dim)
+        return max(e[i] for e in self.terms)
+
+    def __add__(self, other: "Formula") -> "Formula":
+        if not isinstance(other, Formula):
+            return NotImplemented
+        if other.dims != self.dims:
+            raise ValueError(f"cannot add formulas in {self.dims} and {other.dims}")
+        terms = dict(self.terms)
+        for e, c in other.terms.items():
+            terms[e] = terms.get(e, Fraction(0)) + c
+        return Formula(self.dims, terms, self.domain, self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Formula) and self.dims == other.dims and self.terms == other.terms
+
+    def __hash__(self) -> int:
+        return hash((self.dims, tuple(sorted(self.terms.items()))))
+
+    def __str__(self) -> str:
+        from ..render.symbolic import formula_text
+
+        return formula_text(self)
+
+    def __repr__(self) -> str:
+        return f"Formula({str(self)!r}, dims={self.dims})"
+
+    def to_latex(self) -> str:
+        from ..render.symbolic import formula_latex
+
+        return formula_latex(self)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-able form: ``{"dims", "terms": [[exponents, "p/q"], ...], "domain", "text"}``."""
+        return {"dims": list(self.dims),
+                "terms": [[list(e), str(c)] for e, c in sorted(self.terms.items(), reverse=True)],
+                "domain": {d: [r.start, r.stop, r.step] for d, r in self.domain.items()},
+                "text": str(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Formula":
+        dims = tuple(data["dims"])
+        domain = {d: range(*v) for d, v in data.get("domain", {}).items()}
+        return cls(dims, {tuple(e): Fraction(c) for e, c in data["terms"]}, domain, name)
+
+
+def _compile(dims: Tuple[str, ...], terms: Terms, domain: Mapping[str, range]) -> Callable[..., int]:
+    """A Python function of the dimensions (as keywords) returning the exact int: integer
+    coefficients over one common denominator, the domain checked first."""
+    for d in dims:
+        if not d.isidentifier() or keyword.iskeyword(d) or d.startswith("_"):
+            raise ValueError(f"dimension name {d!r} must be a Python identifier not starting with '_' "
+                             "(e.g. 'B', 'T', 'H')")
+    den = 1
+    for c in terms.values():
+        den = den * c.denominator // gcd(den, c.denominator)
+    parts = []
+    for exps, c in sorted(terms.items(), reverse=True):
+        k = int(c * den)
+        factors = [repr(k)] + [d if e == 1 else f"{d}**{e}" for d, e in zip(dims, exps) if e]
+        parts.append("*".join(factors))
+    env: Dict[str, Any] = {"_value": _dim_value, "_notint": _not_integer}
+    lines = [f"def _f({', '.join(dims)}):"] if dims else ["def _f():"]
+    for i, d in enumerate(dims):
+        r = domain[d]
+        env[f"_r{i}"] = r
+        lines.append(f"    if {d}.__class__ is not int or {d} not in _r{i}: {d} = _value({d!r}, {d}, _r{i})")
+    lines.append(f"    _n = {' + '.join(parts) or '0'}")
+    if den == 1:
+        lines.append("    return _n")
+    else:
+        lines.append(f"    if _n % {den}: _notint(_n, {den})")
+        lines.append(f"    return _n // {den}")
+    exec(compile("\n".join(lines), "<flowflops.symbolic formula>", "exec"), env)
+    return env["_f"]
+
+
+def _not_integer(n: int, den: int) -> None:
+    raise ValueError(f"the formula gives {Fraction(n, den)} here, not an integer: the fit does not hold at "
+                     "this shape; count it with flowflops.profile")
+
+
+# -- bundles: the four quantities of one module / op type -----------------------------------
+
+@dataclass(frozen=True)
+class CostAt(Cost):
+    """A :class:`flowflops.Cost` at one shape, with the parameters and bytes moved."""
+
+    params: int = 0
+    bytes: int = 0
+
+
+class Costs:
+    """The formulas of one part of the model (the whole model, a module or an op type):
+    ``macs``, ``flops``, ``params``, ``bytes``; ``at(**sizes)`` (or calling it) gives them all
+    at one shape as a :class:`CostAt`."""
+
+    def __init__(self, macs: Formula, flops: Formula, params: Formula, bytes: Formula) -> None:
+        self.macs, self.flops, self.params, self.bytes = macs, flops, params, bytes
+
+    @property
+    def dims(self) -> Tuple[str, ...]:
+        return self.macs.dims
+
+    def formula(self, quantity: str) -> Formula:
+        if quantity not in QUANTITIES:
+            raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
+        return getattr(self, quantity)
+
+    def at(self, **dims: int) -> CostAt:
+        return CostAt(self.macs(**dims), self.flops(**dims), self.params(**dims), self.bytes(**dims))
+
+    __call__ = at
+
+    def __str__(self) -> str:
+        return f"MACs = {self.macs}"
+
+    def __repr__(self) -> str:
+        return f"Costs(macs={str(self.macs)!r}, flops={str(self.flops)!r}, params={str(self.params)!r}, " \
+               f"bytes={str(self.bytes)!r})"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {q: self.formula(q).to_dict() for q in QUANTITIES}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Costs":
+        return cls(*(Formula.from_dict(data[q], f"{q} of {name}" if name else q) for q in QUANTITIES))
+
+
+class Symbolic(Costs):
+    """What :func:`symbolic` returns: the whole model's formulas (``macs``, ``flops``,
+    ``params``, ``bytes``, ``at()``), per module (:meth:`by_module`) and per op type
+    (:meth:`by_operator`), with how they were found: ``spec`` (the input shape with names),
+    ``domain``, ``mode``, ``convention``, ``counts`` (how many counts the fit and its checks
+    took), ``fit_points`` / ``check_points`` (the shapes counted), ``modules`` (path -> type
+    name) and ``unsupported`` (op types without a formula at the last count, as in a Report)."""
+
+    def __init__(self, total: Costs, modules: Dict[str, Costs], operators: Dict[str, Costs], *,
+                 spec: Sequence[Any], domain: Mapping[str, range], mode: str = "graph",
+                 convention: str = "flowflops", module_types: Optional[Dict[str, str]] = None,
+                 fit_points: Sequence[Mapping[str, int]] = (), check_points: Sequence[Mapping[str, int]] = (),
+                 unsupported: Optional[Dict[str, int]] = None) -> None:
+        super().__init__(total.macs, total.flops, total.params, total.bytes)
+        self._modules = modules
+        self._operators = operators
+        self.spec = tuple(spec)
+        self.domain = dict(domain)
+        self.mode = mode
+        self.convention = convention
+        self.module_types = dict(module_types or {})
+        self.fit_points = [dict(p) for p in fit_points]
+        self.check_points = [dict(p) for p in check_points]
+        self.unsupported = dict(unsupported or {})
+
+    @property
+    def counts(self) -> int:
+        return len(self.fit_points) + len(self.check_points)
+
+    def by_module(self) -> Dict[str, Costs]:
+        """Module path -> its formulas (the module and everything inside it; ``""`` the model)."""
+        return dict(self._modules)
+
+    def by_operator(self) -> Dict[str, Costs]:
+        """Op type -> the formulas of all its calls together."""
+        return dict(self._operators)
+
+    def shape(self, **dims: int) -> Tuple[int, ...]:
+        """The input shape at these sizes (``spec`` with the names filled in)."""
+        return tuple(dims[s] if isinstance(s, str) else s for s in self.spec)
+
+    def __str__(self) -> str:
+        from ..render.symbolic import symbolic_text
+
+        return symbolic_text(self)
+
+    def __repr__(self) -> str:
+        return f"Symbolic(spec={self.spec}, macs={str(self.macs)!r})"
+
+    def table(self, depth: int = 1) -> str:
+        from ..render.symbolic import symbolic_text
+
+        return symbolic_text(self, depth)
+
+    def to_latex(self, quantity: str = "macs") -> str:
+        from ..render.symbolic import symbolic_latex
+
+        return symbolic_latex(self, quantity)
+
+    def to_markdown(self, depth: int = 1) -> str:
+        from ..render.symbolic import symbolic_markdown
+
+        return symbolic_markdown(self, depth)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "spec": list(self.spec), "dims": list(self.dims),
+            "domain": {d: [r.start, r.stop, r.step] for d, r in self.domain.items()},
+            "mode": self.mode, "convention": self.convention,
+            "total": Costs.to_dict(self),
+            "modules": {p: {"type": self.module_types.get(p, ""), **c.to_dict()} for p, c in self._modules.items()},
+            "operators": {op: c.to_dict() for op, c in self._operators.items()},
+            "fit_points": self.fit_points, "check_points": self.check_points,
+            "unsupported": self.unsupported,
+        }
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Symbolic":
+        return cls(
+            Costs.from_dict(data["total"]),
+            {p: Costs.from_dict(c, p or "the model") for p, c in data["modules"].items()},
+            {op: Costs.from_dict(c, op) for op, c in data["operators"].items()},
+            spec=data["spec"], domain={d: range(*v) for d, v in data["domain"].items()},
+            mode=data.get("mode", "graph"), convention=data.get("convention", "flowflops"),
+            module_types={p: c.get("type", "") for p, c in data["modules"].items()},
+            fit_points=data.get("fit_points", ()), check_points=data.get("check_points", ()),
+            unsupported=data.get("unsupported"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Symbolic":
+        import json
+
+        return cls.from_dict(json.loads(text))
+
+
+# -- fitting ------------------------------------------------------------------------------
+
+Sample = Dict[Tuple[str, str, str], int]  # (kind, key, quantity) -> value; kind "m" module / "o" op
+
+
+def sample_of(report: Any) -> Sample:
+    """Every number :func:`symbolic` fits, from one count's :class:`flowflops.Report`."""
+    out: Sample = {}
+    costs, traffic = report.by_module(), report.by_module_bytes()
+    for p, info in report.modules.items():
+        c = costs.get(p, Cost())
+        out[("m", p, "macs")], out[("m", p, "flops")] = c.macs, c.flops
+        out[("m", p, "params")] = info.params
+        out[("m", p, "bytes")] = traffic[p].total if p in traffic else 0
+    op_traffic = report.by_operator_bytes()
+    for op, c in report.by_operator().items():
+        out[("o", op, "macs")], out[("o", op, "flops")] = c.macs, c.flops
+    for op, t in op_traffic.items():
+        out[("o", op, "bytes")] = t.total
+        out.setdefault(("o", op, "macs"), 0)
+        out.setdefault(("o", op, "flops"), 0)
+    if ("m", "", "macs") not in out:  # a report without a module tree: the totals
+        out[("m", "", "macs")], out[("m", "", "flops")] = report.macs, report.flops
+        out[("m", "", "params")], out[("m", "", "bytes")] = report.params, report.bytes
+    return out
+
+
+def _lagrange_matrix(xs: Sequence[int]) -> List[List[Fraction]]:
+    """``M`` with ``coef[e] = sum_k M[e][k] * y[k]``: the polynomial of degree ``len(xs) - 1``
+    through ``(xs[k], y[k])``, lowest degree first."""
+    n = len(xs)
+    m = [[Fraction(0)] * n for _ in range(n)]
+    for k, xk in enumerate(xs):
+        basis = [Fraction(1)]
+        denom = 1
+        for j, xj in enumerate(xs):
+            if j == k:
+                continue
+            nxt = [Fraction(0)] * (len(basis) + 1)
+            for i, b in enumerate(basis):  # basis * (x - xj)
+                nxt[i + 1] += b
+                nxt[i] -= xj * b
+            basis = nxt
+            denom *= xk - xj
+        for e, b in enumerate(basis):
+            m[e][k] = b / denom
+    return m
+
+
+def interpolate(grid: Sequence[Sequence[int]], values: Mapping[Point, int]) -> Terms:
+    """The polynomial of degree ``< len(grid[i])`` in variable ``i`` through ``values`` on the
+    grid ``product(*grid)`` (exact: tensor-product Lagrange interpolation)."""
+    mats = [_lagrange_matrix(xs) for xs in grid]
+    # index space: start with grid indices, replace axis by axis with exponents
+    table: Dict[Tuple[int, ...], Fraction] = {
+        idx: Fraction(values[tuple(grid[i][k] for i, k in enumerate(idx))])
+        for idx in itertools.product(*(range(len(xs)) for xs in grid))}
+    for axis, m in enumerate(mats):
+        n = len(m)
+        nxt: Dict[Tuple[int, ...], Fraction] = {}
+        for idx in table:
+            if idx[axis] != 0:
+                continue
+            ys = [table[idx[:axis] + (k,) + idx[axis + 1:]] for k in range(n)]
+            for e in range(n):
+                c = sum((m[e][k] * ys[k] for k in range(n) if ys[k]), Fraction(0))
+                nxt[idx[:axis] + (e,) + idx[axis + 1:]] = c
+        table = nxt
+    return {e: c for e, c in table.items() if c != 0}
+
+
+def _differences_vanish(ys: Sequence[int], order: int) -> bool:
+    """Whether the ``order``-th finite difference of ``ys`` (equally spaced) is zero."""
+    d = list(ys)
+    for _ in range(order):
+        d = [b - a for a, b in zip(d, d[1:])]
+    return all(v == 0 for v in d)
+
+
+def _describe(kind: str, key: str, quantity: str) -> str:
+    what = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "bytes": "bytes"}[quantity]
+    if kind == "m":
+        return f"the {what} of {'the whole model' if key == '' else f'module {key!r}'}"
+    return f"the {what} of the {key!r} ops"
+
+
+def _most_specific(keys: List[Tuple[str, str, str]]) -> Tuple[str, str, str]:
+    """The key an error names: the deepest module (then MACs before FLOPs, bytes, params),
+    else an op type."""
+    order = {q: i for i, q in enumerate(QUANTITIES)}
+    return min(keys, key=lambda k: (k[0] != "m", -(k[1].count(".") + bool(k[1])), order[k[2]], k[1]))
+
+
+def _at(dims: Sequence[str], point: Point) -> str:
+    return ", ".join(f"{d}={v}" for d, v in zip(dims, point))
+
+
+class _Fitter:
+    def __init__(self, count: Callable[[Point], Any], dims: Tuple[str, ...], domain: Dict[str, range],
+                 max_degree: int) -> None:
+        self.count_report, self.dims, self.domain, self.max_degree = count, dims, domain, max_degree
+        self.samples: Dict[Point, Sample] = {}
+        self.last: Any = None
+        self.first: Any = None
+
+    def sample(self, point: Point) -> Sample:
+        if point not in self.samples:
+            report = self.count_report(point)
+            self.samples[point] = sample_of(report)
+            self.last = report
+            if self.first is None:
+                self.first = report
+        return self.samples[point]
+
+    def axis_values(self, i: int, n: int) -> List[int]:
+        """The first ``n`` values of dimension ``i`` the fit uses: from the domain's second value
+        (the first, when the domain is too short), equally spaced."""
+        r = self.domain[self.dims[i]]
+        skip = 1 if len(r) >= n + 1 else 0
+        if len(r) < n + skip:
+            raise CountError(
+                f"the domain of {self.dims[i]} ({domain_text(self.dims[i], r)}) has {len(r)} sizes, too few to "
+                f"find the degree of the cost in {self.dims[i]} ({n} needed): widen it")
+        return [r[k + skip] for k in range(n)]
+
+    def degree(self, i: int, base: Point) -> int:
+        """The degree in dimension ``i`` of every fitted number, along the axis through ``base``."""
+        d = 0
+        while True:
+            xs = self.axis_values(i, d + 2)
+            pts = [base[:i] + (x,) + base[i + 1:] for x in xs]
+            samples = [self.sample(p) for p in pts]
+            keys = set().union(*samples)
+            bad = [k for k in sorted(keys) if not _differences_vanish([s.get(k, 0) for s in samples], d + 1)]
+            if not bad:
+                return d
+            if d >= self.max_degree:
+                k = _most_specific(bad)
+                raise CountError(
+                    f"{_describe(*k)} is not a polynomial of degree <= {self.max_degree} in {self.dims[i]} "
+                    f"(counted at {self.dims[i]} = {', '.join(map(str, xs))}, the other sizes at "
+                    f"{_at(self.dims, base)}): give a domain where the shapes are regular (e.g. "
+                    f"domain={{{self.dims[i]!r}: 32}} for a network that halves its input 5 times), or raise "
+                    "max_degree")
+            d += 1
+
+
+def symbolic(
+    model: Any,
+    input_res: Sequence[Union[int, str]],
+    *,
+    domain: Optional[Mapping[str, Union[int, range]]] = None,
+    input_constructor: Optional[Callable[[Any], Any]] = None,
+    mode: str = "graph",
+    checks: int = 2,
+    max_degree: int = 4,
+    seed: int = 0,
+    **profile_kwargs: Any,
+) -> Symbolic:
+    """Exact formulas of ``model``'s cost in the named dimensions of ``input_res``.
+
+    ``input_res``: the input shape with a name (``"B"``, ``"H"``, ``"T"``...) for each free
+    size, e.g. ``("B", 3, "H", "W")``; the same name may stand for several sizes. With
+    ``input_constructor``, the shape (names filled in) is handed to it as
+    :func:`flowflops.profile` does: ``input_constructor=lambda s: {"idx": flow.zeros(*s,
+    dtype=flow.int64)}`` with ``("B", "T")``. ``domain``: name -> the sizes the formula covers:
+    an int ``m`` (the multiples of ``m``) or a ``range`` (``range(1, 17)`` for a model whose
+    positional table has 16 rows); every other name: 1, 2, 3, ...
+    ``checks``: shapes counted only to check every fit (besides the axis counts the grid does
+    not use): the smallest sizes of the domain, then shapes drawn at random (``seed``).
+    ``max_degree``: the highest degree tried per dimension. Every other keyword goes to
+    :func:`flowflops.profile` (``mode`` is ``"graph"`` here by default; ``convention``,
+    ``attention``, ``optimizer``...).
+
+    Raises :class:`CountError` when a number does not follow one polynomial (naming the module
+    or op type, the shape and both numbers), and whatever a count raises.
+    """
+    from ..api import profile
+
+    spec = tuple(input_res)
+    dims: List[str] = []
+    for s in spec:
+        if isinstance(s, str):
+            if s not in dims:
+                dims.append(s)
+        elif isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            raise TypeError(f"input_res holds positive ints and names of sizes (e.g. ('B', 3, 'H', 'W')), "
+                            f"got {s!r}")
+    if not dims:
+        raise ValueError(f"input_res {spec!r} names no size: give names for the sizes that vary, e.g. "
+                         "('B', 3, 'H', 'W')")
+    dom_in = dict(domain or {})
+    unknown = set(dom_in) - set(dims)
+    if unknown:
+        raise ValueError(f"domain names {sorted(unknown)}, which input_res {spec!r} does not")
+    doms = {d: _as_range(d, dom_in.get(d, 1)) for d in dims}
+    Formula(dims, {}, doms)  # checks the names
+    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+        raise ValueError(f"checks must be an int >= 0, got {checks!r}")
+    if isinstance(max_degree, bool) or not isinstance(max_degree, int) or max_degree < 0:
+        raise ValueError(f"max_degree must be an int >= 0, got {max_degree!r}")
+    names = tuple(dims)
+
+    def count(point: Point) -> Any:
+        values = dict(zip(names, point))
+        shape = tuple(values[s] if isinstance(s, str) else s for s in spec)
+        return profile(model, shape, input_constructor=input_constructor, mode=mode, **profile_kwargs)
+
+    fit = _Fitter(count, names, doms, max_degree)
+    base = tuple(fit.axis_values(i, 1)[0] for i in range(len(names)))
+    degrees = [fit.degree(i, base) for i in range(len(names))]
+    grid = [fit.axis_values(i, d + 1) for i, d in enumerate(degrees)]
+    fit_pts = list(itertools.product(*grid))
+    for p in fit_pts:
+        fit.sample(p)
+    check_pts = [p for p in fit.samples if p not in set(fit_pts)]
+    check_pts += _random_points(names, doms, grid, set(fit.samples), checks, random.Random(seed))
+    for p in check_pts:
+        fit.sample(p)
+
+    keys = sorted(set().union(*fit.samples.values()))
+    formulas: Dict[Tuple[str, str, str], Formula] = {}
+    misses: Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]] = {}
+    for k in keys:
+        terms = interpolate(grid, {p: fit.samples[p].get(k, 0) for p in fit_pts})
+        f = Formula(names, terms, doms, _describe(*k))
+        for p in check_pts:
+            got = fit.samples[p].get(k, 0)
+            want = f.exact(dict(zip(names, p)))
+            if want != got:
+                misses[k] = (p, want, got)
+                break
+        formulas[k] = f
+    if misses:
+        k = _most_specific(list(misses))
+        p, want, got = misses[k]
+        others = f" (and {len(misses) - 1} more numbers)" if len(misses) > 1 else ""
+        raise CountError(
+            f"{_describe(*k)}{others} does not follow one polynomial in {', '.join(names)}: fitted on "
+            f"{len(fit_pts)} counts it predicts {want} at {_at(names, p)}, counted {got:,} "
+            f"({'; '.join(domain_text(d, doms[d]) for d in names)}). Give a domain where the shapes "
+            "are regular (sizes that every stride and pooling divide), or raise max_degree")
+
+    zero = Formula(names, {}, doms)
+
+    def bundle(kind: str, key: str) -> Costs:
+        return Costs(*(formulas.get((kind, key, q), zero) for q in QUANTITIES))
+
+    modules = {k[1]: None for k in keys if k[0] == "m"}
+    operators = {k[1]: None for k in keys if k[0] == "o"}
+    report = fit.last
+    tree = list(report.modules) if report is not None and report.modules else list(modules)
+    ordered = tree + [p for p in modules if p not in tree]
+    by_module = {p: bundle("m", p) for p in ordered if p in modules}
+    by_op = {op: bundle("o", op) for op in operators}
+    by_op = dict(sorted(by_op.items(), key=lambda kv: (-kv[1].macs.exact(dict(zip(names, base))), kv[0])))
+    types = {p: info.type_name for p, info in report.modules.items()} if report is not None else {}
+    return Symbolic(
+        by_module.get("", bundle("m", "")), by_module, by_op, spec=spec, domain=doms, mode=mode,
+        convention=str(profile_kwargs.get("convention", "flowflops")), module_types=types,
+        fit_points=[dict(zip(names, p)) for p in fit_pts], check_points=[dict(zip(names, p)) for p in check_pts],
+        unsupported=getattr(report, "unsupported", {}))
+
+
+def _random_points(names: Tuple[str, ...], doms: Dict[str, range], grid: List[List[int]], used: set,
+                   n: int, rng: random.Random) -> List[Point]:
+    """``n`` shapes of the domain no count used: the smallest sizes of every dimension, then
+    shapes with each size drawn from the domain's first values up to two steps past the largest
+    one the grid used."""
+    choices = []
+    for d, xs in zip(names, grid):
+        r = doms[d]
+        top = min(len(r), r.index(max(xs)) + 3)
+        choices.append([r[k] for k in range(top)])
+    space = 1
+    for c in choices:
+        space *= len(c)
+    out: List[Point] = []
+    smallest = tuple(doms[d][0] for d in names)  # the smallest sizes first: where edge cases live
+    if n and smallest not in used:
+        out.append(smallest)
+    tries = 0
+    while len(out) < n and tries < 200:
+        tries += 1
+        p = tuple(rng.choice(c) for c in choices)
+        if p not in used and p not in out:
+            out.append(p)
+    if len(out) < n and space > len(used) + len(out):  # a small space: take what is left, in order
+        for p in itertools.product(*choices):
+            if len(out) >= n:
+                break
+            if p not in used and p not in out:
+                out.append(p)
+    return out
+

@@ -1,0 +1,245 @@
+"""flowflops.symbolic: exact cost formulas in named sizes (flowflops.analysis.symbolic).
+
+Every formula is checked two ways: against closed forms derived by hand here, and against real
+counts (flowflops.profile) at shapes that no fit or check of the analysis used."""
+import random
+from fractions import Fraction
+
+import oneflow as flow
+import oneflow.nn as nn
+import pytest
+
+import flowflops
+from flowflops.analysis.symbolic import Formula, Symbolic, interpolate
+from flowflops.errors import CountError
+
+from .gpt import GPTBlock
+
+
+def ids(shape):
+    return {"idx": flow.zeros(*shape, dtype=flow.int64)}
+
+
+def small_cnn():
+    # conv 3->8, 3x3, stride 2, pad 1, bias; BN; ReLU; global average pool; Linear 8->10
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    model = GPTBlock()  # vocab 100, d 32, 4 heads, positional table of 16 rows
+    return model, flowflops.symbolic(model, ("B", "T"), domain={"T": range(1, 17)}, input_constructor=ids)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    model = small_cnn()
+    return model, flowflops.symbolic(model, ("B", 3, "H", "W"), domain={"H": 2, "W": 2})
+
+
+def unused_shapes(sym, choices, n, seed=1):
+    """``n`` shapes (dicts) no count of the analysis used."""
+    used = {tuple(sorted(p.items())) for p in sym.fit_points + sym.check_points}
+    rng, out = random.Random(seed), []
+    while len(out) < n:
+        p = {d: rng.choice(c) for d, c in choices.items()}
+        if tuple(sorted(p.items())) not in used and p not in out:
+            out.append(p)
+    return out
+
+
+def assert_exact(sym, report, shape):
+    """Every formula of ``sym`` at ``shape`` against the real count ``report``."""
+    at = sym.at(**shape)
+    assert (at.macs, at.flops, at.params, at.bytes) == (report.macs, report.flops, report.params, report.bytes)
+    modules, module_bytes = report.by_module(), report.by_module_bytes()
+    for path, costs in sym.by_module().items():
+        assert costs.macs(**shape) == modules[path].macs, path
+        assert costs.flops(**shape) == modules[path].flops, path
+        assert costs.bytes(**shape) == module_bytes[path].total, path
+        assert costs.params(**shape) == report.modules[path].params, path
+    ops, op_bytes = report.by_operator(), report.by_operator_bytes()
+    for op, costs in sym.by_operator().items():
+        c = ops.get(op, flowflops.Cost())
+        assert (costs.macs(**shape), costs.flops(**shape)) == (c.macs, c.flops), op
+        assert costs.bytes(**shape) == op_bytes[op].total, op
+    assert set(ops) <= set(sym.by_operator())
+
+
+# -- the GPT-style decoder in (B, T) ------------------------------------------------------------
+
+def test_decoder_equals_real_counts_at_unused_shapes(gpt):
+    model, sym = gpt
+    for shape in unused_shapes(sym, {"B": range(1, 7), "T": range(1, 17)}, 3):
+        report = flowflops.profile(model, (shape["B"], shape["T"]), input_constructor=ids, mode="graph")
+        assert_exact(sym, report, shape)
+
+
+def test_decoder_linear_closed_form(gpt):
+    _, sym = gpt
+    d = 32
+    qkv = sym.by_module()["qkv"]
+    # a Linear d -> 3d on B*T tokens: B*T*d*3d multiply-accumulates plus B*T*3d bias adds
+    assert qkv.macs == Formula(("B", "T"), {(1, 1): d * 3 * d + 3 * d})  # 3072 + 96 = 3168
+    # FLOPs: 2 per multiply-accumulate, 1 per bias add: 2*3072 + 96 = 6240
+    assert qkv.flops == Formula(("B", "T"), {(1, 1): 2 * d * 3 * d + 3 * d})
+    assert qkv.params == Formula(("B", "T"), {(0, 0): d * 3 * d + 3 * d})
+    # the head: Linear d -> vocab without bias: B*T*32*100
+    assert sym.by_module()["head"].macs == Formula(("B", "T"), {(1, 1): 32 * 100})
+
+
+def test_decoder_attention_is_quadratic_in_T(gpt):
+    _, sym = gpt
+    heads, dh = 4, 8
+    scores = sym.by_operator()["batch_matmul"].macs
+    # q @ k^T and att @ v: each B*heads*T*T*dh multiply-accumulates -> 2*4*8 = 64 * B*T^2
+    assert scores == Formula(("B", "T"), {(1, 2): 2 * heads * dh})
+    assert scores.degree("T") == 2 and scores.degree("B") == 1
+    # the whole model's B*T^2 term: the two matmuls (64), and per score (B*4*T^2 of them) one
+    # scale multiply, one mask add, one softmax op (1 each in the seed's convention): 64 + 3*4
+    assert sym.macs.coefficient(B=1, T=2) == 64 + 3 * heads
+    assert sym.macs.degree() == 3
+
+
+def test_decoder_domain_is_enforced(gpt):
+    _, sym = gpt
+    assert sym.macs(B=1, T=16) >= 0
+    with pytest.raises(ValueError, match="T=17 is outside"):
+        sym.macs(B=1, T=17)
+    with pytest.raises(ValueError, match="B=0 is outside"):
+        sym.macs(B=0, T=4)
+    with pytest.raises(TypeError, match="B, T as keywords"):
+        sym.macs(B=1)
+    with pytest.raises(TypeError, match="must be an int"):
+        sym.macs(B=1.5, T=2)
+
+
+def test_formula_text_is_an_exact_python_expression(gpt):
+    _, sym = gpt
+    for f in (sym.macs, sym.flops, sym.bytes, sym.params, sym.by_module()["ln1"].macs):
+        for b, t in ((1, 1), (3, 7), (5, 16)):
+            value = eval(str(f), {}, {"B": Fraction(b), "T": Fraction(t)})
+            assert value == f(B=b, T=t)
+
+
+def test_json_round_trip(gpt):
+    _, sym = gpt
+    back = Symbolic.from_json(sym.to_json())
+    assert back.macs == sym.macs and back.bytes == sym.bytes
+    assert back.by_module()["qkv"].flops == sym.by_module()["qkv"].flops
+    assert back.by_operator()["softmax"].macs == sym.by_operator()["softmax"].macs
+    assert back.macs(B=2, T=9) == sym.macs(B=2, T=9)
+    with pytest.raises(ValueError, match="outside"):
+        back.macs(B=2, T=17)
+
+
+# -- a small CNN in (B, H, W) --------------------------------------------------------------------
+
+def test_cnn_closed_forms(cnn):
+    _, sym = cnn
+    dims = ("B", "H", "W")
+    # conv: output (H/2)(W/2) positions x 8 channels, each 3*3*3 = 27 MACs, plus one bias add:
+    # B * H*W/4 * 8 * (27 + 1) = 56 * B*H*W
+    assert sym.by_module()["0"].macs == Formula(dims, {(1, 1, 1): 56})
+    # the Linear 8 -> 10 after the pool: B*(8*10 + 10) = 90*B, whatever the image size
+    assert sym.by_module()["5"].macs == Formula(dims, {(1, 0, 0): 90})
+    assert str(sym.by_module()["0"].macs) == "56*B*H*W"
+    assert sym.by_module()["0"].macs.to_latex() == "56 B H W"
+    assert sym.params == Formula(dims, {(0, 0, 0): 8 * 27 + 8 + 2 * 8 + 8 * 10 + 10})
+
+
+def test_cnn_equals_real_counts_at_unused_shapes(cnn):
+    model, sym = cnn
+    for shape in unused_shapes(sym, {"B": range(1, 6), "H": range(2, 40, 2), "W": range(2, 40, 2)}, 3):
+        report = flowflops.profile(model, sym.shape(**shape), mode="graph")
+        assert_exact(sym, report, shape)
+
+
+def test_cnn_outside_domain_raises(cnn):
+    _, sym = cnn
+    with pytest.raises(ValueError, match="H=5 is outside.*H a multiple of 2"):
+        sym.macs(B=1, H=5, W=4)
+
+
+def test_a_stride_without_domain_raises_naming_the_module():
+    # stride 2 without a domain: the output side is ceil(H/2), not one polynomial in H
+    with pytest.raises(CountError, match=r"module '0'.*not a polynomial of degree <= 2 in H.*domain="):
+        flowflops.symbolic(small_cnn(), ("B", 3, "H", "W"), max_degree=2)
+
+
+def test_eager_mode_and_another_convention(cnn):
+    model, _ = cnn
+    sym = flowflops.symbolic(model, (1, 3, "S", "S"), domain={"S": 2}, mode="eager", convention="fvcore", checks=1)
+    assert sym.dims == ("S",)
+    for s in (12, 30):
+        r = flowflops.profile(model, (1, 3, s, s), mode="eager", convention="fvcore")
+        assert sym.macs(S=s) == r.macs and sym.flops(S=s) == r.flops
+
+
+def test_markdown_and_latex(cnn):
+    _, sym = cnn
+    md = sym.to_markdown()
+    assert "| 0 | Conv2d | `56*B*H*W` |" in md
+    assert sym.to_latex().startswith(r"\mathrm{MACs}(B, H, W) = ")
+
+
+def test_bad_arguments():
+    m = small_cnn()
+    with pytest.raises(ValueError, match="names no size"):
+        flowflops.symbolic(m, (1, 3, 8, 8))
+    with pytest.raises(ValueError, match="does not"):
+        flowflops.symbolic(m, ("B", 3, 8, 8), domain={"H": 2})
+    with pytest.raises(ValueError, match="identifier"):
+        flowflops.symbolic(m, ("B", 3, "my size", 8))
+    with pytest.raises(TypeError, match="domain"):
+        flowflops.symbolic(m, ("B", 3, 8, 8), domain={"B": 2.5})
+
+
+# -- the fitting itself --------------------------------------------------------------------------
+
+def test_interpolate_recovers_a_known_polynomial():
+    # p(x, y) = 3/2 x^2 y - 5 y + 7, on the grid x in {1, 2, 3}, y in {4, 6}
+    def p(x, y):
+        return Fraction(3, 2) * x * x * y - 5 * y + 7
+
+    grid = [[1, 2, 3], [4, 6]]
+    values = {(x, y): p(x, y) for x in grid[0] for y in grid[1]}
+    assert interpolate(grid, values) == {(2, 1): Fraction(3, 2), (0, 1): Fraction(-5), (0, 0): Fraction(7)}
+
+
+# -- a training step in B ------------------------------------------------------------------------
+
+def test_training_step_in_batch():
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = flow.optim.SGD(model.parameters(), lr=0.1)
+    # a batch of 1 is priced differently in a training graph (its bias gradients need no sum
+    # over the batch): B from 2 up is one polynomial, and the check at the smallest size says so
+    with pytest.raises(CountError, match="module '0'.*does not follow one polynomial in B.*at B=1"):
+        flowflops.symbolic(model, ("B", 16), mode="train", optimizer=opt, checks=1)
+    sym = flowflops.symbolic(model, ("B", 16), mode="train", optimizer=opt, domain={"B": range(2, 1 << 20)})
+    for b in (7, 12):
+        step = flowflops.profile(model, (b, 16), mode="train", optimizer=opt)
+        assert (sym.macs(B=b), sym.flops(B=b), sym.bytes(B=b)) == (step.macs, step.flops, step.bytes)
+    assert sym.macs.degree("B") == 1
+    # the forward of the first Linear, B*16*32 MACs and B*32 bias adds, is inside module '0''s cost
+    assert sym.by_module()["0"].macs.coefficient(B=1) > 16 * 32 + 32
+    with pytest.raises(ValueError, match="B=1 is outside"):
+        sym.macs(B=1)
+
+
+# -- the zoo (slow: 13 counts of resnet18) --------------------------------------------------------
+
+@pytest.mark.slow
+def test_resnet18_in_batch_and_image_size():
+    import flowvision
+
+    model = flowvision.models.resnet18()
+    sym = flowflops.symbolic(model, ("B", 3, "H", "W"), domain={"H": 32, "W": 32})
+    # conv1: 7x7, 3 -> 64, stride 2, no bias: (H/2)(W/2) positions * 64 * 3*49 = 2352*B*H*W
+    assert sym.by_module()["conv1"].macs == Formula(("B", "H", "W"), {(1, 1, 1): 64 * 3 * 49 // 4})
+    # the classifier: Linear 512 -> 1000 with bias: B*(512*1000 + 1000)
+    assert sym.by_module()["fc"].macs == Formula(("B", "H", "W"), {(1, 0, 0): 513_000})
+    for shape in unused_shapes(sym, {"B": range(1, 4), "H": range(32, 257, 32), "W": range(32, 257, 32)}, 2):
+        report = flowflops.profile(model, sym.shape(**shape), mode="graph")
+        assert_exact(sym, report, shape)
