@@ -243,3 +243,25 @@ def test_resnet18_in_batch_and_image_size():
     for shape in unused_shapes(sym, {"B": range(1, 4), "H": range(32, 257, 32), "W": range(32, 257, 32)}, 2):
         report = flowflops.profile(model, sym.shape(**shape), mode="graph")
         assert_exact(sym, report, shape)
+
+
+# -- MFUMeter with a formula ---------------------------------------------------------------------
+
+def test_mfu_meter_charges_each_step_its_shape(gpt):
+    _, sym = gpt
+    fast = flowflops.Device("toy", {"fp32": 1e18}, 1e9, 1e9, "test", kind="cpu")  # no figure above its peak
+    meter = flowflops.MFUMeter(sym, device=fast, warmup=0, synchronize=False)
+    docs = [{"B": 1, "T": 5}, {"B": 1, "T": 9}]  # a packed step: two documents of 5 and 9 tokens
+    for _ in range(3):
+        meter.step(batch_size=2, shapes=docs)
+    meter.step(batch_size=4, T=7)  # B defaults to batch_size
+    s = meter.summary()
+    # the first step only starts the clock: timed are two packed steps and the B=4, T=7 one
+    expected = 2 * (sym.flops(B=1, T=5) + sym.flops(B=1, T=9)) + sym.flops(B=4, T=7)
+    assert s.steps == 3
+    assert s.achieved_flops * s.seconds_per_step * s.steps == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="T=40 is outside"):
+        meter.step(batch_size=1, T=40)
+    plain = flowflops.MFUMeter(flowflops.profile(nn.Linear(4, 4), (2, 4), mode="train"), device=fast, warmup=0)
+    with pytest.raises(TypeError, match="only with a formula"):
+        plain.step(batch_size=2, T=3)

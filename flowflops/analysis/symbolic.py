@@ -612,8 +612,9 @@ def symbolic(
         raise CountError(
             f"{_describe(*k)}{others} does not follow one polynomial in {', '.join(names)}: fitted on "
             f"{len(fit_pts)} counts it predicts {want} at {_at(names, p)}, counted {got:,} "
-            f"({'; '.join(domain_text(d, doms[d]) for d in names)}). Give a domain where the shapes "
-            "are regular (sizes that every stride and pooling divide), or raise max_degree")
+            f"({'; '.join(domain_text(d, doms[d]) for d in names)}). The model may take another path "
+            "at some sizes (a size of 1, a size a stride or pooling does not divide): give a domain "
+            "that leaves them out (e.g. domain={'T': range(2, 4097)} or {'H': 32}), or raise max_degree")
 
     zero = Formula(names, {}, doms)
 

@@ -282,6 +282,12 @@ class MFUMeter:
     ``recompute_flops``: FLOPs per sample a step recomputes (activation checkpointing), which
     count towards HFU and not MFU. The first ``warmup`` steps are not timed.
 
+    ``model_or_report`` may also be a formula of :func:`flowflops.symbolic` (a training step's
+    ``Symbolic``, or one of its ``flops`` formulas): each ``step(batch_size, **sizes)`` is then
+    charged the formula at ``sizes`` (``B=batch_size`` when the formula has a ``B`` and
+    ``sizes`` leaves it out), or with ``shapes=[{...}, ...]`` (packed sequences) the sum of the
+    formula over the shapes; no count per step. Phases then get times but no FLOP/s.
+
     Call ``meter.step(batch_size=...)`` once per iteration; optionally wrap phases in
     ``with meter.phase("forward"): ...``. Each ``step`` costs one synchronisation and a clock
     reading (see benchmarks/RESULTS.md for the measured overhead).
@@ -299,18 +305,26 @@ class MFUMeter:
         self.peak = self.device.peak(dtype)
         if warmup < 0:
             raise ValueError(f"warmup must be 0 or more, got {warmup}")
-        if isinstance(model_or_report, Report):
+        self._formula = _flops_formula(model_or_report)
+        self._flops = 0
+        if self._formula is not None:
+            report = None
+        elif isinstance(model_or_report, Report):
             report = model_or_report
         elif isinstance(model_or_report, nn.Module):
             check_placement(model_or_report, self.device)
             report = profile(model_or_report, input_res, input_constructor=input_constructor, mode="train",
                              optimizer=optimizer, loss_fn=loss_fn, target=target)
         else:
-            raise TypeError("MFUMeter takes a model (with input_res) or a flowflops Report of a training step, "
-                            f"got {type(model_or_report).__name__}")
-        counted_batch = batch_size or _batch_of(report)
-        self.flops_per_sample = report.flops / counted_batch
-        self.phase_flops_per_sample = {k: c.flops / counted_batch for k, c in report.by_phase().items()}
+            raise TypeError("MFUMeter takes a model (with input_res), a flowflops Report of a training step or "
+                            f"a formula of flowflops.symbolic, got {type(model_or_report).__name__}")
+        if report is None:
+            self.flops_per_sample = 0.0
+            self.phase_flops_per_sample: Dict[str, float] = {}
+        else:
+            counted_batch = batch_size or _batch_of(report)
+            self.flops_per_sample = report.flops / counted_batch
+            self.phase_flops_per_sample = {k: c.flops / counted_batch for k, c in report.by_phase().items()}
         self.recompute_flops = recompute_flops
         self.tokens_per_sample = tokens_per_sample
         self.warmup = warmup
@@ -337,15 +351,18 @@ class MFUMeter:
         finally:
             self._phase_now[name] = self._phase_now.get(name, 0.0) + self._now() - t0
 
-    def step(self, batch_size: int) -> None:
-        """Mark the end of one training step of ``batch_size`` samples."""
+    def step(self, batch_size: int, shapes: Optional[List[Dict[str, int]]] = None, **sizes: int) -> None:
+        """Mark the end of one training step of ``batch_size`` samples (with a formula: at
+        ``sizes``, or summed over ``shapes``)."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        flops = self._step_flops(batch_size, shapes, sizes)
         now = self._now()
         self._steps += 1
         if self._last is not None and self._steps > self.warmup:
             self._timed_steps += 1
             self._samples += batch_size
+            self._flops += flops
             self._seconds += now - self._last
             for k, v in self._phase_now.items():
                 self._phase_seconds[k] = self._phase_seconds.get(k, 0.0) + v
@@ -360,7 +377,7 @@ class MFUMeter:
                 f"{max(self.warmup, 1)} step(s) as warm-up; call step() after each of at least "
                 f"{max(self.warmup, 1) + 1} training steps before summary()")
         secs, n = self._seconds, self._timed_steps
-        flops = self.flops_per_sample * self._samples
+        flops = self._flops if self._formula is not None else self.flops_per_sample * self._samples
         hw = flops + self.recompute_flops * self._samples
         flags = flags_for(flops, secs, self.peak)
         bad = bool(flags)
@@ -379,6 +396,34 @@ class MFUMeter:
             None if self.tokens_per_sample is None or secs <= 0 else self._samples * self.tokens_per_sample / secs,
             achieved, None if achieved is None else achieved / self.peak,
             (hw / secs / self.peak) if hfu_ok else None, self.peak, phases, flags)
+
+
+    def _step_flops(self, batch_size: int, shapes: Optional[List[Dict[str, int]]], sizes: Dict[str, int]) -> int:
+        """The formula's FLOPs of one step (0 without a formula)."""
+        f = self._formula
+        if f is None:
+            if shapes is not None or sizes:
+                raise TypeError("step() takes sizes or shapes only with a formula (flowflops.symbolic); this "
+                                "meter scales one count by batch_size")
+            return 0
+        if shapes is not None and sizes:
+            raise TypeError("give either sizes (one shape) or shapes (a packed step), not both")
+        out = 0
+        for shape in (shapes if shapes is not None else [sizes]):
+            shape = dict(shape)
+            if "B" in f.dims and "B" not in shape:
+                shape["B"] = batch_size
+            out += f(**shape)
+        return out
+
+
+def _flops_formula(obj: Any) -> Any:
+    """The FLOPs formula of a :func:`flowflops.symbolic` result (or the formula itself), else None."""
+    from .analysis.symbolic import Costs, Formula
+
+    if isinstance(obj, Costs):
+        return obj.flops
+    return obj if isinstance(obj, Formula) else None
 
 
 def _batch_of(report: Any) -> int:
