@@ -265,3 +265,25 @@ def test_mfu_meter_charges_each_step_its_shape(gpt):
     plain = flowflops.MFUMeter(flowflops.profile(nn.Linear(4, 4), (2, 4), mode="train"), device=fast, warmup=0)
     with pytest.raises(TypeError, match="only with a formula"):
         plain.step(batch_size=2, T=3)
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+def test_cli_symbolic(tmp_path, capsys):
+    from flowflops.cli.command import run
+
+    args = ["tests.test_symbolic:small_cnn", "--input-shape", "B,3,H,W", "--symbolic", "--domain", "H=2,W=2",
+            "--mode", "graph"]
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert "H a multiple of 2" in out
+    assert "0 (Conv2d): 56*B*H*W" in out  # the closed form of test_cnn_closed_forms
+    path = tmp_path / "sym.json"
+    assert run(args + ["--format", "json", "--output", str(path)]) == 0
+    back = Symbolic.from_json(path.read_text())
+    assert back.by_module()["0"].macs == Formula(("B", "H", "W"), {(1, 1, 1): 56})
+    assert run(["tests.test_symbolic:small_cnn", "--input-shape", "1,3,8,8", "--symbolic"]) == 2
+    assert "names no size" in capsys.readouterr().err
+    assert run(args[:-2] + ["--mode", "both"]) == 2
+    assert run(args[:4] + ["--domain", "H=two"]) == 2
+    assert "bad --domain" in capsys.readouterr().err

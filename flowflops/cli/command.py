@@ -4,7 +4,7 @@
                     [--format text|json|csv|markdown|latex|html] [--output FILE] [--count-functional]
                     [--top K] [--plot FILE.png] [--plot-metric macs|flops|params|bytes|time]
                     [--plot-by-phase] [--kwargs JSON] [--device NAME] [--dtype fp16]
-                    [--measure] [--debug]
+                    [--measure] [--symbolic [--domain H=32,W=32]] [--debug]
     flowflops zoo [--models a,b,c] [--mode eager|graph|both] [--format ...] [--raw] [--count-functional]
     flowflops graph-text FILE [--format ...]
     flowflops diff A.json B.json [--format text|markdown|latex|html|json] [--depth N] [--all]
@@ -222,6 +222,9 @@ def _model_parser() -> argparse.ArgumentParser:
                    "(on --device, default the measured local cpu; --mode train times training steps)")
     p.add_argument("--dtype", default="fp32", help="dtype for --device (fp32, tf32, fp16, bf16; default fp32)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    from .symbolic import add_arguments
+
+    add_arguments(p)  # --symbolic, --domain
     return p
 
 
@@ -299,6 +302,10 @@ def _count_model(args: argparse.Namespace) -> None:
         raise CliError(f"--count-functional prices eager mode's functional calls; --mode {args.mode} "
                        "compiles the model and sees every op already: drop it, or use --mode eager")
     kwargs = parse_kwargs(args.kwargs)
+    if args.symbolic:
+        from .symbolic import cmd_symbolic
+
+        return cmd_symbolic(args, lambda: _build_model(argparse.Namespace(**{**vars(args), "input_shape": None}), kwargs))
     if args.device:
         from ..analysis.hardware import check_device
 

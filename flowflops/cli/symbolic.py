@@ -1,0 +1,82 @@
+"""``flowflops MODEL --input-shape B,3,H,W --symbolic [--domain H=32,W=32]``: the model's cost
+as exact formulas in the named sizes (see :mod:`flowflops.analysis.symbolic`), per module down
+to ``--depth`` (1 by default), as text, JSON, Markdown or LaTeX."""
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable, Dict, Tuple, Union
+
+from .command import CliError, _write
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--symbolic", action="store_true",
+                   help="exact formulas in the names of --input-shape (e.g. B,3,H,W), per module to --depth")
+    p.add_argument("--domain", default=None, metavar="H=32,T=2..1024",
+                   help="--symbolic: the sizes a name covers: NAME=M (multiples of M) or NAME=A..B")
+
+
+def parse_spec(text: Any) -> Tuple[Union[int, str], ...]:
+    """``"B,3,H,W" -> ("B", 3, "H", "W")``."""
+    if not text:
+        raise CliError("--symbolic needs --input-shape with names for the sizes that vary, e.g. B,3,H,W")
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) > 0:
+            out.append(int(part))
+        elif part.isidentifier() and not part.startswith("_"):
+            out.append(part)  # type: ignore[arg-type]
+        else:
+            raise CliError(f"bad --input-shape {text!r} for --symbolic: give positive ints and names, e.g. B,3,H,W")
+    if not any(isinstance(s, str) for s in out):
+        raise CliError(f"--input-shape {text!r} names no size: --symbolic needs names, e.g. B,3,H,W")
+    return tuple(out)
+
+
+def parse_domain(text: Any) -> Dict[str, Union[int, range]]:
+    """``"H=32,T=2..1024" -> {"H": 32, "T": range(2, 1025)}``."""
+    out: Dict[str, Union[int, range]] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        lo, dots, hi = value.partition("..")
+        try:
+            if not eq:
+                raise ValueError
+            out[name.strip()] = range(int(lo), int(hi) + 1) if dots else int(value)
+        except ValueError:
+            raise CliError(f"bad --domain {text!r}: give NAME=M (multiples of M) or NAME=A..B, comma-separated, "
+                           "e.g. H=32,W=32 or T=2..1024") from None
+    return out
+
+
+def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, tuple]]) -> None:
+    from ..analysis.symbolic import symbolic
+
+    for flag, bad in (("--mode both", args.mode == "both"), ("--plot", args.plot), ("--device", args.device),
+                      ("--measure", args.measure), ("--conventions", args.conventions), ("--top", args.top is not None)):
+        if bad:
+            raise CliError(f"{flag} does not go with --symbolic: count one shape for it, without --symbolic")
+    if args.format in ("csv", "html"):
+        raise CliError(f"--symbolic writes text, json, markdown or latex, not {args.format}")
+    spec = parse_spec(args.input_shape)
+    domain = parse_domain(args.domain)
+    model, ctor, _ = build()
+    cfg = {"count_functional": True} if args.count_functional else {}
+    try:
+        sym = symbolic(model, spec, domain=domain, input_constructor=ctor, mode=args.mode,
+                       convention=args.convention, backend_specific_config=cfg)
+    except (ValueError, TypeError) as err:  # the names, the domain: the user's arguments
+        raise CliError(str(err))
+    depth = 1 if args.depth is None else args.depth
+    if args.format == "json":
+        text = sym.to_json()
+    elif args.format == "markdown":
+        text = sym.to_markdown(depth)
+    elif args.format == "latex":
+        text = "\n".join(sym.to_latex(q) for q in ("macs", "flops", "params", "bytes"))
+    else:
+        text = sym.table(depth)
+    _write(text, args.output)
