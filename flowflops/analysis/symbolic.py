@@ -510,10 +510,12 @@ class _Fitter:
                 return d
             if d >= self.max_degree:
                 k = _most_specific(bad)
+                others = self.dims[:i] + self.dims[i + 1:]
+                rest = base[:i] + base[i + 1:]
                 raise CountError(
                     f"{_describe(*k)} is not a polynomial of degree <= {self.max_degree} in {self.dims[i]} "
-                    f"(counted at {self.dims[i]} = {', '.join(map(str, xs))}, the other sizes at "
-                    f"{_at(self.dims, base)}): give a domain where the shapes are regular (e.g. "
+                    f"(counted at {self.dims[i]} = {', '.join(map(str, xs))}"
+                    f"{', with ' + _at(others, rest) if others else ''}): give a domain where the shapes are regular (e.g. "
                     f"domain={{{self.dims[i]!r}: 32}} for a network that halves its input 5 times), or raise "
                     "max_degree")
             d += 1

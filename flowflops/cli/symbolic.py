@@ -26,7 +26,7 @@ def parse_spec(text: Any) -> Tuple[Union[int, str], ...]:
         if part.isdigit() and int(part) > 0:
             out.append(int(part))
         elif part.isidentifier() and not part.startswith("_"):
-            out.append(part)  # type: ignore[arg-type]
+            out.append(part)
         else:
             raise CliError(f"bad --input-shape {text!r} for --symbolic: give positive ints and names, e.g. B,3,H,W")
     if not any(isinstance(s, str) for s in out):
