@@ -152,21 +152,41 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
             if not hint or "Check that the shape" not in str(err):  # only for shape problems
                 raise
             raise CountError(f"{err}{hint}") from err
+        if convention != DEFAULT_CONVENTION:
+            trace = _peer_graph_trace(model, trace, convention, cfg)
         return _report(trace, convention, rules)
 
     cfg.setdefault("count_functional", conv.count_functional)
-    trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg)
+    trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg, convention)
     return _report(trace, convention, op_rules)
 
 
+def _peer_graph_trace(model: Any, trace: Trace, convention: str, cfg: Dict[str, Any]) -> Trace:
+    """A graph trace marked for a peer's rules; a warning for what the graph cannot reproduce
+    (:mod:`flowflops.rules.peer_graph`)."""
+    from dataclasses import replace
+
+    from .rules.peer_graph import graph_caveats, mark_graph_records
+
+    records = mark_graph_records(model, trace.records, bool(cfg.get("count_functional", True)))
+    for note in graph_caveats(model, records, convention):
+        warnings.warn(note, stacklevel=4)
+    return replace(trace, records=records)
+
+
 def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_res: Any,
-                 input_constructor: Optional[Callable[[Any], Any]], ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any]) -> Trace:
-    """Run the eager engine; a failing forward is a :class:`CountError` naming the inputs."""
+                 input_constructor: Optional[Callable[[Any], Any]], ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any],
+                 convention: str = DEFAULT_CONVENTION) -> Trace:
+    """Run the eager engine; a failing forward is a :class:`CountError` naming the inputs.
+    Under a module-hook peer's convention the peer's own module table and ``ignore_modules``
+    semantics apply (:mod:`flowflops.eager.peer_layers`)."""
     from .eager.engine import EagerCounter
+    from .eager.peer_layers import table_for
 
     counter = EagerCounter(
-        model, module_paths(model), ignore, custom,
+        model, module_paths(model), ignore, custom, table=table_for(convention),
         count_functional=bool(cfg.get("count_functional", False)),
+        ignore_hook_only=convention == "ptflops",
     )
     with counting_state(model, run=True):
         try:

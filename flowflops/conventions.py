@@ -12,14 +12,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
-#: attribute an eager module hook puts on its records: the module's class name
+#: attribute an eager module hook puts on its records: the module's type, as
+#: :func:`peer_type_name` names it
 MODULE_ATTR = "_module"
-#: attribute an eager functional patch puts on its records: the class name of the innermost
-#: module running (``LayerNorm`` for the reductions OneFlow's LayerNorm runs in Python)
+#: attribute an eager functional patch puts on its records: the type of the innermost module
+#: running, as :func:`peer_type_name` names it (``LayerNorm`` for the reductions OneFlow's
+#: LayerNorm runs in Python)
 INSIDE_ATTR = "_in"
+#: attribute an eager module hook puts on its records: whether functional calls were counted
+#: too (ptflops then counts ReLU, pools... a second time, through its patched functionals)
+FUNCTIONAL_ON_ATTR = "_cf"
 #: attribute an eager functional patch puts on its records: the function called
 #: (``relu``, ``matmul``...; ``Tensor.<name>`` for a tensor method or operator)
 FUNCTION_ATTR = "_fn"
+
+
+def peer_type_name(module_type: type) -> str:
+    """How the peer rules see a module type: its class name when the type *is* one of
+    OneFlow's own classes (``LayerNorm``); otherwise ``~`` and the name of its nearest OneFlow
+    base class (``~LayerNorm`` for a subclass of ``nn.LayerNorm``, ``~Module`` for a user's
+    own class, whatever it is called). Rules that match exact types (ptflops' and thop's hooks:
+    ``type(module) in MODULES_MAPPING``) compare the whole name; rules that match by
+    ``isinstance`` strip the ``~`` (:func:`base_type_name`). A user class called ``LayerNorm``
+    is never taken for ``nn.LayerNorm``."""
+    for cls in module_type.__mro__:
+        if cls.__module__.split(".")[0] == "oneflow":
+            return cls.__name__ if cls is module_type else "~" + cls.__name__
+    return "~Module"
+
+
+def base_type_name(name: "str | None") -> "str | None":
+    """The OneFlow class a :func:`peer_type_name` is an instance of (``~LayerNorm`` ->
+    ``LayerNorm``)."""
+    return name[1:] if name and name.startswith("~") else name
 
 
 @dataclass(frozen=True)

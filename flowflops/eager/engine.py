@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import oneflow.nn as nn
 
-from ..conventions import INSIDE_ATTR, MODULE_ATTR
+from ..conventions import FUNCTIONAL_ON_ATTR, INSIDE_ATTR, MODULE_ATTR, peer_type_name
 from ..runtime.interrupts import call_user
 from ..rules.custom import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
@@ -79,6 +79,7 @@ class EagerCounter:
         custom_modules_hooks: Optional[Dict[type, CustomHook]] = None,
         table: Optional[Dict[type, Any]] = None,
         count_functional: bool = False,
+        ignore_hook_only: bool = False,
     ) -> None:
         self.model = model
         self.paths = paths
@@ -95,13 +96,19 @@ class EagerCounter:
         self._hooked: List[Tuple[nn.Module, Any, Any]] = []  # module, its own pre/post dicts
         self._thread = threading.get_ident()
         self.count_functional = count_functional
+        #: ptflops' ``ignore_modules``: only the listed exact types lose their own hook; their
+        #: children keep theirs and the functionals they call are counted as if unlisted
+        self.ignore_hook_only = ignore_hook_only
         self._stack: List[str] = []  # paths of the modules running now (count_functional)
         self._types: List[str] = []  # their class names (for the peer conventions)
         self.outputs: Dict[str, Tuple[int, ...]] = {}  # module path -> shape of its first output
 
     # -- which handler a module gets ---------------------------------------------------------
     def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
-        if matching_type(m, self.ignore):
+        if self.ignore_hook_only:
+            if type(m) in self.ignore:
+                return ("track", None)
+        elif matching_type(m, self.ignore):
             return ("ignore", None)
         t = matching_type(m, list(self.custom))
         if t is not None:
@@ -126,7 +133,7 @@ class EagerCounter:
             if threading.get_ident() != me:
                 return
             self._stack.append(self.paths.get(id(m), ""))
-            self._types.append(type(m).__name__)
+            self._types.append(peer_type_name(type(m)))
             if kind == "descend":
                 self._descend_depth += 1
             elif kind not in ("unknown", "track"):
@@ -165,8 +172,9 @@ class EagerCounter:
             cost = call_module_hook(fn, m, args, out, path)
             self.records.append(OpRecord(f"custom:{type(m).__name__}", path, attrs={GIVEN_COST: cost}))
             return
-        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out)),
-                                           MODULE_ATTR: type(m).__name__})  # for peer conventions
+        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out)),  # for peer conventions:
+                                           MODULE_ATTR: peer_type_name(type(m)),
+                                           FUNCTIONAL_ON_ATTR: self.count_functional})
 
     def _add(self, records: List[OpRecord], path: str, extra: Optional[Dict[str, Any]] = None) -> None:
         """Keep ``records`` as made by ``path``'s module (with ``extra`` attrs under their own)."""

@@ -351,9 +351,13 @@ def normalization(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     mean and inverse variance (the formula reads ``training`` from the attrs)."""
     x, y = shape_of(args[0]), _out(out)
     gamma = _arg(args, kwargs, 3, "weight", "gamma")
+    beta = _arg(args, kwargs, 4, "bias", "beta")
     training = bool(_arg(args, kwargs, 8, "is_training", "training", default=False))
     c = (x[1],) if len(x) > 1 else (1,)
-    return [record("normalization", [x, c, c, c, c], [y], affine=_is_tensor(gamma), training=training)]
+    # OneFlow applies the affine transform only when both are given (with one missing it runs
+    # constants 1 and 0 instead and its graph shows affine=False): price what it runs
+    affine = _is_tensor(gamma) and _is_tensor(beta)
+    return [record("normalization", [x, c, c, c, c], [y], affine=affine, training=training)]
 
 
 def layer_norm(affine: bool) -> Emit:

@@ -256,21 +256,21 @@ class TestFlopCountHandles:
         assert bn("vec", "vec") == 32
         # without weight and bias: 1 per element, as fvcore: 16
         assert bn(None, None) == 16
-        # training=True: fvcore 80 (5 per element: affine 2 + statistics 3). OneFlow's graph
-        # has one normalization op either way, priced by flowflops at 2 per element with
-        # affine (inference): 80 - 3 * 16 = 32.
-        assert bn("vec", "vec", True) == 80 - 3 * 16
+        # training=True: fvcore's norm_flop_counter, 5 per element with a weight: 5 x 16 = 80
+        assert bn("vec", "vec", True) == 80
+        # training=True without weight and bias: 4 per element: 64
+        assert bn(None, None, True) == 64
 
-    def test_group_norm(self):
-        # fvcore prices aten::group_norm: 5 per element with affine (80), 4 without (64). The
-        # eager engine sees nn.GroupNorm as one layer and gives exactly that under fvcore's rules.
-        # (OneFlow's compiled job has no group_norm op: it runs reductions and elementwise ops,
-        # which fvcore's rules count as 0, so the graph engine gives 0 here.)
+    @pytest.mark.parametrize("mode", ["eager", "graph"])
+    def test_group_norm(self, mode):
+        # fvcore prices aten::group_norm: 5 per element with affine, 4 without; 16 elements:
+        # 80 and 64. The graph engine marks the reductions OneFlow compiles GroupNorm to with
+        # their module (flowflops.rules.peer_graph), so both engines give fvcore's numbers.
         x = flow.rand(2, 2, 2, 2)
-        r = count(nn.GroupNorm(2, 2), x, mode="eager")
-        assert r.macs == 80
-        r = count(nn.GroupNorm(2, 2, affine=False), x, mode="eager")
-        assert r.macs == 64
+        r = count(nn.GroupNorm(2, 2), x, mode=mode)
+        assert r.macs == 5 * 16
+        r = count(nn.GroupNorm(2, 2, affine=False), x, mode=mode)
+        assert r.macs == 4 * 16
 
     def test_upsample(self):
         # 4 per output element for bilinear: 2**4 * 4 * 4 = 256 for 64 outputs

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR
+from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
 from ...records import Cost, OpRecord
 from .._shapes import in_numel as in_elems  # noqa: F401  (re-exported for the peer rules)
 from .._shapes import out_numel as out_elems  # noqa: F401
@@ -19,8 +19,16 @@ def peer(n: float) -> Cost:
 
 
 def module_of(rec: OpRecord) -> Optional[str]:
-    """Class name of the module whose hook emitted ``rec`` (eager), else None."""
+    """Type of the module whose hook emitted ``rec`` (eager), else None: its class name when it
+    is exactly one of OneFlow's classes, ``~`` + its nearest OneFlow base otherwise (see
+    :func:`flowflops.conventions.peer_type_name`). For rules matching exact types."""
     return rec.attrs.get(MODULE_ATTR)
+
+
+def module_is(rec: OpRecord) -> Optional[str]:
+    """The OneFlow class the module that emitted ``rec`` is an instance of (subclasses
+    included), else None. For rules matching by ``isinstance``."""
+    return base_type_name(rec.attrs.get(MODULE_ATTR))
 
 
 def function_of(rec: OpRecord) -> Optional[str]:
@@ -38,28 +46,31 @@ def matmul_macs(rec: OpRecord) -> int:
     return matmul(rec).macs
 
 
-def inside(rec: OpRecord) -> Optional[str]:
-    """Class name of the module that made ``rec``: the hooked module, or the innermost module
-    running when a functional call made it (eager), else None."""
-    return rec.attrs.get(MODULE_ATTR) or rec.attrs.get(INSIDE_ATTR)
+def inside(rec: OpRecord, exact: bool = True) -> Optional[str]:
+    """Type of the module that made ``rec``: the hooked module, or the innermost module
+    running when a functional call made it (eager), else None. ``exact``: as
+    :func:`module_of` names it; otherwise the OneFlow class it is an instance of."""
+    name = rec.attrs.get(MODULE_ATTR) or rec.attrs.get(INSIDE_ATTR)
+    return name if exact else base_type_name(name)
 
 
-def norm_layer(rec: OpRecord) -> Optional[str]:
+def norm_layer(rec: OpRecord, exact: bool = True) -> Optional[str]:
     """For the one record that stands for a whole GroupNorm/InstanceNorm/LayerNorm call (its
     first reduction, over the whole input; the layers are decomposed into reductions and
     elementwise ops, :func:`flowflops.eager.layers.stats_norm_records` and OneFlow's Python
-    LayerNorm), the layer's class name; None for every other record."""
-    layer = inside(rec)
+    LayerNorm), the layer's class name; None for every other record. ``exact``: only modules
+    whose type is exactly OneFlow's class (ptflops' and thop's hooks); otherwise subclasses
+    too (fvcore sees the aten op whichever module calls it)."""
+    layer = inside(rec, exact)
     return layer if rec.op_type == "reduce_sum" and layer in NORM_MODULES else None
 
 
-def is_affine_term(rec: OpRecord) -> bool:
-    """The record that stands for a norm layer's affine transform: the one-input
-    ``broadcast_mul`` of a hooked GroupNorm/InstanceNorm, or the ``broadcast_add`` of the bias
-    inside a LayerNorm (present only with ``elementwise_affine``)."""
-    if module_of(rec) in NORM_MODULES:
-        return rec.op_type == "broadcast_mul" and len(rec.inputs) == 1
-    return rec.attrs.get(INSIDE_ATTR) == "LayerNorm" and rec.op_type == "broadcast_add"
+def is_affine_term(rec: OpRecord, exact: bool = True) -> bool:
+    """The record that stands for a norm layer's affine transform: the ``broadcast_add`` of the
+    bias (present only with affine / ``elementwise_affine``) made by a GroupNorm/InstanceNorm/
+    LayerNorm, hooked (eager), run inside it (eager functional) or in its scope (graph).
+    ``exact`` as for :func:`norm_layer`."""
+    return rec.op_type == "broadcast_add" and inside(rec, exact) in NORM_MODULES
 
 
 CONV_OPS = ("conv1d", "conv2d", "conv3d", "deconv1d", "deconv2d", "deconv3d")

@@ -31,9 +31,17 @@ def matmul(rec: OpRecord) -> Cost:
 
 @register("normalization", convention=C)
 def batch_norm(rec: OpRecord) -> Cost:
-    """batchnorm_flop_jit at inference: input elements, twice with affine
-    (jit_handles.py:251-258)."""
-    return peer(in_elems(rec) * (2 if rec.attrs.get("affine", True) else 1))
+    """batchnorm_flop_jit (jit_handles.py:251-262): in training (batch statistics computed)
+    norm_flop_counter's 5 per input element with affine, 4 without; at inference input
+    elements, twice with affine. A record without ``training`` is taken as inference unless
+    it outputs the batch statistics (the graph's training op)."""
+    affine = rec.attrs.get("affine", True)
+    training = rec.attrs.get("training")
+    if training is None:
+        training = len(rec.outputs) >= 3
+    if training:
+        return peer(in_elems(rec) * (5 if affine else 4))
+    return peer(in_elems(rec) * (2 if affine else 1))
 
 
 @register("layer_norm", "group_norm", "instance_norm", convention=C)
@@ -47,14 +55,14 @@ def norm_op(rec: OpRecord) -> Cost:
 def norm_statistics(rec: OpRecord) -> Cost:
     """A decomposed GroupNorm/InstanceNorm/LayerNorm layer (eager): 4 per input element on its
     first reduction, the 5th with affine on its affine term (see ``affine_term``)."""
-    return peer(4 * in_elems(rec)) if norm_layer(rec) else peer(0)
+    return peer(4 * in_elems(rec)) if norm_layer(rec, exact=False) else peer(0)
 
 
 @register("broadcast_mul", "broadcast_add", convention=C)
 def affine_term(rec: OpRecord) -> Cost:
     """The affine term of a decomposed norm layer, 1 per element (jit_handles.py:245); other
     multiplies and adds count nothing."""
-    return peer(out_elems(rec)) if is_affine_term(rec) else peer(0)
+    return peer(out_elems(rec)) if is_affine_term(rec, exact=False) else peer(0)
 
 
 @register("upsample_nearest_2d", convention=C)

@@ -18,6 +18,7 @@ reproduces ptflops. ptflops divides the module sum, not the functional one, by t
 """
 from __future__ import annotations
 
+from ...conventions import FUNCTIONAL_ON_ATTR
 from ...records import Cost, OpRecord, numel
 from ...registry import register
 from ..pool import POOLS, UPSAMPLES
@@ -47,8 +48,9 @@ PATCHED = {
 
 
 def _twice(rec: OpRecord) -> int:
-    """2 when an eager module hook's call is counted again by a patched function."""
-    return 2 if module_of(rec) in CALLS_PATCHED else 1
+    """2 when an eager module hook's call is counted again by a patched function: only when
+    functional calls are counted (``count_functional``, ptflops' default)."""
+    return 2 if module_of(rec) in CALLS_PATCHED and rec.attrs.get(FUNCTIONAL_ON_ATTR, True) else 1
 
 
 def _hooked_or_functional(rec: OpRecord) -> bool:
@@ -113,6 +115,14 @@ def norm(rec: OpRecord) -> Cost:
     return peer(in_elems(rec)) if norm_layer(rec) else peer(0)
 
 
+@register("layer_norm", convention=C)
+def layer_norm(rec: OpRecord) -> Cost:
+    """An ``nn.LayerNorm`` module: bn_flops_counter_hook's input elements; LayerNorm has no
+    ``affine`` attribute, so never doubled (pytorch_ops.py:51-57). ``F.layer_norm`` is not
+    patched: nothing."""
+    return peer(in_elems(rec)) if module_of(rec) == "LayerNorm" else peer(0)
+
+
 @register("relu", "prelu", "elu", "gelu", "leaky_relu", "hardtanh", "relu6", "silu", "softmax",
           convention=C)
 def activation(rec: OpRecord) -> Cost:
@@ -142,7 +152,7 @@ def upsample(rec: OpRecord) -> Cost:
     output elements (pytorch_ops.py:351-382). A functional call alone: output elements."""
     n = out_elems(rec)
     if module_of(rec) == "Upsample":
-        return peer(n + n // rec.outputs[0][0])
+        return peer(n // rec.outputs[0][0] + (n if rec.attrs.get(FUNCTIONAL_ON_ATTR, True) else 0))
     return peer(n) if _hooked_or_functional(rec) else peer(0)
 
 

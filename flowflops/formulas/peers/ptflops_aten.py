@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...records import Cost, OpRecord
 from ...registry import register
-from ._common import (CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, module_of, out_elems, peer,
+from ._common import (CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, module_is, out_elems, peer,
                       recurrent_macs)
 
 C = "ptflops-aten"
@@ -36,7 +36,12 @@ def linear_bias(rec: OpRecord) -> Cost:
     """nn.Linear runs as aten.addmm, whose bias counts one per output element
     (ptflops/aten_ops.py:51-52); other adds count nothing. Known from the eager module hook
     only (the ``_module`` mark)."""
-    return peer(out_elems(rec)) if module_of(rec) == "Linear" else peer(0)
+    if module_is(rec) != "Linear":
+        return peer(0)
+    x = rec.inputs[0]
+    if len(x) > 2 and not rec.attrs.get("contiguous", True):
+        return peer(0)  # a non-contiguous N-d input: torch runs matmul + add, no addmm
+    return peer(out_elems(rec))
 
 
 @register(*GATES, convention=C)

@@ -25,7 +25,9 @@ def _seen(rec: OpRecord, modules: Optional[set] = None) -> bool:
     mod = module_of(rec)
     if mod is None:
         return function_of(rec) is None
-    return modules is None or mod in modules
+    if modules is None:
+        return not mod.startswith("~")  # thop hooks exact types only
+    return mod in modules
 
 
 @register(*CONV_OPS, convention=C)
@@ -111,13 +113,23 @@ def upsample(rec: OpRecord) -> Cost:
 
 @register("softmax", "log_softmax", convention=C)
 def softmax(rec: OpRecord) -> Cost:
-    """count_softmax for an ``nn.Softmax`` module: per row of the softmax axis, n exps, n - 1
-    adds and n divides (basic_hooks.py:98-103, calc_func.py:57-62). The axis is taken as the
-    last one (the record does not carry ``dim``). A functional softmax is unseen."""
+    """count_softmax for an ``nn.Softmax`` module: per row of the softmax axis ``m.dim``, n exps,
+    n - 1 adds and n divides (basic_hooks.py:98-103, calc_func.py:57-62); the last axis when
+    the record does not carry ``dim``. A functional softmax is unseen."""
     if inside(rec) != "Softmax" or not rec.inputs:
         return peer(0)
-    n = rec.inputs[0][-1]
+    x = rec.inputs[0]
+    n = x[int(rec.attrs.get("dim", -1))] if x else 1
     return peer(in_elems(rec) // n * (3 * n - 1))
+
+
+@register("layer_norm", convention=C)
+def layer_norm(rec: OpRecord) -> Cost:
+    """count_normalization for an ``nn.LayerNorm`` module: 2 per input element, doubled with
+    ``elementwise_affine`` (basic_hooks.py:60-69); a functional layer norm is unseen."""
+    if module_of(rec) != "LayerNorm":
+        return peer(0)
+    return peer(2 * in_elems(rec) * (2 if rec.attrs.get("affine", True) else 1))
 
 
 @register(*GATES, convention=C)

@@ -1,0 +1,172 @@
+"""The peer conventions never give a silently different number (issue 26, F1-F7 and the
+batch-norm cases). Every expected number is derived by hand below from the peer's formula
+(cited in flowflops/formulas/peers/); the ptflops aten numbers of the permuted Linear were
+also measured with ptflops 0.7.5 / torch 2.14.1 (CPU), 2026-12-07: 200,704 permuted, 203,840
+contiguous.
+"""
+import warnings
+
+import oneflow as flow
+import oneflow.nn as nn
+import oneflow.nn.functional as F
+import pytest
+
+import flowflops.thop
+from flowflops import get_model_complexity_info, profile
+
+
+def gmci(model, res, **kw):
+    return get_model_complexity_info(model, res, as_strings=False, print_per_layer_stat=False, **kw)[0]
+
+
+def conv_relu():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+
+
+# Conv2d(3, 8, 3) on (1, 3, 10, 10): output (1, 8, 8, 8), 512 elements; 27 MACs each: 13,824;
+# bias 512; the ReLU's 512 elements.
+CONV, BIAS, RELU = 512 * 27, 512, 512
+
+
+@pytest.mark.parametrize("functional,relu_times", [(True, 2), (False, 1)])
+def test_ptflops_counts_relu_twice_only_with_functionals(functional, relu_times):
+    # F1: ptflops' hook on nn.ReLU plus the patched F.relu it calls; count_functional=False
+    # leaves F.relu unpatched, so once
+    got = gmci(conv_relu(), (1, 3, 10, 10), backend="pytorch",
+               backend_specific_config={"count_functional": functional})
+    assert got == CONV + BIAS + relu_times * RELU
+
+
+def test_ptflops_layer_norm_without_functionals():
+    # F1: ptflops hooks nn.LayerNorm (bn_flops_counter_hook): 196 x 64 = 12,544 input elements,
+    # not doubled (LayerNorm has no `affine`), with or without count_functional
+    for functional in (True, False):
+        got = gmci(nn.Sequential(nn.LayerNorm(64)), (1, 196, 64), backend="pytorch",
+                   backend_specific_config={"count_functional": functional})
+        assert got == 196 * 64
+
+
+def test_ptflops_ignore_modules_drops_only_the_hook():
+    # F1b: ignore_modules=[nn.ReLU]: ptflops removes the module hook, the F.relu inside is still
+    # counted (input elements, 512)
+    got = gmci(conv_relu(), (1, 3, 10, 10), backend="pytorch", ignore_modules=[nn.ReLU])
+    assert got == CONV + BIAS + RELU
+    # flowflops' own convention drops the module and what it runs
+    assert gmci(conv_relu(), (1, 3, 10, 10), ignore_modules=[nn.ReLU]) == CONV + BIAS
+
+
+def test_thop_layer_norm_and_softmax():
+    # F2: count_normalization: 2 per element, doubled for elementwise_affine: 16 x 64 = 1,024
+    # elements -> 4,096; count_softmax over dim -1 of (1, 16, 95): 16 rows x (95 + 94 + 95)
+    # = 4,544; over dim 1: 95 rows of 16: 95 x 47 = 4,465
+    assert flowflops.thop.profile(nn.LayerNorm(64), (flow.randn(1, 16, 64),), verbose=False) == (4096, 128)
+    assert flowflops.thop.profile(nn.Softmax(dim=-1), (flow.randn(1, 16, 95),), verbose=False)[0] == 4544
+    assert flowflops.thop.profile(nn.Softmax(dim=1), (flow.randn(1, 16, 95),), verbose=False)[0] == 4465
+    # thop's exact-type rule: a subclass of nn.LayerNorm has no hook: 0
+    class MyLN(nn.LayerNorm):
+        pass
+    assert flowflops.thop.profile(MyLN(64), (flow.randn(1, 16, 64),), verbose=False)[0] == 0
+
+
+class LayerNorm(nn.Module):
+    """A hand-written ConvNeXt-style norm that happens to be called LayerNorm (F3)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight = nn.Parameter(flow.ones(d))
+
+    def forward(self, x):
+        u = x.mean(-1, keepdim=True)
+        s = ((x - u) ** 2).mean(-1, keepdim=True)
+        return (x - u) / flow.sqrt(s + 1e-6) * self.weight
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_rules_match_types_not_names(mode):
+    # F3: fvcore prices aten layer_norm only; this class runs mean/sub/pow/sqrt/div/mul: 0.
+    # ptflops and thop hook exact nn types only: 0 (and ptflops patches none of these calls)
+    for convention in ("fvcore", "thop", "ptflops", "torch"):
+        assert profile(LayerNorm(64), (1, 196, 64), mode=mode, convention=convention).macs == 0
+    # a subclass of nn.LayerNorm runs F.layer_norm: fvcore 5 per element = 62,720
+    class SubLN(nn.LayerNorm):
+        pass
+    assert profile(SubLN(64), (1, 196, 64), mode=mode, convention="fvcore").macs == 5 * 196 * 64
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_fvcore_layer_norm_in_both_engines(mode):
+    # F4: norm_flop_counter, 5 per element with affine (62,720), 4 without (50,176)
+    assert profile(nn.LayerNorm(64), (1, 196, 64), mode=mode, convention="fvcore").macs == 5 * 12544
+    assert profile(nn.LayerNorm(64, elementwise_affine=False), (1, 196, 64), mode=mode,
+                   convention="fvcore").macs == 4 * 12544
+
+
+@pytest.mark.parametrize("convention", ["fvcore", "torch", "ptflops-aten", "ptflops", "thop"])
+def test_graph_recurrent_warns(convention):
+    # F4: the graph unrolls an LSTM into matrix products; the peers price the whole layer
+    # (fvcore, torch, aten: 0 for the fused CPU LSTM). Graph mode says so instead of a number
+    # that silently differs; eager mode needs no warning.
+    with pytest.warns(UserWarning, match=f"the {convention} convention cannot be reproduced in graph mode for LSTM.*mode='eager'"):
+        profile(nn.LSTM(8, 16, batch_first=True), (1, 5, 8), mode="graph", convention=convention)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert profile(nn.LSTM(8, 16, batch_first=True), (1, 5, 8), convention=convention).macs >= 0
+
+
+def test_graph_ptflops_operators_warn():
+    class Adds(nn.Module):
+        def forward(self, x):
+            return flow.add(x, x) + x
+    with pytest.warns(UserWarning, match="ptflops convention cannot be reproduced in graph mode.*broadcast_add|add_n"):
+        profile(Adds(), (2, 3), mode="graph", convention="ptflops")
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_ptflops_module_rules_in_graph(mode):
+    # the graph marks each op with the module that ran it: ReLU counted twice (hook + F.relu)
+    # in both engines; Linear(16, 4) on (1, 10, 16): (16 x 4 + 4) x 10 = 680
+    assert profile(conv_relu(), (1, 3, 10, 10), mode=mode, convention="ptflops").macs == CONV + BIAS + 2 * RELU
+    assert profile(nn.Linear(16, 4), (1, 10, 16), mode=mode, convention="ptflops").macs == 680
+
+
+class Permuted(nn.Module):
+    def __init__(self, permute):
+        super().__init__()
+        self.permute = permute
+        self.fc = nn.Linear(64, 32)
+
+    def forward(self, x):
+        return self.fc(x.permute(0, 2, 3, 1) if self.permute else x)
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_aten_linear_bias_on_non_contiguous_input(mode):
+    # F7: 7 x 14 = 98 rows x 64 x 32 = 200,704. A permuted (non-contiguous) input runs as
+    # matmul + add (the add is not counted); a contiguous one as addmm, bias 98 x 32 = 3,136
+    assert profile(Permuted(True), (1, 64, 7, 14), mode=mode, convention="ptflops-aten").macs == 200704
+    assert profile(Permuted(False), (1, 7, 14, 64), mode=mode, convention="ptflops-aten").macs == 200704 + 3136
+
+
+class FunctionalBN(nn.Module):
+    def __init__(self, bias):
+        super().__init__()
+        self.w = nn.Parameter(flow.ones(8))
+        self.b = nn.Parameter(flow.zeros(8)) if bias else None
+
+    def forward(self, x):
+        return F.batch_norm(x, None, None, weight=self.w, bias=self.b, training=True)
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_batch_norm_without_bias_adds_no_bias(mode):
+    # (1, 8, 16): 128 elements. OneFlow runs F.batch_norm without affine unless both weight and
+    # bias are given (its graph: affine=False). Training statistics 3 per element plus 1 to
+    # normalise: 4 x 128 = 512; with both, the affine transform adds 128: 640
+    cfg = {"count_functional": True} if mode == "eager" else None
+    assert profile(FunctionalBN(False), (1, 8, 16), mode=mode, backend_specific_config=cfg).macs == 512
+    assert profile(FunctionalBN(True), (1, 8, 16), mode=mode, backend_specific_config=cfg).macs == 640
+    # fvcore in training: 5 per element with affine (640), 4 without (512). (OneFlow ignores a
+    # weight given without a bias: the output equals the call without weight, so what runs
+    # has no affine transform, and fvcore's rule for it is 4 per element)
+    assert profile(FunctionalBN(True), (1, 8, 16), mode=mode, convention="fvcore").macs == 640
+    assert profile(FunctionalBN(False), (1, 8, 16), mode=mode, convention="fvcore").macs == 512
