@@ -172,9 +172,10 @@ class EagerCounter:
             cost = call_module_hook(fn, m, args, out, path)
             self.records.append(OpRecord(f"custom:{type(m).__name__}", path, attrs={GIVEN_COST: cost}))
             return
-        self._add(fn(m, args, out), path, {ITEM_BYTES: itemsize_of(first_tensor(out)),  # for peer conventions:
-                                           MODULE_ATTR: peer_type_name(type(m)),
-                                           FUNCTIONAL_ON_ATTR: self.count_functional})
+        marks = {ITEM_BYTES: itemsize_of(first_tensor(out)), MODULE_ATTR: peer_type_name(type(m))}
+        if self.count_functional:  # for peer conventions (ptflops' double count)
+            marks[FUNCTIONAL_ON_ATTR] = True
+        self._add(fn(m, args, out), path, marks)
 
     def _add(self, records: List[OpRecord], path: str, extra: Optional[Dict[str, Any]] = None) -> None:
         """Keep ``records`` as made by ``path``'s module (with ``extra`` attrs under their own)."""

@@ -97,9 +97,9 @@ def linear(m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
     op = "matmul" if len(x) == 2 else "broadcast_matmul"
     recs = [record(op, [x, shape_of(m.weight)], [y], transpose_a=False, transpose_b=True, _params=(1,))]
-    if m.bias is not None:  # ``contiguous``: torch runs a non-contiguous N-d input as mm + add
-        recs.append(record("broadcast_add", [y, shape_of(m.bias)], [y], _params=(1,),
-                           contiguous=bool(args[0].is_contiguous())))
+    if m.bias is not None:  # ``contiguous=False``: torch runs such an N-d input as mm + add
+        extra = {} if args[0].is_contiguous() else {"contiguous": False}
+        recs.append(record("broadcast_add", [y, shape_of(m.bias)], [y], _params=(1,), **extra))
     return recs
 
 

@@ -20,7 +20,7 @@ convention, the engine and the way out), never priced differently in silence:
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import oneflow.nn as nn
 
@@ -48,7 +48,7 @@ def _linear_on_transposed(recs: List[OpRecord], i: int, producers: Dict[str, str
     for j in range(i - 1, max(i - 4, -1), -1):
         r = recs[j]
         if r.module == recs[i].module and r.op_type in ("matmul", "broadcast_matmul"):
-            ins = r.attrs.get("_in_tensors") or ()
+            ins: Tuple[str, ...] = tuple(r.attrs.get("_in_tensors") or ())
             return bool(ins) and producers.get(ins[0]) == "transpose"
     return False
 
@@ -68,9 +68,11 @@ def mark_graph_records(model: Any, records: List[OpRecord], count_functional: bo
         name = _innermost(r.module, types)
         extra: Dict[str, Any]
         if name is not None and not name.startswith("~"):
-            extra = {MODULE_ATTR: name, FUNCTIONAL_ON_ATTR: count_functional}
-            if name == "Linear" and r.op_type == "broadcast_add":
-                extra["contiguous"] = not _linear_on_transposed(records, i, producers)
+            extra = {MODULE_ATTR: name}
+            if count_functional:
+                extra[FUNCTIONAL_ON_ATTR] = True
+            if name == "Linear" and r.op_type == "broadcast_add" and _linear_on_transposed(records, i, producers):
+                extra["contiguous"] = False
         else:
             # the function a user would have called (``max_pool_2d`` -> ``max_pool2d``)
             extra = {INSIDE_ATTR: name or "~Module", FUNCTION_ATTR: re.sub(r"_pool_(\d)d$", r"_pool\1d", r.op_type)}

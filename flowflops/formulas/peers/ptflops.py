@@ -50,7 +50,7 @@ PATCHED = {
 def _twice(rec: OpRecord) -> int:
     """2 when an eager module hook's call is counted again by a patched function: only when
     functional calls are counted (``count_functional``, ptflops' default)."""
-    return 2 if module_of(rec) in CALLS_PATCHED and rec.attrs.get(FUNCTIONAL_ON_ATTR, True) else 1
+    return 2 if module_of(rec) in CALLS_PATCHED and rec.attrs.get(FUNCTIONAL_ON_ATTR, False) else 1
 
 
 def _hooked_or_functional(rec: OpRecord) -> bool:
@@ -152,7 +152,7 @@ def upsample(rec: OpRecord) -> Cost:
     output elements (pytorch_ops.py:351-382). A functional call alone: output elements."""
     n = out_elems(rec)
     if module_of(rec) == "Upsample":
-        return peer(n // rec.outputs[0][0] + (n if rec.attrs.get(FUNCTIONAL_ON_ATTR, True) else 0))
+        return peer(n // rec.outputs[0][0] + (n if rec.attrs.get(FUNCTIONAL_ON_ATTR, False) else 0))
     return peer(n) if _hooked_or_functional(rec) else peer(0)
 
 
