@@ -19,9 +19,8 @@ from .api import count_graph_text, get_model_complexity_info, profile
 from .analysis.symbolic import symbolic
 from .backends import FLOPS_BACKEND
 from .tools.calibrate import calibrate
-from .analysis.diff import compare, diff
 from .errors import CountError, CustomHookError, FormulaError, InputError, ParseError
-from .render.export import Report
+from .result import Report, compare, diff
 from .analysis.hardware import Device, get_device
 from .tools.measure import MFUMeter, measure
 from .records import Cost, OpRecord
@@ -35,7 +34,7 @@ from .tools import llm
 # documented module paths from before the role folders, kept for one release: the same modules
 sys.modules.update({f"{__name__}.export": export, f"{__name__}.hardware": hardware, f"{__name__}.llm": llm})
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",

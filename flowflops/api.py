@@ -17,7 +17,7 @@ from .conventions import check_convention
 from .errors import CountError, CustomHookError, FormulaError, ParseError
 from .backends import FLOPS_BACKEND
 from .backends import resolve as resolve_backend
-from .render.export import Report, print_report, zero_op_warnings, zero_share_warning
+from .render.export import print_report, zero_op_warnings, zero_share_warning
 from .graph.scopes import GraphRules
 from .rules.custom import split_rules
 from .runtime.guard import counting_state
@@ -26,6 +26,7 @@ from .runtime.interrupts import guarded
 from .runtime.modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
+from .result import Report
 from .render.units import flops_to_string, params_to_string
 
 MODES = ("eager", "graph", "train")

@@ -45,3 +45,7 @@ def _shapes(shapes: Any) -> str:
 class InputError(ValueError):
     """An input shape that cannot be made: more elements than int64 holds, or more bytes than
     the memory available (checked before anything is allocated)."""
+
+
+class ReportFileError(ValueError):
+    """A report file that cannot be read: the message is one line naming the file and the fix."""

@@ -1,7 +1,7 @@
-"""``Report``: the aggregation of one count's priced op records over the model's module tree:
-per module, per op type, per phase, per rank. Every total is for the inputs as given (batch
-included). It renders nothing: :mod:`flowflops.export` makes every string from it (and gives
-:class:`flowflops.Report` its ``table()``/``to_json()``... methods)."""
+"""``Aggregate``: the aggregation of one count's priced op records over the model's module tree:
+per module, per op type, per phase. Every total is for the inputs as given (batch included).
+It imports nothing above the registry and renders nothing: :class:`flowflops.Report`
+(:mod:`flowflops.result`) adds the analyses and the renderings."""
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
@@ -10,11 +10,11 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, OpRecord, Traffic, ancestors
 from .registry import DEFAULT_CONVENTION, Entry, price, traffic
 
-__all__ = ["Report", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]
+__all__ = ["Aggregate", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]
 
 
-class Report:
-    """The result of one count.
+class Aggregate:
+    """The numbers of one count.
 
     ``macs``/``flops``: totals (see :class:`flowflops.Cost` for the two conventions);
     ``params``/``trainable_params``: parameters of the model, each shared one once;
@@ -163,33 +163,6 @@ class Report:
             out[rec.op_type] = out.get(rec.op_type, NO_TRAFFIC) + t
         return dict(sorted(out.items(), key=lambda kv: -kv[1].total))
 
-    def roofline(self, device: Any = "cpu", dtype: str = "fp32") -> Any:
-        """Predicted time per op, module and in total on ``device`` at ``dtype``, and what
-        bounds each (a :class:`flowflops.roofline.Roofline`; also kept as ``self.prediction``)."""
-        from .analysis.roofline import roofline
-
-        self.prediction = roofline(self, device, dtype)
-        return self.prediction
-
-    def memory(self, rank: int = 0) -> Any:
-        """Bytes held: parameters, gradients, optimizer state, saved activations and the
-        activation peak (a :class:`flowflops.memory.Memory`; graph and train counts only)."""
-        from .analysis.memory import memory
-
-        return memory(self, rank)
-
-    def memory_by_rank(self) -> Dict[int, Any]:
-        from .analysis.memory import memory_by_rank
-
-        return memory_by_rank(self)
-
-    def fits(self, device: Any) -> Any:
-        """Whether the weights, the training state and everything fit in ``device``'s memory
-        (a :class:`flowflops.memory.Fit`, true when all of it fits)."""
-        from .analysis.memory import fits
-
-        return fits(self, device)
-
     def by_phase(self) -> Dict[str, Cost]:
         """Phase -> cost, for a training-graph count: every record carries its phase in
         ``attrs[PHASE]`` (``"forward"``, ``"backward"`` or ``"optimizer"``); records without
@@ -201,21 +174,8 @@ class Report:
                 out[phase] = out.get(phase, ZERO) + c
         return out
 
-    def by_rank(self) -> Dict[int, Cost]:
-        """Rank -> cost of the ops that rank runs, for a graph count of global tensors (see
-        :func:`flowflops.distributed.cost_by_rank` for the rules)."""
-        from .analysis.ranks import cost_by_rank
-
-        return cost_by_rank(self)
-
-    def comm_bytes_by_rank(self, direction: str = "sent") -> Dict[int, int]:
-        """Rank -> bytes it sends (or, with ``direction="received"``, receives)."""
-        from .analysis.ranks import comm_bytes_by_rank
-
-        return comm_bytes_by_rank(self, direction)
-
     # -- conventions (see flowflops.conventions) -------------------------------------------
-    def with_convention(self, convention: str) -> "Report":
+    def with_convention(self, convention: str) -> "Aggregate":
         """The same count, its records priced under ``convention``; this report is unchanged."""
         from .conventions import check_convention
 
@@ -257,7 +217,7 @@ class Report:
         )
 
 
-def top_modules(report: Report, k: int) -> List[Tuple[str, str, int]]:
+def top_modules(report: Aggregate, k: int) -> List[Tuple[str, str, int]]:
     """The ``k`` most expensive leaf-most modules (those with no child holding cost), as
     ``(path, type name, MACs)``, most expensive first."""
     by_module = report.by_module()
@@ -271,7 +231,7 @@ def top_modules(report: Report, k: int) -> List[Tuple[str, str, int]]:
     return sorted(leaves, key=lambda t: -t[2])[:k]
 
 
-def backward_forward_ratio(report: Report, *, flops: bool = False) -> float:
+def backward_forward_ratio(report: Aggregate, *, flops: bool = False) -> float:
     """Backward-phase cost over forward-phase cost of a training-step report (MACs, or FLOPs
     with ``flops=True``). Raises ``ValueError`` when the report has no forward work."""
     phases = report.by_phase()

@@ -8,7 +8,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.analysis.diff import ReportFileError
+from flowflops.errors import ReportFileError
 from test_export_cli import LIN1, LIN2, PARAMS, RELU, Wrapper, cli
 
 # The wider variant: Linear(4 -> 16), ReLU, Linear(16 -> 3) on (2, 4).

@@ -129,7 +129,7 @@ def test_memory_per_rank_by_hand():
     from collections import OrderedDict
 
     from flowflops.records import ModuleInfo, OpRecord
-    from flowflops.report import Report
+    from flowflops.result import Report
 
     # a job over ranks 0 and 1: y = x @ w^T with x (4, 8) split on the batch, w (16, 8) a
     # parameter split on its rows (S(0)), then z = relu(y), both outputs split on the batch

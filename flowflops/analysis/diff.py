@@ -1,29 +1,21 @@
-"""Differences between counts: :func:`diff` (two reports, module by module and op type by op type)
-and :func:`compare` (several reports side by side: an ablation table).
+"""Differences between counts: :func:`report_diff` (two reports, module by module and op type by
+op type) and :func:`comparison` (several reports side by side: an ablation table).
 
 Modules are matched by path (``layer3.5.conv1``). A path only in the first report is
 *removed*, one only in the second *added*; a removed module and an added one with the same
 type, parameters, MACs, FLOPs and child names, under the same (or a renamed) parent, are one
 module *renamed*. All numbers are per batch, for each report's inputs as given; MACs in each
-report's convention (the diff says so when the two differ). Rendering is in
-:mod:`flowflops.comparison_export`.
+report's convention (the diff says so when the two differ). Reading report files and the
+public :func:`flowflops.diff` / :func:`flowflops.compare` are in :mod:`flowflops.result`;
+rendering is in :mod:`flowflops.render.diff`.
 """
 from __future__ import annotations
 
-import json
-import os
-import warnings
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
-
-Source = Union["Report", Dict[str, Any], str, "os.PathLike[str]"]
-
-
-class ReportFileError(ValueError):
-    """A report file that cannot be read: the message is one line naming the file and the fix."""
+    from ..report import Aggregate
 
 
 @dataclass
@@ -100,85 +92,15 @@ class ReportDiff:
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
-    def to_text(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from ..render.diff import diff_text
-
-        return diff_text(self, depth, everything)
-
-    def to_markdown(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from ..render.diff import diff_markdown
-
-        return diff_markdown(self, depth, everything)
-
-    def to_latex(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from ..render.diff import diff_latex
-
-        return diff_latex(self, depth, everything)
-
-    def to_html(self, depth: Optional[int] = None, everything: bool = False) -> str:
-        from ..render.diff import diff_html
-
-        return diff_html(self, depth, everything)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-# -- reading reports ---------------------------------------------------------------------------
-
-def load_report(source: Source, name: Optional[str] = None) -> Tuple["Report", str]:
-    """``(report, name)`` from a :class:`Report`, a :meth:`Report.to_dict` dict or the path of a
-    JSON file written by ``--format json`` / :meth:`Report.to_json`. For a file of
-    ``--mode both``, ``FILE.json:eager`` or ``FILE.json:graph`` picks one of its two reports.
-    Raises :class:`ReportFileError` (one line) for a file that is missing or is not a report."""
-    from ..report import Report
-
-    if isinstance(source, Report):  # the aggregate or flowflops.Report, its subclass
-        return source, name or f"{source.mode} count"
-    if isinstance(source, dict):
-        return _from_data(source, name or "report", "the dict"), name or "report"
-    path, key = os.fspath(source), None
-    if not os.path.exists(path) and ":" in path:
-        path, _, key = path.rpartition(":")
-    label = name or os.path.splitext(os.path.basename(path))[0]
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as err:
-        raise ReportFileError(f"cannot read report {path!r}: {err.strerror or err}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ReportFileError(f"cannot read report {path!r}: not JSON ({err}); give a file written by "
-                              "`flowflops MODEL --format json` or Report.to_json()") from None
-    if isinstance(data, dict) and key is None and set(data) == {"eager", "graph"}:
-        raise ReportFileError(f"{path!r} holds two reports (a --mode both count): name one as "
-                              f"{path}:eager or {path}:graph")
-    if key is not None:
-        if not isinstance(data, dict) or key not in data:
-            raise ReportFileError(f"{path!r} has no report {key!r}")
-        data = data[key]
-    return _from_data(data, label, repr(path)), label
-
-
-def _from_data(data: Any, label: str, where: str) -> "Report":
-    from ..render.export import Report
-
-    if not isinstance(data, dict) or not {"mode", "modules", "records"} <= set(data):
-        raise ReportFileError(f"{where} is not a flowflops report (no mode/modules/records); give a "
-                              "file written by `flowflops MODEL --format json` or Report.to_json()")
-    try:
-        return Report.from_dict(data)
-    except (KeyError, TypeError, ValueError, IndexError) as err:
-        raise ReportFileError(f"{where} is not a readable flowflops report ({type(err).__name__}: {err})") from None
-
 
 # -- one diff -------------------------------------------------------------------------------------
 
-def _numbers(report: "Report") -> Dict[str, Numbers]:
+def _numbers(report: "Aggregate") -> Dict[str, Numbers]:
     by_module = report.by_module()
     return {p: Numbers(by_module[p].macs, by_module[p].flops, info.params) for p, info in report.modules.items()}
 
 
-def _side(report: "Report", name: str) -> Side:
+def _side(report: "Aggregate", name: str) -> Side:
     return Side(name, report.mode, report.convention, report.inputs,
                 Numbers(report.macs, report.flops, report.params, len(report.entries)))
 
@@ -191,12 +113,12 @@ def _parent(path: str) -> Optional[str]:
     return None if path == "" else path.rpartition(".")[0]
 
 
-def _renames(a: "Report", b: "Report", na: Dict[str, Numbers], nb: Dict[str, Numbers]) -> Dict[str, str]:
+def _renames(a: "Aggregate", b: "Aggregate", na: Dict[str, Numbers], nb: Dict[str, Numbers]) -> Dict[str, str]:
     """Old path -> new path for modules that only moved (see the module docstring)."""
     removed = [p for p in a.modules if p not in b.modules]
     added = [p for p in b.modules if p not in a.modules]
 
-    def signature(report: "Report", nums: Dict[str, Numbers], p: str) -> tuple:
+    def signature(report: "Aggregate", nums: Dict[str, Numbers], p: str) -> tuple:
         info, n = report.modules[p], nums[p]
         return (info.type_name, n.macs, n.flops, n.params, tuple(c for c, _ in info.children))
 
@@ -213,7 +135,7 @@ def _renames(a: "Report", b: "Report", na: Dict[str, Numbers], nb: Dict[str, Num
     return out
 
 
-def _module_rows(a: "Report", b: "Report") -> List[Row]:
+def _module_rows(a: "Aggregate", b: "Aggregate") -> List[Row]:
     na, nb = _numbers(a), _numbers(b)
     renamed = _renames(a, b, na, nb)
     new_of_old = {**{p: p for p in a.modules if p in b.modules}, **renamed}
@@ -259,8 +181,8 @@ def _module_rows(a: "Report", b: "Report") -> List[Row]:
     return out
 
 
-def _operator_rows(a: "Report", b: "Report") -> List[Row]:
-    def nums(report: "Report") -> Dict[str, Numbers]:
+def _operator_rows(a: "Aggregate", b: "Aggregate") -> List[Row]:
+    def nums(report: "Aggregate") -> Dict[str, Numbers]:
         counts = report.operator_counts()
         costs = report.by_operator()
         return {op: Numbers(costs[op].macs if op in costs else 0, costs[op].flops if op in costs else 0, 0, n)
@@ -276,23 +198,15 @@ def _operator_rows(a: "Report", b: "Report") -> List[Row]:
     return sorted(rows, key=lambda r: (-abs(r.d_macs), r.path))
 
 
-def diff(a: Source, b: Source, *, names: Optional[Sequence[str]] = None) -> ReportDiff:
-    """The differences from ``a`` to ``b`` (each a :class:`Report`, its dict, or the path of its
-    JSON file): totals, every module matched by path (renamed, added and removed ones listed)
-    and every op type, as ``b - a``. Warns (and the printouts say so) when the two counts differ
-    in mode or convention."""
-    from ..render.diff import mismatch_message
-
-    (ra, na), (rb, nb) = load_report(a, names[0] if names else None), load_report(b, names[1] if names else None)
+def report_diff(a: Tuple["Aggregate", str], b: Tuple["Aggregate", str]) -> ReportDiff:
+    """The differences from report ``a`` to ``b`` (each with its name) as ``b - a``."""
+    (ra, na), (rb, nb) = a, b
     if na == nb:
         na, nb = f"A: {na}", f"B: {nb}"
     sa, sb = _side(ra, na), _side(rb, nb)
     mismatches = [(what, str(x), str(y)) for what, x, y in
                   (("mode", sa.mode, sb.mode), ("convention", sa.convention, sb.convention)) if x != y]
-    result = ReportDiff(sa, sb, _module_rows(ra, rb), _operator_rows(ra, rb), mismatches)
-    if mismatches:
-        warnings.warn(mismatch_message(result), stacklevel=2)
-    return result
+    return ReportDiff(sa, sb, _module_rows(ra, rb), _operator_rows(ra, rb), mismatches)
 
 
 # -- several reports --------------------------------------------------------------------------------
@@ -310,24 +224,10 @@ class Comparison:
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
-    def render(self, fmt: str = "text") -> str:
-        from ..render.diff import compare_render
 
-        return compare_render(self, fmt)
-
-    def __str__(self) -> str:
-        return self.render("text")
-
-
-def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,
-            depth: Optional[int] = None) -> Comparison:
-    """An ablation table: totals of every report, with differences from the first; with
-    ``depth``, also each module to that depth (matched by path) in every report."""
-    from ..render.diff import mismatch_message
-
-    if len(reports) < 2:
-        raise ValueError("compare needs at least two reports")
-    loaded = [load_report(r, names[i] if names and i < len(names) else None) for i, r in enumerate(reports)]
+def comparison(loaded: Sequence[Tuple["Aggregate", str]], depth: Optional[int] = None) -> Comparison:
+    """Several reports (each with its name; the first the baseline) side by side; with ``depth``,
+    also each module to that depth (matched by path) in every report."""
     sides = [_side(r, n) for r, n in loaded]
     mismatches = []
     for what in ("mode", "convention"):
@@ -341,7 +241,4 @@ def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,
         for r, _ in loaded:
             paths.update((p, None) for p in r.modules if _depth(p) <= depth)
         modules = [(p, [n.get(p) for n in nums]) for p in paths]
-    result = Comparison(sides, modules, mismatches)
-    if mismatches:
-        warnings.warn(mismatch_message(result), stacklevel=2)
-    return result
+    return Comparison(sides, modules, mismatches)

@@ -33,7 +33,7 @@ from ..records import (IN_SBP, IN_TENSORS, OUT_SBP, OUT_TENSORS, PARAMS, PHASE, 
                       itemsizes, numel)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
+    from ..report import Aggregate
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _add(acc: Dict[int, int], share: Dict[int, int], sign: int = 1) -> None:
         acc[r] = acc.get(r, 0) + sign * b
 
 
-def memory_by_rank(report: "Report") -> Dict[int, Memory]:
+def memory_by_rank(report: "Aggregate") -> Dict[int, Memory]:
     """Rank -> :class:`Memory` of the counted job (one rank, 0, on a single device)."""
     entries = [rec for rec, _ in report.entries if rec.op_type != "boxing"]
     if not any(rec.attrs.get(IN_TENSORS) is not None for rec in entries):
@@ -191,7 +191,7 @@ def memory_by_rank(report: "Report") -> Dict[int, Memory]:
     return out
 
 
-def memory(report: "Report", rank: int = 0) -> Memory:
+def memory(report: "Aggregate", rank: int = 0) -> Memory:
     """The :class:`Memory` of ``rank`` (0 on a single device)."""
     by_rank = memory_by_rank(report)
     if rank not in by_rank:
@@ -213,13 +213,8 @@ class Fit:
     def __bool__(self) -> bool:
         return self.total
 
-    def __str__(self) -> str:
-        from ..render.export import fit_text
 
-        return fit_text(self)
-
-
-def fits(report: "Report", device: Any, rank: int = 0) -> Fit:
+def fits(report: "Aggregate", device: Any, rank: int = 0) -> Fit:
     """Compare the most any rank holds with the device's memory."""
     from .hardware import get_device
 

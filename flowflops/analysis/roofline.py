@@ -23,7 +23,7 @@ from ..registry import traffic
 from ..report import ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
+    from ..report import Aggregate
 
 #: Op families calibrated separately (op type -> family; everything else is "other").
 FAMILIES = ("matmul", "conv", "grouped_conv", "norm", "softmax", "pool", "other")
@@ -62,7 +62,7 @@ class Roofline:
     """Predicted times of a report's records on ``device`` at ``dtype`` (a view of the report;
     ``ops`` is in the order of ``report.entries``). Times are seconds for the input as given."""
 
-    report: "Report"
+    report: "Aggregate"
     device: Device
     dtype: str
     ops: List[OpTime] = field(default_factory=list)
@@ -110,11 +110,6 @@ class Roofline:
                 d[o.bound] += o.time
         return {p: max(d, key=lambda k: d[k]) for p, d in split.items() if d["compute"] + d["memory"] > 0}
 
-    def table(self, depth: int = 2) -> str:
-        from ..render.export import roofline_table
-
-        return roofline_table(self, depth)
-
 
 def scaled_traffic(rec: OpRecord, itemsize: Optional[int]) -> Traffic:
     """The record's bytes with floating-point tensors (itemsize 2 or 4) at ``itemsize``."""
@@ -137,7 +132,7 @@ def op_time(flops: int, nbytes: int, device: Device, peak: float, fam: str) -> O
                   max(t_c, t_m) / eff + device.overhead, fam)
 
 
-def roofline(report: "Report", device: "str | Device" = "cpu", dtype: str = "fp32") -> Roofline:
+def roofline(report: "Aggregate", device: "str | Device" = "cpu", dtype: str = "fp32") -> Roofline:
     """Predict every record of ``report`` on ``device`` (a name from
     :func:`flowflops.hardware.device_names` or a :class:`~flowflops.hardware.Device`) at
     ``dtype`` (``fp32``, ``fp16``, ``bf16``, ``tf32``, ...)."""

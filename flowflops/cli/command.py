@@ -232,7 +232,9 @@ def _device_text(report: Any, device: str, dtype: str, depth: Optional[int]) -> 
     from ..render.export import device_text
 
     try:
-        return device_text(report, device, dtype, depth if depth is not None else 2)
+        pred = report.roofline(device, dtype)
+        mem, fit = (report.memory(), report.fits(device)) if report.mode in ("graph", "train") else (None, None)
+        return device_text(pred, mem, fit, depth if depth is not None else 2)
     except ValueError as err:
         raise CliError(str(err))
 
@@ -294,7 +296,7 @@ def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tupl
 
 
 def _count_model(args: argparse.Namespace) -> None:
-    from .. import profile
+    from ..api import profile
 
     check_output_path(args.output, "--output")
     check_output_path(args.plot, "--plot")
@@ -348,7 +350,7 @@ def _count_model(args: argparse.Namespace) -> None:
         elif args.mode == "train" and args.format == "text":
             from ..render.export import memory_section
 
-            text += memory_section(report)
+            text += memory_section(report.memory())
         if args.measure:
             from ..tools.measure import measure
 
@@ -404,7 +406,7 @@ def _with_conventions(text: str, reports: List[Any], which: str, fmt: str, pair:
 def zoo_rows(names: Sequence[str], modes: Sequence[str], shape: Optional[tuple], count_functional: bool,
              progress: Optional[TextIO] = None) -> List[Dict[str, Any]]:
     """One row per model: name, params, and MACs per mode."""
-    from .. import profile
+    from ..api import profile
 
     rows = []
     for i, name in enumerate(names, 1):
@@ -443,7 +445,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
 
 
 def _cmd_graph_text(args: argparse.Namespace) -> None:
-    from .. import count_graph_text
+    from ..api import count_graph_text
 
     try:
         with open(args.file, encoding="utf-8", errors="replace") as f:
@@ -492,7 +494,7 @@ def _warned(fn: Any, *args: Any, **kwargs: Any) -> Any:
     is also in its output)."""
     import warnings
 
-    from ..analysis.diff import ReportFileError
+    from ..errors import ReportFileError
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -506,7 +508,7 @@ def _warned(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _quiet_diff(a: Any, b: Any, names: Optional[Sequence[str]] = None) -> Any:
-    from ..analysis.diff import diff
+    from ..result import diff
 
     return _warned(diff, a, b, names=names)
 
@@ -517,7 +519,7 @@ def _engines_page(eager: Any, graph: Any, depth: Optional[int]) -> str:
     what this page compares, so their difference is no warning; a convention mismatch still is."""
     import warnings
 
-    from ..analysis.diff import diff
+    from ..result import diff
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -545,7 +547,7 @@ def _cmd_diff(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
-    from ..analysis.diff import compare
+    from ..result import compare
 
     if len(args.reports) < 2:
         raise CliError("compare needs at least two report files")

@@ -9,13 +9,17 @@ import csv
 import io
 import json
 import sys
-from collections import Counter, OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
-from ..records import NO_TRAFFIC, ZERO, Cost, ModuleInfo, OpRecord
-from ..report import Report as Aggregate
+from ..records import NO_TRAFFIC, ZERO, Cost
+from ..report import Aggregate
 from ..report import backward_forward_ratio, top_modules
 from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.memory import Fit, Memory
+    from ..analysis.roofline import Roofline
 
 Row = Dict[str, Any]
 
@@ -354,7 +358,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     import oneflow
 
-    from .. import __version__
+    from .._version import __version__
 
     by_module = report.by_module()
     by_bytes = report.by_module_bytes()
@@ -402,49 +406,17 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
 
 def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
     """Per-rank cost and bytes sent/received, for reports of distributed graphs."""
-    from ..analysis.ranks import report_ranks
+    from ..analysis.ranks import comm_bytes_by_rank, cost_by_rank, report_ranks
 
     if len(report_ranks(report)) < 2:
         return None
-    sent, received = report.comm_bytes_by_rank("sent"), report.comm_bytes_by_rank("received")
+    sent, received = comm_bytes_by_rank(report, "sent"), comm_bytes_by_rank(report, "received")
     return {str(r): {"macs": c.macs, "flops": c.flops, "bytes_sent": sent.get(r, 0),
-                     "bytes_received": received.get(r, 0)} for r, c in report.by_rank().items()}
+                     "bytes_received": received.get(r, 0)} for r, c in cost_by_rank(report).items()}
 
 
 def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
     return json.dumps(to_dict(report), indent=indent)
-
-
-def from_dict(data: Dict[str, Any]) -> "Report":
-    """Rebuild a :class:`Report` from :func:`to_dict`'s data."""
-
-    modules: "OrderedDict[str, ModuleInfo]" = OrderedDict()
-    outputs: Dict[str, Tuple[int, ...]] = {}
-    for m in data["modules"]:
-        modules[m["path"]] = ModuleInfo(m["type"], m.get("extra_repr", ""), m["params"], m["trainable_params"],
-                                        [tuple(c) for c in m.get("children", [])])
-        if m.get("output_shape") is not None:
-            outputs[m["path"]] = tuple(m["output_shape"])
-    entries = []
-    for r in data["records"]:
-        rec = OpRecord(r["op_type"], r["module"], tuple(tuple(s) for s in r["inputs"]),
-                       tuple(tuple(s) for s in r["outputs"]), r.get("attrs", {}), r.get("name", ""))
-        entries.append((rec, None if r["macs"] is None else Cost(r["macs"], r["flops"])))
-    unsupported = dict(data.get("unsupported", {}))
-    for rec, cost in entries:  # Report adds these back itself
-        if cost is None:
-            unsupported[rec.op_type] -= 1
-    report = Report(entries, modules, mode=data["mode"], inputs=data.get("inputs"),
-                    unsupported={k: v for k, v in unsupported.items() if v}, module_outputs=outputs,
-                    convention=data.get("convention", "flowflops"),
-                    unpriced_modules=data.get("unpriced_modules", {}))
-    report.attention = data.get("attention", "dense")
-    report.upper_bounds = {k: Cost(v["macs"], v["flops"]) for k, v in data.get("upper_bounds", {}).items()}
-    return report
-
-
-def from_json(text: str) -> "Report":
-    return from_dict(json.loads(text))
 
 
 # -- totals and the command line's summaries ------------------------------------------------
@@ -593,7 +565,7 @@ def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str, raw: bool = False)
 
 # -- roofline and memory -------------------------------------------------------------------------
 
-def roofline_table(pred: Any, depth: int = 2) -> str:
+def roofline_table(pred: "Roofline", depth: int = 2) -> str:
     """Per module to ``depth``: FLOPs, bytes, FLOP/B, bound and predicted time, then the total."""
     from prettytable import PrettyTable
 
@@ -617,7 +589,7 @@ def roofline_table(pred: Any, depth: int = 2) -> str:
     return f"{head}\n{t.get_string()}\nPredicted total: {seconds_to_string(pred.total)}"
 
 
-def memory_text(mem: Any) -> str:
+def memory_text(mem: "Memory") -> str:
     """A memory breakdown, one line per part."""
     lines = [f"parameters:        {bytes_to_string(mem.params)}"]
     if mem.gradients:
@@ -631,7 +603,7 @@ def memory_text(mem: Any) -> str:
     return "\n".join(lines)
 
 
-def fit_text(fit: Any) -> str:
+def fit_text(fit: "Fit") -> str:
     """``Fits on A100-80GB: ...`` with each part and the device's memory."""
     yes = lambda ok: "fits" if ok else "does not fit"  # noqa: E731
     m = fit.memory
@@ -641,18 +613,18 @@ def fit_text(fit: Any) -> str:
             f"{yes(fit.weights)}{training}; with activations {bytes_to_string(m.total)} {yes(fit.total)}")
 
 
-def device_text(report: "Report", device: Any, dtype: str = "fp32", depth: int = 2) -> str:
-    """The roofline table on ``device`` and, for graph and train counts, the memory breakdown
-    and whether it fits (the CLI's ``--device``)."""
-    text = "\n" + report.roofline(device, dtype).table(depth) + "\n"
-    if report.mode in ("graph", "train"):
-        text += memory_section(report) + "Fits on " + fit_text(report.fits(device)) + "\n"
+def device_text(pred: "Roofline", mem: Optional["Memory"], fit: Optional["Fit"], depth: int = 2) -> str:
+    """The roofline table and, for graph and train counts (``mem`` and ``fit`` given), the
+    memory breakdown and whether it fits (the CLI's ``--device``)."""
+    text = "\n" + roofline_table(pred, depth) + "\n"
+    if mem is not None and fit is not None:
+        text += memory_section(mem) + "Fits on " + fit_text(fit) + "\n"
     return text
 
 
-def memory_section(report: "Report") -> str:
-    """The memory breakdown of a graph or train count under a heading (rank 0)."""
-    return "\nMemory (rank 0, dtypes as counted):\n" + memory_text(report.memory()) + "\n"
+def memory_section(mem: "Memory") -> str:
+    """A memory breakdown (rank 0) under a heading."""
+    return "\nMemory (rank 0, dtypes as counted):\n" + memory_text(mem) + "\n"
 
 
 def measurement_text(m: Any, depth: int = 2) -> str:
@@ -702,65 +674,3 @@ def mfu_text(s: Any) -> str:
     if s.flags:
         lines.append("flagged: " + "; ".join(s.flags))
     return "\n".join(lines)
-
-
-# -- the Report users get ---------------------------------------------------------------------
-
-class Report(Aggregate):
-    """A count's :class:`flowflops.report.Report` (totals, ``by_module()``, ``by_operator()``,
-    ``by_phase()``, ``by_rank()``...) with its renderings: tables and every export format."""
-
-    def table(self, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
-        """The module tree to ``depth`` as a table (single-child wrappers folded)."""
-        return module_table(self, depth, units, precision)
-
-    def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
-        """Cost per op type as a table."""
-        return operator_table(self, units, precision)
-
-    def convention_table(self, units: Optional[str] = None, precision: int = 2) -> str:
-        """Every convention's MACs and FLOPs for this count, and where they differ, as a table."""
-        return convention_table(self, units, precision)
-
-    def rank_table(self, units: Optional[str] = None, precision: int = 2) -> str:
-        """Per-rank MACs, FLOPs and communication, as a table."""
-        return per_rank_table(self, units, precision)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return to_dict(self)
-
-    def to_json(self, indent: Optional[int] = 2) -> str:
-        """Totals, inputs, mode, versions, module tree, operators, unsupported ops and every
-        priced record; :meth:`from_json` reads it back."""
-        return to_json(self, indent)
-
-    def to_csv(self) -> str:
-        """One row per module: path, type, depth, params, trainable params, MACs, FLOPs."""
-        return to_csv(self)
-
-    def to_markdown(self, depth: int = 2) -> str:
-        return to_markdown(self, depth)
-
-    def to_latex(self, depth: int = 2) -> str:
-        return to_latex(self, depth)
-
-    def to_html(self, title: Optional[str] = None, roofline: Any = None) -> str:
-        """One self-contained interactive HTML page: treemap, sortable and searchable tables,
-        no network (see :mod:`flowflops.html`)."""
-        from .html import to_html
-
-        return to_html(self, title, roofline)
-
-    def _repr_html_(self) -> str:
-        """Jupyter: a compact table with a button to the full page."""
-        from .html import repr_html
-
-        return repr_html(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> "Report":
-        return from_json(text)
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Report":
-        return from_dict(data)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from ..records import PHASE, ZERO, Cost, OpRecord, ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
+    from ..report import Aggregate
 
 ASSETS = Path(__file__).parent / "assets"
 PHASES = ("forward", "backward", "optimizer")
@@ -33,7 +33,7 @@ def _asset(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
-def record_metrics(report: "Report", roofline: Any = None) -> Tuple[List[str], List[List[float]]]:
+def record_metrics(report: "Aggregate", roofline: Any = None) -> Tuple[List[str], List[List[float]]]:
     """``(names, rows)``: the per-record numbers the page can size by, one row per entry of
     ``report.entries``: ``macs`` and ``flops`` (0 for an op without formula), ``bytes`` (read plus
     written, :meth:`Report.record_traffic`) and, given a roofline, ``time`` (its predicted
@@ -49,7 +49,7 @@ def record_metrics(report: "Report", roofline: Any = None) -> Tuple[List[str], L
     return names, [list(r) for r in zip(*columns)] if report.entries else []
 
 
-def _views(report: "Report") -> List[Tuple[str, Pick, bool]]:
+def _views(report: "Aggregate") -> List[Tuple[str, Pick, bool]]:
     """``(label, pick, whole)`` per view; ``whole``: the view keeps whole records (so their
     bytes and time too). Every report has ``"all"``; a training count adds its phases, a count
     of a distributed graph its ranks (MACs and FLOPs only: a rank runs its share of an op)."""
@@ -77,7 +77,7 @@ def _rank_pick(per_record: List[Dict[int, Cost]], rank: int) -> Pick:
     return pick
 
 
-def _view_values(report: "Report", index: Dict[str, int], names: List[str], rows: List[List[float]],
+def _view_values(report: "Aggregate", index: Dict[str, int], names: List[str], rows: List[List[float]],
                  pick: Pick, whole: bool) -> Tuple[Dict[str, List[Any]], List[List[Any]]]:
     """Per module (inclusive of its submodules) and per op type: each metric summed over the
     records that ``pick`` keeps (only MACs and FLOPs unless the view is ``whole``)."""
@@ -107,11 +107,11 @@ def _shape(shapes: Iterable[Iterable[int]]) -> str:
     return "; ".join("x".join(str(d) for d in s) or "scalar" for s in shapes)
 
 
-def page_data(report: "Report", title: Optional[str] = None, roofline: Any = None) -> Dict[str, Any]:
+def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = None) -> Dict[str, Any]:
     """Everything the page draws, as JSON-ready data (module columns as parallel lists)."""
     import oneflow
 
-    from .. import __version__
+    from .._version import __version__
     from .export import _json_safe, _ranks, convention_note, coverage_parts
 
     paths = list(report.modules)
@@ -185,7 +185,7 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def to_html(report: "Report", title: Optional[str] = None, roofline: Any = None) -> str:
+def to_html(report: "Aggregate", title: Optional[str] = None, roofline: Any = None) -> str:
     """The full interactive page, one self-contained file (no network needed to open it). With
     ``roofline`` (from ``report.roofline(device)``; by default the last one computed, if any) the
     page can also size modules by predicted time."""
@@ -207,7 +207,7 @@ def to_html(report: "Report", title: Optional[str] = None, roofline: Any = None)
 REPR_FULL_LIMIT = 8 << 20  # bytes of full page carried inside a notebook cell's output
 
 
-def repr_html(report: "Report", depth: int = 1) -> str:
+def repr_html(report: "Aggregate", depth: int = 1) -> str:
     """A compact table for Jupyter (totals and the modules to ``depth``) with a button that opens
     the full interactive page and a link that saves it; for a page over
     :data:`REPR_FULL_LIMIT` the cell says to call ``report.to_html()`` instead."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from ..records import PHASE, ancestors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
+    from ..report import Aggregate
 
 PLOT_METRICS = ("macs", "flops", "params", "bytes", "time")
 PHASES = ("forward", "backward", "optimizer")
@@ -20,7 +20,7 @@ LABELS = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "bytes": "by
 PlotRow = Tuple[str, str, List[float]]
 
 
-def _values(report: "Report", metric: str, by_phase: bool, roofline: Any) -> Tuple[List[str], Dict[str, List[float]]]:
+def _values(report: "Aggregate", metric: str, by_phase: bool, roofline: Any) -> Tuple[List[str], Dict[str, List[float]]]:
     """``(parts, module path -> value per part)``, each module's value inclusive of its
     submodules."""
     parts = list(PHASES) if by_phase else ["all"]
@@ -43,7 +43,7 @@ def _values(report: "Report", metric: str, by_phase: bool, roofline: Any) -> Tup
     return parts, out
 
 
-def plot_rows(report: "Report", k: int = 15, metric: str = "macs", by_phase: bool = False,
+def plot_rows(report: "Aggregate", k: int = 15, metric: str = "macs", by_phase: bool = False,
               roofline: Any = None) -> Tuple[List[str], List[PlotRow]]:
     """``(parts, rows)``: the ``k`` leaf-most modules (none of their children holds any of the
     metric) with the most ``metric``, largest first; each row's values split by ``parts``
@@ -62,7 +62,7 @@ def plot_rows(report: "Report", k: int = 15, metric: str = "macs", by_phase: boo
     return parts, sorted(leaves, key=lambda r: -sum(r[2]))[:k]
 
 
-def plot(report: "Report", path: str, k: int = 15, metric: str = "macs", by_phase: bool = False,
+def plot(report: "Aggregate", path: str, k: int = 15, metric: str = "macs", by_phase: bool = False,
          roofline: Any = None) -> None:
     """Save the bar chart of :func:`plot_rows` to ``path`` (any format matplotlib writes)."""
     import matplotlib

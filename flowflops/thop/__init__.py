@@ -28,7 +28,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import oneflow.nn as nn
 
 from ..api import profile as _profile
-from ..render.export import Report, missing_rule_warnings
+from ..render.export import missing_rule_warnings
+from ..result import Report
 from ..render.units import clever_format
 from . import utils  # noqa: F401  (thop.utils)
 

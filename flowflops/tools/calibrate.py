@@ -75,7 +75,7 @@ def calibrate(runs: Sequence[Any], device: Any = "cpu", dtype: str = "fp32", rep
     """
     import numpy as np
 
-    from .. import profile
+    from ..api import profile
     from .measure import Measurement, measure
 
     dev = get_device(device)

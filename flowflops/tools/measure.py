@@ -184,7 +184,7 @@ def measure(
     least disturbed run, for a machine shared with other work).
     The model's training flags and grad mode are as before afterwards.
     """
-    from .. import profile
+    from ..api import profile
     from ..runtime.guard import counting_state
     from ..runtime.inputs import call_inputs
 
@@ -297,8 +297,8 @@ class MFUMeter:
                  optimizer: Any = None, loss_fn: Any = None, target: Any = None, device: Any = "cpu",
                  dtype: str = "fp32", warmup: int = 2, tokens_per_sample: Optional[int] = None,
                  recompute_flops: int = 0, batch_size: Optional[int] = None, synchronize: bool = True) -> None:
-        from .. import profile
-        from ..report import Report
+        from ..api import profile
+        from ..report import Aggregate
 
         self.device = get_device(device)
         self.dtype = dtype
@@ -309,7 +309,7 @@ class MFUMeter:
         self._flops = 0
         if self._formula is not None:
             report = None
-        elif isinstance(model_or_report, Report):
+        elif isinstance(model_or_report, Aggregate):
             report = model_or_report
         elif isinstance(model_or_report, nn.Module):
             check_placement(model_or_report, self.device)
