@@ -16,6 +16,9 @@
   global state for a build (its scope stack, the job being built) that a ``KeyboardInterrupt``
   raised at an arbitrary point of its tracing code can leave half updated, after which the
   next compile in the process can crash. Compiles take seconds, not minutes.
+- After every compile, stopped or failed, :func:`~flowflops.graph.free_tensors.forget_build`
+  clears what OneFlow keeps of an unfinished build (its tensor-name table, the session's
+  references to captured tensors), which would otherwise abort a later compile.
 """
 from __future__ import annotations
 
@@ -51,11 +54,15 @@ def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
     """Compile ``graph`` on the inputs, under :data:`COMPILE_LOCK`; returns the compiled job
     (``_full_job_proto``). A :class:`CountGraphMixin` graph stops once the job exists. Errors
     of the build propagate as they are."""
+    from .free_tensors import forget_build
+
     with COMPILE_LOCK:
         try:
             graph.build_graph(*args, **kwargs)
         except _JobReady:
             pass
+        finally:
+            forget_build(graph)
     return graph._full_job_proto
 
 

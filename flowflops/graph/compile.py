@@ -1,7 +1,8 @@
 """Compiling an ``nn.Graph`` without running it, with one error for every engine."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+import itertools
+from typing import Any, Dict, Iterator, List, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -9,7 +10,6 @@ import oneflow.nn as nn
 from ..errors import CountError, CustomHookError
 from ..runtime.inputs import describe_inputs
 from .building import build_job
-from .free_tensors import fresh_free_tensors
 
 
 def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
@@ -22,17 +22,60 @@ def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
     return out
 
 
+def _tensors(value: Any, path: str) -> Iterator[Tuple[str, Any]]:
+    """``(where, tensor)`` for every tensor in a call's arguments (nested lists, tuples, dicts)."""
+    if isinstance(value, flow.Tensor):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _tensors(v, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _tensors(v, f"{path}[{k!r}]")
+
+
+def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str) -> None:
+    """Refuse, with a :class:`CountError` naming the fix, what OneFlow 0.9's compiler would
+    abort the process on (SIGABRT, no exception) rather than report:
+
+    - a ``/`` in a submodule's, parameter's or buffer's name (``add_module("a/b", ...)``):
+      OneFlow's op names use ``/`` as the separator of an op and its output
+      (``user_op.cpp: Check failed: ret.op_name() == op_conf().name()``);
+    - an input tensor whose first dimension is 0 (an empty batch): graph inputs must hold at
+      least one row (``interface_op_util.cpp: Check failed: shape().At(0) > 0``).
+    """
+    for attr, model in graph_models(graph):
+        for kind, named in (("submodule", model.named_modules()), ("parameter", model.named_parameters()),
+                            ("buffer", model.named_buffers())):
+            for name, _ in named:
+                if "/" in name:
+                    raise CountError(
+                        f"{what} has a {kind} named {name!r}: OneFlow's graph compiler aborts the "
+                        "process on a '/' in a name (it separates an op from its outputs), so it "
+                        "is not compiled: rename it (e.g. with '_' instead of '/'), or count "
+                        "with mode='eager'"
+                    )
+    for where, t in itertools.chain(_tensors(args, "args"), _tensors(kwargs, "kwargs")):
+        if t.ndim >= 1 and t.shape[0] == 0:
+            raise CountError(
+                f"the input {where} of {what} has shape {tuple(t.shape)}, an empty batch: "
+                "OneFlow's graph compiler aborts the process on a graph input whose first "
+                "dimension is 0, so it is not compiled: give inputs with at least one row "
+                "(input_res / input_constructor), or count with mode='eager'"
+            )
+
+
 def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str, hint: str = "",
                 advise: bool = False, model: Any = None) -> Any:
     """``graph.build_graph(*args, **kwargs)`` and its compiled job; a failure is a
     :class:`CountError` naming ``what`` was compiled, on which inputs, and the error, then
     ``hint`` or, with ``advise``, the cause and what to do (:func:`flowflops.advice.graph_advice`).
-    The graph captures fresh objects for the model's free eager tensors (see
+    What OneFlow keeps of the unfinished build is cleared afterwards (see
     :mod:`flowflops.graph.free_tensors`: OneFlow 0.9 would abort the process on the next graph
     that captures the same tensor)."""
+    check_compilable(graph, args, kwargs, what)
     try:
-        with fresh_free_tensors(m for _, m in graph_models(graph)):
-            return build_job(graph, args, kwargs)
+        return build_job(graph, args, kwargs)
     except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
         raise
     except Exception as err:

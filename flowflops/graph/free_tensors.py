@@ -1,120 +1,57 @@
-"""Free eager tensors: tensors a model's ``forward`` uses that are neither parameters nor
-buffers (a plain tensor attribute such as ``self.scale = flow.tensor(...)``, a module-level
-constant, a tensor in a closure).
+"""Free eager tensors (tensors a model's ``forward`` uses that are neither parameters nor
+buffers: a plain tensor attribute, a module-level constant, a tensor in a list, a dict, a
+tuple, an object's or a class's attribute, a default argument, a closure, a
+``functools.partial``) and what a count's compile leaves in OneFlow.
 
-OneFlow 0.9 names such a tensor the first time an ``nn.Graph`` captures it and keeps that
-name process-wide; the next graph that captures the same tensor object aborts the whole
-process (``Check failed: 'blob_desc' Must be non NULL`` in ``operator.cpp``: SIGABRT, no
-exception). A count compiles a graph, so counting such a model twice, or counting it and then
-compiling the user's own ``nn.Graph``, would kill the user's process.
+OneFlow 0.9 names every tensor a graph build touches in one process-wide table keyed by the
+tensor's address (``TensorNameScope``); a free eager tensor found there is taken for one the
+current build already captured. OneFlow clears the table only at the end of a *complete*
+compile (``NNGraph::CompileAndInitRuntime``). A count stops its compile before that (it never
+allocates the graph's outputs or runtime), so without more the table would keep the count's
+names: the next graph capturing the same tensor (a second count, the user's own ``nn.Graph``),
+or a new tensor at the address of a freed one, aborts the whole process
+(``operator.cpp: Check failed: 'blob_desc' Must be non NULL``: SIGABRT, no exception).
+OneFlow also keeps every free eager tensor a build captured, by the graph's name, in its
+session until a C++ graph of that name is closed.
 
-:func:`fresh_free_tensors` hands each compile new tensor objects instead: while the graph is
-built, every free tensor it can find is replaced by ``t.detach()`` (a new tensor object on the
-same storage: no copy), and the user's object is put back afterwards, so OneFlow never sees
-the user's own tensor objects. It finds tensors in module ``__dict__``s and, for every method
-of the model's module classes and the module-level functions they call (transitively, the
-user's code only), in the globals they name and in their closures. A tensor reached some
-other way (an attribute of an arbitrary object, a list element) is not found.
+:func:`forget_build` undoes both after each of flowflops' compiles, whatever holds the tensor:
+it closes a C++ graph of the built graph's name (the session lets go of the captured tensors)
+and completes the compile of a one-op graph (``x + 1`` on one element: about 25 ms), whose
+``CompileAndInitRuntime`` clears the name table as any complete compile does. Nothing is kept
+past its count, and the user's tensor objects are never replaced.
 """
 from __future__ import annotations
 
-import contextlib
-import types
-from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple
+from typing import Any
 
 import oneflow as flow
-import oneflow.nn as nn
-
-#: every stand-in ever handed to a compile, kept alive for the life of the process: OneFlow's
-#: name table is keyed by the tensor object, and a stand-in freed after its count would let a
-#: later tensor take its place (and its stale entry), which aborts the process the same way.
-#: They share storage with the user's tensors (``detach``), so this holds no copies, but it
-#: keeps alive the storage of a free tensor the user later drops.
-_KEPT: List[Any] = []
-
-#: packages whose functions are not the user's code (never walked, never touched)
-_LIBRARIES = ("oneflow", "flowflops", "flowvision", "numpy", "builtins", "typing")
 
 
-def _is_user_function(fn: Any) -> bool:
-    if not isinstance(fn, types.FunctionType):
-        return False
-    module = fn.__globals__.get("__name__", "") or ""
-    return not module.startswith(_LIBRARIES)
+class _ClearNames(flow.nn.Graph):
+    """A one-op graph: completing its compile clears OneFlow's tensor-name table."""
+
+    def build(self, x: Any) -> Any:
+        return x + 1
 
 
-def _code_names(code: types.CodeType) -> Set[str]:
-    """Global names a code object (and the functions/lambdas defined inside it) looks up."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
+def forget_build(graph: flow.nn.Graph) -> None:
+    """After ``graph``'s compile was stopped early (or failed): drop the session's references
+    to the tensors it captured and clear OneFlow's tensor-name table (see the module
+    docstring). Call it under the compile lock, in the thread that compiled."""
+    from oneflow.framework import session_context
 
+    session = session_context.GetDefaultSession()
+    from oneflow.core.job import job_pb2
 
-def _user_functions(modules: Iterable[nn.Module]) -> List[types.FunctionType]:
-    """Methods of the modules' classes, then every user function they reach by global name."""
-    todo: List[types.FunctionType] = []
-    for m in modules:
-        for cls in type(m).__mro__:
-            for value in vars(cls).values():
-                fn = getattr(value, "__func__", value)  # staticmethod/classmethod
-                if _is_user_function(fn):
-                    todo.append(fn)
-    seen: Set[int] = set()
-    out: List[types.FunctionType] = []
-    while todo:
-        fn = todo.pop()
-        if id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        out.append(fn)
-        for name in _code_names(fn.__code__):
-            value = fn.__globals__.get(name)
-            if isinstance(value, types.FunctionType) and _is_user_function(value):
-                todo.append(value)
-    return out
-
-
-@contextlib.contextmanager
-def fresh_free_tensors(modules: Iterable[nn.Module]) -> Iterator[int]:
-    """While the block runs, the free eager tensors of ``modules`` (see the module docstring)
-    are new tensor objects (``detach()``: same storage, same values, nothing copied); yields
-    how many were replaced. Afterwards every place holds the user's tensor object again."""
-    modules = list({id(m): m for root in modules for m in root.modules()}.values())
-    swaps: List[Tuple[Any, Any, Any]] = []  # (dict or cell, key, original)
-
-    def fresh(t: Any) -> Any:
-        new = t.detach().requires_grad_(t.requires_grad) if t.is_leaf else t.detach()
-        _KEPT.append(new)
-        return new
-
-    try:
-        for m in modules:
-            for key, value in list(m.__dict__.items()):
-                if isinstance(value, flow.Tensor) and not isinstance(value, nn.Parameter):
-                    swaps.append((m.__dict__, key, value))
-                    m.__dict__[key] = fresh(value)
-        done: Set[Tuple[int, str]] = set()
-        for fn in _user_functions(modules):
-            for name in _code_names(fn.__code__):
-                value = fn.__globals__.get(name)
-                if isinstance(value, flow.Tensor) and (id(fn.__globals__), name) not in done:
-                    done.add((id(fn.__globals__), name))
-                    swaps.append((fn.__globals__, name, value))
-                    fn.__globals__[name] = fresh(value)
-            for cell in fn.__closure__ or ():
-                try:
-                    value = cell.cell_contents
-                except ValueError:  # an empty cell
-                    continue
-                if isinstance(value, flow.Tensor):
-                    swaps.append((cell, None, value))
-                    cell.cell_contents = fresh(value)
-        yield len(swaps)
-    finally:
-        for place, key, original in reversed(swaps):
-            if key is None:
-                place.cell_contents = original
-            else:
-                place[key] = original
+    job = getattr(graph, "_full_job_proto", None)
+    if job is None:  # the build failed before its job was complete: only the name matters
+        job = job_pb2.Job()
+        job.job_conf.job_name = graph._name
+    job_id = getattr(graph, "_job_id", 0) or 0
+    serialized = job.SerializeToString()
+    c_graph = flow._oneflow_internal.nn.graph.CNNGraph(graph._name, serialized, job_id, session._session_ctx)
+    del c_graph  # its Close() removes the graph's free eager tensors from the session
+    clear = _ClearNames()
+    with flow.no_grad():
+        clear._compile(flow.zeros(1))
+    del clear

@@ -54,18 +54,15 @@ INT64_MAX = 2 ** 63 - 1
 
 
 def available_bytes(device: Any) -> Optional[int]:
-    """Memory a new tensor on ``device`` can take now: ``MemAvailable`` of ``/proc/meminfo``
-    on the CPU; ``None`` where it cannot be told (then nothing is refused)."""
+    """Memory a new tensor on ``device`` can take now: on the CPU the least of the memory
+    available, the process's address-space limit (``RLIMIT_AS``) and its control group's
+    limit (:mod:`flowflops.runtime.limits`); ``None`` where it cannot be told (then nothing
+    is refused)."""
     if getattr(device, "type", "cpu") != "cpu":
         return None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+    from .limits import available_cpu_bytes
+
+    return available_cpu_bytes()
 
 
 def check_input_size(shape: Tuple[int, ...], itemsize: int, device: Any, materialise: bool) -> None:
@@ -87,7 +84,9 @@ def check_input_size(shape: Tuple[int, ...], itemsize: int, device: Any, materia
     if have is not None and need > have:
         raise InputError(
             f"an input of shape {shape} needs {need / 1e9:,.1f} GB and {have / 1e9:,.1f} GB "
-            "of memory is available: give a smaller shape, or count with mode='graph', which "
+            "of memory is available (the least of free memory, the process's address-space "
+            "limit and its cgroup's memory limit): give a smaller shape, or count with "
+            "mode='graph', which "
             "compiles without allocating the input"
         )
 
