@@ -245,6 +245,19 @@ def test_resnet18_in_batch_and_image_size():
         assert_exact(sym, report, shape)
 
 
+@pytest.mark.slow
+def test_mobilenet_v2_in_batch_and_image_size():
+    import flowvision
+
+    model = flowvision.models.mobilenet_v2()
+    sym = flowflops.symbolic(model, ("B", 3, "H", "W"), domain={"H": 32, "W": 32})
+    # the first conv: 3x3, 3 -> 32, stride 2, no bias: (H/2)(W/2) * 32 * 27 = 216*B*H*W
+    assert sym.by_module()["features.0.0"].macs == Formula(("B", "H", "W"), {(1, 1, 1): 32 * 27 // 4})
+    for shape in unused_shapes(sym, {"B": range(1, 4), "H": range(32, 257, 32), "W": range(32, 257, 32)}, 2):
+        report = flowflops.profile(model, sym.shape(**shape), mode="graph")
+        assert_exact(sym, report, shape)
+
+
 # -- MFUMeter with a formula ---------------------------------------------------------------------
 
 def test_mfu_meter_charges_each_step_its_shape(gpt):
@@ -287,3 +300,20 @@ def test_cli_symbolic(tmp_path, capsys):
     assert run(args[:-2] + ["--mode", "both"]) == 2
     assert run(args[:4] + ["--domain", "H=two"]) == 2
     assert "bad --domain" in capsys.readouterr().err
+
+
+# -- a decode step in (B, L): the reference decoder against a cache of L positions ----------------
+
+def test_decode_step_is_linear_in_the_cache_length():
+    from flowflops.models import Decoder
+
+    model = Decoder(layers=1, hidden=32, heads=4, ffn=64, vocab=64)
+    step = flowflops.symbolic(model, ("B", "L"), input_constructor=lambda s: {
+        "idx": flow.zeros(s[0], 1, dtype=flow.int64), "past": model.empty_cache(s[0], s[1])}, checks=1)
+    # one new token attends to L + 1 keys: q.K^T and att.V, each B*heads*(L+1)*head_dim = B*(L+1)*32
+    # multiply-accumulates (1 layer): 64*B*L + 64*B
+    assert step.by_operator()["batch_matmul"].macs == Formula(("B", "L"), {(1, 1): 64, (1, 0): 64})
+    assert step.macs.degree("L") == 1
+    r = flowflops.profile(model, None, input_constructor=lambda _: {
+        "idx": flow.zeros(3, 1, dtype=flow.int64), "past": model.empty_cache(3, 37)}, mode="graph")
+    assert (step.macs(B=3, L=37), step.flops(B=3, L=37), step.bytes(B=3, L=37)) == (r.macs, r.flops, r.bytes)

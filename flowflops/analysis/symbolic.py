@@ -421,10 +421,12 @@ def _lagrange_matrix(xs: Sequence[int]) -> List[List[Fraction]]:
     return m
 
 
-def interpolate(grid: Sequence[Sequence[int]], values: Mapping[Point, int]) -> Terms:
+def interpolate(grid: Sequence[Sequence[int]], values: Mapping[Point, int],
+                mats: Optional[List[List[List[Fraction]]]] = None) -> Terms:
     """The polynomial of degree ``< len(grid[i])`` in variable ``i`` through ``values`` on the
-    grid ``product(*grid)`` (exact: tensor-product Lagrange interpolation)."""
-    mats = [_lagrange_matrix(xs) for xs in grid]
+    grid ``product(*grid)`` (exact: tensor-product Lagrange interpolation; ``mats``: the
+    grid's :func:`_lagrange_matrix` per axis, when already made)."""
+    mats = mats or [_lagrange_matrix(xs) for xs in grid]
     # index space: start with grid indices, replace axis by axis with exponents
     table: Dict[Tuple[int, ...], Fraction] = {
         idx: Fraction(values[tuple(grid[i][k] for i, k in enumerate(idx))])
@@ -597,8 +599,9 @@ def symbolic(
     keys = sorted(set().union(*fit.samples.values()))
     formulas: Dict[Tuple[str, str, str], Formula] = {}
     misses: Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]] = {}
+    mats = [_lagrange_matrix(xs) for xs in grid]
     for k in keys:
-        terms = interpolate(grid, {p: fit.samples[p].get(k, 0) for p in fit_pts})
+        terms = interpolate(grid, {p: fit.samples[p].get(k, 0) for p in fit_pts}, mats)
         f = Formula(names, terms, doms, _describe(*k))
         for p in check_pts:
             got = fit.samples[p].get(k, 0)
