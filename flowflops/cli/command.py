@@ -18,14 +18,14 @@ traceback under ``--debug``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from ..conventions import NAMES
 from ..errors import InputError
+from .common import (CliError, _count, _factory, _write, check_output_path, load_model, parse_kwargs,
+                     parse_shape)
 from ..render.export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
                      zoo_flat, zoo_text)
 
@@ -36,115 +36,6 @@ ARTICLE_MODELS = {
     "resnet18": 224, "resnet50": 224, "resnext50_32x4d": 224, "shufflenet_v2_x0_5": 224,
     "regnet_x_16gf": 224, "efficientnet_b0": 224, "densenet121": 224,
 }
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
-def parse_shape(text: str) -> tuple:
-    """``"1,3,224,224" -> (1, 3, 224, 224)``."""
-    try:
-        shape = tuple(int(p) for p in text.split(","))
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise CliError(f"bad --input-shape {text!r}: give comma-separated positive ints, e.g. 1,3,224,224")
-    return shape
-
-
-def parse_kwargs(text: Optional[str]) -> Dict[str, Any]:
-    """``--kwargs``: a JSON object of keyword arguments for the model factory (``{}`` when not
-    given)."""
-    try:
-        kwargs = json.loads(text) if text else {}
-    except json.JSONDecodeError as err:
-        raise CliError(f"bad --kwargs: not JSON ({err})")
-    if not isinstance(kwargs, dict):
-        raise CliError("bad --kwargs: give a JSON object, e.g. '{\"num_classes\": 10}'")
-    return kwargs
-
-
-def _factory(name: str) -> Any:
-    """The factory a model name stands for (a flowvision name, or ``package.module:factory``)."""
-    if ":" in name and name.split(":", 1)[0] in ("timm", "hf"):
-        raise CliError(f"{name!r} is a PyTorch-ecosystem model: count it with `flowflops {name}`")
-    if ":" in name:
-        mod_name, _, attr = name.partition(":")
-        _cwd_on_path()
-        try:
-            return getattr(importlib.import_module(mod_name), attr)
-        except (ImportError, AttributeError) as err:
-            raise CliError(f"cannot load {name!r}: {type(err).__name__}: {_first_line(err)}")
-    import flowvision.models as zoo
-
-    factory = getattr(zoo, name, None)
-    if factory is None or not callable(factory) or name.startswith("_") or isinstance(factory, type(zoo)):
-        raise CliError(
-            f"unknown model {name!r}: give a flowvision model name (e.g. resnet50) or "
-            "package.module:factory for your own code"
-        )
-    return factory
-
-
-def _cwd_on_path() -> None:
-    """Let ``package.module:factory`` import from the current directory, as ``python -m`` does
-    (an installed console script's ``sys.path`` starts at its own ``bin/`` folder instead)."""
-    cwd = os.getcwd()
-    if cwd not in [os.path.abspath(p or os.curdir) for p in sys.path]:
-        sys.path.insert(0, cwd)
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else ""
-
-
-def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
-    """A flowvision model by name (``resnet50``), or ``package.module:factory``. Keyword
-    arguments the factory does not take are a ``--kwargs`` error; an error raised inside the
-    factory is named as the factory's, in one line."""
-    import inspect
-
-    kwargs = kwargs or {}
-    factory = _factory(name)
-    try:
-        inspect.signature(factory).bind(**kwargs)
-    except TypeError as err:
-        raise CliError(f"cannot build {name!r} with --kwargs {kwargs}: {err}")
-    except ValueError:  # no signature to check (a builtin): the call will tell
-        pass
-    try:
-        return factory(**kwargs)
-    except Exception as err:
-        raise CliError(f"the model factory {name!r} raised {type(err).__name__}: {_first_line(err)} "
-                       "(an error inside the factory; rerun with --debug for the traceback)") from err
-
-
-def check_output_path(path: Optional[str], option: str) -> None:
-    """Refuse, before any work, a file to write whose folder does not exist."""
-    if path:
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise CliError(f"{option} {path!r}: the folder {folder!r} does not exist; create it first")
-
-
-def _count(text: str) -> int:
-    """argparse type: a whole number >= 0 (``--depth``, ``--top``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative: give 0 or more")
-    return value
-
-
-def _write(text: str, output: Optional[str]) -> None:
-    if output:
-        with open(output, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
@@ -185,7 +76,7 @@ SUBCOMMANDS = {
 
 
 def _model_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     p = argparse.ArgumentParser(
         prog="flowflops", formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -40,7 +40,7 @@ def sweep_parser() -> argparse.ArgumentParser:
 
 
 def _ints(text: str, what: str) -> List[int]:
-    from .command import CliError
+    from .common import CliError
 
     try:
         vals = [int(x) for x in text.split(",")]
@@ -52,7 +52,7 @@ def _ints(text: str, what: str) -> List[int]:
 
 
 def _model(name: str, kwargs: dict) -> Any:
-    from .command import CliError, load_model
+    from .common import CliError, load_model
 
     if name not in PRESETS:
         return load_model(name, kwargs)
@@ -70,7 +70,7 @@ def _model(name: str, kwargs: dict) -> Any:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     from ..tools import llm
-    from .command import CliError, _write, parse_kwargs
+    from .common import CliError, _write, parse_kwargs
     from ..render.llm import generation_dict, sweep_dict
     from ..rules.sparsity import parse_attention
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable, Dict, Tuple, Union
 
-from .command import CliError, _write
+from .common import CliError, _write
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

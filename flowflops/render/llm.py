@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 from .units import flops_to_string
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..tools.llm import Generation, Piece, Poly, Sweep
+    from ..analysis.llm import Generation, Piece, Poly, Sweep
 
 
 def poly_text(poly: "Poly", var: str = "L") -> str:
@@ -74,7 +74,7 @@ def sweep_plot(s: "Sweep", path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..tools.llm import evaluate
+    from ..analysis.llm import evaluate
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for b in s.batch_sizes:

@@ -26,53 +26,19 @@ which are integers for integer counts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import oneflow as flow
 
-from ..errors import CountError
+from ..analysis import llm as results
+from ..analysis.llm import Piece, Poly, evaluate, fit_piece, fit_polynomial
 from ..records import Cost
 from ..rules.sparsity import parse_attention
 
-Poly = Tuple[Fraction, ...]  # coefficients, lowest degree first
+__all__ = ["count_step", "decode_step", "default_step_inputs", "generation", "sweep", "Generation", "Sweep",
+           "fit_range", "Piece", "Poly", "evaluate", "fit_piece", "fit_polynomial"]
+
 InputConstructor = Callable[[int, int, int], Any]
-
-
-# -- polynomials --------------------------------------------------------------------------
-
-def fit_polynomial(points: Sequence[Tuple[int, int]]) -> Poly:
-    """The polynomial of degree ``len(points) - 1`` through ``points`` (exact rationals,
-    lowest degree first), by Lagrange interpolation; trailing zero coefficients dropped."""
-    n = len(points)
-    coeffs = [Fraction(0)] * n
-    for i, (xi, yi) in enumerate(points):
-        basis = [Fraction(1)]  # prod_{j != i} (x - xj) / (xi - xj)
-        denom = Fraction(1)
-        for j, (xj, _) in enumerate(points):
-            if j == i:
-                continue
-            basis = [Fraction(0)] + basis  # * x
-            for k in range(len(basis) - 1):
-                basis[k] -= xj * basis[k + 1]
-            denom *= xi - xj
-        for k, b in enumerate(basis):
-            coeffs[k] += yi * b / denom
-    while len(coeffs) > 1 and coeffs[-1] == 0:
-        coeffs.pop()
-    return tuple(coeffs)
-
-
-def evaluate(poly: Poly, x: Union[int, Fraction]) -> Fraction:
-    """``poly(x)``."""
-    return sum((c * x ** k for k, c in enumerate(poly)), Fraction(0))
-
-
-def _as_int(v: Fraction, what: str) -> int:
-    if v.denominator != 1:
-        raise CountError(f"{what} came out as {v}, not an integer: the counts are not one polynomial")
-    return int(v)
 
 
 # -- inputs and single counts -------------------------------------------------------------
@@ -121,43 +87,6 @@ def decode_step(model: Any, cache_len: int, **kw: Any) -> Any:
 
 # -- pieces: polynomials over ranges of lengths ------------------------------------------
 
-@dataclass
-class Piece:
-    """The cost over lengths ``lo .. hi`` (inclusive) as polynomials in the length, with the
-    counts that determined and checked them."""
-
-    lo: int
-    hi: int
-    macs: Poly
-    flops: Poly
-    counted: Dict[int, Cost] = field(default_factory=dict)
-
-    def at(self, x: int) -> Cost:
-        return Cost(_as_int(evaluate(self.macs, x), f"MACs at {x}"),
-                    _as_int(evaluate(self.flops, x), f"FLOPs at {x}"))
-
-    def total(self) -> Cost:
-        """The sum of the cost over ``lo .. hi``."""
-        m = sum((evaluate(self.macs, x) for x in range(self.lo, self.hi + 1)), Fraction(0))
-        f = sum((evaluate(self.flops, x) for x in range(self.lo, self.hi + 1)), Fraction(0))
-        return Cost(_as_int(m, "a MAC sum"), _as_int(f, "a FLOP sum"))
-
-
-def fit_piece(counted: Dict[int, Cost], fit_xs: Sequence[int], lo: int, hi: int, what: str,
-              hint: str = "") -> Piece:
-    """The :class:`Piece` over ``lo .. hi`` through the counts at ``fit_xs`` (at most three:
-    degree <= 2), checked against every other count in ``counted``; a miss is a
-    :class:`CountError` naming ``what``."""
-    macs = fit_polynomial([(x, counted[x].macs) for x in fit_xs])
-    flops = fit_polynomial([(x, counted[x].flops) for x in fit_xs])
-    for x, c in counted.items():
-        if evaluate(macs, x) != c.macs or evaluate(flops, x) != c.flops:
-            raise CountError(
-                f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {list(fit_xs)} it "
-                f"predicts {evaluate(macs, x)} MACs at {x}, counted {c.macs:,}.{hint}")
-    return Piece(lo, hi, macs, flops, dict(counted))
-
-
 def fit_range(count: Callable[[int], Cost], lo: int, hi: int, what: str, every: bool = False) -> Piece:
     """A :class:`Piece` over ``lo .. hi`` from counts at both ends and the middle, checked at
     ``lo + 1`` (every length counted when there are four or fewer, or with ``every``)."""
@@ -183,54 +112,18 @@ def _breaks(attention: str, lo: int, hi: int, offset: int) -> List[Tuple[int, in
 
 # -- generation ---------------------------------------------------------------------------
 
-@dataclass
-class Generation:
-    """The cost of generating ``new_tokens`` tokens after a prompt of ``prompt_len``, batch
-    ``batch``: ``prefill`` (the prompt), ``pieces`` (the decode step's cost as polynomials in
-    the cache length ``L``), ``decode`` (all ``steps`` decode steps), ``total``. See the
-    module docstring for what is counted."""
+class Generation(results.Generation):
+    """A generation's cost (:class:`flowflops.analysis.llm.Generation`) and its printout."""
 
-    prompt_len: int
-    new_tokens: int
-    batch: int
-    attention: str
-    mode: str
-    prefill: Cost
-    pieces: List[Piece]
-    params: int = 0
-
-    @property
-    def steps(self) -> int:
-        return self.new_tokens - 1
-
-    def step(self, cache_len: int) -> Cost:
-        """One decode step's cost at cache length ``cache_len`` (within the fitted range, or
-        beyond it where the last piece's rule still holds)."""
-        for p in self.pieces:
-            if p.lo <= cache_len <= p.hi:
-                return p.at(cache_len)
-        return self.pieces[-1].at(cache_len) if cache_len > self.pieces[-1].hi else self.pieces[0].at(cache_len)
-
-    @property
-    def decode(self) -> Cost:
-        total = Cost()
-        for p in self.pieces:
-            total = total + p.total()
-        return total
-
-    @property
-    def total(self) -> Cost:
-        return self.prefill + self.decode
-
-    @property
-    def counts(self) -> int:
-        """How many forwards were counted (the prefill included)."""
-        return 1 + sum(len(p.counted) for p in self.pieces)
-
-    def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
+    def to_text(self, units: Optional[str] = None, precision: int = 2) -> str:
         from ..render.llm import generation_text
 
         return generation_text(self, units, precision)
+
+    summary = to_text  # the name before to_text(), kept for one release
+
+    def __str__(self) -> str:
+        return self.to_text()
 
 
 def generation(
@@ -256,30 +149,18 @@ def generation(
 
 # -- sweeps -------------------------------------------------------------------------------
 
-@dataclass
-class Sweep:
-    """Counts of one forward (a prompt, empty cache) at every ``(batch, seq_len)``, and per
-    batch size the exact polynomial in the sequence length (``fits[batch]``: its pieces)."""
+class Sweep(results.Sweep):
+    """A sweep's counts and fits (:class:`flowflops.analysis.llm.Sweep`), its printout and chart."""
 
-    seq_lens: List[int]
-    batch_sizes: List[int]
-    attention: str
-    mode: str
-    points: Dict[Tuple[int, int], Cost]
-    fits: Dict[int, List[Piece]]
-    params: int = 0
-
-    def batch_linear(self) -> bool:
-        """Whether every count is ``batch`` times the batch-1 polynomial (checked on the
-        points)."""
-        b0 = self.batch_sizes[0]
-        return all(self.points[(b, t)].macs * b0 == self.points[(b0, t)].macs * b
-                   for b in self.batch_sizes for t in self.seq_lens)
-
-    def summary(self, units: Optional[str] = None, precision: int = 2) -> str:
+    def to_text(self, units: Optional[str] = None, precision: int = 2) -> str:
         from ..render.llm import sweep_text
 
         return sweep_text(self, units, precision)
+
+    summary = to_text  # the name before to_text(), kept for one release
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def plot(self, path: str) -> None:
         from ..render.llm import sweep_plot
