@@ -16,7 +16,7 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
         ) from _err
     raise
 from .api import count_graph_text, get_model_complexity_info, profile
-from .analysis.symbolic import symbolic
+from .tools.symbolic import symbolic
 from .backends import FLOPS_BACKEND
 from .tools.calibrate import calibrate
 from .errors import CountError, CustomHookError, FormulaError, InputError, ParseError

@@ -45,3 +45,112 @@ def test_report_renders_nothing():
 def test_the_checker_sees_relative_imports():
     assert {"records", "registry"} <= imported_modules(PACKAGE / "report.py")
     assert "graph.job" in imported_modules(PACKAGE / "graph" / "engine.py")
+
+
+# -- the whole package: no circle, every import points down ---------------------------------
+
+MODULES = {".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix("__init__").rstrip("."): p
+           for p in PACKAGE.rglob("*.py")}
+
+
+def module_imports(name: str) -> set:
+    """The modules of flowflops that module ``name`` (``""`` the package) imports, anywhere in
+    the file (function bodies and ``TYPE_CHECKING`` blocks included): ``from .x import y`` is
+    ``x.y`` when that is a module, else ``x``; importing a submodule does not count as
+    importing its parent package."""
+    path = MODULES[name]
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    package = [p for p in package if p]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package[: len(package) - (node.level - 1)] + ([node.module] if node.module else []))
+            elif node.module == "flowflops" or (node.module or "").startswith("flowflops."):
+                base = node.module[len("flowflops."):] if node.module != "flowflops" else ""
+            else:
+                continue
+            subs = {f"{base}.{a.name}".lstrip(".") for a in node.names} & set(MODULES)
+            out |= subs
+            if len(subs) < len(node.names):
+                out.add(base)
+        elif isinstance(node, ast.Import):
+            out |= {a.name[len("flowflops."):] for a in node.names if a.name.startswith("flowflops.")}
+    return (out & set(MODULES)) - {name}
+
+
+IMPORTS = {m: module_imports(m) for m in MODULES}
+
+
+def circles() -> list:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict = {}
+    low: dict = {}
+    stack: list = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(IMPORTS[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for m in sorted(IMPORTS):
+        if m not in index:
+            visit(m)
+    return found
+
+
+def test_no_import_circle_but_registry_and_formulas():
+    # registry imports formulas/ to register every formula; each formula module imports the
+    # registry's decorator: the one circle the design allows
+    allowed = {m for m in MODULES if m == "registry" or m == "formulas" or m.startswith("formulas.")}
+    bad = [c for c in circles() if not set(c) <= allowed]
+    assert not bad, f"import circles: {bad}"
+
+
+# top to bottom: a module may import its own layer and the layers below it, never one above
+LAYERS = ["cli", "tools", "api", "result", "render", "analysis", "report"]
+
+
+def _layer(module: str):
+    top = module.split(".")[0]
+    return LAYERS.index(top) if top in LAYERS else None
+
+
+def test_every_import_between_layers_points_down():
+    up = sorted(f"{a} -> {b}" for a, deps in IMPORTS.items() for b in deps
+                if _layer(a) is not None and _layer(b) is not None and _layer(b) < _layer(a))
+    assert not up, f"imports that point up ({' -> '.join(LAYERS)}): {up}"
+
+
+def test_report_and_analysis_reach_no_rendering():
+    """Transitively: nothing report.py or analysis/ imports reaches render/, cli/ or tools/."""
+    for start in [m for m in MODULES if m == "report" or m.startswith("analysis")]:
+        seen, todo = set(), [start]
+        while todo:
+            m = todo.pop()
+            for d in IMPORTS[m] - seen:
+                seen.add(d)
+                todo.append(d)
+        bad = sorted(d for d in seen if d.split(".")[0] in ("render", "cli", "tools", "api", "result"))
+        assert not bad, f"{start} reaches {bad}"
+
+
+def test_the_circle_checker_sees_a_circle():
+    assert {"formulas", "formulas.conv", "registry"} <= set(max(circles(), key=len))
+    assert "render.export" in IMPORTS["result"] and "report" in IMPORTS["result"]
+    assert "formulas.conv" in IMPORTS["formulas"]  # from . import conv

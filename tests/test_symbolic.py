@@ -1,4 +1,4 @@
-"""flowflops.symbolic: exact cost formulas in named sizes (flowflops.analysis.symbolic).
+"""flowflops.symbolic: exact cost formulas in named sizes (flowflops.tools.symbolic).
 
 Every formula is checked two ways: against closed forms derived by hand here, and against real
 counts (flowflops.profile) at shapes that no fit or check of the analysis used."""
@@ -10,7 +10,7 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
-from flowflops.analysis.symbolic import Formula, Symbolic, interpolate
+from flowflops.tools.symbolic import Formula, Symbolic, interpolate
 from flowflops.errors import CountError
 
 from .gpt import GPTBlock

@@ -1,5 +1,5 @@
 """``flowflops MODEL --input-shape B,3,H,W --symbolic [--domain H=32,W=32]``: the model's cost
-as exact formulas in the named sizes (see :mod:`flowflops.analysis.symbolic`), per module down
+as exact formulas in the named sizes (see :mod:`flowflops.tools.symbolic`), per module down
 to ``--depth`` (1 by default), as text, JSON, Markdown or LaTeX."""
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def parse_domain(text: Any) -> Dict[str, Union[int, range]]:
 
 
 def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, tuple]]) -> None:
-    from ..analysis.symbolic import symbolic
+    from ..tools.symbolic import symbolic
 
     for flag, bad in (("--mode both", args.mode == "both"), ("--plot", args.plot), ("--device", args.device),
                       ("--measure", args.measure), ("--conventions", args.conventions), ("--top", args.top is not None)):

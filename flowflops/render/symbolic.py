@@ -1,4 +1,4 @@
-"""The strings of :mod:`flowflops.analysis.symbolic`: a formula as a Python expression, as
+"""The strings of :mod:`flowflops.tools.symbolic`: a formula as a Python expression, as
 LaTeX, and a model's formulas per module as text or Markdown. They read formulas and compute
 nothing but their layout."""
 from __future__ import annotations
@@ -7,6 +7,17 @@ from fractions import Fraction
 from typing import Any, List, Tuple
 
 NAMES = {"macs": "MACs", "flops": "FLOPs", "params": "params", "bytes": "bytes"}
+UNBOUNDED = 2 ** 62  # a domain (a range of sizes) that stops here has no upper bound
+
+
+def domain_text(name: str, r: range) -> str:
+    """``H`` is a multiple of 32 / ``T`` in 1..16 ...: the domain of one dimension in words."""
+    top = "" if r.stop >= UNBOUNDED else f" up to {r[-1]}"
+    if r.step == 1:
+        return f"{name} >= {r.start}{top}" if not top else f"{name} in {r.start}..{r[-1]}"
+    if r.start == r.step:
+        return f"{name} a multiple of {r.step}{top}"
+    return f"{name} = {r.start} + a multiple of {r.step}{top}"
 
 
 def _int(n: int, latex: bool = False) -> str:
@@ -87,8 +98,6 @@ def formula_latex(f: Any) -> str:
 
 
 def domain_line(sym: Any) -> str:
-    from ..analysis.symbolic import domain_text
-
     where = "; ".join(domain_text(d, sym.domain[d]) for d in sym.dims)
     return (f"exact for {where} (fitted on {len(sym.fit_points)} counts, checked at "
             f"{len(sym.check_points)} more; mode {sym.mode}, convention {sym.convention})")

@@ -419,7 +419,7 @@ class MFUMeter:
 
 def _flops_formula(obj: Any) -> Any:
     """The FLOPs formula of a :func:`flowflops.symbolic` result (or the formula itself), else None."""
-    from ..analysis.symbolic import Costs, Formula
+    from .symbolic import Costs, Formula
 
     if isinstance(obj, Costs):
         return obj.flops

@@ -37,12 +37,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CountError
 from ..records import Cost
+from ..render.symbolic import UNBOUNDED, domain_text
 
 Exps = Tuple[int, ...]
 Terms = Dict[Exps, Fraction]
 Point = Tuple[int, ...]
 QUANTITIES = ("macs", "flops", "params", "bytes")
-_BIG = 2 ** 62
+_BIG = UNBOUNDED
 
 
 # -- domains ------------------------------------------------------------------------------
@@ -60,16 +61,6 @@ def _as_range(name: str, spec: Any) -> range:
     if r.step < 1 or r.start < 1 or len(r) < 1:
         raise ValueError(f"domain[{name!r}] = {r!r} must hold positive sizes in increasing order")
     return r
-
-
-def domain_text(name: str, r: range) -> str:
-    """``H`` is a multiple of 32 / ``T`` in 1..16 ...: the domain of one dimension in words."""
-    top = "" if r.stop >= _BIG else f" up to {r[-1]}"
-    if r.step == 1:
-        return f"{name} >= {r.start}{top}" if not top else f"{name} in {r.start}..{r[-1]}"
-    if r.start == r.step:
-        return f"{name} a multiple of {r.step}{top}"
-    return f"{name} = {r.start} + a multiple of {r.step}{top}"
 
 
 def _dim_value(name: str, value: Any, r: range) -> int:
