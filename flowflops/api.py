@@ -202,7 +202,11 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                 f"(from input_res={input_res!r}): {type(err).__name__}: {str(err).strip()}"
                 + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor))
             ) from err
-    return Trace(counter.records, module_tree(model), "eager", describe_inputs(args, kwargs),
+    tree = module_tree(model)
+    for path, at in counter.called_at.items():  # where the user's code called each module
+        if path in tree:
+            tree[path].called_at = at
+    return Trace(counter.records, tree, "eager", describe_inputs(args, kwargs),
                  dict(counter.unsupported), counter.outputs, dict(counter.unpriced))
 
 

@@ -32,6 +32,9 @@ IN_TENSORS = "_in_tensors"
 OUT_TENSORS = "_out_tensors"
 #: ``(kept, of)``: the share of the op a specialised kernel runs (see flowflops.sparsity).
 KEEP = "_keep"
+#: ``"file:line"`` of the user's code that made the op: a functional call's calling line (eager),
+#: OneFlow's own op location (``OperatorConf.loc``, graph).
+AT = "_at"
 #: A :class:`Cost` given by the user (``custom_modules_hooks``): the registry returns it as is.
 GIVEN_COST = "_cost"
 
@@ -163,13 +166,17 @@ def itemsizes(rec: OpRecord) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
 @dataclass
 class ModuleInfo:
     """One module of the tree: its type name, its ``extra_repr()``, the parameters of its
-    subtree (each shared parameter once) and its children as ``(attribute name, path)``."""
+    subtree (each shared parameter once) and its children as ``(attribute name, path)``;
+    ``source``: ``file:line`` of its class's ``forward``; ``called_at``: ``file:line`` of the
+    code that called it first in the counted forward (eager). Neither is saved in JSON."""
 
     type_name: str
     extra_repr: str = ""
     params: int = 0
     trainable_params: int = 0
     children: List[Tuple[str, str]] = field(default_factory=list)
+    source: str = ""
+    called_at: str = ""
 
 
 def ancestors(path: str) -> List[str]:

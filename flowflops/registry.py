@@ -36,12 +36,15 @@ it as unsupported. A formula that raises, or returns something other than a ``Co
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
+from .derivation import NOTHING, Derivation
 from .errors import FormulaError
-from .records import GIVEN_COST, KEEP, PARAMS, ZERO, Cost, OpRecord, Traffic, itemsizes, numel
+from .records import GIVEN_COST, KEEP, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
 
-Formula = Callable[[OpRecord], Cost]
+#: A formula returns a Cost, or a :class:`~flowflops.derivation.Derivation` (the arithmetic as
+#: data, which ``Report.explain`` shows; the registry prices the record with its ``cost``).
+Formula = Callable[[OpRecord], Union[Cost, Derivation]]
 BytesRule = Callable[[OpRecord], Traffic]
 Entry = Tuple[OpRecord, Optional[Cost]]
 
@@ -84,9 +87,9 @@ def register(*op_types: str, override: bool = False,
     return deco
 
 
-def _zero(rec: OpRecord) -> Cost:
+def _zero(rec: OpRecord) -> Derivation:
     """Moves, views or bookkeeping: no arithmetic."""
-    return ZERO
+    return NOTHING
 
 
 def register_zero(op_types: Iterable[str], override: bool = False) -> None:
@@ -116,15 +119,12 @@ def price(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Cost]
     given = rec.attrs.get(GIVEN_COST)
     if given is not None:
         return given
-    fn = _FORMULAS.get(rec.op_type)
+    fn = formula_of(rec.op_type, convention)
     if fn is None:
         return None
-    if convention != DEFAULT_CONVENTION:
-        fn = _RULES.get(convention, {}).get(rec.op_type, _zero)
-    try:
-        cost = fn(rec)
-    except Exception as err:
-        raise FormulaError(rec, fn, f"raised {type(err).__name__}: {err}") from err
+    cost = _call(fn, rec)
+    if isinstance(cost, Derivation):
+        cost = cost.cost
     if not isinstance(cost, Cost):
         raise FormulaError(rec, fn, f"returned {cost!r} ({type(cost).__name__}), not a flowflops.Cost")
     keep = rec.attrs.get(KEEP)
@@ -132,6 +132,36 @@ def price(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Cost]
         kept, of = keep
         cost = Cost(cost.macs * kept // of, cost.flops * kept // of)
     return cost
+
+
+def formula_of(op_type: str, convention: str = DEFAULT_CONVENTION) -> Optional[Formula]:
+    """The function that prices ``op_type`` under ``convention`` (a peer's rule, or the zero
+    rule where the peer has none), ``None`` when the op type has no flowflops formula."""
+    fn = _FORMULAS.get(op_type)
+    if fn is None or convention == DEFAULT_CONVENTION:
+        return fn
+    return _RULES.get(convention, {}).get(op_type, _zero)
+
+
+def is_zero_rule(fn: Formula) -> bool:
+    """True for the rule of ops registered as costing nothing (and of op types a peer
+    convention does not count)."""
+    return fn is _zero
+
+
+def _call(fn: Formula, rec: OpRecord) -> Union[Cost, Derivation]:
+    try:
+        return fn(rec)
+    except Exception as err:
+        raise FormulaError(rec, fn, f"raised {type(err).__name__}: {err}") from err
+
+
+def derive(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Union[Cost, Derivation]]:
+    """What the formula (or rule) pricing ``rec`` under ``convention`` returns: a
+    :class:`~flowflops.derivation.Derivation` when it gives its arithmetic, else its
+    :class:`Cost`; ``None`` without a formula. Before any ``_keep`` scaling (see :func:`price`)."""
+    fn = formula_of(rec.op_type, convention)
+    return None if fn is None else _call(fn, rec)
 
 
 def register_bytes(*op_types: str) -> Callable[[BytesRule], BytesRule]:

@@ -15,10 +15,13 @@ import os
 import warnings
 from collections import OrderedDict
 from dataclasses import fields
-from typing import Any, Dict, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .analysis import diff as diffs
+from .analysis import explain as explains
+from .analysis import gate as gates
 from .analysis import memory as memories
+from .analysis import rollup
 from .analysis import ranks
 from .analysis import roofline as rooflines
 from .analysis.hardware import Device
@@ -26,9 +29,14 @@ from .errors import ReportFileError
 from .records import Cost, ModuleInfo, OpRecord
 from .render import diff as diff_render
 from .render import export
+from .render.explain import explanation_text
+from .render.gate import gate_text
+from .render.methods import methods_text
+from .render.rollup import type_table
 from .report import Aggregate
 
-__all__ = ["Report", "Roofline", "Fit", "ReportDiff", "Comparison", "diff", "compare", "load_report", "Source"]
+__all__ = ["Report", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult", "diff", "compare",
+           "check", "load_report", "Source"]
 
 R = TypeVar("R")
 Source = Union[Aggregate, Dict[str, Any], str, "os.PathLike[str]"]
@@ -113,6 +121,30 @@ class Comparison(diffs.Comparison):
         return self.to_text()
 
 
+class Explanation(explains.Explanation):
+    """The chain behind a number (:class:`flowflops.analysis.explain.Explanation`), printed."""
+
+    def to_text(self) -> str:
+        return explanation_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+
+class GateResult(gates.GateResult):
+    """A cost gate's verdict (:class:`flowflops.analysis.gate.GateResult`): ``passed`` and
+    ``grown``, and the text ``flowflops check`` prints."""
+
+    def to_text(self) -> str:
+        return gate_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
 # -- the Report users get ---------------------------------------------------------------------
 
 class Report(Aggregate):
@@ -149,15 +181,65 @@ class Report(Aggregate):
         """Rank -> bytes it sends (or, with ``direction="received"``, receives)."""
         return ranks.comm_bytes_by_rank(self, direction)
 
+    def explain(self, target: Optional[str] = None) -> Explanation:
+        """The chain behind a number: ``target`` a module path (``"layer1.0.conv1"``), an op
+        type (``"conv2d"``, or ``"op:conv2d"`` when a module has that name) or ``None`` for the
+        total. It lists the module's op records (op type, input and output shapes, dtype), the
+        formula that priced each with its arithmetic, the convention's rule, the children's
+        shares and the sum, what was counted zero there and how to price it, and where in your
+        code the work was made. ``print(report.explain(...))`` shows it; the fields are data
+        (:class:`flowflops.analysis.explain.Explanation`). ``ValueError`` for a name the report
+        does not hold, naming the closest ones."""
+        return _with_renderings(Explanation, explains.explain(self, target))
+
+    def by_type(self) -> "Dict[str, rollup.TypeCost]":
+        """Module type name -> :class:`~flowflops.analysis.rollup.TypeCost`: ``cost`` (the work
+        its instances made themselves), ``count`` (instances), ``inclusive`` (everything inside
+        them, DeepSpeed's figure) and ``params``; most expensive first, the model's own ops under
+        the key ``""`` last. The ``cost`` values sum to the total."""
+        return rollup.by_type(self)
+
+    def by_depth_type(self, k: int = 3) -> "Dict[int, List[rollup.TypeCost]]":
+        """Depth (0: the model) -> the ``k`` module types with the most MACs at that depth (the
+        modules of each type at that depth summed), as DeepSpeed's profiler lists them."""
+        return rollup.by_depth_type(self, k)
+
     # -- renderings (flowflops.render) -----------------------------------------------------------
-    def to_text(self, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
-        """The module tree to ``depth`` as a table (single-child wrappers folded)."""
-        return export.module_table(self, depth, units, precision)
+    def to_text(self, depth: int = 3, units: Optional[str] = None, precision: int = 2,
+                fold_repeats: bool = False) -> str:
+        """The module tree to ``depth`` as a table (single-child wrappers folded); with
+        ``fold_repeats``, identical sibling blocks as one row (``blocks.0-11``, ``Block x 12``,
+        the sum and one copy's MACs)."""
+        rows = rollup.folded_rows(self, depth) if fold_repeats else None
+        return export.module_table(self, depth, units, precision, rows=rows)
 
     table = to_text  # the name before to_text(), kept for one release
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def printout(self, fold_repeats: bool = False, units: Optional[str] = None, precision: int = 2) -> str:
+        """The per-layer printout (ptflops' layout, as ``get_model_complexity_info`` prints it);
+        with ``fold_repeats`` each group of identical sibling blocks printed once, as
+        ``(0-11): 12 x Block(...)`` with one copy's numbers."""
+        groups = rollup.repeat_groups(self) if fold_repeats else None
+        return export.module_tree_text(self, units, precision, groups=groups)
+
+    def top_text(self, k: int = 10, fold_repeats: bool = False) -> str:
+        """The ``k`` most expensive leaf-most modules; with ``fold_repeats`` identical copies
+        together (``blocks.0-11.mlp.fc1 (Linear x 12)``: their sum and one copy's)."""
+        return export.top_text(self, k, rollup.folded_top(self, k) if fold_repeats else None)
+
+    def type_table(self, k: Optional[int] = None) -> str:
+        """:meth:`by_type` as a table (``k``: the most expensive types only), then the top types
+        per depth."""
+        return type_table(self.by_type(), self.by_depth_type(3), self.macs, k)
+
+    def methods_text(self) -> str:
+        """One sentence for a paper's methods section: MACs and FLOPs with their unit, the
+        convention and what it counts, the parameters, the input shape and batch, the engine
+        and the versions."""
+        return methods_text(self)
 
     def operator_table(self, units: Optional[str] = None, precision: int = 2) -> str:
         """Cost per op type as a table."""
@@ -288,6 +370,18 @@ def diff(a: Source, b: Source, *, names: Optional[Sequence[str]] = None) -> Repo
     if result.mismatches:
         warnings.warn(diff_render.mismatch_message(result), stacklevel=2)
     return result
+
+
+def check(baseline: Source, current: Source, *, max_growth: float = 0.0,
+          metrics: Sequence[str] = ("macs", "params")) -> GateResult:
+    """A cost gate: compare ``current`` with ``baseline`` (each a :class:`Report`, its dict or
+    the path of its JSON file); ``passed`` when no total, module or op type grew in ``metrics``
+    (``macs``, ``flops``, ``params``, ``bytes``) by more than ``max_growth`` (a fraction:
+    0.005 = 0.5%), else ``grown`` names each one that did. :class:`ReportFileError` for a file
+    that is not a report."""
+    result = gates.check_growth(load_report(baseline, "baseline"), load_report(current, "current"),
+                                max_growth=max_growth, metrics=metrics)
+    return _with_renderings(GateResult, result)
 
 
 def compare(reports: Sequence[Source], *, names: Optional[Sequence[str]] = None,

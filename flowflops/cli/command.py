@@ -9,6 +9,8 @@
     flowflops graph-text FILE [--format ...]
     flowflops diff A.json B.json [--format text|markdown|latex|html|json] [--depth N] [--all]
     flowflops compare A.json B.json [C.json ...] [--names a,b,c] [--depth N] [--format ...]
+    flowflops explain MODEL [PATH] ...       (how a number was computed; see flowflops.cli.explain)
+    flowflops check MODEL --baseline FILE.json [--max-growth 0.5%] [--metric macs,params,bytes]
     flowflops sweep MODEL --seq-lens 128,256,512 [--batch-sizes 1,2] [--generate P,N] ...
                     (language models; see flowflops.cli_llm)
 
@@ -24,9 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from ..conventions import NAMES
 from ..errors import InputError
-from .common import (CliError, _count, _factory, _write, check_output_path, load_model, parse_kwargs,
-                     parse_shape)
-from ..render.export import (both_text, convention_table, module_tree_text, progress_line, top_text, totals_text,
+from .common import (CliError, _build_model, _count, _factory, _write, check_output_path, load_model,
+                     parse_kwargs, parse_shape)
+from ..render.export import (both_text, convention_table, module_tree_text, progress_line, totals_text,
                      zoo_flat, zoo_text)
 
 FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
@@ -38,7 +40,7 @@ ARTICLE_MODELS = {
 }
 
 
-def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
+def _render(report: Any, fmt: str, depth: Optional[int], fold: bool = False) -> str:
     if fmt == "json":
         return report.to_json()
     if fmt == "csv":
@@ -49,7 +51,10 @@ def _render(report: Any, fmt: str, depth: Optional[int]) -> str:
         return report.to_latex(depth if depth is not None else 2)
     if fmt == "html":
         return report.to_html()
-    body = report.table(depth) if depth is not None else module_tree_text(report)
+    if fold:  # identical sibling blocks as one row (see flowflops.analysis.rollup)
+        body = report.table(depth, fold_repeats=True) if depth is not None else report.printout(fold_repeats=True)
+    else:
+        body = report.table(depth) if depth is not None else module_tree_text(report)
     return body + "\n" + totals_text(report)
 
 
@@ -95,6 +100,9 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="write to FILE instead of stdout")
     p.add_argument("--count-functional", action="store_true", help="eager: also price functional calls")
     p.add_argument("--top", type=_count, default=None, metavar="K", help="list the K most expensive modules")
+    p.add_argument("--fold-repeats", action="store_true", help="identical sibling blocks (blocks.0-11) as one "
+                   "row in the printout, --depth table and --top list: their sum and one copy's")
+    p.add_argument("--by-type", action="store_true", help="also MACs by module type and the top types per depth")
     p.add_argument("--convention", choices=NAMES, default="flowflops",
                    help="whose rules price the ops: " + ", ".join(NAMES) + " (default flowflops)")
     p.add_argument("--conventions", default=None, metavar="all|A,B",
@@ -168,24 +176,6 @@ def _cmd_model(args: argparse.Namespace) -> None:
         _count_model(args)
 
 
-def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tuple]:
-    """``(model, input_constructor, input shape)`` for the command's model name."""
-    from ..torch_models import build, is_torch_model_name
-
-    if is_torch_model_name(args.model):
-        try:
-            built = build(args.model, kwargs)
-        except ImportError as err:
-            raise CliError(f"{args.model} needs the torch-models extra ({err}): pip install "
-                           "'flowflops[torch-models]' and pip install --no-deps timm==0.6.12")
-        except ValueError as err:
-            raise CliError(str(err))
-        shape = parse_shape(args.input_shape) if args.input_shape else built.default_input_res
-        return built.model, built.input_constructor, shape
-    shape = parse_shape(args.input_shape or "1,3,224,224")
-    return load_model(args.model, kwargs), None, shape
-
-
 def _count_model(args: argparse.Namespace) -> None:
     from ..api import profile
 
@@ -235,7 +225,7 @@ def _count_model(args: argparse.Namespace) -> None:
                          convention=conv)
         if args.device and args.format == "html":
             report.roofline(args.device, args.dtype)  # the page can then size by predicted time
-        text = _render(report, args.format, args.depth)
+        text = _render(report, args.format, args.depth, args.fold_repeats and args.format == "text")
         if args.device and args.format != "html":
             text += _device_text(report, args.device, args.dtype, args.depth)
         elif args.mode == "train" and args.format == "text":
@@ -263,7 +253,9 @@ def _count_model(args: argparse.Namespace) -> None:
             pair = (other, reports[0]) if priced else (reports[0], other)
         text = _with_conventions(text, reports, args.conventions, args.format, pair)
     if args.top:
-        text += "".join(top_text(r, args.top) for r in reports)
+        text += "".join(r.top_text(args.top, fold_repeats=args.fold_repeats) for r in reports)
+    if args.by_type and args.format == "text":
+        text += "".join("\n" + r.type_table() for r in reports)
     _write(text, args.output)
     if args.plot:
         _plot(reports[-1], args)
@@ -449,6 +441,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 def run(argv: Sequence[str]) -> int:
     """Run the command with ``argv`` (without the program name); returns the exit status."""
     argv = list(argv)
+    cmd: Any
     if argv and argv[0] == "zoo":
         args, cmd = _zoo_parser().parse_args(argv[1:]), _cmd_zoo
     elif argv and argv[0] == "graph-text":
@@ -457,6 +450,13 @@ def run(argv: Sequence[str]) -> int:
         args, cmd = _diff_parser().parse_args(argv[1:]), _cmd_diff
     elif argv and argv[0] == "compare":
         args, cmd = _compare_parser().parse_args(argv[1:]), _cmd_compare
+    elif argv and argv[0] in ("explain", "check"):  # see flowflops.cli.explain
+        from .explain import check_parser, cmd_check, cmd_explain, explain_parser
+
+        if argv[0] == "explain":
+            args, cmd = explain_parser().parse_args(argv[1:]), cmd_explain
+        else:
+            args, cmd = check_parser().parse_args(argv[1:]), cmd_check
     elif argv and argv[0] == "sweep":
         from .llm import cmd_sweep, sweep_parser
 
@@ -464,8 +464,8 @@ def run(argv: Sequence[str]) -> int:
     else:
         args, cmd = _model_parser().parse_args(argv), _cmd_model
     try:
-        cmd(args)
-        return 0
+        status = cmd(args)
+        return status if isinstance(status, int) else 0
     except (CliError, InputError) as err:
         if args.debug:
             raise

@@ -7,7 +7,7 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 __all__ = ["CliError", "parse_shape", "parse_kwargs", "load_model", "check_output_path"]
 
@@ -119,3 +119,21 @@ def _write(text: str, output: Optional[str]) -> None:
             f.write(text)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tuple]:
+    """``(model, input_constructor, input shape)`` for the command's model name."""
+    from ..torch_models import build, is_torch_model_name
+
+    if is_torch_model_name(args.model):
+        try:
+            built = build(args.model, kwargs)
+        except ImportError as err:
+            raise CliError(f"{args.model} needs the torch-models extra ({err}): pip install "
+                           "'flowflops[torch-models]' and pip install --no-deps timm==0.6.12")
+        except ValueError as err:
+            raise CliError(str(err))
+        shape = parse_shape(args.input_shape) if args.input_shape else built.default_input_res
+        return built.model, built.input_constructor, shape
+    shape = parse_shape(args.input_shape or "1,3,224,224")
+    return load_model(args.model, kwargs), None, shape

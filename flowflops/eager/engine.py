@@ -17,6 +17,7 @@ The hooks do nothing in threads other than the counting one.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter, OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -27,6 +28,7 @@ from ..conventions import FUNCTIONAL_ON_ATTR, INSIDE_ATTR, MODULE_ATTR, peer_typ
 from ..runtime.interrupts import call_user
 from ..rules.custom import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
+from ..runtime.source import caller_outside
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
@@ -102,6 +104,7 @@ class EagerCounter:
         self._stack: List[str] = []  # paths of the modules running now (count_functional)
         self._types: List[str] = []  # their class names (for the peer conventions)
         self.outputs: Dict[str, Tuple[int, ...]] = {}  # module path -> shape of its first output
+        self.called_at: Dict[str, str] = {}  # module path -> "file:line" of its first call
 
     # -- which handler a module gets ---------------------------------------------------------
     def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
@@ -132,7 +135,10 @@ class EagerCounter:
         def pre(m: nn.Module, args: tuple) -> None:
             if threading.get_ident() != me:
                 return
-            self._stack.append(self.paths.get(id(m), ""))
+            path = self.paths.get(id(m), "")
+            if path not in self.called_at:
+                self.called_at[path] = caller_outside(sys._getframe(1))
+            self._stack.append(path)
             self._types.append(peer_type_name(type(m)))
             if kind == "descend":
                 self._descend_depth += 1

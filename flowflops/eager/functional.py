@@ -30,6 +30,7 @@ The mechanism is safe with threads and with code that keeps references to functi
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -37,20 +38,24 @@ import oneflow as flow
 
 from ..conventions import FUNCTION_ATTR
 from ..errors import CountError
-from ..records import ITEM_BYTES, PARAMS, OpRecord
+from ..records import AT, ITEM_BYTES, PARAMS, OpRecord
+from ..runtime.source import caller_outside
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
 
-def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "") -> List[OpRecord]:
+def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "", at: str = "") -> List[OpRecord]:
     """The records with ``_itemsize`` (the output's dtype), ``_fn`` (``label``, the function
-    called, read by the peer conventions) and, on the first, ``_params``: the positions of the
-    call's arguments that are parameters (read by the bytes rules)."""
+    called, read by the peer conventions), ``_at`` (``at``: the user's calling line, when
+    known) and, on the first, ``_params``: the positions of the call's arguments that are
+    parameters (read by the bytes rules)."""
     size = itemsize_of(first_tensor(out))
     params = tuple(i for i, a in enumerate(args) if isinstance(a, flow.nn.Parameter))
     done = []
     for n, r in enumerate(recs):
         extra: Dict[str, Any] = {ITEM_BYTES: size, FUNCTION_ATTR: label}
+        if at:
+            extra[AT] = at
         if n == 0 and params:
             extra[PARAMS] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
@@ -116,7 +121,7 @@ def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
         finally:
             active.busy = False
         try:
-            recs = with_dtypes(emit(args, kwargs, out), args, out, label)
+            recs = with_dtypes(emit(args, kwargs, out), args, out, label, caller_outside(sys._getframe(1)))
         except Exception:  # an unusual call signature: never break the user's forward, but
             # leave a record without a formula, so the report lists the call as unsupported
             recs = [OpRecord(f"call:{name}", "")]

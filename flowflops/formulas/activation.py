@@ -1,9 +1,9 @@
 """Activations: one op per output element, as the article counts ReLU."""
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, elementwise
+from ..derivation import Derivation, first, ops, tensor
+from ..records import OpRecord
 from ..registry import register
-from ._shapes import out_numel
 
 ACTIVATIONS = (
     "relu", "leaky_relu", "prelu", "elu", "celu", "selu", "hardtanh", "relu6", "gelu",
@@ -14,12 +14,12 @@ ACTIVATIONS = (
 
 
 @register(*ACTIVATIONS)
-def activation(rec: OpRecord) -> Cost:
+def activation(rec: OpRecord) -> Derivation:
     """One op per output element."""
-    return elementwise(out_numel(rec))
+    return Derivation.of(ops(tensor("output elements", first(rec.outputs))))
 
 
 @register("softmax", "log_softmax")
-def softmax(rec: OpRecord) -> Cost:
+def softmax(rec: OpRecord) -> Derivation:
     """One op per output element (the article's convention for activations)."""
-    return elementwise(out_numel(rec))
+    return Derivation.of(ops(tensor("output elements", first(rec.outputs))))

@@ -7,29 +7,31 @@ groups are all accounted for by the real output size:
 """
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, elementwise, mac, numel
+from ..derivation import Derivation, first, macs, ops, tensor
+from ..records import OpRecord
 from ..registry import register
-from ._shapes import out_numel
 
 
 @register("conv1d", "conv2d", "conv3d")
-def conv(rec: OpRecord) -> Cost:
+def conv(rec: OpRecord) -> Derivation:
     """MACs of a convolution (no bias): one per weight element per output position,
     ``numel(out) * numel(weight) / out_channels``. The input as given, batch included."""
     weight = rec.inputs[1]
-    return mac(out_numel(rec) * numel(weight[1:]))
+    return Derivation.of(macs(tensor("output elements", first(rec.outputs)),
+                              tensor("weight elements per output (in_channels/groups x kernel)", weight[1:])))
 
 
 @register("deconv1d", "deconv2d", "deconv3d")
-def conv_transpose(rec: OpRecord) -> Cost:
+def conv_transpose(rec: OpRecord) -> Derivation:
     """MACs of a transposed convolution (no bias): every input element is multiplied by
     every kernel position of every output channel of its group. The weight is
     ``(in_channels, out_channels / groups, *kernel)``, so MACs = ``numel(in) * prod(weight[1:])``."""
     x, weight = rec.inputs[0], rec.inputs[1]
-    return mac(numel(x) * numel(weight[1:]))
+    return Derivation.of(macs(tensor("input elements", x),
+                              tensor("weight elements per input (out_channels/groups x kernel)", weight[1:])))
 
 
 @register("bias_add")
-def bias_add(rec: OpRecord) -> Cost:
+def bias_add(rec: OpRecord) -> Derivation:
     """One add per output element."""
-    return elementwise(out_numel(rec))
+    return Derivation.of(ops(tensor("output elements", first(rec.outputs)), note="add"))

@@ -2,9 +2,9 @@
 first). ``broadcast_*`` ops are priced by their output, the broadcast shape."""
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, elementwise
+from ..derivation import Derivation, first, number, ops, tensor
+from ..records import OpRecord
 from ..registry import register
-from ._shapes import in_numel, out_numel
 
 BINARY = (
     "broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div",
@@ -28,19 +28,20 @@ SCANS = ("cumsum", "cumprod")
 
 
 @register(*BINARY, *UNARY_MATH, *SCANS)
-def per_output_element(rec: OpRecord) -> Cost:
+def per_output_element(rec: OpRecord) -> Derivation:
     """One op per output element."""
-    return elementwise(out_numel(rec))
+    return Derivation.of(ops(tensor("output elements", first(rec.outputs))))
 
 
 @register("add_n")
-def add_n(rec: OpRecord) -> Cost:
+def add_n(rec: OpRecord) -> Derivation:
     """Sum of n tensors: ``(n - 1)`` adds per output element."""
-    return elementwise(max(len(rec.inputs) - 1, 0) * out_numel(rec))
+    return Derivation.of(ops(number("adds per element (tensors - 1)", max(len(rec.inputs) - 1, 0)),
+                             tensor("output elements", first(rec.outputs)), note="add"))
 
 
 @register("fold")
-def fold(rec: OpRecord) -> Cost:
+def fold(rec: OpRecord) -> Derivation:
     """col2im: every column element is added into its output position once:
     one add per input element (``unfold``, im2col, only copies: zero.py)."""
-    return elementwise(in_numel(rec))
+    return Derivation.of(ops(tensor("input elements", first(rec.inputs)), note="add"))

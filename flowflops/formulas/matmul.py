@@ -8,7 +8,8 @@ equal M, then K == M and either answer is right).
 """
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, mac, numel
+from ..derivation import Derivation, macs, number, tensor
+from ..records import OpRecord
 from ..registry import register
 
 
@@ -24,19 +25,20 @@ def contraction_length(rec: OpRecord) -> int:
 
 
 @register("matmul", "broadcast_matmul", "batch_matmul")
-def matmul(rec: OpRecord) -> Cost:
+def matmul(rec: OpRecord) -> Derivation:
     """One MAC per output element per step of the contraction: ``numel(out) * K``."""
-    return mac(numel(rec.outputs[0]) * contraction_length(rec))
+    return Derivation.of(macs(tensor("output elements", rec.outputs[0]),
+                              number("steps of the contraction (K)", contraction_length(rec))))
 
 
 @register("matrix_vector_product", "vector_matrix_product")
-def matrix_vector(rec: OpRecord) -> Cost:
+def matrix_vector(rec: OpRecord) -> Derivation:
     """``(M, K) @ (K,)`` or ``(K,) @ (K, N)``: one MAC per element of the matrix."""
     matrix = max(rec.inputs[:2], key=len)
-    return mac(numel(matrix))
+    return Derivation.of(macs(tensor("matrix elements", matrix)))
 
 
 @register("dot")
-def dot(rec: OpRecord) -> Cost:
+def dot(rec: OpRecord) -> Derivation:
     """``(K,) . (K,)``: K MACs."""
-    return mac(numel(rec.inputs[0]))
+    return Derivation.of(macs(tensor("vector elements (K)", rec.inputs[0])))

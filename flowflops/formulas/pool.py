@@ -1,9 +1,9 @@
 """Pooling and resampling."""
 from __future__ import annotations
 
-from ..records import Cost, OpRecord, elementwise
+from ..derivation import Derivation, first, ops, tensor
+from ..records import OpRecord
 from ..registry import register
-from ._shapes import in_numel, out_numel
 
 POOLS = tuple(
     f"{kind}_pool_{n}d" for kind in ("max", "avg") for n in (1, 2, 3)
@@ -11,9 +11,9 @@ POOLS = tuple(
 
 
 @register(*POOLS)
-def pool(rec: OpRecord) -> Cost:
+def pool(rec: OpRecord) -> Derivation:
     """One op per input element (each input value is read into a window once), as in ptflops."""
-    return elementwise(in_numel(rec))
+    return Derivation.of(ops(tensor("input elements", first(rec.inputs))))
 
 
 UPSAMPLES = (
@@ -24,6 +24,6 @@ UPSAMPLES = (
 
 
 @register(*UPSAMPLES)
-def upsample(rec: OpRecord) -> Cost:
+def upsample(rec: OpRecord) -> Derivation:
     """One op per output element, as in ptflops."""
-    return elementwise(out_numel(rec))
+    return Derivation.of(ops(tensor("output elements", first(rec.outputs))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ..records import IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, OpRecord
+from ..records import AT, IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, OpRecord
 from .naming import module_paths, split_op_name
 from .parallel import JobParallel
 
@@ -91,6 +91,8 @@ def job_records(job: Any) -> List[OpRecord]:
         attrs.update(parallel.user_op_attrs(op))
         attrs.update(tensor_attrs(tensors(u.input, u.input_order), tensors(u.output, u.output_order),
                                   op_types, parallel))
+        if op.loc:  # OneFlow's own record of the Python lines that made the op
+            attrs[AT] = op.loc
         module = paths[op.name]
         records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(

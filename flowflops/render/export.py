@@ -32,12 +32,15 @@ def _indent(text: str, spaces: int) -> str:
 
 
 def module_tree_text(
-    report: Aggregate, units: Optional[str] = None, precision: int = 2, param_units: Optional[str] = None
+    report: Aggregate, units: Optional[str] = None, precision: int = 2, param_units: Optional[str] = None,
+    groups: Optional[Dict[str, List[List[str]]]] = None,
 ) -> str:
     """The module tree as ``repr(model)`` prints it, each module's line starting with its
     params, % of params, MACs and % of MACs. ``units``/``param_units`` as in
     :func:`flowflops.flops_to_string` / :func:`flowflops.params_to_string` (``None``: the unit
-    each number reaches, as ptflops 0.7.5 prints it)."""
+    each number reaches, as ptflops 0.7.5 prints it). ``groups`` (parent path -> its children
+    as groups of identical siblings, :func:`flowflops.analysis.rollup.repeat_groups`) prints
+    each group of n > 1 once, as ``(0-11): 12 x Block(...)`` with one copy's numbers."""
     by_module = report.by_module()
     total_macs = max(report.macs, 1)
     total_params = max(report.params, 1)
@@ -58,7 +61,15 @@ def module_tree_text(
     def render(path: str) -> str:
         info = report.modules[path]
         extra_lines = stats(path).split("\n")
-        child_lines = [f"({name}): " + _indent(render(child), 2) for name, child in info.children]
+        if groups is not None and path in groups:
+            child_lines = []
+            for g in groups[path]:
+                names = [c.rpartition(".")[2] for c in g]
+                label = names[0] if len(g) == 1 else f"{names[0]}-{names[-1]}"
+                times = "" if len(g) == 1 else f"{len(g)} x "
+                child_lines.append(f"({label}): {times}" + _indent(render(g[0]), 2))
+        else:
+            child_lines = [f"({name}): " + _indent(render(child), 2) for name, child in info.children]
         lines = extra_lines + child_lines
         main = info.type_name + "("
         if lines:
@@ -180,19 +191,28 @@ def module_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Ro
     return rows
 
 
-def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None, precision: int = 2) -> str:
+def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None, precision: int = 2,
+                 rows: Optional[List[Row]] = None) -> str:
     """The module tree to ``depth`` as a prettytable: module, type, params, % params, MACs,
-    % MACs, FLOPs, output shape; unsupported ops listed under it."""
+    % MACs, FLOPs, output shape; unsupported ops listed under it. ``rows``: the rows to show
+    (default :func:`module_rows`); a row with ``copies`` > 1 (identical blocks folded, see
+    :func:`flowflops.analysis.rollup.folded_rows`) shows ``Block x 12`` and its MACs as the sum
+    and ``12 x`` one copy's."""
     from prettytable import PrettyTable
 
     t = PrettyTable(["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "bytes", "output shape"])
     t.align = "r"
     t.align["module"] = t.align["type"] = "l"
-    for r in module_rows(report, depth):
+    for r in (module_rows(report, depth) if rows is None else rows):
+        n = r.get("copies", 1)
+        macs = flops_to_string(r["macs"], units=_mac_unit(units), precision=precision)
+        if n > 1:
+            macs += f" ({n} x {flops_to_string(r['per_copy'].macs, units=_mac_unit(units), precision=precision)})"
         t.add_row([
             "  " * r["depth"] + r["module"],
-            r["type"], params_to_string(r["params"], units=_param_unit(units), precision=precision),
-            _pct(r["params"], report.params), flops_to_string(r["macs"], units=_mac_unit(units), precision=precision),
+            r["type"] + (f" x {n}" if n > 1 else ""),
+            params_to_string(r["params"], units=_param_unit(units), precision=precision),
+            _pct(r["params"], report.params), macs,
             _pct(r["macs"], report.macs), real_flops_to_string(r["flops"], precision=precision),
             bytes_to_string(r["bytes_read"] + r["bytes_written"], precision),
             "" if r["output_shape"] is None else str(tuple(r["output_shape"])),
@@ -448,13 +468,16 @@ def totals_text(report: Aggregate) -> str:
     return "\n".join(lines) + "\n"
 
 
-def top_text(report: Aggregate, k: int) -> str:
-    """The ``k`` most expensive leaf-most modules, one numbered line each."""
-    rows = top_modules(report, k)
+def top_text(report: Aggregate, k: int, folded: Optional[List[Tuple[str, str, int, int]]] = None) -> str:
+    """The ``k`` most expensive leaf-most modules, one numbered line each; with ``folded``
+    (:func:`flowflops.analysis.rollup.folded_top`: identical copies taken together) those rows
+    instead, ``blocks.0-11.mlp.fc1 (Linear x 12): sum (each ...)``."""
+    rows = [(p, t, m, 1) for p, t, m in top_modules(report, k)] if folded is None else folded[:k]
     total = max(report.macs, 1)
-    out = [f"Top {len(rows)} modules by MACs ({report.mode}):"]
-    for i, (path, typ, macs) in enumerate(rows, 1):
-        out.append(f"{i:>3}. {path} ({typ}): {flops_to_string(macs)} ({macs / total:.2%})")
+    out = [f"Top {len(rows)} modules by MACs ({report.mode}" + (", identical copies together):" if folded is not None else "):")]
+    for i, (path, typ, macs, n) in enumerate(rows, 1):
+        each = f" (each {flops_to_string(macs // n)})" if n > 1 else ""
+        out.append(f"{i:>3}. {path} ({typ}{f' x {n}' if n > 1 else ''}): {flops_to_string(macs)}{each} ({macs / total:.2%})")
     return "\n".join(out) + "\n"
 
 

@@ -7,6 +7,7 @@ from typing import Dict
 import oneflow.nn as nn
 
 from ..records import ModuleInfo
+from .source import code_location
 
 
 def count_params(module: nn.Module) -> tuple:
@@ -35,7 +36,8 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
             extra = m.extra_repr()
         except Exception:  # a user's extra_repr must never break a count
             extra = ""
-        info = ModuleInfo(type(m).__name__, extra, total, trainable)
+        info = ModuleInfo(type(m).__name__, extra, total, trainable,
+                          source=code_location(getattr(type(m), "forward", None)))
         tree[path] = info
         for name, child in m._modules.items():
             if child is None:
