@@ -203,7 +203,7 @@ def test_verbose_in_graph_mode_names_ops():
     from flowflops.registry import lookup
 
     candidates = [("flip", lambda x: flow.flip(x, [1])), ("median", lambda x: flow.median(x)),
-                  ("erfinv", lambda x: flow.erfinv(x))]
+                  ("erfinv", lambda x: flow.erfinv(x)), ("searchsorted", lambda x: flow.searchsorted(x, x))]
     op, fn = next((op, fn) for op, fn in candidates if lookup(op) is None)
 
     class Unpriced(nn.Module):

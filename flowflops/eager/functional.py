@@ -26,6 +26,14 @@ The mechanism is safe with threads and with code that keeps references to functi
   harmless afterwards.
 - The wrappers are made once per function (and emitter) and reused: a wrapper kept from an
   earlier count is the one installed again, and prices its op in every later count.
+
+A reference to a primitive that no patch reaches (a default argument ``def f(x, act=F.gelu)``,
+a dict built before the count) would be a silent zero. Below every Python reference, the
+counting thread's profile hook (``sys.setprofile``: Python reports each call of a built-in
+function, whatever name it was called by) sees such a call: it is recorded as op type
+``unreached:<function>``, which has no formula, so the report lists it among the unsupported
+ops and its coverage is below 100 %. (The hook is only set when the thread has none: a count
+under a profiler of the user's leaves it alone.)
 """
 from __future__ import annotations
 
@@ -172,6 +180,28 @@ def _release(held: List[Tuple[int, str]]) -> None:
         held.pop()
 
 
+def unreached_calls(active: "_Active") -> Callable[[Any, str, Any], None]:
+    """The profile hook of a ``count_functional`` count: a call of a primitive's original
+    function (a built-in) made while the count would price it, but not through a wrapper (no
+    wrapper is running), is recorded as ``unreached:<name>``."""
+    names: Dict[int, str] = {}
+    for owner, name, _ in patch_targets():
+        if owner is not flow.Tensor:
+            fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            entry = _patches.get((id(owner), name))
+            original = entry[2] if entry else fn
+            names.setdefault(id(original), getattr(original, "__name__", name))
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event != "c_call" or active.busy:
+            return
+        name = names.get(id(arg))
+        if name is not None and active.should_count():
+            active.record([OpRecord(f"unreached:{name}", "", attrs={FUNCTION_ATTR: name})])
+
+    return profile
+
+
 def patched_attributes() -> List[Tuple[Any, str]]:
     """Every ``(owner, name)`` a functional count may patch (for state checks in tests)."""
     return [(owner, name) for owner, name, _ in patch_targets()]
@@ -193,12 +223,18 @@ def patched(record: Record, should_count: Callable[[], bool], extra: Sequence[Ta
     :func:`patch_targets` (a count without ``count_functional``: :func:`abort_targets`)."""
     previous = getattr(_tls, "active", None)
     held: List[Tuple[int, str]] = []
+    hook: Optional[Callable] = None
     try:
         with _lock:
             _acquire(list(patch_targets() if targets is None else targets) + list(extra), held)
-        _tls.active = _Active(record, should_count)
+        active = _tls.active = _Active(record, should_count)
+        if targets is None and sys.getprofile() is None:
+            hook = unreached_calls(active)
+            sys.setprofile(hook)
         yield
     finally:
+        if hook is not None and sys.getprofile() is hook:
+            sys.setprofile(None)
         _tls.active = previous
         with _lock:
             _release(held)

@@ -253,13 +253,101 @@ def logsumexp(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     return recs + [record("log", [y], [y]), record("add_n", [y, y], [y])]
 
 
-def norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
-    """The 2-norm compiles to ``sqrt_square_sum``; other orders are reported."""
-    p = _arg(args, kwargs, 1, "p", "ord")
-    x, y = shape_of(args[0]), _out(out)
-    if p in (None, 2, 2.0, "fro"):
+def _dims(dim: Any, ndim: int) -> Optional[List[int]]:
+    if dim is None:
+        return None
+    dims = [int(dim)] if isinstance(dim, int) else [int(d) for d in dim]
+    return [d + ndim if d < 0 else d for d in dims]
+
+
+def _reduced(x: Shape, dims: List[int], keepdim: bool) -> Shape:
+    return tuple((1 if i in dims else d) for i, d in enumerate(x) if keepdim or i not in dims)
+
+
+def _vector_norm(x: Shape, ord: Any, dims: Optional[List[int]], keepdim: bool, grad: bool,
+                 y: Shape) -> List[OpRecord]:
+    """OneFlow 0.9's ``VectorNormFunctor``: ``ord`` 0 counts the non-zeros (a mask, then a
+    ``reduce_sum``); +-inf is ``abs`` then ``reduce_max``/``reduce_min``; 2 over every axis in
+    order, without keepdim, of a tensor that does not require grad is the fused
+    ``sqrt_square_sum``; any other order ``abs``, ``scalar_pow`` (ord), ``reduce_sum`` and
+    ``scalar_pow`` (1/ord) of the result."""
+    full = dims is None or (dims == list(range(len(dims))) and len(dims) >= len(x))
+    o = float(ord)
+    if o == 0:
+        return [record("not_equal_zero", [x], [x]), record("reduce_sum", [x], [y])]
+    if o in (float("inf"), float("-inf")):
+        return [record("abs", [x], [x]), record("reduce_max" if o > 0 else "reduce_min", [x], [y])]
+    if o == 2.0 and not keepdim and full and not grad:
         return [record("sqrt_square_sum", [x], [y])]
-    return [record("oneflow.norm", [x], [y])]
+    return _pow_norm(x, y)
+
+
+def _pow_norm(x: Shape, y: Shape) -> List[OpRecord]:
+    return [record("abs", [x], [x]), record("scalar_pow", [x], [x]), record("reduce_sum", [x], [y]),
+            record("scalar_pow", [y], [y])]
+
+
+def _matrix_norm(x: Shape, ord: Any, dims: List[int], keepdim: bool, y: Shape) -> List[OpRecord]:
+    """OneFlow 0.9's ``MatrixNormFunctor`` ('fro': ``square``, ``reduce_sum``, ``sqrt``) and
+    ``ScalarMatrixNormFunctor`` (+-1, +-inf: ``abs``, a ``reduce_sum`` over one axis, then a
+    ``reduce_max``/``reduce_min`` over the other)."""
+    if isinstance(ord, str):
+        if ord != "fro":
+            return [record("oneflow.norm", [x], [y])]
+        return [record("square", [x], [x]), record("reduce_sum", [x], [y]), record("sqrt", [y], [y])]
+    o = float(ord)
+    if o not in (1.0, -1.0, float("inf"), float("-inf")):
+        return [record("oneflow.norm", [x], [y])]
+    first = dims[1] if abs(o) == float("inf") else dims[0]
+    mid = _reduced(x, [first], keepdim)
+    return [record("abs", [x], [x]), record("reduce_sum", [x], [mid]),
+            record("reduce_max" if o > 0 else "reduce_min", [mid], [y])]
+
+
+def norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.norm`` / ``vector_norm`` (``Tensor.norm``, ``flow.norm``, ``flow.linalg.*``):
+    the ops of OneFlow 0.9's ``NormFunctor`` (oneflow/core/functional/impl/math_functor.cpp),
+    which eager and ``nn.Graph`` run alike. One axis: the vector norm (order 2 by default);
+    two: the matrix norm ('fro' by default); no axis: with an order of magnitude >= 2 from
+    ``Tensor.norm``/``flow.norm`` (``for_norm``) the ``abs``/``scalar_pow``/``reduce_sum``/
+    ``scalar_pow`` chain, else the vector norm of a 1-d tensor or the matrix norm of a 2-d one;
+    no order and no axis: the 2-norm of everything (``sqrt_square_sum``)."""
+    t = _arg(args, kwargs, 0, "input", "x", "self")
+    p = _arg(args, kwargs, 1, "ord", "p")
+    x, y = shape_of(t), _out(out)
+    dims = _dims(_arg(args, kwargs, 2, "dim"), len(x))
+    keepdim = bool(_arg(args, kwargs, 3, "keepdim", "keepdims", default=False))
+    grad = bool(getattr(t, "requires_grad", False))
+    if isinstance(p, str):
+        return _matrix_norm(x, p, dims if dims is not None else list(range(len(x))), keepdim, y)
+    if dims is not None:
+        if len(dims) == 1:
+            return _vector_norm(x, 2.0 if p is None else p, dims, keepdim, grad, y)
+        return _matrix_norm(x, "fro" if p is None else p, dims, keepdim, y)
+    if p is None:
+        return _vector_norm(x, 2.0, None, keepdim, grad, y)
+    if kwargs.get("for_norm") and isinstance(p, int) and abs(p) >= 2:
+        return _pow_norm(x, y)
+    if len(x) == 1:
+        return _vector_norm(x, p, None, keepdim, grad, y)
+    return _matrix_norm(x, p, [0, 1], keepdim, y)
+
+
+def vector_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.vector_norm(x, ord=2, dim=None, keepdim=False)``: :func:`_vector_norm`."""
+    t = _arg(args, kwargs, 0, "input", "x")
+    x = shape_of(t)
+    return _vector_norm(x, _arg(args, kwargs, 1, "ord", default=2.0), _dims(_arg(args, kwargs, 2, "dim"), len(x)),
+                        bool(_arg(args, kwargs, 3, "keepdim", default=False)),
+                        bool(getattr(t, "requires_grad", False)), _out(out))
+
+
+def matrix_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``flow._C.matrix_norm(x, ord='fro', dim=(-2, -1), keepdim=False)``: :func:`_matrix_norm`."""
+    x = shape_of(_arg(args, kwargs, 0, "input", "x"))
+    dims = _dims(_arg(args, kwargs, 2, "dim", default=(-2, -1)), len(x)) or [len(x) - 2, len(x) - 1]
+    return _matrix_norm(x, _arg(args, kwargs, 1, "ord", default="fro"), dims,
+                        bool(_arg(args, kwargs, 3, "keepdim", default=False)), _out(out))
 
 
 # -- products ------------------------------------------------------------------------------
@@ -301,7 +389,9 @@ def contraction(op_name: str, out: Any, k: int) -> List[OpRecord]:
 
 def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     """Two operands: ``batch_matmul`` with ``k`` = the product of the summed-out indices'
-    sizes; one operand: a ``reduce_sum`` of it."""
+    sizes; with no index summed out (an outer or elementwise product, ``i,j->ij``), the
+    ``broadcast_mul`` OneFlow runs instead (one multiply per output element, nothing
+    accumulated); one operand: a ``reduce_sum`` of it."""
     eq = str(args[0]).replace(" ", "")
     rest = args[1:]
     if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
@@ -316,10 +406,12 @@ def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     for spec, t in zip(lhs.split(","), ops):
         for letter, d in zip(spec, shape_of(t)):
             sizes[letter] = int(d)
+    summed = [letter for letter in sizes if letter not in rhs]
+    if not summed:
+        return [record("broadcast_mul", [shape_of(t) for t in ops], [_out(out)])]
     k = 1
-    for letter, d in sizes.items():
-        if letter not in rhs:
-            k *= d
+    for letter in summed:
+        k *= sizes[letter]
     return contraction("batch_matmul", out, k)
 
 
@@ -343,12 +435,30 @@ def conv(op: str) -> Emit:
     return emit
 
 
+def repeat_interleave(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``x.repeat_interleave(repeats, dim)``: the data is copied (a ``gather``, zero cost), but
+    OneFlow 0.9 first builds the index from the repeats: a ``cumsum`` over one count per
+    repeated slice (the size of ``dim``, every element when ``dim`` is None, or the repeats
+    tensor), then the ``repeat_interleave`` index op (zero cost), as its graph shows."""
+    x = shape_of(_arg(args, kwargs, 0, "input", "self"))
+    repeats = _arg(args, kwargs, 1, "repeats")
+    dims = _dims(_arg(args, kwargs, 2, "dim"), len(x))
+    n = numel(x) if dims is None else x[dims[0]]
+    if _is_tensor(repeats) and numel(shape_of(repeats)) > 1:
+        n = numel(shape_of(repeats))
+    return [record("cumsum", [(n,)], [(n,)]), record("repeat_interleave", [(n,), (n,)], [_out(out)])]
+
+
 # -- normalisation -------------------------------------------------------------------------
 
 def normalization(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     """``flow._C.normalization(x, mean, var, gamma, beta, axis, eps, momentum, training)``
     (``F.batch_norm``): the graph's ``normalization``; in training it also outputs the batch
-    mean and inverse variance (the formula reads ``training`` from the attrs)."""
+    mean and inverse variance (the formula reads ``training`` from the attrs). OneFlow 0.9
+    applies the affine transform only when both ``weight`` and ``bias`` are given: with either
+    missing it normalises with a constant gamma of ones and beta of zeros (the output equals
+    the plain normalisation's; its graph feeds ``gamma`` from a ``constant`` op), so the
+    record is affine only then."""
     x, y = shape_of(args[0]), _out(out)
     gamma = _arg(args, kwargs, 3, "weight", "gamma")
     beta = _arg(args, kwargs, 4, "bias", "beta")
@@ -470,7 +580,8 @@ FUNCTIONALS.update({
     "reduce_nansum": reduction("reduce_sum"), "reduce_prod": reduction("reduce_prod"),
     "reduce_max": reduction("reduce_max"), "reduce_min": reduction("reduce_min"),
     "amax": reduction("reduce_max"), "amin": reduction("reduce_min"), "std": std,
-    "logsumexp": logsumexp, "vector_norm": norm, "norm": norm,
+    "logsumexp": logsumexp, "vector_norm": vector_norm, "norm": norm,
+    "matrix_norm": matrix_norm, "repeat_interleave": repeat_interleave,
     "conv1d": conv("conv1d"), "conv2d": conv("conv2d"), "conv3d": conv("conv3d"),
     "deconv1d": conv("deconv1d"), "deconv2d": conv("deconv2d"), "deconv3d": conv("deconv3d"),
     "bias_add": lambda a, k, o: [record("bias_add", [_out(o), shape_of(a[1])], [_out(o)])],
@@ -505,7 +616,7 @@ ZERO_COST: FrozenSet[str] = frozenset("""
     broadcast_to cast chunk column_stack concat cat constant contiguous contiguous_ copy diag
     diagonal dim_gather dstack empty expand expand_dims eye eye_ fill_ flatten flip gather
     gather_nd hsplit hstack identity index_select masked_fill masked_fill_ meshgrid movedim narrow
-    one_hot pad permute repeat repeat_interleave reshape reshape_like roll row_stack select slice
+    one_hot pad permute repeat reshape reshape_like roll row_stack select slice
     slice_update slice_view_1d_contiguous split split_like squeeze stack swapaxes swapdims t
     tensor tensor_split tile to transpose tril triu triu_ unbind unfold_tensor unsqueeze view
     vsplit vstack where zeros ones zeros_like ones_like full full_like empty_like new_empty
@@ -647,28 +758,65 @@ def patch_targets() -> List[Tuple[Any, str, Emit]]:
     return list(_TARGETS)
 
 
+def _functions_of(holder: Any) -> List[Any]:
+    """The Python functions a class (its own ``__dict__``: methods, static and class methods,
+    properties' getters) or a module (its module-level functions) defines."""
+    out = []
+    for value in list(vars(holder).values()):
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        elif isinstance(value, property):
+            value = value.fget
+        if inspect.isfunction(value):
+            out.append(value)
+    return out
+
+
 def captured_targets(model: Any) -> List[Tuple[Any, str, Emit]]:
     """References to patched functions taken before the count, where the model's own code
     holds them: the module-level names of the Python modules that define the model's module
-    classes (``from oneflow import matmul``) and the modules' instance attributes
-    (``self.act = F.gelu``, as Hugging Face does). Patching ``flow`` cannot reach these;
-    patching them too (and restoring them after) prices their calls. References held
-    anywhere else (a closure, a default argument, a container) stay unseen."""
+    classes (``from oneflow import matmul``), the modules' instance attributes
+    (``self.act = F.gelu``, as Hugging Face does) and the closure cells of the functions those
+    classes and modules define (``act = F.gelu`` in a factory, then ``act(x)`` in a nested
+    ``forward``). Patching ``flow`` cannot reach these; patching them too (a cell through its
+    ``cell_contents``) and restoring them after prices their calls. References held anywhere
+    else (a default argument, a container) are not patched: the count sees their calls all
+    the same, below any reference, and reports them (see
+    :func:`flowflops.eager.functional.unreached_calls`)."""
     import sys
 
     originals = {id(_raw(owner, name)): emit for owner, name, emit in patch_targets()
                  if owner is not flow.Tensor}
     found: List[Tuple[Any, str, Emit]] = []
-    seen_modules = set()
+    seen: set = set()
+
+    def cells(fn: Any) -> None:
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if callable(value) and id(value) in originals and id(cell) not in seen:
+                seen.add(id(cell))
+                found.append((cell, "cell_contents", originals[id(value)]))
+
     for m in model.modules():
         for name, value in list(vars(m).items()):
             if callable(value) and id(value) in originals:
                 found.append((m, name, originals[id(value)]))
+        for cls in type(m).__mro__:
+            if cls.__module__.startswith("oneflow") or cls is object or id(cls) in seen:
+                continue
+            seen.add(id(cls))
+            for fn in _functions_of(cls):
+                cells(fn)
         mod = sys.modules.get(type(m).__module__)
-        if mod is None or id(mod) in seen_modules or mod.__name__.startswith("oneflow"):
+        if mod is None or id(mod) in seen or mod.__name__.startswith("oneflow"):
             continue
-        seen_modules.add(id(mod))
+        seen.add(id(mod))
         for name, value in list(vars(mod).items()):
             if callable(value) and id(value) in originals:
                 found.append((mod, name, originals[id(value)]))
+        for fn in _functions_of(mod):
+            cells(fn)
     return found

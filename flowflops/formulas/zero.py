@@ -21,6 +21,10 @@ ZERO_COST_OPS = (
     "broadcast_equal", "broadcast_not_equal",
     "arg_sort", "sort", "unfold", "where_scalar_x", "where_scalar_y", "where_scalar_xy",
     "tensor_constant",
+    # more views, copies and selections: flip, a diagonal, the median (a selection), the
+    # index of repeat_interleave (its cumsum is priced), Tensor.unfold (a strided view), the
+    # mask of linalg.vector_norm's order 0
+    "flip", "diag", "median", "repeat_interleave", "unfold_tensor", "not_equal_zero",
     # comparisons and logical ops against a scalar, tests of values (as the broadcast ones
     # above: a mask, no arithmetic on values; fvcore and torch's counter do not count them)
     "scalar_logical_greater", "scalar_logical_greater_equal", "scalar_logical_less",

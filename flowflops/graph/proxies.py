@@ -10,6 +10,14 @@ changed (they are discarded with it); OneFlow's classes and the user's modules a
 ``nn.Graph`` also accepts only tensors, tuples, lists and plain dicts as outputs:
 :func:`graph_output` turns any structure a forward returns (dict subclasses such as Hugging
 Face's ``ModelOutput``, dataclasses, named tuples, nested) into those.
+
+``nn.Graph`` calls a proxy without the module's forward pre-hooks (``ProxyModule.__call__``
+skips every hook), but an eager forward runs them: ``nn.utils.weight_norm`` recomputes the
+weight ``g * v / ||v||`` in one, on every call. The proxies of the counting graph run the
+module's forward pre-hooks as ``Module.__call__`` does, with the proxy as the module, so the
+hook's arithmetic is traced (on the graph's lazy tensors) and what it sets lands on the proxy,
+never on the user's module. (A compiled ``nn.Graph`` of the user's own skips them when it runs,
+so its proxies are left as OneFlow makes them.)
 """
 from __future__ import annotations
 
@@ -28,8 +36,16 @@ def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
         def reported_class(self: Any) -> type:
             return origin_cls
 
+        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+            origin = self.__dict__.get("_oneflow_internal_origin__")
+            for hook in list(getattr(origin, "_forward_pre_hooks", {}).values()):
+                result = hook(self, args)  # as oneflow's Module.__call__ does
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+            return proxy_cls.__call__(self, *args, **kwargs)
+
         _PROXY_TYPES[key] = type(proxy_cls.__name__, (proxy_cls,), {
-            "__class__": property(reported_class),
+            "__class__": property(reported_class), "__call__": __call__,
             "__doc__": f"A proxy of a {origin_cls.__name__} whose __class__ is {origin_cls.__name__}.",
         })
     return _PROXY_TYPES[key]

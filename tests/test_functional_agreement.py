@@ -1,0 +1,142 @@
+"""Eager (module hooks + count_functional) and graph mode agree, op by op, on calls where they
+once differed (issue 27), each priced by what OneFlow 0.9 really runs, derived by hand below.
+Elementwise ops, reductions and the per-row roots cost 1 MAC and 1 FLOP per element; a
+matmul k MACs and 2k FLOPs per output element (see flowflops.Cost)."""
+import oneflow as flow
+import oneflow.nn as nn
+import oneflow.nn.functional as F
+import pytest
+
+import flowflops
+
+FUNCTIONAL = {"count_functional": True}
+
+
+class Call(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def both(model, shape):
+    e = flowflops.profile(model, shape, mode="eager", backend_specific_config=FUNCTIONAL)
+    g = flowflops.profile(model, shape, mode="graph")
+    return e, g
+
+
+def assert_both(model, shape, macs, flops):
+    e, g = both(model, shape)
+    assert (e.macs, e.flops) == (macs, flops)
+    assert (g.macs, g.flops) == (macs, flops)
+    assert e.unsupported == {} and g.unsupported == {}
+    return e, g
+
+
+def test_weight_norm_pre_hook_is_counted_in_graph_mode_too():
+    """weight_norm recomputes W = v * (g / ||v||) in a forward pre-hook on every call, which
+    nn.Graph skips. Linear(64, 64) on (1, 64), dim 0: the norm of each of 64 rows of v, which
+    requires grad, so OneFlow runs abs (4096), scalar_pow 2 (4096), reduce_sum (4096),
+    scalar_pow 1/2 (64); g / norm: 64 divisions; v * that: 4096 multiplies; then the layer:
+    matmul 64 * 64 = 4096 MACs (8192 FLOPs) and the bias add 64."""
+    m = nn.utils.weight_norm(nn.Linear(64, 64))
+    weight = m.weight
+    norm = 3 * 4096 + 64
+    assert_both(m, (1, 64), norm + 64 + 4096 + 4096 + 64, norm + 64 + 4096 + 8192 + 64)
+    assert m.weight is weight  # the hook ran on the graph's proxy, not on the user's module
+
+
+@pytest.mark.parametrize("fn,shape,macs,flops", [
+    # an order-2 norm over one axis of (2, 512): abs 1024, scalar_pow 1024, reduce_sum 1024,
+    # scalar_pow of the 2 sums
+    (lambda x: x.norm(p=2, dim=-1), (2, 512), 3 * 1024 + 2, 3 * 1024 + 2),
+    (lambda x: flow.linalg.vector_norm(x, 2, dim=-1), (2, 512), 3 * 1024 + 2, 3 * 1024 + 2),
+    # over every axis: the fused sqrt_square_sum, 1024 MACs (2048 FLOPs) + 1 root
+    (lambda x: x.norm(), (2, 512), 1024 + 1, 2 * 1024 + 1),
+    # 'fro' over one axis: square 1024, reduce_sum 1024, sqrt of the 2 sums
+    (lambda x: flow.norm(x, dim=1), (2, 512), 2 * 1024 + 2, 2 * 1024 + 2),
+    # the matrix 1-norm of (2, 4, 4): abs 32, column sums 32, the max of 4 sums per matrix 8
+    (lambda x: flow.linalg.matrix_norm(x, 1), (2, 4, 4), 32 + 32 + 8, 32 + 32 + 8),
+    # inf over one axis: abs 1024, reduce_max 1024
+    (lambda x: x.norm(p=float("inf"), dim=-1), (2, 512), 2048, 2048),
+])
+def test_norms(fn, shape, macs, flops):
+    assert_both(Call(fn), shape, macs, flops)
+
+
+@pytest.mark.parametrize("eq,shape,macs,flops", [
+    # an outer product: 64 * 64 multiplies, nothing accumulated (broadcast_mul)
+    ("i,j->ij", (64,), 64 * 64, 64 * 64),
+    ("bi,bj->bij", (2, 8), 2 * 8 * 8, 2 * 8 * 8),
+    # a matrix product: 8 * 8 outputs of 8 products each, 2 FLOPs per MAC
+    ("ij,jk->ik", (8, 8), 8 * 8 * 8, 2 * 8 * 8 * 8),
+])
+def test_einsum(eq, shape, macs, flops):
+    assert_both(Call(lambda x: flow.einsum(eq, x, x)), shape, macs, flops)
+
+
+def test_repeat_interleave():
+    """(1, 4, 4) repeated twice along dim 1 is (1, 8, 4): 32 multiplies by 2. OneFlow builds
+    the gather index with a cumsum over the 4 repeat counts: 4 adds."""
+    assert_both(Call(lambda x: x.repeat_interleave(2, dim=1) * 2), (1, 4, 4), 32 + 4, 32 + 4)
+
+
+class BatchNormNoBias(nn.Module):
+    def __init__(self, bias):
+        super().__init__()
+        self.w = nn.Parameter(flow.ones(8) * 2)
+        self.b = nn.Parameter(flow.zeros(8)) if bias else None
+
+    def forward(self, x):
+        return F.batch_norm(x, None, None, weight=self.w, bias=self.b, training=True)
+
+
+def test_batch_norm_weight_without_bias():
+    """OneFlow 0.9 applies F.batch_norm's affine transform only with both weight and bias: with
+    the bias missing the output equals the plain normalisation's (checked here), so on (1, 8,
+    4, 4), n = 128: normalising 1 per element + the batch statistics (mean: 1 add, variance: 1
+    subtract + 1 squared accumulate per element) = 4n MACs, n + 2n + 2n = 5n FLOPs. With the
+    bias too: + 1 per element for the affine transform, 5n MACs, 6n FLOPs."""
+    x = flow.randn(1, 8, 4, 4)
+    plain = F.batch_norm(x, None, None, training=True)
+    assert float((BatchNormNoBias(False)(x) - plain).abs().max()) == 0.0
+    n = 128
+    assert_both(BatchNormNoBias(False), (1, 8, 4, 4), 4 * n, 5 * n)
+    assert_both(BatchNormNoBias(True), (1, 8, 4, 4), 5 * n, 6 * n)
+
+
+def test_zero_arithmetic_ops_are_zero_cost_in_both_engines():
+    """flip, diag, median (a selection), Tensor.unfold (a strided view): no arithmetic, and
+    known to both engines (nothing unsupported)."""
+    assert_both(Call(lambda x: (x.flip(0), flow.diag(x), x.median(), x.unfold(0, 2, 1))), (4, 4), 0, 0)
+
+
+def _closure_model():
+    act = F.gelu  # captured before any count: patching F cannot replace this reference
+
+    class Closure(nn.Module):
+        def forward(self, x):
+            return act(x)
+
+    return Closure()
+
+
+def test_a_function_captured_in_a_closure_is_priced():
+    """gelu of (1, 64): 64 (1 per element), in both engines."""
+    assert_both(_closure_model(), (1, 64), 64, 64)
+
+
+class DefaultArgument(nn.Module):
+    def forward(self, x, act=F.gelu):
+        return act(x)
+
+
+def test_a_function_no_patch_reaches_lowers_coverage_naming_it():
+    """A default argument holds F.gelu where no patch reaches: the eager count cannot price the
+    call, but sees it (below the reference) and says so, never a silent zero under 100 %."""
+    e, g = both(DefaultArgument(), (1, 64))
+    assert (g.macs, g.unsupported) == (64, {})
+    assert e.macs == 0 and not e.complete and e.coverage < 1.0
+    assert list(e.unsupported) == [f"unreached:{F.gelu.__name__}"]
