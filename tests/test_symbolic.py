@@ -208,6 +208,22 @@ def test_interpolate_recovers_a_known_polynomial():
     assert interpolate(grid, values) == {(2, 1): Fraction(3, 2), (0, 1): Fraction(-5), (0, 0): Fraction(7)}
 
 
+def test_counts_taken(gpt, cnn):
+    # the CNN is linear in B, H and W: the first guess (degree 1 each) holds, so 2 values per size
+    # on the grid, 2*2*2 = 8 counts, and the 2 default checks: 10
+    assert cnn[1].counts == 2 * 2 * 2 + 2
+    # the decoder is quadratic in T: the guess (a 2 x 2 grid, 4 counts, and 2 checks) misses; along
+    # the axes through (B, T) = (2, 2): B = 4 (1 count) shows degree 1, T = 4, 5 (2 counts) degree
+    # 2; the 2 x 3 grid then needs (B, T) = (3, 4) (1 count): 4 + 2 + 3 + 1 = 10
+    assert gpt[1].counts == 10 and gpt[1].macs.degree("T") == 2
+    # checks=0: every degree is found along its axis first (the base and 2 more per size: 7),
+    # then the grid's 8 corners, 4 of them new: 11; the axis counts off the grid check the fit
+    model, sym = cnn
+    lean = flowflops.symbolic(model, ("B", 3, "H", "W"), domain={"H": 2, "W": 2}, checks=0)
+    assert lean.counts == 1 + 3 * 2 + 4 and len(lean.check_points) == 3
+    assert lean.macs == sym.macs and lean.bytes == sym.bytes
+
+
 # -- a training step in B ------------------------------------------------------------------------
 
 def test_training_step_in_batch():

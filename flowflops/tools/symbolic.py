@@ -10,13 +10,16 @@ raised a :class:`CountError` naming what missed.
 
 **How.** Each named dimension ``X`` takes the values of its domain, an arithmetic progression
 (``domain={"H": 32}``: 32, 64, 96, ...; ``domain={"T": range(1, 17)}``: 1..16; default: 1, 2,
-3, ...). Its degree is found along one axis (the other dimensions at their second value): the
-values ``x_1, x_2, ...`` are counted until the ``(d+1)``-th finite difference of every cost is
-zero (``d + 2`` counts show degree ``d``), up to ``max_degree``. The polynomial of those
-degrees is then interpolated on the grid of ``d_X + 1`` values per dimension (a tensor-product
-Lagrange fit, exact fractions), and checked at the axis counts the grid did not use and at
-``checks`` further shapes: the domain's smallest sizes, then shapes drawn at random. The
-counts: ``prod(d_X + 1)`` for the grid, one more per dimension, and ``checks``.
+3, ...). The first guess is degree 1 in every dimension: the grid of the domain's second and
+third values per dimension is counted, every number interpolated on it (a tensor-product
+Lagrange fit, exact fractions) and checked at ``checks`` further shapes: the domain's smallest
+sizes, then shapes drawn at random off the grid in every dimension. Only where a check misses is
+the degree found along each axis (the other dimensions at their second value): the values
+``x_1, x_2, ...`` are counted until the ``(d+1)``-th finite difference of every cost is zero, up
+to ``max_degree``; the grid is widened to ``d_X + 1`` values and the fit checked again (at the
+axis counts off the grid too). A miss where no axis shows a higher degree raises. The counts:
+``prod(d_X + 1)`` for the grid and ``checks``; where a guess missed, the axis counts besides.
+(``checks=0`` finds every degree along its axis first, so the axis counts still check the fit.)
 
 **Domains.** Strides, padding and pooling take floors of sizes: a cost is then a polynomial
 only on the sizes where every floor is exact, e.g. H a multiple of 32 for a network that
@@ -95,16 +98,22 @@ class Formula:
         self.terms: Terms = {tuple(e): Fraction(c) for e, c in terms.items() if c != 0}
         self.domain: Dict[str, range] = {d: (domain or {}).get(d, range(1, _BIG)) for d in self.dims}
         self.name = name
-        self._fn = _compile(self.dims, self.terms, self.domain)
+        _check_names(self.dims)
+        self._fn: Optional[Callable[..., int]] = None  # compiled on the first call
 
     def __call__(self, **dims: int) -> int:
+        fn = self._fn or self._compiled()
         try:
-            return self._fn(**dims)
+            return fn(**dims)
         except TypeError:
             if set(dims) != set(self.dims):
                 raise TypeError(f"this formula takes the sizes {', '.join(self.dims)} as keywords, "
                                 f"got {', '.join(dims) or 'none'}") from None
             raise
+
+    def _compiled(self) -> Callable[..., int]:
+        self._fn = _compile(self.dims, self.terms, self.domain)
+        return self._fn
 
     def evaluate(self, values: Mapping[str, int]) -> int:
         """The formula at ``values`` (a mapping of every dimension to its size)."""
@@ -180,13 +189,17 @@ class Formula:
         return cls(dims, {tuple(e): Fraction(c) for e, c in data["terms"]}, domain, name)
 
 
-def _compile(dims: Tuple[str, ...], terms: Terms, domain: Mapping[str, range]) -> Callable[..., int]:
-    """A Python function of the dimensions (as keywords) returning the exact int: integer
-    coefficients over one common denominator, the domain checked first."""
+def _check_names(dims: Tuple[str, ...]) -> None:
     for d in dims:
         if not d.isidentifier() or keyword.iskeyword(d) or d.startswith("_"):
             raise ValueError(f"dimension name {d!r} must be a Python identifier not starting with '_' "
                              "(e.g. 'B', 'T', 'H')")
+
+
+def _compile(dims: Tuple[str, ...], terms: Terms, domain: Mapping[str, range]) -> Callable[..., int]:
+    """A Python function of the dimensions (as keywords) returning the exact int: integer
+    coefficients over one common denominator, the domain checked first."""
+    _check_names(dims)
     den = 1
     for c in terms.values():
         den = den * c.denominator // gcd(den, c.denominator)
@@ -490,9 +503,10 @@ class _Fitter:
                 f"find the degree of the cost in {self.dims[i]} ({n} needed): widen it")
         return [r[k + skip] for k in range(n)]
 
-    def degree(self, i: int, base: Point) -> int:
-        """The degree in dimension ``i`` of every fitted number, along the axis through ``base``."""
-        d = 0
+    def degree(self, i: int, base: Point, start: int = 0) -> int:
+        """The degree in dimension ``i`` of every fitted number, along the axis through ``base``
+        (at least ``start``: from the ``start + 2`` first values on)."""
+        d = start
         while True:
             xs = self.axis_values(i, d + 2)
             pts = [base[:i] + (x,) + base[i + 1:] for x in xs]
@@ -577,40 +591,40 @@ def symbolic(
 
     fit = _Fitter(count, names, doms, max_degree)
     base = tuple(fit.axis_values(i, 1)[0] for i in range(len(names)))
-    degrees = [fit.degree(i, base) for i in range(len(names))]
-    grid = [fit.axis_values(i, d + 1) for i, d in enumerate(degrees)]
-    fit_pts = list(itertools.product(*grid))
-    for p in fit_pts:
-        fit.sample(p)
-    check_pts = [p for p in fit.samples if p not in set(fit_pts)]
-    check_pts += _random_points(names, doms, grid, set(fit.samples), checks, random.Random(seed))
-    for p in check_pts:
-        fit.sample(p)
-
-    keys = sorted(set().union(*fit.samples.values()))
-    formulas: Dict[Tuple[str, str, str], Formula] = {}
-    misses: Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]] = {}
-    mats = [_lagrange_matrix(xs) for xs in grid]
-    for k in keys:
-        terms = interpolate(grid, {p: fit.samples[p].get(k, 0) for p in fit_pts}, mats)
-        f = Formula(names, terms, doms, _describe(*k))
-        for p in check_pts:
-            got = fit.samples[p].get(k, 0)
-            want = f.exact(dict(zip(names, p)))
-            if want != got:
-                misses[k] = (p, want, got)
-                break
-        formulas[k] = f
-    if misses:
-        k = _most_specific(list(misses))
-        p, want, got = misses[k]
-        others = f" (and {len(misses) - 1} more numbers)" if len(misses) > 1 else ""
-        raise CountError(
-            f"{_describe(*k)}{others} does not follow one polynomial in {', '.join(names)}: fitted on "
-            f"{len(fit_pts)} counts it predicts {want} at {_at(names, p)}, counted {got:,} "
-            f"({'; '.join(domain_text(d, doms[d]) for d in names)}). The model may take another path "
-            "at some sizes (a size of 1, a size a stride or pooling does not divide): give a domain "
-            "that leaves them out (e.g. domain={'T': range(2, 4097)} or {'H': 32}), or raise max_degree")
+    # a first guess of degree 1 in every size (most costs are), checked at shapes off the grid;
+    # only where a check misses is the degree found along each axis (and the grid widened)
+    degrees = [min(1, max_degree)] * len(names)
+    if not checks:  # nothing off the grid would check a guess: find every degree along its axis
+        degrees = [fit.degree(i, base) for i in range(len(names))]
+    rng = random.Random(seed)
+    extra: Optional[List[Point]] = None
+    while True:
+        grid = [fit.axis_values(i, d + 1) for i, d in enumerate(degrees)]
+        fit_pts = list(itertools.product(*grid))
+        for p in fit_pts:
+            fit.sample(p)
+        if extra is None:
+            extra = _random_points(names, doms, grid, set(fit.samples), checks, rng)
+            for p in extra:
+                fit.sample(p)
+        on_grid = set(fit_pts)
+        check_pts = [p for p in fit.samples if p not in on_grid]
+        formulas, misses = _fit_all(fit, names, doms, grid, fit_pts, check_pts)
+        if not misses:
+            break
+        found = [fit.degree(i, base, d) for i, d in enumerate(degrees)]
+        if found == degrees:  # no axis shows a higher degree: the miss is the model's, not the fit's
+            k = _most_specific(list(misses))
+            p, want, got = misses[k]
+            others = f" (and {len(misses) - 1} more numbers)" if len(misses) > 1 else ""
+            raise CountError(
+                f"{_describe(*k)}{others} does not follow one polynomial in {', '.join(names)}: fitted on "
+                f"{len(fit_pts)} counts it predicts {want} at {_at(names, p)}, counted {got:,} "
+                f"({'; '.join(domain_text(d, doms[d]) for d in names)}). The model may take another path "
+                "at some sizes (a size of 1, a size a stride or pooling does not divide): give a domain "
+                "that leaves them out (e.g. domain={'T': range(2, 4097)} or {'H': 32}), or raise max_degree")
+        degrees = found
+    keys = sorted(formulas)
 
     zero = Formula(names, {}, doms)
 
@@ -633,16 +647,47 @@ def symbolic(
         unsupported=getattr(report, "unsupported", {}))
 
 
+def _fit_all(fit: "_Fitter", names: Tuple[str, ...], doms: Dict[str, range], grid: List[List[int]],
+             fit_pts: List[Point], check_pts: List[Point]
+             ) -> Tuple[Dict[Tuple[str, str, str], Formula], Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]]]:
+    """Every number's polynomial through the grid counts, and the numbers a check point misses
+    (key -> the first such point, the prediction, the count)."""
+    keys = sorted(set().union(*fit.samples.values()))
+    formulas: Dict[Tuple[str, str, str], Formula] = {}
+    misses: Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]] = {}
+    mats = [_lagrange_matrix(xs) for xs in grid]
+    seen: Dict[Tuple[int, ...], Tuple[Terms, Optional[Tuple[Point, Fraction, int]]]] = {}
+    for k in keys:
+        ys = tuple(fit.samples[p].get(k, 0) for p in fit_pts)
+        zs = tuple(fit.samples[p].get(k, 0) for p in check_pts)
+        if ys + zs not in seen:  # many numbers count alike (zeros, constants, twin modules)
+            terms = interpolate(grid, dict(zip(fit_pts, ys)), mats)
+            f = Formula(names, terms, doms)
+            miss = None
+            for p, got in zip(check_pts, zs):
+                want = f.exact(dict(zip(names, p)))
+                if want != got:
+                    miss = (p, want, got)
+                    break
+            seen[ys + zs] = (terms, miss)
+        terms, miss = seen[ys + zs]
+        formulas[k] = Formula(names, terms, doms, _describe(*k))
+        if miss is not None:
+            misses[k] = miss
+    return formulas, misses
+
+
 def _random_points(names: Tuple[str, ...], doms: Dict[str, range], grid: List[List[int]], used: set,
                    n: int, rng: random.Random) -> List[Point]:
     """``n`` shapes of the domain no count used: the smallest sizes of every dimension, then
     shapes with each size drawn from the domain's first values up to two steps past the largest
     one the grid used."""
-    choices = []
+    choices, off = [], []
     for d, xs in zip(names, grid):
         r = doms[d]
         top = min(len(r), r.index(max(xs)) + 3)
         choices.append([r[k] for k in range(top)])
+        off.append([v for v in choices[-1] if v not in xs] or choices[-1])
     space = 1
     for c in choices:
         space *= len(c)
@@ -651,9 +696,9 @@ def _random_points(names: Tuple[str, ...], doms: Dict[str, range], grid: List[Li
     if n and smallest not in used:
         out.append(smallest)
     tries = 0
-    while len(out) < n and tries < 200:
+    while len(out) < n and tries < 200:  # off the grid in every size: a check of every degree at once
         tries += 1
-        p = tuple(rng.choice(c) for c in choices)
+        p = tuple(rng.choice(c) for c in (off if tries <= 100 else choices))
         if p not in used and p not in out:
             out.append(p)
     if len(out) < n and space > len(used) + len(out):  # a small space: take what is left, in order
