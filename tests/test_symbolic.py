@@ -333,3 +333,78 @@ def test_decode_step_is_linear_in_the_cache_length():
     r = flowflops.profile(model, None, input_constructor=lambda _: {
         "idx": flow.zeros(3, 1, dtype=flow.int64), "past": model.empty_cache(3, 37)}, mode="graph")
     assert (step.macs(B=3, L=37), step.flops(B=3, L=37), step.bytes(B=3, L=37)) == (r.macs, r.flops, r.bytes)
+
+
+# -- the reference decoder with L layers: attention's 2*L*T^2*d ----------------------------------
+
+def test_decoder_attention_term_is_2_L_T2_d():
+    from flowflops.models import Decoder
+
+    L, d = 3, 32
+    model = Decoder(layers=L, hidden=d, heads=4, ffn=64, vocab=64)
+    tokens = lambda s: {"idx": flow.zeros(*s, dtype=flow.int64)}  # noqa: E731
+    sym = flowflops.symbolic(model, ("B", "T"), input_constructor=tokens, domain={"T": range(2, 4097)}, checks=1)
+    # per layer q.K^T and att.V: each B * heads * T * T * head_dim = B*T^2*d multiply-accumulates:
+    # 2*L*d per B*T^2, and nothing else in the batched matmuls
+    assert sym.by_operator()["batch_matmul"].macs == Formula(("B", "T"), {(1, 2): 2 * L * d})
+    # each projection q, k, v, o: a Linear d -> d without bias on B*T tokens: B*T*d*d
+    assert sym.by_module()["blocks.1.attn.q"].macs == Formula(("B", "T"), {(1, 1): d * d})
+    # the SwiGLU MLP's three Linears d -> 64, d -> 64, 64 -> d: B*T*3*64*d, plus the elementwise
+    # product silu(gate) * up, 1 per element of the 64-wide hidden: B*T*64; plus SiLU itself (1 each)
+    mlp = sym.by_module()["blocks.0.mlp"].macs
+    assert mlp.coefficient(B=1, T=1) == 3 * 64 * d + 64 + 64 and mlp.degree() == 2
+    r = flowflops.profile(model, (2, 29), input_constructor=tokens, mode="graph")
+    assert (sym.macs(B=2, T=29), sym.flops(B=2, T=29)) == (r.macs, r.flops)
+
+
+# -- a timm and a Hugging Face model (the torch-models extra) ------------------------------------
+
+def _have_extra():
+    import importlib.util
+
+    return all(importlib.util.find_spec(p) is not None for p in ("timm", "transformers"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_extra(), reason="the torch-models extra is not installed: `make torch-models`")
+def test_timm_model_in_batch_and_image_size():
+    from flowflops import torch_models as tm
+
+    with tm.mocked_torch():
+        built = tm.build("timm:regnety_002")
+        model = built.model
+        # from 64 up: at H = W = 32 the last stage's maps are 1x1 and its squeeze-excite modules
+        # cost otherwise (the fit raises there, naming 's4.b1.se')
+        sizes = range(64, 1 << 16, 32)
+        sym = flowflops.symbolic(model, ("B", 3, "H", "W"), domain={"H": sizes, "W": sizes})
+        # the stem: conv 3 -> 32, 3x3, stride 2, pad 1, no bias: (H/2)(W/2) * 32 * 27 = 216*B*H*W;
+        # its BN (2 per element, affine) and ReLU (1): 3 * 32 * (H/2)(W/2) = 24*B*H*W
+        assert sym.by_module()["stem.conv"].macs == Formula(("B", "H", "W"), {(1, 1, 1): 32 * 27 // 4})
+        assert sym.by_module()["stem.bn"].macs == Formula(("B", "H", "W"), {(1, 1, 1): 3 * 32 // 4})
+        # at timm's default input (1, 3, 224, 224), the stem conv: 3*3*3 * 32*112*112
+        assert sym.by_module()["stem.conv"].macs(B=1, H=224, W=224) == 3 * 3 * 3 * 32 * 112 * 112
+        for shape in unused_shapes(sym, {"B": range(1, 4), "H": range(64, 257, 32), "W": range(64, 257, 32)}, 1):
+            assert_exact(sym, flowflops.profile(model, sym.shape(**shape), mode="graph"), shape)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_extra(), reason="the torch-models extra is not installed: `make torch-models`")
+def test_hf_gpt2_in_batch_and_length():
+    from flowflops import torch_models as tm
+
+    L, d = 2, 64
+    cfg = {"n_layer": L, "n_embd": d, "n_head": 4, "vocab_size": 1000, "n_positions": 64}
+    with tm.mocked_torch():
+        built = tm.build("hf:gpt2", cfg)
+        model, ic = built.model, built.input_constructor
+        # B from 2: a batch of 1 compiles to another sum of the residual adds (add_n: the fit
+        # raises at B = 1, naming it)
+        sym = flowflops.symbolic(model, ("B", "T"), input_constructor=ic,
+                                 domain={"B": range(2, 1 << 20), "T": range(1, 65)})
+        # attention per layer: q.K^T and att.V, each B * heads * T * T * head_dim = B*T^2*d
+        assert sym.by_operator()["batch_matmul"].macs.coefficient(B=1, T=2) == 2 * L * d
+        # c_fc (as in test_torch_models): torch.addmm(bias, x, W) on B*T tokens, 64 -> 256, run by
+        # OneFlow as bias*beta (256, once) + (x @ W)*alpha (B*T*256) + their sum (B*T*256)
+        assert sym.by_module()["h.0.mlp.c_fc"].macs == Formula(("B", "T"), {(1, 1): d * 256 + 2 * 256, (0, 0): 256})
+        for shape in unused_shapes(sym, {"B": range(2, 6), "T": range(1, 65)}, 1):
+            assert_exact(sym, flowflops.profile(model, sym.shape(**shape), input_constructor=ic, mode="graph"), shape)
