@@ -78,6 +78,7 @@ def profile(
     attention: str = "dense",
     experts: str = "all",
     convention: str = "flowflops",
+    repeats: str = "once",
 ) -> Report:
     """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
     input shape, batch included) or made by ``input_constructor(input_res)``.
@@ -100,19 +101,24 @@ def profile(
     ``"flowflops"`` (the article's, the default), ``"ptflops"``, ``"ptflops-aten"``,
     ``"fvcore"``, ``"thop"`` or ``"torch"``. An eager count under a peer that sees functional
     calls prices them too, unless ``backend_specific_config`` sets ``count_functional``.
+    ``repeats="once"`` (graph mode): a block called again on inputs of the same shapes, with
+    the same parameter shapes and settings, is traced once and its records reused (same
+    records, less time; see :mod:`flowflops.graph.repeats`); ``"trace"`` traces every call.
     """
+    from .graph.repeats import check_repeats
     from .rules.sparsity import apply_rules, check_experts, parse_attention
 
     parse_attention(attention)
     check_experts(experts)
     report = _profile(model, input_res, input_constructor, mode, backend_specific_config,
-                      ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention)
+                      ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention,
+                      check_repeats(repeats))
     return apply_rules(report, model, attention, experts)
 
 
 def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, backend_specific_config: Any,
              ignore_modules: Any, custom_modules_hooks: Any, loss_fn: Any, optimizer: Any,
-             target: Any, convention: str = "flowflops") -> Report:
+             target: Any, convention: str = "flowflops", repeats: str = "trace") -> Report:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     conv = check_convention(convention)
@@ -147,7 +153,7 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
         rules = GraphRules(None if isinstance(model, flow.nn.Graph) else model, ignore, custom, op_rules)
         try:
             with rules.tracing():
-                trace = trace_graph(model, args, kwargs)
+                trace = trace_graph(model, args, kwargs, "trace" if rules.by_module else repeats)
         except CountError as err:
             hint = batch_hint(input_res, input_constructor)
             if not hint or "Check that the shape" not in str(err):  # only for shape problems

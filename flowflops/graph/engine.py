@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -13,21 +13,22 @@ import oneflow.nn as nn
 from ..runtime.guard import counting_state
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
-from ..records import ModuleInfo, Trace
+from ..records import ModuleInfo, OpRecord, Trace
 from .building import CountGraphMixin, copy_graph
 from .compile import compile_job, graph_models
 from .job import job_records
 from .proxies import graph_output, truthful_proxies
+from .repeats import RepeatCall, Repeats, Retrace, active
 from .train import assign_phases
 
 
 class _CountGraph(CountGraphMixin, flow.nn.Graph):
     """The wrapper: ``build`` is the model's forward on the given inputs."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, repeats: bool = False) -> None:
         super().__init__()
         self.model = model
-        truthful_proxies(self)
+        truthful_proxies(self, RepeatCall if repeats else None)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         return graph_output(self.model(*args, **kwargs))
@@ -67,21 +68,32 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
         return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
 
 
-def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Trace:
+def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = "trace") -> Trace:
     """Graph-mode records of an ``nn.Module`` (compiled in a fresh wrapper, in eval mode, on
     ``args``/``kwargs``, not run) or of a user's ``nn.Graph`` (as configured; compiled with
-    the inputs if it is not yet, read as it is otherwise)."""
+    the inputs if it is not yet, read as it is otherwise). ``repeats="once"``: an
+    ``nn.Module``'s repeated blocks are traced once (:mod:`flowflops.graph.repeats`)."""
     inputs = describe_inputs(args, kwargs)
     if isinstance(model, flow.nn.Graph):
         if model._is_compiled:
             job, inputs = model._full_job_proto, []
         else:
             job = _compile_user_graph(model, args, kwargs)
-        records = assign_phases(job, job_records(job))  # phases: training graphs
-        return Trace(records, _graph_tree(model), "graph", inputs)
-    with counting_state(model):
-        job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
-    records = job_records(job)
+        # phases: training graphs
+        return Trace(assign_phases(job, job_records(job)), _graph_tree(model), "graph", inputs)
+    records: Optional[List[OpRecord]] = None
+    if repeats == "once":
+        state = Repeats()
+        with counting_state(model), active(state):
+            job = compile_job(_CountGraph(model, True), args, kwargs, type(model).__name__, advise=True, model=model)
+        try:
+            records = state.expand(job_records(job), "model")  # the wrapper's attribute
+        except Retrace:
+            records = None
+    if records is None:
+        with counting_state(model):
+            job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
+        records = job_records(job)
     aliases = alias_paths(model)  # a module called through a second name: its first name
     if aliases:
         records = [dataclasses.replace(r, module=canonical_path(r.module, aliases)) for r in records]

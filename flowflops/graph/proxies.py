@@ -22,7 +22,7 @@ so its proxies are left as OneFlow makes them.)
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -30,9 +30,13 @@ import oneflow.nn as nn
 _PROXY_TYPES: Dict[tuple, type] = {}
 
 
-def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
-    key = (proxy_cls, origin_cls)
+def _proxy_type(proxy_cls: type, origin_cls: type, mixin: Optional[type] = None) -> type:
+    key = (proxy_cls, origin_cls, mixin)
     if key not in _PROXY_TYPES:
+        if mixin is not None:  # its __call__ first, then the forward pre-hooks and the proxy's
+            _PROXY_TYPES[key] = type(proxy_cls.__name__, (mixin, _proxy_type(proxy_cls, origin_cls)), {})
+            return _PROXY_TYPES[key]
+
         def reported_class(self: Any) -> type:
             return origin_cls
 
@@ -51,13 +55,14 @@ def _proxy_type(proxy_cls: type, origin_cls: type) -> type:
     return _PROXY_TYPES[key]
 
 
-def truthful_proxies(graph: flow.nn.Graph) -> None:
+def truthful_proxies(graph: flow.nn.Graph, mixin: Optional[type] = None) -> None:
     """Retype every module proxy of ``graph`` so that ``isinstance``/``super()`` see the
     module's class (see the module docstring), and give each proxy, in its own ``__dict__``,
     a copy of any plain list or tuple of (registered) submodules its module holds, made of
     their proxies: a forward that loops over ``self.block_list`` (flowvision's GENet) then
     runs the proxies nn.Graph can trace instead of the bare modules, which OneFlow 0.9
-    cannot compile (it aborts the process). The user's modules are not touched."""
+    cannot compile (it aborts the process). The user's modules are not touched. ``mixin``, if
+    given, is a first base of every proxy type (:class:`flowflops.graph.repeats.RepeatCall`)."""
     proxies: Dict[int, Any] = {}
     todo = list(getattr(graph, "_blocks", {}).values())
     while todo:
@@ -67,7 +72,7 @@ def truthful_proxies(graph: flow.nn.Graph) -> None:
             continue
         proxies[id(origin)] = proxy
         try:
-            object.__setattr__(proxy, "__class__", _proxy_type(type(proxy), type(origin)))
+            object.__setattr__(proxy, "__class__", _proxy_type(type(proxy), type(origin), mixin))
         except TypeError:  # a proxy type that cannot be retyped: leave it as it is
             pass
         todo.extend(proxy.__dict__.get("_modules", {}).values())

@@ -1,0 +1,516 @@
+"""Repeated blocks traced once (``profile(..., mode="graph", repeats="once")``, the default).
+
+A graph count costs what tracing every op of every layer costs. Deep models call the same block
+many times: a decoder's 48 layers, a ResNet stage's identical bottlenecks. While the counting
+graph traces the model, each module call is given a *key*: the module's class and, for every
+module inside it, its class, training flag, parameter and buffer shapes/dtypes/SBP, the values of
+its non-tensor attributes (on the module and on its graph proxy), the simple class attributes,
+and the values of the globals and closure cells its methods read; then the call's arguments
+(tensor shapes, dtypes, SBP and placement; other values as they are). The first call of each
+key is traced as usual; a later call with the same key is not traced: it is given the first
+call's outputs through one ``identity`` op per output tensor (so later ops read a tensor of
+the right shape, dtype and SBP), and after compiling, the first call's op records are copied
+under the later call's module path, with its own tensor and variable names. The ``identity``
+ops (and one per input tensor of each deduplicated call, which tells the copy which tensors
+it reads) are made in scopes of their own and removed from the records.
+
+A call is traced, not copied, when identity cannot be shown:
+
+- the module has no submodules (tracing a leaf costs less than copying it);
+- a method of a class in the block (or a function it calls) assigns a global or a closure
+  variable, or reads Python's ``random`` / ``numpy.random``;
+- an attribute, argument or global holds a value the key cannot describe (a mutable container
+  among the arguments, an object nested too deep, a module passed as an argument);
+- the first call changed an attribute of a module in the block (its forward keeps state);
+- the first call returned something other than tensors, tuples, lists, dicts and plain values,
+  or had no tensor input or output;
+- module-type ``ignore_modules`` / ``custom_modules_hooks`` rules are in use (their hooks run
+  per call while tracing).
+
+If the first call's module is traced again later (a shared module called twice with other
+shapes), its records cannot be told apart, and if it changed an input tensor in place, the
+tensor it was given is not known: then the count is traced again in full (:class:`Retrace`). ``repeats="trace"`` always traces everything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import dis
+import enum
+import functools
+import itertools
+import threading
+import types
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+
+import oneflow as flow
+import oneflow.nn as nn
+
+from ..records import IN_TENSORS, OUT_TENSORS, OpRecord
+
+REPEATS = ("once", "trace")
+_MARK = "__flowflops_repeat_"
+_local = threading.local()
+
+
+class Unprovable(Exception):
+    """A value the key cannot describe: the call is traced."""
+
+
+class Retrace(Exception):
+    """The deduplicated records cannot be assembled exactly: trace the whole model again."""
+
+
+def check_repeats(repeats: str) -> str:
+    if repeats not in REPEATS:
+        raise ValueError(f"repeats must be one of {REPEATS} ('once': repeated blocks traced once; "
+                         f"'trace': every call traced), got {repeats!r}")
+    return repeats
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+_SIMPLE = (type(None), bool, int, float, complex, str, bytes)
+_MODULE_INTERNALS = frozenset({
+    "training", "_parameters", "_buffers", "_modules", "_non_persistent_buffers_set", "_backward_hooks",
+    "_is_full_backward_hook", "_forward_hooks", "_forward_pre_hooks", "_state_dict_hooks",
+    "_load_state_dict_pre_hooks", "_is_ddp_module", "_oneflow_internal_module_tensor_applied_dict__",
+})
+_PROXY_INTERNALS = frozenset({
+    "_oneflow_internal_graphblock__", "_oneflow_internal_origin__", "_modules", "_parameters", "_buffers",
+})
+_RANDOM_MODULES = frozenset({"random", "numpy.random", "secrets"})
+_MAX_DEPTH = 6
+
+
+def tensor_key(t: Any) -> tuple:
+    if t.is_global:
+        return ("global", tuple(t.shape), str(t.dtype), str(t.sbp), str(t.placement))
+    return ("local", tuple(t.shape), str(t.dtype), str(t.device))
+
+
+def _value(v: Any, depth: int = 0, loose: bool = False) -> Any:
+    """A hashable description of ``v`` that is equal for values a forward cannot tell apart.
+    ``loose`` (attributes and globals): unknown objects by identity and their plain
+    attributes; otherwise (call arguments) they are :class:`Unprovable`."""
+    if depth > _MAX_DEPTH:
+        raise Unprovable
+    t = type(v)
+    if t in _SIMPLE:
+        return (t.__name__, v)
+    if isinstance(v, flow.Tensor):
+        return tensor_key(v)
+    if isinstance(v, (flow.dtype, flow.device)):
+        return ("flow", str(v))
+    if t is tuple or (isinstance(v, tuple) and hasattr(v, "_fields")):
+        return (t, tuple(_value(x, depth + 1, loose) for x in v))
+    if t in (list, dict, set) and not loose:
+        raise Unprovable  # a mutable container passed in: the forward may change it
+    if t in (list, set, frozenset):
+        items = sorted(v, key=repr) if t is not list else v
+        return (t.__name__, tuple(_value(x, depth + 1, loose) for x in items))
+    if t is dict:
+        return ("dict", tuple((_value(k, depth + 1, loose), _value(x, depth + 1, loose)) for k, x in v.items()))
+    if isinstance(v, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
+                      functools.partial, enum.Enum, types.MethodWrapperType)):
+        if isinstance(v, types.ModuleType) and v.__name__ in _RANDOM_MODULES:
+            raise Unprovable
+        return ("id", id(v))
+    if not loose:
+        raise Unprovable
+    if isinstance(v, nn.Module):
+        return ("module", id(v))
+    attrs = getattr(v, "__dict__", None)
+    plain = tuple((k, x) for k, x in attrs.items() if type(x) in _SIMPLE) if isinstance(attrs, dict) else ()
+    return ("obj", id(v), t, plain)
+
+
+def _code_reads(code: types.CodeType, found: Set[str]) -> None:
+    """Global names ``code`` (and the functions defined in it) reads; :class:`Unprovable` if
+    it assigns a global or a closure variable."""
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL", "STORE_DEREF", "DELETE_DEREF"):
+            raise Unprovable
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            found.add(ins.argval)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            _code_reads(c, found)
+
+
+_ENV: Dict[Any, Optional[List[Tuple[str, Any]]]] = {}
+
+
+def _function_env(fn: types.FunctionType, out: List[Tuple[str, Any]], seen: Set[int]) -> None:
+    """(description, value getter) for what ``fn`` reads outside its arguments: globals and
+    closure cells, and, transitively, what the user's plain functions it reads read."""
+    if id(fn) in seen:
+        return
+    seen.add(id(fn))
+    names: Set[str] = set()
+    _code_reads(fn.__code__, names)
+    g = fn.__globals__
+    for name in sorted(names):
+        if name in g:
+            out.append((name, g))
+            value = g[name]
+            if isinstance(value, types.FunctionType) and not _library(value):
+                _function_env(value, out, seen)
+    for i, cell in enumerate(fn.__closure__ or ()):
+        out.append((f"<cell {i}>", cell))
+
+
+def _library(obj: Any) -> bool:
+    mod = getattr(obj, "__module__", None) or ""
+    return mod.split(".", 1)[0] in ("oneflow", "flowflops", "builtins", "functools", "typing", "math")
+
+
+def _class_env(cls: type) -> Optional[List[Tuple[str, Any]]]:
+    """What the methods of ``cls`` (outside OneFlow) read besides their arguments (see
+    :func:`_function_env`); ``None`` when they assign globals or closure variables."""
+    if cls in _ENV:
+        return _ENV[cls]
+    out: List[Tuple[str, Any]] = []
+    seen: Set[int] = set()
+    try:
+        for klass in cls.__mro__:
+            if _library(klass) or klass is object:
+                continue
+            for attr in vars(klass).values():
+                fn = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
+                if isinstance(fn, property):
+                    for f in (fn.fget, fn.fset):
+                        if isinstance(f, types.FunctionType):
+                            _function_env(f, out, seen)
+                if isinstance(fn, types.FunctionType):
+                    _function_env(fn, out, seen)
+        env: Optional[List[Tuple[str, Any]]] = out
+    except Unprovable:
+        env = None
+    _ENV[cls] = env
+    return env
+
+
+def _read_env(env: List[Tuple[str, Any]]) -> tuple:
+    values = []
+    for name, holder in env:
+        if isinstance(holder, dict):
+            values.append((name, _value(holder.get(name), 0, True)))
+        else:  # a closure cell
+            try:
+                values.append((name, _value(holder.cell_contents, 0, True)))
+            except ValueError:  # an empty cell
+                values.append((name, None))
+    return tuple(values)
+
+
+def _class_state(cls: type) -> tuple:
+    out: List[tuple] = []
+    for klass in cls.__mro__:
+        if _library(klass) or klass is object:
+            continue
+        out.extend((klass.__qualname__, k, v) for k, v in vars(klass).items()
+                   if type(v) in _SIMPLE and not k.startswith("__"))
+    return tuple(out)
+
+
+def _attrs(d: Dict[str, Any], skip: frozenset) -> tuple:
+    return tuple((k, _value(v, 0, True)) for k, v in d.items()
+                 if k not in skip and not _is_proxy_value(v))
+
+
+def _is_proxy_value(v: Any) -> bool:
+    from oneflow.nn.graph.proxy import Proxy
+
+    if isinstance(v, Proxy):
+        return True
+    return type(v) in (list, tuple) and any(isinstance(x, Proxy) for x in v)
+
+
+def module_key(proxy: Any) -> tuple:
+    """What a module's forward can see of itself (see the module docstring), for the block
+    behind ``proxy`` and every module inside it."""
+    parts = []
+    todo: List[Tuple[str, Any]] = [("", proxy)]
+    while todo:
+        rel, p = todo.pop()
+        m = p.__dict__["_oneflow_internal_origin__"]
+        cls = type(m)
+        env = _class_env(cls)
+        if env is None:
+            raise Unprovable
+        params = tuple((n, None if t is None else tensor_key(t)) for n, t in m._parameters.items())
+        buffers = tuple((n, None if t is None else tensor_key(t)) for n, t in m._buffers.items())
+        parts.append((rel, cls, m.training, params, buffers, _attrs(m.__dict__, _MODULE_INTERNALS),
+                      _attrs(p.__dict__, _PROXY_INTERNALS), _class_state(cls), _read_env(env)))
+        for name, child in p.__dict__.get("_modules", {}).items():
+            todo.append((f"{rel}.{name}", child))
+    return tuple(parts)
+
+
+def _snapshot(proxy: Any) -> List[Tuple[Any, Dict[str, int]]]:
+    out = []
+    todo = [proxy]
+    while todo:
+        p = todo.pop()
+        m = p.__dict__["_oneflow_internal_origin__"]
+        for holder in (m, p):
+            out.append((holder, {k: id(v) for k, v in holder.__dict__.items()}))
+        for d in (m._parameters, m._buffers, m._modules):
+            out.append((d, {k: id(v) for k, v in d.items()}))
+        todo.extend(p.__dict__.get("_modules", {}).values())
+    return out
+
+
+def _unchanged(snap: List[Tuple[Any, Dict[str, int]]]) -> bool:
+    for holder, before in snap:
+        d = holder if isinstance(holder, dict) else holder.__dict__
+        if {k: id(v) for k, v in d.items()} != before:
+            return False
+    return True
+
+
+def _tensors(value: Any) -> Iterator[Any]:
+    if isinstance(value, flow.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors(v)
+
+
+def _plain_output(value: Any) -> bool:
+    if isinstance(value, flow.Tensor) or type(value) in _SIMPLE:
+        return True
+    if type(value) in (list, tuple) or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        return all(_plain_output(v) for v in value)
+    if type(value) is dict:
+        return all(_plain_output(v) for v in value.values())
+    return False
+
+
+def _rebuild(value: Any, new: Iterator[Any]) -> Any:
+    """``value`` with each tensor replaced by the next of ``new`` (fresh containers)."""
+    if isinstance(value, flow.Tensor):
+        return next(new)
+    if type(value) is list:
+        return [_rebuild(v, new) for v in value]
+    if type(value) is dict:
+        return {k: _rebuild(v, new) for k, v in value.items()}
+    if isinstance(value, tuple):
+        items = [_rebuild(v, new) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    return value
+
+
+# -- while tracing ------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class _Call:
+    """A traced first call (a template: ``copy_of`` is ``None``) or a deduplicated one."""
+
+    ident: int
+    scope: str
+    ins: List[Any]
+    result: Any = None
+    copy_of: Optional["_Call"] = None
+    marked: bool = False
+
+
+class Repeats:
+    """The bookkeeping of one graph count with ``repeats="once"``."""
+
+    def __init__(self) -> None:
+        self.templates: Dict[Any, _Call] = {}
+        self.calls: Dict[int, _Call] = {}  # the marked ones (templates with copies, copies)
+        self.traced: Dict[str, int] = {}  # scope -> traced calls
+        self._ids = itertools.count()
+
+    def _mark(self, call: _Call, outs: List[Any]) -> List[Any]:
+        """``identity`` of each input, then of each of ``outs``, in a scope of the call's own
+        (their records tell the call's tensor names; they are removed from the records)."""
+        from oneflow.framework import graph_build_util as gbu
+
+        prev = flow._oneflow_internal.GetCurrentScope()
+        new = gbu.make_new_name_scope(prev, f"{call.scope}.{_MARK}{call.ident}")
+        with gbu.BlockScopeContext(prev, new):
+            for t in call.ins:
+                flow._C.identity(t)
+            made = [flow._C.identity(t) for t in outs]
+        call.marked = True
+        self.calls[call.ident] = call
+        return made
+
+    def call(self, proxy: Any, original: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        from oneflow.nn.graph.graph_block import GraphModule
+
+        block = proxy.to(GraphModule)
+        scope = block.name_prefix + block.name
+        if not proxy.__dict__.get("_modules"):  # a leaf: tracing it costs less than copying it
+            self.traced[scope] = self.traced.get(scope, 0) + 1
+            return original(proxy, *args, **kwargs)
+        try:
+            key: Any = (module_key(proxy), _value(args), _value(tuple(sorted(kwargs.items()))))
+            hash(key)
+        except Exception:  # Unprovable, or a value that cannot be described or hashed: traced
+            key = None
+        ins = list(_tensors((args, kwargs))) if key is not None else []
+        hit = self.templates.get(key) if ins else None
+        if hit is not None:
+            if not hit.marked:
+                self._mark(hit, list(_tensors(hit.result)))
+            copy = _Call(next(self._ids), scope, ins, copy_of=hit)
+            outs = self._mark(copy, list(_tensors(hit.result)))
+            return _rebuild(hit.result, iter(outs))
+        snap = _snapshot(proxy) if ins else None
+        self.traced[scope] = self.traced.get(scope, 0) + 1
+        result = original(proxy, *args, **kwargs)
+        if snap is not None and any(True for _ in _tensors(result)) and _plain_output(result) and _unchanged(snap):
+            self.templates[key] = _Call(next(self._ids), scope, ins, result)
+        return result
+
+    # -- after compiling ----------------------------------------------------------------------
+    def expand(self, records: List[OpRecord], root: str) -> List[OpRecord]:
+        """The records of the compiled job with each deduplicated call's records in place of its
+        marks: its template's records under its own module path and tensor names."""
+        if any(self.traced.get(c.scope, 0) > 1 for c in self.calls.values() if c.copy_of is None):
+            raise Retrace
+        marks: Dict[int, List[OpRecord]] = {}
+        kept: List[Any] = []  # records, or the ident of a copy at the place of its marks
+        for rec in records:
+            ident = _mark_of(rec.module)
+            if ident is None:
+                kept.append(rec)
+                continue
+            if ident not in marks:
+                marks[ident] = []
+                if self.calls[ident].copy_of is not None:
+                    kept.append(ident)
+            marks[ident].append(rec)
+        for group in marks.values():
+            group.sort(key=_op_index)
+        rel = functools.partial(_relative, root=root)
+        out: List[OpRecord] = []
+        blocks: Dict[int, List[OpRecord]] = {}
+        redirect: Dict[str, str] = {}
+        for item in kept:
+            if isinstance(item, OpRecord):
+                out.append(item)
+                continue
+            call = self.calls[item]
+            tpl = call.copy_of
+            assert tpl is not None
+            if tpl.ident not in blocks:
+                prefix = rel(tpl.scope)
+                blocks[tpl.ident] = [r for r in out if _under(r.module, prefix)]
+            out.extend(_copy_block(blocks[tpl.ident], tpl, call, marks, rel, redirect))
+        if not redirect:
+            return out
+
+        def follow(n: str) -> str:
+            while n in redirect:
+                n = redirect[n]
+            return n
+
+        return [dataclasses.replace(r, attrs={**r.attrs, IN_TENSORS: tuple(follow(n) for n in r.attrs[IN_TENSORS])})
+                if any(n in redirect for n in r.attrs.get(IN_TENSORS) or ()) else r for r in out]
+
+
+def _op_index(rec: OpRecord) -> int:
+    tail = rec.name.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _mark_of(module: str) -> Optional[int]:
+    last = module.rpartition(".")[2]
+    if not last.startswith(_MARK):
+        return None
+    return int(last[len(_MARK):])
+
+
+def _relative(scope: str, root: str) -> str:
+    if not root:
+        return scope
+    if scope == root:
+        return ""
+    return scope[len(root) + 1:] if scope.startswith(root + ".") else scope
+
+
+def _under(path: str, prefix: str) -> bool:
+    return not prefix or path == prefix or path.startswith(prefix + ".")
+
+
+def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, marks: Dict[int, List[OpRecord]], rel: Any,
+                redirect: Dict[str, str]) -> List[OpRecord]:
+    """``block`` (the template's records) under ``call``'s module path: op and variable names
+    moved from the template's scope to the call's, the template's input tensors replaced by the
+    call's, its output tensors by the call's ``identity`` outputs (an output the block does not
+    make, such as an input passed through, is redirected to what the call would have
+    returned)."""
+    t_marks, c_marks = marks.get(tpl.ident, []), marks.get(call.ident, [])
+    t_in, c_in = t_marks[:len(tpl.ins)], c_marks[:len(call.ins)]
+    t_out, c_out = t_marks[len(tpl.ins):], c_marks[len(call.ins):]
+    made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
+    rename: Dict[str, str] = {}
+    for a, b in zip(t_in, c_in):
+        if a.attrs[IN_TENSORS][0] in made:  # the template changed an input in place: its
+            raise Retrace                    # tensor before the call is not known
+        rename[a.attrs[IN_TENSORS][0]] = b.attrs[IN_TENSORS][0]
+    old_scope, new_scope = tpl.scope, call.scope
+
+    def name(n: str) -> str:
+        if n in rename:
+            return rename[n]
+        if n.startswith(old_scope + ".") or n.startswith(old_scope + "-"):
+            return new_scope + n[len(old_scope):]
+        return n
+
+    produced: Dict[str, str] = {}
+    for a, b in zip(t_out, c_out):
+        t_name, c_name = a.attrs[IN_TENSORS][0], b.attrs[OUT_TENSORS][0]
+        if t_name in made and t_name not in produced:
+            produced[t_name] = c_name
+        else:  # passed through, made outside, or returned twice: what the full trace returns
+            redirect[c_name] = produced.get(t_name) or name(t_name)
+    rename.update(produced)
+    old_path, new_path = rel(old_scope), rel(new_scope)
+    out = []
+    for r in block:
+        attrs = dict(r.attrs)
+        for k in (IN_TENSORS, OUT_TENSORS):
+            if attrs.get(k) is not None:
+                attrs[k] = tuple(name(n) for n in attrs[k])
+        module = new_path + r.module[len(old_path):] if old_path else (
+            f"{new_path}.{r.module}" if r.module else new_path)
+        out.append(dataclasses.replace(r, module=module, attrs=attrs, name=name(r.name)))
+    return out
+
+
+# -- the proxies' __call__ ----------------------------------------------------------------------
+
+class RepeatCall:
+    """Mixed into the counting graph's proxy types: each module call goes through the active
+    :class:`Repeats` of this thread, if any."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        state: Optional[Repeats] = getattr(_local, "state", None)
+        original = super().__call__  # type: ignore[misc]
+        if state is None:
+            return original(*args, **kwargs)
+        return state.call(self, lambda _p, *a, **k: original(*a, **k), args, kwargs)
+
+
+class active:
+    """``with active(state):`` module calls of counting graphs built in this thread consult
+    ``state`` (``None``: trace every call)."""
+
+    def __init__(self, state: Optional[Repeats]) -> None:
+        self.state = state
+
+    def __enter__(self) -> None:
+        self.previous = getattr(_local, "state", None)
+        _local.state = self.state
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.state = self.previous
