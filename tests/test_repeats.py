@@ -272,3 +272,13 @@ def test_user_model_left_as_it_was():
     for k in before:
         assert before[k].keys() == after[k].keys()
         assert all(before[k][a] is after[k][a] for a in before[k])
+
+
+def test_a_forward_pre_hook_on_one_block_is_honoured(monkeypatch):
+    seen = _spy(monkeypatch)
+    model = Stack(3, 8).eval()
+    model.blocks[1].register_forward_pre_hook(lambda m, args: (args[0] * 2.0,))
+    r = flowflops.profile(model, (2, 8), mode="graph")
+    # three blocks of 160 and the hook's multiply on block 1's input: 2 * 8
+    assert r.macs == 3 * 160 + 16 == 496
+    assert seen == [1]  # block 2 copies block 0; block 1 (hooked) is traced

@@ -72,7 +72,7 @@ def check_repeats(repeats: str) -> str:
 _SIMPLE = (type(None), bool, int, float, complex, str, bytes)
 _MODULE_INTERNALS = frozenset({
     "training", "_parameters", "_buffers", "_modules", "_non_persistent_buffers_set", "_backward_hooks",
-    "_is_full_backward_hook", "_forward_hooks", "_forward_pre_hooks", "_state_dict_hooks",
+    "_is_full_backward_hook", "_forward_hooks", "_state_dict_hooks",
     "_load_state_dict_pre_hooks", "_is_ddp_module", "_oneflow_internal_module_tensor_applied_dict__",
 })
 _PROXY_INTERNALS = frozenset({
@@ -103,12 +103,12 @@ def _value(v: Any, depth: int = 0, loose: bool = False) -> Any:
         return ("flow", str(v))
     if t is tuple or (isinstance(v, tuple) and hasattr(v, "_fields")):
         return (t, tuple(_value(x, depth + 1, loose) for x in v))
-    if t in (list, dict, set) and not loose:
+    if isinstance(v, (list, dict, set)) and not loose:
         raise Unprovable  # a mutable container passed in: the forward may change it
     if t in (list, set, frozenset):
         items = sorted(v, key=repr) if t is not list else v
         return (t.__name__, tuple(_value(x, depth + 1, loose) for x in items))
-    if t is dict:
+    if isinstance(v, dict):  # forward pre-hooks (an OrderedDict) too: the same hooks or traced
         return ("dict", tuple((_value(k, depth + 1, loose), _value(x, depth + 1, loose)) for k, x in v.items()))
     if isinstance(v, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
                       functools.partial, enum.Enum, types.MethodWrapperType)):
