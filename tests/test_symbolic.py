@@ -26,6 +26,12 @@ def small_cnn():
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
 
 
+def wide_cnn():
+    # small_cnn with 16 channels instead of 8
+    return nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+
 @pytest.fixture(scope="module")
 def gpt():
     model = GPTBlock()  # vocab 100, d 32, 4 heads, positional table of 16 rows
@@ -408,3 +414,59 @@ def test_hf_gpt2_in_batch_and_length():
         assert sym.by_module()["h.0.mlp.c_fc"].macs == Formula(("B", "T"), {(1, 1): d * 256 + 2 * 256, (0, 0): 256})
         for shape in unused_shapes(sym, {"B": range(2, 6), "T": range(1, 65)}, 1):
             assert_exact(sym, flowflops.profile(model, sym.shape(**shape), input_constructor=ic, mode="graph"), shape)
+
+
+# -- diff: B - A formula by formula --------------------------------------------------------------
+
+def test_diff_of_two_models_formulas(cnn):
+    _, a = cnn
+    b = flowflops.symbolic(wide_cnn(), ("B", 3, "H", "W"), domain={"H": 4, "W": 2})
+    d = a.diff(b, ("8 channels", "16 channels"))
+    dims = ("B", "H", "W")
+    # the conv: (H/2)(W/2) * channels * (27 + 1): 16 channels 112*B*H*W, 8 channels 56*B*H*W
+    assert d.modules()["0"].delta.macs == Formula(dims, {(1, 1, 1): 112 - 56})
+    # the Linear: B*(16*10 + 10) against B*(8*10 + 10)
+    assert d.modules()["5"].delta.macs == Formula(dims, {(1, 0, 0): 170 - 90})
+    # parameters: conv 27*c + c, BN 2c, Linear 10c + 10: 40c + 10; c = 16 against 8: 320
+    assert d.total.params == Formula(dims, {(0, 0, 0): 40 * 8})
+    assert d.modules()["4"].status == "same" and d.modules()["0"].status == "changed"
+    # the difference holds where both fits do: H a multiple of 4 (and of 2), W a multiple of 2
+    assert d.domain["H"] == range(4, 2 ** 62, 4) and d.domain["W"] == range(2, 2 ** 62, 2)
+    assert d.total.macs(B=2, H=8, W=6) == b.macs(B=2, H=8, W=6) - a.macs(B=2, H=8, W=6)
+    with pytest.raises(ValueError, match="H=6 is outside"):
+        d.total.macs(B=2, H=6, W=6)
+    text = d.to_text()
+    assert "16 channels - 8 channels" in text and "0 [changed]: 56*B*H*W" in text and "4 [same]" not in text
+
+
+def test_diff_domains_and_mismatched_sizes(gpt, cnn):
+    from flowflops.tools.symbolic import common_sizes
+
+    assert common_sizes("H", range(3, 100, 3), range(2, 100, 2)) == range(6, 100, 6)
+    assert common_sizes("T", range(1, 17), range(2, 4097)) == range(2, 17)
+    assert common_sizes("H", range(5, 100, 4), range(3, 100, 6)) == range(9, 100, 12)  # 9 = 5 + 4 = 3 + 6
+    with pytest.raises(ValueError, match="share no size of H"):
+        common_sizes("H", range(1, 100, 2), range(2, 100, 2))
+    with pytest.raises(ValueError, match="different sizes"):
+        gpt[1].diff(cnn[1])
+
+
+def test_cli_diff_of_two_symbolic_files(tmp_path, capsys):
+    from flowflops.cli.command import run
+
+    paths = []
+    for factory in ("small_cnn", "wide_cnn"):
+        paths.append(str(tmp_path / f"{factory}.json"))
+        assert run([f"tests.test_symbolic:{factory}", "--input-shape", "B,3,H,W", "--symbolic", "--domain",
+                    "H=2,W=2", "--format", "json", "--output", paths[-1]]) == 0
+    capsys.readouterr()
+    assert run(["diff", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "0 [changed]: 56*B*H*W" in out and "5 [changed]: 80*B" in out  # as in the test above
+    assert run(["diff", *paths, "--format", "markdown"]) == 2
+    report = str(tmp_path / "report.json")
+    assert run(["tests.test_symbolic:small_cnn", "--input-shape", "1,3,8,8", "--format", "json",
+                "--output", report]) == 0
+    capsys.readouterr()
+    assert run(["diff", paths[0], report]) == 2
+    assert "not one of each" in capsys.readouterr().err

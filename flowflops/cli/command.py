@@ -421,6 +421,10 @@ def _names(text: Optional[str], n: int) -> Optional[List[str]]:
 
 
 def _cmd_diff(args: argparse.Namespace) -> None:
+    from .symbolic import cmd_symbolic_diff
+
+    if cmd_symbolic_diff(args, _names(args.names, 2)):  # two files of formulas (--symbolic)
+        return
     result = _quiet_diff(args.a, args.b, _names(args.names, 2))
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2)

@@ -80,3 +80,51 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
     else:
         text = sym.table(depth)
     _write(text, args.output)
+
+
+def _load_symbolic(path: str) -> Any:
+    """The :class:`Symbolic` in ``path`` (a ``--symbolic --format json`` file), or ``None`` when
+    the file is something else (a report: the plain diff reads it)."""
+    import json
+    import os
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(data, dict) and {"spec", "dims", "total", "modules", "operators"} <= set(data)):
+        return None
+    from ..tools.symbolic import Symbolic
+
+    try:
+        return Symbolic.from_dict(data)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CliError(f"{path} looks like a --symbolic JSON file but cannot be read: {err}") from None
+
+
+def cmd_symbolic_diff(args: argparse.Namespace, names: Any) -> bool:
+    """``flowflops diff A.json B.json`` where both files hold formulas (``--symbolic --format
+    json``): B - A formula by formula. False (nothing written) when they are not both such files."""
+    import json
+
+    a, b = _load_symbolic(args.a), _load_symbolic(args.b)
+    if a is None and b is None:
+        return False
+    if a is None or b is None:
+        raise CliError("diff compares two reports or two --symbolic formula files, not one of each: "
+                       f"{args.a if a is None else args.b} is not a --symbolic JSON file")
+    try:
+        result = a.diff(b, names or (args.a, args.b))
+    except ValueError as err:
+        raise CliError(str(err))
+    if args.format == "json":
+        text = json.dumps(result.to_dict(), indent=2)
+    elif args.format == "text":
+        text = result.to_text(args.depth, args.all)
+    else:
+        raise CliError(f"diff of two --symbolic files writes text or json, not {args.format}")
+    _write(text, args.output)
+    return True

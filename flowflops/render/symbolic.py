@@ -145,3 +145,25 @@ def symbolic_markdown(sym: Any, depth: int = 1) -> str:
 def symbolic_latex(sym: Any, quantity: str = "macs") -> str:
     """``\\mathrm{MACs}(B, H, W) = ...`` for the whole model (math mode, without the ``$``)."""
     return f"\\mathrm{{{NAMES[quantity]}}}({', '.join(sym.dims)}) = {formula_latex(sym.formula(quantity))}"
+
+
+def symbolic_diff_text(diff: Any, depth: Any = None, show_all: bool = False) -> str:
+    """B - A for two models' formulas: the totals, then every module (to ``depth``) and op type
+    whose formulas differ (``show_all``: also those that do not)."""
+    a, b = diff.names
+    where = "; ".join(domain_text(d, diff.domain[d]) for d in diff.dims)
+    lines = [f"{b} - {a}, exact for {where}:"]
+    for q in ("macs", "flops", "params", "bytes"):
+        lines.append(f"  {NAMES[q]:<6}: {diff.a_total.formula(q)}  ->  {diff.b_total.formula(q)}")
+        lines.append(f"  {'':<6}  change {diff.total.formula(q)}")
+    for kind, title in (("module", "MACs per module (B - A)"), ("operator", "MACs per op type (B - A)")):
+        rows = [r for r in diff.rows if r.kind == kind and (show_all or r.status != "same")
+                and (kind != "module" or not r.key or depth is None or r.key.count(".") + 1 <= depth)]
+        rows = [r for r in rows if r.key]  # the model itself is the totals above
+        if not rows:
+            continue
+        lines.append(f"{title}:")
+        for r in rows:
+            indent = "  " * (r.key.count(".") + 1) if kind == "module" else "  "
+            lines.append(f"{indent}{r.key} [{r.status}]: {r.delta.macs}")
+    return "\n".join(lines)

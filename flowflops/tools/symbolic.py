@@ -156,6 +156,14 @@ class Formula:
             terms[e] = terms.get(e, Fraction(0)) + c
         return Formula(self.dims, terms, self.domain, self.name)
 
+    def __neg__(self) -> "Formula":
+        return Formula(self.dims, {e: -c for e, c in self.terms.items()}, self.domain, self.name)
+
+    def __sub__(self, other: "Formula") -> "Formula":
+        if not isinstance(other, Formula):
+            return NotImplemented
+        return self + (-other)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Formula) and self.dims == other.dims and self.terms == other.terms
 
@@ -357,6 +365,11 @@ class Symbolic(Costs):
 
         return json.dumps(self.to_dict(), indent=indent)
 
+    def diff(self, other: "Symbolic", names: Sequence[str] = ("A", "B")) -> "SymbolicDiff":
+        """What changes from these formulas (A) to ``other``'s (B): ``B - A`` as formulas, for
+        the whole model, per module path and per op type, on the sizes both domains hold."""
+        return symbolic_diff(self, other, names)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Symbolic":
         return cls(
@@ -374,6 +387,99 @@ class Symbolic(Costs):
         import json
 
         return cls.from_dict(json.loads(text))
+
+
+# -- comparing two models' formulas -------------------------------------------------------
+
+def common_sizes(name: str, a: range, b: range) -> range:
+    """The sizes of dimension ``name`` both domains hold (an arithmetic progression again), or
+    a ValueError when they share none."""
+    step = a.step * b.step // gcd(a.step, b.step)
+    lo, hi = max(a.start, b.start), min(a.stop, b.stop)
+    v = a.start + -(-(lo - a.start) // a.step) * a.step  # a's first size from lo on
+    for _ in range(step // a.step):  # the first common size, if any, is among a's next lcm/a.step
+        if v >= hi:
+            break
+        if (v - b.start) % b.step == 0:
+            return range(v, hi, step)
+        v += a.step
+    raise ValueError(f"the two formulas share no size of {name} ({domain_text(name, a)}; {domain_text(name, b)})")
+
+
+@dataclass
+class SymbolicRow:
+    """One module path or op type of a :class:`SymbolicDiff`: its formulas in A and in B
+    (``None`` where that side has none) and ``delta``, B - A (a missing side counts 0)."""
+
+    kind: str  # "module" | "operator"
+    key: str
+    a: Optional[Costs]
+    b: Optional[Costs]
+    delta: Costs
+
+    @property
+    def status(self) -> str:
+        if self.a is None:
+            return "added"
+        if self.b is None:
+            return "removed"
+        return "changed" if any(self.delta.formula(q).terms for q in QUANTITIES) else "same"
+
+
+@dataclass
+class SymbolicDiff:
+    """B - A for two :class:`Symbolic` results in the same named sizes: ``total`` (formulas of
+    the difference), ``rows`` (per module, then per op type), ``domain`` (the sizes both hold),
+    ``names`` of the two sides."""
+
+    names: Tuple[str, str]
+    dims: Tuple[str, ...]
+    domain: Dict[str, range]
+    a_total: Costs
+    b_total: Costs
+    total: Costs
+    rows: List[SymbolicRow]
+
+    def modules(self) -> Dict[str, SymbolicRow]:
+        return {r.key: r for r in self.rows if r.kind == "module"}
+
+    def operators(self) -> Dict[str, SymbolicRow]:
+        return {r.key: r for r in self.rows if r.kind == "operator"}
+
+    def to_text(self, depth: Optional[int] = None, show_all: bool = False) -> str:
+        from ..render.symbolic import symbolic_diff_text
+
+        return symbolic_diff_text(self, depth, show_all)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"names": list(self.names), "dims": list(self.dims),
+                "domain": {d: [r.start, r.stop, r.step] for d, r in self.domain.items()},
+                "a": self.a_total.to_dict(), "b": self.b_total.to_dict(), "delta": self.total.to_dict(),
+                "rows": [{"kind": r.kind, "key": r.key, "status": r.status, "delta": r.delta.to_dict()}
+                         for r in self.rows]}
+
+
+def symbolic_diff(a: "Symbolic", b: "Symbolic", names: Sequence[str] = ("A", "B")) -> SymbolicDiff:
+    """``b - a`` formula by formula (see :meth:`Symbolic.diff`)."""
+    if tuple(a.dims) != tuple(b.dims):
+        raise ValueError(f"the two results are formulas in different sizes ({', '.join(a.dims)} and "
+                         f"{', '.join(b.dims)}): fit both with the same names, e.g. ('B', 3, 'H', 'W')")
+    dims = tuple(a.dims)
+    domain = {d: common_sizes(d, a.domain[d], b.domain[d]) for d in dims}
+
+    def on(f: Formula) -> Formula:
+        return Formula(dims, f.terms, domain, f.name)
+
+    def minus(x: Optional[Costs], y: Optional[Costs]) -> Costs:
+        zero = Formula(dims, {}, domain)
+        return Costs(*(on((y.formula(q) if y else zero) - (x.formula(q) if x else zero)) for q in QUANTITIES))
+
+    rows: List[SymbolicRow] = []
+    for kind, xa, xb in (("module", a.by_module(), b.by_module()), ("operator", a.by_operator(), b.by_operator())):
+        for key in list(xa) + [k for k in xb if k not in xa]:
+            rows.append(SymbolicRow(kind, key, xa.get(key), xb.get(key), minus(xa.get(key), xb.get(key))))
+    first, second = (tuple(names) + ("A", "B"))[:2]
+    return SymbolicDiff((first, second), dims, domain, a, b, minus(a, b), rows)
 
 
 # -- fitting ------------------------------------------------------------------------------
