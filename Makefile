@@ -45,7 +45,7 @@ typecheck: env
 
 # the torch-models extra in .venv (timm with --no-deps: it declares torch, which mock_torch serves)
 torch-models: env
-	$(PY) -m pip install -q "transformers==4.26.1"
+	$(PY) -m pip install -q "transformers==4.26.1" "huggingface_hub==0.36.2" "tokenizers==0.13.3"
 	$(PY) -m pip install -q --no-deps "timm==0.6.12"
 
 # rewrite tests/golden/ from the current layouts (after a deliberate change; read the diff)

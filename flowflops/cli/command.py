@@ -92,7 +92,7 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="flowvision model name (resnet50), package.module:factory, "
                    "timm:<name> or hf:<model_type> (torch-models extra)")
     p.add_argument("--input-shape", default=None, help="input shape, batch included (default 1,3,224,224; "
-                   "timm: the model's own; hf text models: 1,128 token ids)")
+                   "timm: the model's own; hf: the model's main input, sized from its config)")
     p.add_argument("--mode", choices=("eager", "graph", "both", "train"), default="eager",
                    help="train: one training step (cross-entropy on random labels, SGD)")
     p.add_argument("--depth", type=_count, default=None, help="show the module table to this depth")

@@ -8,12 +8,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-import oneflow as flow
-
 PREFIXES = ("timm:", "hf:")
 
-#: the sequence length of a Hugging Face text model's default input, ``(1, DEFAULT_SEQ_LEN)``
-DEFAULT_SEQ_LEN = 128
+from .hf_inputs import DEFAULT_SEQ_LEN, hf_inputs, positive_limit  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -65,23 +62,6 @@ def check_config_sizes(cls_name: str, defaults: Dict[str, Any], config: Dict[str
                              f"(its default is {default}); give a positive number")
 
 
-def positive_limit(value: Any) -> Optional[int]:
-    """A config's length limit as an int, or ``None`` where the config sets none (XLNet's
-    ``max_position_embeddings`` is -1: no limit)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _checked(shape: Any) -> Tuple[int, ...]:
-    from ..runtime.inputs import check_input_res
-
-    return check_input_res(shape)
-
-
-def _hf_ids(shape: Tuple[int, ...], encoder_decoder: bool) -> Dict[str, Any]:
-    ids = flow.ones(*_checked(shape), dtype=flow.int64)  # token id 1: in every vocabulary
-    return {"input_ids": ids, "decoder_input_ids": ids} if encoder_decoder else {"input_ids": ids}
-
-
 def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
     from transformers import AutoModel
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
@@ -103,20 +83,16 @@ def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
     check_config_sizes(cfg_class.__name__, defaults, config)
     cfg = cfg_class(**config)
     model = AutoModel.from_config(cfg)
-    if hasattr(cfg, "image_size") and hasattr(cfg, "num_channels"):
-        size = cfg.image_size if isinstance(cfg.image_size, int) else cfg.image_size[0]
-        return TorchModel(model, lambda r: {"pixel_values": flow.ones(*_checked(r))},
-                          (1, cfg.num_channels, size, size))
-    encoder_decoder = bool(getattr(cfg, "is_encoder_decoder", False))
-    seq = min(DEFAULT_SEQ_LEN, positive_limit(getattr(cfg, "max_position_embeddings", None)) or DEFAULT_SEQ_LEN)
-    return TorchModel(model, lambda r: _hf_ids(tuple(r), encoder_decoder), (1, seq))
+    make, res = hf_inputs(model)
+    return TorchModel(model, make, res)
 
 
 def build(name: str, config: Optional[Dict[str, Any]] = None) -> TorchModel:
     """``timm:resnet50`` or ``hf:gpt2`` (with ``config`` the timm ``create_model`` keywords or
-    the Hugging Face config fields), random weights. Inputs: images ``(1, C, H, W)`` (timm, HF
-    vision models), token ids of ones ``(1, 128)`` (HF text models; encoder-decoders get the
-    same ids as decoder input)."""
+    the Hugging Face config fields), random weights. Inputs: timm's images ``(1, C, H, W)``;
+    a Hugging Face model's from its own ``main_input_name``, ``forward`` and config
+    (:mod:`flowflops.torch_models.hf_inputs`: token ids, pixels, waveform or audio features,
+    decoder ids for an encoder-decoder, every modality of a multimodal model)."""
     config = dict(config or {})
     if name.startswith("timm:"):
         return _timm(name[len("timm:"):], config)

@@ -1,0 +1,169 @@
+"""The inputs of a Hugging Face model, made from the model itself: its ``main_input_name``, the
+other modalities its ``forward`` takes, and sizes from its config.
+
+- ``input_ids``: token id 1 (in every vocabulary), ``(1, L)`` with ``L`` the smaller of
+  :data:`DEFAULT_SEQ_LEN` and the config's position limit (``max_position_embeddings``; XLNet's
+  -1 means no limit);
+- ``pixel_values``: ones, ``(1, C, H, W)`` from ``num_channels`` and ``image_size`` (224 where the
+  config has none); video models (``num_frames``) ``(1, T, C, H, W)``;
+- ``input_values``: a raw waveform of one second at 16 kHz, ``(1, 16000)``; the Audio
+  Spectrogram Transformer takes a spectrogram ``(1, max_length, num_mel_bins)``;
+- ``input_features``: Whisper's log-mel frames ``(1, num_mel_bins, 2 * max_source_positions)``
+  (its encoder adds exactly that many positions); Speech2Text and M-CTC-T frames
+  ``(1, 128, input_feat_per_channel * input_channels)``;
+- an encoder-decoder (``is_encoder_decoder``) also gets ``decoder_input_ids``: the same ids as
+  its text input, or for a speech/vision encoder ``(1, L)`` under the decoder's limit;
+- a multimodal model (CLIP, BLIP, FLAVA, ...) gets every modality its ``forward`` takes, each
+  sized from its own sub-config (``text_config``, ``vision_config``).
+
+``input_res`` (``--input-shape``) is the main input's shape, batch included; the other inputs
+take their default sizes with its batch. Sizes that come from the config are checked to be
+positive first (OneFlow 0.9 takes a negative size and aborts the process).
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import oneflow as flow
+
+#: the sequence length of a Hugging Face text model's default input, ``(1, DEFAULT_SEQ_LEN)``
+DEFAULT_SEQ_LEN = 128
+#: samples of a raw waveform: one second at 16 kHz
+AUDIO_SAMPLES = 16000
+#: frames of Speech2Text / M-CTC-T filter-bank features
+FEATURE_FRAMES = 128
+#: the inputs flowflops can make, in the order they are passed
+MODALITIES = ("input_ids", "pixel_values", "input_values", "input_features")
+
+
+def positive_limit(value: Any) -> Optional[int]:
+    """A config's length limit as an int, or ``None`` where the config sets none (XLNet's
+    ``max_position_embeddings`` is -1: no limit)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _checked(shape: Any) -> Tuple[int, ...]:
+    from ..runtime.inputs import check_input_res
+
+    return check_input_res(shape)
+
+
+def _field(cfg: Any, name: str, field: str, value: Any) -> int:
+    """``value`` of ``cfg.<field>`` as a positive int, or a ValueError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{type(cfg).__name__} field {field!r} is {value!r}, which would make the "
+                         f"{name} input an impossible size: give a positive int")
+    return value
+
+
+def _sub(cfg: Any, *names: str) -> Any:
+    """The first of ``cfg``'s sub-configs ``names`` it has (``vision_config``...), else ``cfg``."""
+    for n in names:
+        sub = getattr(cfg, n, None)
+        if sub is not None and not isinstance(sub, dict):
+            return sub
+    return cfg
+
+
+def _text_len(cfg: Any) -> int:
+    text = _sub(cfg, "text_config")
+    limit = positive_limit(getattr(text, "max_position_embeddings", None))
+    return min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
+
+
+def _image_shape(cfg: Any) -> Tuple[int, ...]:
+    vision = _sub(cfg, "vision_config", "backbone_config")
+    channels = _field(vision, "pixel_values", "num_channels", getattr(vision, "num_channels", 3))
+    size = getattr(vision, "image_size", None) or 224
+    h, w = (size, size) if isinstance(size, int) else tuple(size)[:2]
+    h = _field(vision, "pixel_values", "image_size", h)
+    w = _field(vision, "pixel_values", "image_size", w)
+    frames = getattr(vision, "num_frames", None)
+    if frames is not None:
+        return (_field(vision, "pixel_values", "num_frames", frames), channels, h, w)
+    return (channels, h, w)
+
+
+def _audio_shape(cfg: Any) -> Tuple[int, ...]:
+    if hasattr(cfg, "num_mel_bins") and hasattr(cfg, "max_length"):  # a spectrogram (AST)
+        return (_field(cfg, "input_values", "max_length", cfg.max_length),
+                _field(cfg, "input_values", "num_mel_bins", cfg.num_mel_bins))
+    return (AUDIO_SAMPLES,)
+
+
+def _features_shape(cfg: Any) -> Tuple[int, ...]:
+    if hasattr(cfg, "num_mel_bins") and hasattr(cfg, "max_source_positions"):  # Whisper
+        return (_field(cfg, "input_features", "num_mel_bins", cfg.num_mel_bins),
+                2 * _field(cfg, "input_features", "max_source_positions", cfg.max_source_positions))
+    per_channel = getattr(cfg, "input_feat_per_channel", None)
+    if per_channel is not None:
+        channels = _field(cfg, "input_features", "input_channels", getattr(cfg, "input_channels", 1))
+        return (FEATURE_FRAMES, _field(cfg, "input_features", "input_feat_per_channel", per_channel) * channels)
+    raise ValueError(f"{type(cfg).__name__} gives no size for input_features")
+
+
+def _default_shape(name: str, cfg: Any) -> Tuple[int, ...]:
+    """The shape of input ``name``, without the batch."""
+    if name == "input_ids":
+        return (_text_len(cfg),)
+    if name == "pixel_values":
+        return _image_shape(cfg)
+    if name == "input_values":
+        return _audio_shape(cfg)
+    return _features_shape(cfg)
+
+
+def _decoder_len(cfg: Any, main: str) -> Optional[int]:
+    """The length of ``decoder_input_ids`` for an encoder-decoder whose encoder does not take
+    token ids (``None``: the decoder gets the encoder's ids)."""
+    if main == "input_ids":
+        return None
+    dec = _sub(cfg, "decoder")
+    limit = positive_limit(getattr(dec, "max_target_positions", None)) or positive_limit(
+        getattr(dec, "max_position_embeddings", None))
+    return min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
+
+
+def input_names(model: Any) -> Tuple[str, List[str], bool]:
+    """``(main input, every input flowflops makes, decoder ids too)`` of a Hugging Face model;
+    ValueError when its main input is not one flowflops can make."""
+    main = getattr(model, "main_input_name", "input_ids")
+    if isinstance(main, (list, tuple)):
+        main = main[0]
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if main not in MODALITIES:
+        raise ValueError(
+            f"{type(model).__name__} takes {main!r} as its main input, which flowflops cannot make "
+            "from the config: count it with flowflops.profile(model, input_constructor=...) "
+            "giving that input")
+    names = [main] + [n for n in MODALITIES if n != main and n in params]
+    decoder = "decoder_input_ids" in params and bool(getattr(model.config, "is_encoder_decoder", False))
+    return main, names, decoder
+
+
+def hf_inputs(model: Any) -> Tuple[Callable[[Any], Dict[str, Any]], Tuple[int, ...]]:
+    """``(input_constructor, default input_res)`` of a Hugging Face model (see the module
+    docstring); ``input_res`` is the main input's shape."""
+    cfg = model.config
+    main, names, decoder = input_names(model)
+    shapes = {n: _default_shape(n, cfg) for n in names}
+    dec_len = _decoder_len(cfg, main) if decoder else None
+
+    def make(res: Any) -> Dict[str, Any]:
+        shape = _checked(res)
+        batch = shape[0]
+        out: Dict[str, Any] = {}
+        for n in names:
+            s = shape if n == main else (batch,) + shapes[n]
+            ids = n == "input_ids"
+            out[n] = flow.ones(*s, dtype=flow.int64 if ids else flow.float32)
+        if decoder:
+            out["decoder_input_ids"] = (out["input_ids"] if dec_len is None
+                                        else flow.ones(batch, dec_len, dtype=flow.int64))
+        return out
+
+    return make, (1,) + shapes[main]
