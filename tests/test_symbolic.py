@@ -470,3 +470,50 @@ def test_cli_diff_of_two_symbolic_files(tmp_path, capsys):
     capsys.readouterr()
     assert run(["diff", paths[0], report]) == 2
     assert "not one of each" in capsys.readouterr().err
+
+
+# -- piecewise: one polynomial per residue class --------------------------------------------------
+
+def test_piecewise_by_parity_of_a_stride_2_size():
+    from flowflops.tools.symbolic import PiecewiseSymbolic, piecewise
+
+    model = small_cnn()
+    pw = piecewise(model, (1, 3, "H", 8), split={"H": 2})
+    conv = pw.by_module()["0"].macs
+    # stride 2, pad 1, 3x3: ceil(H/2) x ceil(8/2) = 4 output positions per row, 8 channels, 27 MACs
+    # + 1 bias add each: 896*ceil(H/2): odd H (the domain's 1st, 3rd... size: class 0) 448*(H + 1),
+    # even H (class 1) 448*H
+    assert conv.pieces[(0,)] == Formula(("H",), {(1,): 448, (0,): 448})
+    assert conv.pieces[(1,)] == Formula(("H",), {(1,): 448})
+    assert conv(H=7) == 896 * 4 and conv(H=8) == 896 * 4
+    assert pw.by_module()["5"].macs(H=13) == 8 * 10 + 10  # the Linear after the pool
+    for h in (11, 14):  # no piece counted these
+        assert h not in {p["H"] for s in pw.pieces.values() for p in s.fit_points + s.check_points}
+        r = flowflops.profile(model, (1, 3, h, 8), mode="graph")
+        at = pw.at(H=h)
+        assert (at.macs, at.flops, at.params, at.bytes) == (r.macs, r.flops, r.params, r.bytes)
+        assert pw.piece(H=h).by_module()["0"].macs(H=h) == r.by_module()["0"].macs
+    text = str(conv)
+    assert "H = 1 + a multiple of 2: 448*H + 448" in text and "H a multiple of 2: 448*H" in text
+    with pytest.raises(ValueError, match="H=0 is outside"):
+        conv(H=0)
+    back = PiecewiseSymbolic.from_dict(pw.to_dict())
+    assert back.macs(H=9) == pw.macs(H=9) and back.by_module()["0"].macs == conv
+    with pytest.raises(ValueError, match="split names 'W'"):
+        piecewise(model, (1, 3, "H", 8), split={"W": 2})
+
+
+@pytest.mark.slow
+def test_piecewise_in_height_and_width():
+    from flowflops.tools.symbolic import piecewise
+
+    model = small_cnn()
+    pw = piecewise(model, (1, 3, "H", "W"), split={"H": 2, "W": 2})
+    # 224 * ceil(H/2) * ceil(W/2) (8 channels x 28): both odd 56*(H + 1)*(W + 1)
+    assert pw.by_module()["0"].macs.pieces[(0, 0)] == Formula(("H", "W"), {(1, 1): 56, (1, 0): 56, (0, 1): 56,
+                                                                            (0, 0): 56})
+    # H even, W odd: 56*H*(W + 1)
+    assert pw.by_module()["0"].macs.pieces[(1, 0)] == Formula(("H", "W"), {(1, 1): 56, (1, 0): 56})
+    for h, w in ((9, 12), (14, 5), (13, 15)):
+        r = flowflops.profile(model, (1, 3, h, w), mode="graph")
+        assert (pw.macs(H=h, W=w), pw.flops(H=h, W=w), pw.bytes(H=h, W=w)) == (r.macs, r.flops, r.bytes)

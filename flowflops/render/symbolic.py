@@ -167,3 +167,21 @@ def symbolic_diff_text(diff: Any, depth: Any = None, show_all: bool = False) -> 
             indent = "  " * (r.key.count(".") + 1) if kind == "module" else "  "
             lines.append(f"{indent}{r.key} [{r.status}]: {r.delta.macs}")
     return "\n".join(lines)
+
+
+def _piece_domain(split: Any, f: Any) -> str:
+    return "; ".join(domain_text(d, f.domain[d]) for d in split)
+
+
+def piecewise_text(pw: Any) -> str:
+    """One line per residue class: its domain, then its formula."""
+    return "\n".join(f"{_piece_domain(pw.split, f)}: {f}" for _, f in sorted(pw.pieces.items()))
+
+
+def piecewise_symbolic_text(ps: Any) -> str:
+    """Each residue class's formulas (:func:`symbolic_text`), under its domain."""
+    out = []
+    for _, sym in sorted(ps.pieces.items()):
+        out.append(f"where {'; '.join(domain_text(d, sym.domain[d]) for d in ps.split)}:")
+        out.append(symbolic_text(sym))
+    return "\n".join(out)

@@ -24,8 +24,8 @@ axis counts off the grid too). A miss where no axis shows a higher degree raises
 **Domains.** Strides, padding and pooling take floors of sizes: a cost is then a polynomial
 only on the sizes where every floor is exact, e.g. H a multiple of 32 for a network that
 halves its input five times. The ``domain`` says which sizes the formula covers; evaluating it
-outside raises. Formulas are not split into residue classes: a shape outside the domain needs
-a count (or another domain).
+outside raises. :func:`piecewise` splits sizes into residue classes instead (``split={"H": 2}``:
+one :func:`symbolic` per parity of ``H``, each stating its domain), at one analysis per class.
 """
 from __future__ import annotations
 
@@ -815,3 +815,171 @@ def _random_points(names: Tuple[str, ...], doms: Dict[str, range], grid: List[Li
                 out.append(p)
     return out
 
+
+
+# -- piecewise: one polynomial per residue class ---------------------------------------------
+
+class Piecewise:
+    """A cost that is one polynomial per residue class of some sizes (a stride-2 layer's
+    ``ceil(H/2)``: one formula for even ``H``, one for odd): ``pieces`` maps the class indices
+    (one per split size, in ``split`` order) to the class's :class:`Formula`, whose domain states
+    the class. ``f(**sizes)`` picks the piece and gives its exact int (raises outside every
+    piece's domain)."""
+
+    __slots__ = ("dims", "split", "pieces")
+
+    def __init__(self, dims: Sequence[str], split: Mapping[str, Tuple[range, int]],
+                 pieces: Mapping[Tuple[int, ...], Formula]) -> None:
+        self.dims = tuple(dims)
+        self.split = dict(split)
+        self.pieces = dict(pieces)
+
+    def key(self, sizes: Mapping[str, Any]) -> Tuple[int, ...]:
+        """The class indices of ``sizes`` (a ValueError outside the base domain)."""
+        out = []
+        for d, (r, m) in self.split.items():
+            v = _dim_value(d, sizes[d], r) if d in sizes else None
+            if v is None:
+                raise TypeError(f"this formula takes the sizes {', '.join(self.dims)} as keywords, "
+                                f"got {', '.join(sizes) or 'none'}")
+            out.append(r.index(v) % m)
+        return tuple(out)
+
+    def piece(self, **sizes: int) -> Formula:
+        return self.pieces[self.key(sizes)]
+
+    def __call__(self, **sizes: int) -> int:
+        return self.pieces[self.key(sizes)](**sizes)
+
+    def degree(self, dim: Optional[str] = None) -> int:
+        return max((f.degree(dim) for f in self.pieces.values()), default=0)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Piecewise) and self.dims == other.dims and self.pieces == other.pieces
+
+    def __hash__(self) -> int:
+        return hash((self.dims, tuple(sorted(self.pieces.items()))))
+
+    def __str__(self) -> str:
+        from ..render.symbolic import piecewise_text
+
+        return piecewise_text(self)
+
+    def __repr__(self) -> str:
+        return f"Piecewise({len(self.pieces)} pieces, dims={self.dims})"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"dims": list(self.dims),
+                "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
+                "pieces": [[list(k), f.to_dict()] for k, f in sorted(self.pieces.items())]}
+
+
+class PiecewiseCosts:
+    """The four :class:`Piecewise` formulas of one part of the model; ``at(**sizes)``."""
+
+    def __init__(self, macs: Piecewise, flops: Piecewise, params: Piecewise, bytes: Piecewise) -> None:
+        self.macs, self.flops, self.params, self.bytes = macs, flops, params, bytes
+
+    def formula(self, quantity: str) -> Piecewise:
+        if quantity not in QUANTITIES:
+            raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
+        return getattr(self, quantity)
+
+    def at(self, **sizes: int) -> CostAt:
+        k = self.macs.key(sizes)
+        return CostAt(*(self.formula(q).pieces[k](**sizes) for q in QUANTITIES))
+
+    __call__ = at
+
+
+class PiecewiseSymbolic(PiecewiseCosts):
+    """What :func:`piecewise` returns: one :class:`Symbolic` per residue class (``pieces``,
+    keyed by the class indices; :meth:`piece` picks the one of some sizes), and the model's
+    formulas, per module and per op type, as :class:`Piecewise` formulas over all of them."""
+
+    def __init__(self, spec: Sequence[Any], split: Mapping[str, Tuple[range, int]],
+                 pieces: Mapping[Tuple[int, ...], Symbolic]) -> None:
+        self.spec = tuple(spec)
+        self.split = dict(split)
+        self.pieces = dict(pieces)
+        first = next(iter(self.pieces.values()))
+        self.dims: Tuple[str, ...] = first.dims
+
+        def joined(get: Callable[[Symbolic], Optional[Costs]]) -> PiecewiseCosts:
+            zero = {k: Formula(self.dims, {}, s.domain) for k, s in self.pieces.items()}
+            return PiecewiseCosts(*(Piecewise(self.dims, self.split, {
+                k: (c.formula(q) if c is not None else zero[k]) for k, s in self.pieces.items()
+                for c in [get(s)]}) for q in QUANTITIES))
+
+        super().__init__(*(getattr(joined(lambda s: s), q) for q in QUANTITIES))
+        paths = list(dict.fromkeys(p for s in self.pieces.values() for p in s.by_module()))
+        ops = list(dict.fromkeys(o for s in self.pieces.values() for o in s.by_operator()))
+        self._modules = {p: joined(lambda s, p=p: s.by_module().get(p)) for p in paths}  # type: ignore[misc]
+        self._operators = {o: joined(lambda s, o=o: s.by_operator().get(o)) for o in ops}  # type: ignore[misc]
+
+    @property
+    def counts(self) -> int:
+        return sum(s.counts for s in self.pieces.values())
+
+    def piece(self, **sizes: int) -> Symbolic:
+        """The :class:`Symbolic` of the residue class ``sizes`` fall in."""
+        return self.pieces[self.macs.key(sizes)]
+
+    def by_module(self) -> Dict[str, PiecewiseCosts]:
+        return dict(self._modules)
+
+    def by_operator(self) -> Dict[str, PiecewiseCosts]:
+        return dict(self._operators)
+
+    def shape(self, **sizes: int) -> Tuple[int, ...]:
+        return tuple(sizes[s] if isinstance(s, str) else s for s in self.spec)
+
+    def __str__(self) -> str:
+        from ..render.symbolic import piecewise_symbolic_text
+
+        return piecewise_symbolic_text(self)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"spec": list(self.spec),
+                "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
+                "pieces": [[list(k), s.to_dict()] for k, s in sorted(self.pieces.items())]}
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PiecewiseSymbolic":
+        split = {d: (range(*v[:3]), v[3]) for d, v in data["split"].items()}
+        return cls(data["spec"], split, {tuple(k): Symbolic.from_dict(s) for k, s in data["pieces"]})
+
+
+def piecewise(model: Any, input_res: Sequence[Union[int, str]], split: Mapping[str, int], *,
+              domain: Optional[Mapping[str, Union[int, range]]] = None, **kwargs: Any) -> PiecewiseSymbolic:
+    """Exact formulas where one polynomial does not hold: ``split={"H": 2, "W": 2}`` fits one
+    :func:`symbolic` per residue class of ``H`` and ``W`` modulo 2 (of their domain's sizes: the
+    ``k``-th size of the domain is in class ``k % 2``), each stated on its own domain, e.g. "H = 1
+    + a multiple of 2". A network whose strides take ``ceil(H/2)`` is then exact at every size,
+    at the price of one analysis per class (``prod(split.values())`` of them: split a network
+    that halves its input five times by 32 only when its counts are cheap; a ``domain`` of
+    multiples of 32 needs one). ``kwargs`` as for :func:`symbolic`."""
+    spec = tuple(input_res)
+    names = [s for s in spec if isinstance(s, str)]
+    dom_in = dict(domain or {})
+    base: Dict[str, Tuple[range, int]] = {}
+    for d, m in dict(split).items():
+        if d not in names:
+            raise ValueError(f"split names {d!r}, which input_res {spec!r} does not")
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise ValueError(f"split[{d!r}] must be an int >= 1 (how many residue classes), got {m!r}")
+        base[d] = (_as_range(d, dom_in.get(d, 1)), m)
+    if not base:
+        raise ValueError("split names no size: e.g. split={'H': 2} for one formula per parity of H")
+    pieces: Dict[Tuple[int, ...], Symbolic] = {}
+    for key in itertools.product(*(range(m) for _, m in base.values())):
+        doms = dict(dom_in)
+        for (d, (r, m)), c in zip(base.items(), key):
+            doms[d] = range(r.start + c * r.step, r.stop, r.step * m)
+        pieces[key] = symbolic(model, spec, domain=doms, **kwargs)
+    return PiecewiseSymbolic(spec, base, pieces)
