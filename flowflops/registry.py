@@ -203,11 +203,6 @@ def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENT
     return [(r, price(r, convention)) for r in records]
 
 
-def convention_rules(convention: str) -> Dict[str, Formula]:
-    """Op type -> rule of a peer convention (op types not listed cost nothing there)."""
-    return dict(_RULES.get(convention, {}))
-
-
 def known_op_types() -> List[str]:
     """All op types with a formula, sorted."""
     return sorted(_FORMULAS)

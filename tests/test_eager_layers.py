@@ -301,22 +301,6 @@ def test_small_cnn_by_hand_and_batch_scaling():
     assert one.params == four.params == (4 * 3 * 9 + 4) + 2 * 4 + (64 * 10 + 10)
 
 
-def test_module_called_twice_counted_twice_params_once():
-    class Twice(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 4)
-
-        def forward(self, x):
-            return self.fc(self.fc(x))
-
-    r = eager(Twice(), (2, 4))
-    once = 2 * 4 * 4 + 2 * 4  # rows * in * out + bias
-    assert r.macs == 2 * once
-    assert r.by_module()["fc"].macs == 2 * once
-    assert r.params == 4 * 4 + 4
-
-
 def test_conv2d_subclass_counted_like_conv2d():
     class MyConv(nn.Conv2d):
         pass

@@ -99,6 +99,7 @@ def test_shared_module_counted_per_call_params_once():
     for mode in ("eager", "graph"):
         r = flowflops.profile(Twice(), (2, 4), mode=mode)
         assert (r.macs, r.params) == (2 * LIN, 4 * 4 + 4), mode
+        assert r.by_module()["l"].macs == 2 * LIN, mode  # both calls charged to the one module
 
 
 # -- property-based: formulas against brute force -------------------------------------------

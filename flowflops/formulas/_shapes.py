@@ -1,7 +1,7 @@
 """Small shape helpers shared by the formula files."""
 from __future__ import annotations
 
-from ..records import OpRecord, Shape, numel
+from ..records import OpRecord, numel
 
 
 def out_numel(rec: OpRecord) -> int:
@@ -13,11 +13,3 @@ def in_numel(rec: OpRecord) -> int:
     """Elements of the first input (0 when the record has no input shape)."""
     return numel(rec.inputs[0]) if rec.inputs else 0
 
-
-def first_output_or_input(rec: OpRecord) -> Shape:
-    """The first output's shape, else the first input's."""
-    if rec.outputs:
-        return rec.outputs[0]
-    if rec.inputs:
-        return rec.inputs[0]
-    return ()
