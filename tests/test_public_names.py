@@ -1,0 +1,79 @@
+"""The public names of flowflops: ``flowflops.__all__`` pinned, and every ``flowflops`` name the
+README, docs/, examples/ and benchmarks/ use importable (so that moving a function, as
+``per_rank_table`` once moved, fails here rather than in a user's script)."""
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+import flowflops
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PUBLIC = [
+    "Cost", "CountError", "CustomHookError", "Device", "FLOPS_BACKEND", "FormulaError", "InputError",
+    "MFUMeter", "OpRecord", "ParseError", "Report", "__version__", "calibrate", "compare", "count_graph_text",
+    "diff", "flops_to_string", "get_device", "get_model_complexity_info", "measure", "params_to_string",
+    "profile", "register", "symbolic", "torch_models",
+]
+
+
+def test_the_public_names_are_pinned():
+    assert sorted(flowflops.__all__) == PUBLIC  # a change here is a change of the public API
+    for name in PUBLIC:
+        assert hasattr(flowflops, name), name
+
+
+_FROM = re.compile(r"^\s*from\s+(flowflops(?:\.\w+)*)\s+import\s+\(?([\w\s,]+?)\)?\s*(?:#.*)?$", re.M)
+_IMPORT = re.compile(r"^\s*import\s+(flowflops(?:\.\w+)*)", re.M)
+_DOTTED = re.compile(r"(?<![\w./-])flowflops((?:\.[A-Za-z_]\w*)+)")
+
+
+def documented_names() -> dict:
+    """``flowflops.x.y`` -> the files that name it (imports and dotted names in README.md,
+    docs/*.md, examples/*.py, benchmarks/*.py)."""
+    files = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md")) + sorted((ROOT / "examples").glob("*.py")) \
+        + sorted((ROOT / "benchmarks").glob("*.py"))
+    found: dict = {}
+    for f in files:
+        text = f.read_text()
+        names = [m.group(1) for m in _IMPORT.finditer(text)] + ["flowflops" + m.group(1) for m in _DOTTED.finditer(text)]
+        for m in _FROM.finditer(text):
+            names += [f"{m.group(1)}.{n}" for n in re.split(r"[\s,]+", m.group(2).strip()) if n and n != "as"]
+        for n in names:
+            found.setdefault(n, set()).add(str(f.relative_to(ROOT)))
+    return found
+
+
+def resolve(dotted: str):
+    """The object ``flowflops.a.b.c`` names: the longest importable module prefix, then attributes."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for p in parts[i:]:
+            obj = getattr(obj, p)
+        return obj
+    raise ImportError(dotted)
+
+
+DOCUMENTED = documented_names()
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_every_documented_name_imports(name):
+    try:
+        resolve(name)
+    except (ImportError, AttributeError) as err:
+        pytest.fail(f"{name} (used in {sorted(DOCUMENTED[name])}) does not import: {err}")
+
+
+def test_the_scan_finds_names_in_every_kind_of_file():
+    kinds = {Path(f).parts[0] if "/" in f else f for files in DOCUMENTED.values() for f in files}
+    assert {"README.md", "docs", "examples", "benchmarks"} <= kinds
+    assert "flowflops.get_model_complexity_info" in DOCUMENTED and "flowflops.models.Decoder" in DOCUMENTED
+    with pytest.raises(AttributeError):
+        resolve("flowflops.render.export.no_such_function")
