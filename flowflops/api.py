@@ -29,6 +29,8 @@ from .registry import DEFAULT_CONVENTION, price_records
 from .result import Report
 from .render.units import flops_to_string, params_to_string
 
+__all__ = ["MODES", "profile", "count_graph_text", "get_model_complexity_info"]
+
 MODES = ("eager", "graph", "train")
 _BACKEND_KEYS = {"count_functional"}
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Optional, Tuple, Union
 
+__all__ = ["FLOPS_BACKEND", "parse_backend", "resolve"]
+
 
 class FLOPS_BACKEND(Enum):
     """ptflops' backend names (``FLOPS_BACKEND("pytorch")`` works as in ptflops)."""

@@ -12,6 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
+__all__ = [
+    "MODULE_ATTR", "INSIDE_ATTR", "FUNCTIONAL_ON_ATTR", "FUNCTION_ATTR", "peer_type_name", "base_type_name",
+    "Convention", "CONVENTIONS", "NAMES", "check_convention"
+]
+
 #: attribute an eager module hook puts on its records: the module's type, as
 #: :func:`peer_type_name` names it
 MODULE_ATTR = "_module"

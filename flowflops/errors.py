@@ -1,6 +1,8 @@
 """Errors a count raises on purpose."""
 from typing import Any
 
+__all__ = ["CountError", "ParseError", "CustomHookError", "FormulaError", "InputError", "ReportFileError"]
+
 
 class CountError(RuntimeError):
     """The model could not be run (eager) or compiled (graph) on the inputs given.

@@ -42,6 +42,12 @@ from .derivation import NOTHING, Derivation
 from .errors import FormulaError
 from .records import GIVEN_COST, KEEP, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
 
+__all__ = [
+    "Formula", "BytesRule", "Entry", "DEFAULT_CONVENTION", "register", "register_zero", "lookup", "price",
+    "formula_of", "is_zero_rule", "derive", "register_bytes", "default_traffic", "traffic", "price_records",
+    "known_op_types"
+]
+
 #: A formula returns a Cost, or a :class:`~flowflops.derivation.Derivation` (the arithmetic as
 #: data, which ``Report.explain`` shows; the registry prices the record with its ``cost``).
 Formula = Callable[[OpRecord], Union[Cost, Derivation]]

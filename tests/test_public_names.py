@@ -1,6 +1,7 @@
 """The public names of flowflops: ``flowflops.__all__`` pinned, and every ``flowflops`` name the
 README, docs/, examples/ and benchmarks/ use importable (so that moving a function, as
 ``per_rank_table`` once moved, fails here rather than in a user's script)."""
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -77,3 +78,50 @@ def test_the_scan_finds_names_in_every_kind_of_file():
     assert "flowflops.get_model_complexity_info" in DOCUMENTED and "flowflops.models.Decoder" in DOCUMENTED
     with pytest.raises(AttributeError):
         resolve("flowflops.render.export.no_such_function")
+
+
+# -- every module says what it offers ---------------------------------------------------------
+
+PACKAGE = ROOT / "flowflops"
+# documented paths and drop-ins, whose names are those of the tools they mirror
+MIRRORS = {"models.py", "records.py", "flops_counter.py", "thop", "torch_models", "ptflops", "fvcore"}
+
+
+def _bound_names(tree) -> set:
+    """Names a module binds at its top level (definitions, assignments, imports)."""
+    out = set()
+    for node in ast.walk(ast.Module(body=[n for n in tree.body], type_ignores=[])):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return out
+
+
+def _declared_all(tree):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+MODULE_FILES = sorted(
+    p for p in PACKAGE.rglob("*.py")
+    if p.relative_to(PACKAGE).parts[0] not in MIRRORS
+    and not any(part.startswith("_") and part != "__init__.py" for part in p.relative_to(PACKAGE).parts))
+
+
+@pytest.mark.parametrize("path", MODULE_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_module_declares_its_public_names(path):
+    tree = ast.parse(path.read_text())
+    names = _declared_all(tree)
+    defines = any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in tree.body)
+    if names is None:
+        assert path.name == "__init__.py" and not defines, (
+            f"{path.relative_to(ROOT)} declares no __all__: list its public names (or prefix the private ones with _)")
+        return
+    missing = sorted(set(names) - _bound_names(tree))
+    assert not missing, f"{path.relative_to(ROOT)}: __all__ names {missing}, which it does not define"
+    assert len(set(names)) == len(names), f"{path.relative_to(ROOT)}: __all__ names something twice"

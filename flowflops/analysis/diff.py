@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
 
+__all__ = ["Numbers", "Row", "Side", "ReportDiff", "report_diff", "Comparison", "comparison"]
+
 
 @dataclass
 class Numbers:

@@ -13,6 +13,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Optional
 
+__all__ = [
+    "T", "GB", "Device", "DTYPE_ALIASES", "DTYPE_BYTES", "DEVICES", "ALIASES", "device_names", "check_device",
+    "get_device", "best_time", "cpu_matmul_flops", "cpu_copy_bandwidth", "measure_cpu"
+]
+
 T = 1e12
 GB = 1e9
 

@@ -35,6 +35,8 @@ from ..records import (IN_SBP, IN_TENSORS, OUT_SBP, OUT_TENSORS, PARAMS, PHASE, 
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
 
+__all__ = ["Memory", "memory_by_rank", "memory", "Fit", "fits"]
+
 
 @dataclass
 class Memory:

@@ -25,6 +25,8 @@ from ..report import ancestors
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
 
+__all__ = ["FAMILIES", "family", "OpTime", "Roofline", "scaled_traffic", "op_time", "roofline"]
+
 #: Op families calibrated separately (op type -> family; everything else is "other").
 FAMILIES = ("matmul", "conv", "grouped_conv", "norm", "softmax", "pool", "other")
 

@@ -31,6 +31,8 @@ from .common import (CliError, _build_model, _count, _factory, _write, check_out
 from ..render.export import (both_text, convention_table, module_tree_text, progress_line, totals_text,
                      zoo_flat, zoo_text)
 
+__all__ = ["FORMATS", "ARTICLE_MODELS", "SUBCOMMANDS", "zoo_rows", "run", "main"]
+
 FORMATS = ("text", "json", "csv", "markdown", "latex", "html")
 # The article's table: model -> input side (alexnet at 227 as in the original's script).
 ARTICLE_MODELS = {

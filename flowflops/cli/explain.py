@@ -22,6 +22,8 @@ from typing import Any, Optional
 
 from ..conventions import NAMES
 
+__all__ = ["explain_parser", "check_parser", "cmd_explain", "cmd_check"]
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-shape", default=None, help="input shape, batch included (default 1,3,224,224)")

@@ -17,6 +17,8 @@ import argparse
 import json
 from typing import Any, Callable, Dict, List
 
+__all__ = ["PRESETS", "sweep_parser", "cmd_sweep"]
+
 PRESETS = ("gpt2-medium", "llama2-70b", "decoder")
 
 

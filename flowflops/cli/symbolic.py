@@ -8,6 +8,8 @@ from typing import Any, Callable, Dict, Tuple, Union
 
 from .common import CliError, _write
 
+__all__ = ["add_arguments", "parse_spec", "parse_domain", "cmd_symbolic"]
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbolic", action="store_true",

@@ -31,6 +31,8 @@ from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from ..runtime.source import caller_outside
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
 
+__all__ = ["CustomHook", "ZERO_MODULES", "CONTAINERS", "ZERO_MODULE_NAMES", "EagerCounter"]
+
 CustomHook = Callable[[nn.Module, tuple, Any], Any]
 
 #: Module types that do no arithmetic at inference; they are neither counted nor reported.

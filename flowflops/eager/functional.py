@@ -51,6 +51,11 @@ from ..runtime.source import caller_outside
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
+__all__ = [
+    "with_dtypes", "ABORTS_ON_CPU", "abort_targets", "Record", "Target", "unreached_calls", "patched_attributes",
+    "installed", "patched"
+]
+
 
 def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "", at: str = "") -> List[OpRecord]:
     """The records with ``_itemsize`` (the output's dtype), ``_fn`` (``label``, the function

@@ -33,6 +33,15 @@ import oneflow.nn.functional as F
 from ..records import OpRecord, Shape, numel
 from .layers import first_tensor, record, shape_of
 
+__all__ = [
+    "Emit", "unary", "binary", "reversed_binary", "compare", "extremum", "max_min", "clamp", "clamp_min", "clamp_max",
+    "gelu_approximate", "addc", "logaddexp", "reduction", "std", "logsumexp", "norm", "vector_norm", "matrix_norm",
+    "matmul", "baddbmm", "contraction", "einsum", "tensordot", "conv", "repeat_interleave", "normalization",
+    "layer_norm", "rms_norm", "group_norm", "l2_normalize", "glu", "fused", "reported", "UNARY_OPS", "FUNCTIONALS",
+    "ZERO_COST", "NOT_COMPUTING", "TENSOR_METHODS", "classify", "namespaces", "callable_names", "emitter",
+    "patch_targets", "captured_targets"
+]
+
 Emit = Callable[[tuple, dict, Any], List[OpRecord]]
 
 

@@ -13,6 +13,12 @@ import oneflow.nn as nn
 
 from ..records import ITEMSIZE, OpRecord, Shape, numel
 
+__all__ = [
+    "Emitter", "EMITTERS", "emits", "emitter_for", "forward_differs", "shape_of", "record", "itemsize_of",
+    "first_tensor", "conv", "conv_transpose", "linear", "batch_norm", "stats_norm_records", "instance_norm",
+    "group_norm", "prelu", "embedding", "upsample", "recurrent", "recurrent_cell"
+]
+
 Emitter = Callable[[nn.Module, tuple, Any], List[OpRecord]]
 EMITTERS: Dict[type, Emitter] = {}
 

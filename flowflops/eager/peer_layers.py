@@ -15,6 +15,8 @@ import oneflow.nn as nn
 
 from .layers import EMITTERS, Emitter, record, shape_of
 
+__all__ = ["layer_norm", "softmax", "table_for"]
+
 
 def layer_norm(m: nn.Module, args: tuple, out: Any) -> List[Any]:
     """One ``layer_norm`` record over the input, ``affine`` = ``elementwise_affine``."""

@@ -5,6 +5,8 @@ from ..derivation import Derivation, first, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["ACTIVATIONS", "activation", "softmax"]
+
 ACTIVATIONS = (
     "relu", "leaky_relu", "prelu", "elu", "celu", "selu", "hardtanh", "relu6", "gelu",
     "fast_gelu", "quick_gelu", "silu", "sigmoid", "sigmoid_v2", "tanh", "hardswish", "hardsigmoid",

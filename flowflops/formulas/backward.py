@@ -19,6 +19,12 @@ from ..registry import register, register_zero
 from ._shapes import in_numel, out_numel
 from .pool import POOLS
 
+__all__ = [
+    "broadcast_matmul_grad_b", "conv_data_grad", "conv_filter_grad", "conv_bias_grad", "batch_norm_grad",
+    "MASK_GRADS", "mask_grad", "UNARY_GRADS", "unary_grad", "softmax_grad", "log_softmax_grad", "POOL_GRADS",
+    "pool_grad", "nll_grad", "broadcast_div_grad"
+]
+
 
 # -- matrix products -----------------------------------------------------------------------
 @register("broadcast_matmul_grad_b")

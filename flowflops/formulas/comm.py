@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..registry import register_zero
 
+__all__ = ["COMM_OP_TYPES", "is_comm_op"]
+
 COMM_OP_TYPES = (
     "boxing",
     "_nccl_logical_all_reduce", "_nccl_logical_reduce_scatter", "_nccl_logical_all_gather",

@@ -11,6 +11,8 @@ from ..derivation import Derivation, first, macs, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["conv", "conv_transpose", "bias_add"]
+
 
 @register("conv1d", "conv2d", "conv3d")
 def conv(rec: OpRecord) -> Derivation:

@@ -6,6 +6,8 @@ from ..derivation import Derivation, first, number, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["BINARY", "UNARY_MATH", "SCANS", "per_output_element", "add_n", "fold"]
+
 BINARY = (
     "broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div",
     "broadcast_pow", "broadcast_maximum", "broadcast_minimum",

@@ -7,6 +7,8 @@ from ..derivation import Derivation, first, macs, number, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["fused_matmul_bias", "fused_bias_act", "fused_scale_mask_softmax", "add_n_bias"]
+
 
 @register("fused_matmul_bias")
 def fused_matmul_bias(rec: OpRecord) -> Derivation:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from ..records import Cost, OpRecord, elementwise, numel
 from ..registry import register, register_zero
 
+__all__ = ["nll"]
+
 
 @register("nll")
 def nll(rec: OpRecord) -> Cost:

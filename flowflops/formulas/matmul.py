@@ -12,6 +12,8 @@ from ..derivation import Derivation, macs, number, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["contraction_length", "matmul", "matrix_vector", "dot"]
+
 
 def contraction_length(rec: OpRecord) -> int:
     """K of ``out = a @ b`` for a record whose first input is ``a``."""

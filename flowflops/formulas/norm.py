@@ -14,6 +14,8 @@ from ..derivation import Derivation, Factor, Term, first, macs, ops, tensor
 from ..records import OpRecord, Shape
 from ..registry import register
 
+__all__ = ["batch_statistics", "batch_norm", "stats_norm", "layer_norm", "group_norm", "rms_norm", "l2_normalize"]
+
 
 def _affine(rec: OpRecord, default: bool) -> bool:
     if "affine" in rec.attrs:

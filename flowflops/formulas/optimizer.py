@@ -20,6 +20,11 @@ from ..records import Cost, OpRecord, elementwise, numel
 from ..registry import register, register_zero
 from ._shapes import out_numel
 
+__all__ = [
+    "regularization_ops", "update_cost", "sgd_update", "momentum_update", "adam_update", "adagrad_update",
+    "rmsprop_update", "l1_l2_regularize_gradient", "adam_bias_correction_factor"
+]
+
 
 def regularization_ops(attrs: Mapping[str, Any]) -> int:
     """Per-element ops of ``g = model_diff * scale + l1 * sign(w) + l2 * w``: 1 for a

@@ -5,6 +5,8 @@ from ..derivation import Derivation, first, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["POOLS", "pool", "UPSAMPLES", "upsample"]
+
 POOLS = tuple(
     f"{kind}_pool_{n}d" for kind in ("max", "avg") for n in (1, 2, 3)
 ) + tuple(f"adaptive_{kind}_pool{n}d" for kind in ("max", "avg") for n in (1, 2, 3))

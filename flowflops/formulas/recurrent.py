@@ -20,6 +20,8 @@ from __future__ import annotations
 from ..records import Cost, OpRecord, elementwise, mac
 from ..registry import register
 
+__all__ = ["GATES", "CELL_ELEMENTWISE", "recurrent_cell"]
+
 GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "gru_cell": 3, "lstm_cell": 4}
 CELL_ELEMENTWISE = {"rnn_tanh_cell": 2, "rnn_relu_cell": 2, "gru_cell": 10, "lstm_cell": 13}
 

@@ -5,6 +5,8 @@ from ..derivation import Derivation, first, macs, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 
+__all__ = ["REDUCTIONS", "reduction", "square_sum"]
+
 REDUCTIONS = (
     "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "var",
     "reduce_sum_like",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..records import IN_ITEMSIZES, NO_TRAFFIC, PARAMS, OpRecord, Traffic, itemsizes, numel
 from ..registry import register_bytes
 
+__all__ = ["VIEW_OPS", "CREATION_OPS", "LIKE_OPS", "data_inputs"]
+
 #: Views and graph bookkeeping: no data moves (a reshape of a contiguous tensor is metadata).
 VIEW_OPS = ("reshape", "reshape_like", "flatten", "squeeze", "unsqueeze", "expand_dims", "identity",
             "variable", "input", "output", "hierarchical_parallel_cast", "boxing")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from ..registry import register_zero
 
+__all__ = ["ZERO_COST_OPS"]
+
 ZERO_COST_OPS = (
     # views and layout
     "reshape", "reshape_like", "flatten", "transpose", "squeeze", "unsqueeze", "expand_dims",

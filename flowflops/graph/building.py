@@ -29,6 +29,8 @@ from typing import Any, Dict, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
+__all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph"]
+
 
 #: One compile at a time in this process (the job-build context is global).
 COMPILE_LOCK = threading.RLock()

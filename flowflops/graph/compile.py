@@ -11,6 +11,8 @@ from ..errors import CountError, CustomHookError
 from ..runtime.inputs import describe_inputs
 from .building import build_job
 
+__all__ = ["graph_models", "check_compilable", "compile_job"]
+
 
 def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
     """``(attribute name, module)`` of each module an ``nn.Graph`` holds (behind its proxies)."""

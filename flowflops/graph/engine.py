@@ -21,6 +21,8 @@ from .proxies import graph_output, truthful_proxies
 from .repeats import RepeatCall, Repeats, Retrace, active
 from .train import assign_phases
 
+__all__ = ["trace_graph"]
+
 
 class _CountGraph(CountGraphMixin, flow.nn.Graph):
     """The wrapper: ``build`` is the model's forward on the given inputs."""

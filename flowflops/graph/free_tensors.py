@@ -26,6 +26,8 @@ from typing import Any
 
 import oneflow as flow
 
+__all__ = ["forget_build"]
+
 
 class _ClearNames(flow.nn.Graph):
     """A one-op graph: completing its compile clears OneFlow's tensor-name table."""

@@ -8,6 +8,8 @@ from ..records import AT, IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, 
 from .naming import module_paths, split_op_name
 from .parallel import JobParallel
 
+__all__ = ["attr_value", "tensor_attrs", "job_records"]
+
 
 def attr_value(v: Any) -> Any:
     """A python value for one ``AttrValue`` of a user op."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, Optional, Tuple
 
+__all__ = ["split_op_name", "common_root", "relative_path", "module_paths"]
+
 # A user op's name is "<module scope>-<op type>-<index>", e.g. "model.layer1.0-add_n-9".
 _OP_NAME = re.compile(r"^(?P<scope>.*)-(?P<type>[A-Za-z_][A-Za-z0-9_]*)-(?P<index>\d+)$")
 

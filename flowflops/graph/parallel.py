@@ -29,6 +29,8 @@ from google.protobuf import text_format
 from ..formulas.comm import is_comm_op
 from ..records import IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, TENSOR, OpRecord, flat_ranks
 
+__all__ = ["Sbp", "BOXING_OP_TYPE", "sbp_strings", "JobParallel"]
+
 Sbp = Tuple[str, ...]
 
 BOXING_OP_TYPE = "boxing"

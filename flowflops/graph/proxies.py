@@ -27,6 +27,8 @@ from typing import Any, Dict, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
+__all__ = ["truthful_proxies", "graph_output"]
+
 _PROXY_TYPES: Dict[tuple, type] = {}
 
 

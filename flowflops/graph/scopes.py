@@ -24,6 +24,8 @@ import oneflow.nn as nn
 from ..rules.custom import OpRules, call_module_hook, matching_type
 from ..records import GIVEN_COST, OpRecord, ancestors
 
+__all__ = ["GraphRules"]
+
 _lock = threading.Lock()
 _local = threading.local()
 _installed: Dict[str, Any] = {"count": 0, "original": None}

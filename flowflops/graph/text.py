@@ -24,6 +24,8 @@ from ..errors import ParseError
 from ..records import IN_SBP, OUT_SBP, PLACEMENT, ModuleInfo, OpRecord, Shape, Trace, ancestors
 from .naming import module_paths, relative_path, split_op_name
 
+__all__ = ["TensorArg", "OperatorLine", "parse_operator_entries", "parse_operator_lines", "trace_graph_text"]
+
 _OPERATOR = "(OPERATOR:"
 _NAME = re.compile(r'[^()\[\]:,="\s]+')  # names run up to a delimiter or whitespace
 _DIGITS = re.compile(r"[0-9]+")

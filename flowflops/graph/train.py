@@ -58,6 +58,11 @@ from .compile import compile_job
 from .building import CountGraphMixin
 from .job import job_records
 
+__all__ = [
+    "DEFAULT_LR", "op_phases", "assign_phases", "default_labels", "detached_grads", "trained_tensors",
+    "check_train_args", "trace_train"
+]
+
 DEFAULT_LR = 0.1
 
 

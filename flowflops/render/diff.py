@@ -9,6 +9,11 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 from ..analysis.diff import Comparison, Numbers, ReportDiff, Row
 from .units import flops_to_string, params_to_string, real_flops_to_string
 
+__all__ = [
+    "COMPARE_FORMATS", "mismatch_message", "MODULE_HEAD", "OP_HEAD", "diff_text", "diff_markdown", "diff_latex",
+    "DIFF_CSS", "diff_html", "compare_render"
+]
+
 COMPARE_FORMATS = ("text", "markdown", "latex", "html", "csv", "json")
 
 

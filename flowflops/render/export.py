@@ -21,6 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.memory import Fit, Memory
     from ..analysis.roofline import Roofline
 
+__all__ = [
+    "Row", "module_tree_text", "print_report", "zero_op_warnings", "missing_rule_warnings", "ZERO_SHARE_LOUD",
+    "coverage_parts", "coverage_text", "zero_share_warning", "module_rows", "module_table", "operator_table",
+    "CSV_FIELDS", "to_csv", "to_markdown", "convention_note", "convention_totals", "convention_table", "to_latex",
+    "to_dict", "to_json", "totals_text", "top_text", "both_text", "per_rank_table", "progress_line", "zoo_text",
+    "zoo_flat", "roofline_table", "memory_text", "fit_text", "device_text", "memory_section", "measurement_text",
+    "mfu_text"
+]
+
 Row = Dict[str, Any]
 
 

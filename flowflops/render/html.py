@@ -22,6 +22,8 @@ from ..records import PHASE, ZERO, Cost, OpRecord, ancestors
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
 
+__all__ = ["ASSETS", "PHASES", "Pick", "record_metrics", "page_data", "to_html", "REPR_FULL_LIMIT", "repr_html"]
+
 ASSETS = Path(__file__).parent / "assets"
 PHASES = ("forward", "backward", "optimizer")
 # pick(i, record, cost): the cost of report.entries[i] in a view (None: not in that view)

@@ -9,6 +9,8 @@ from .units import flops_to_string
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.llm import Generation, Piece, Poly, Sweep
 
+__all__ = ["poly_text", "generation_text", "sweep_text", "sweep_plot", "sweep_dict", "generation_dict"]
+
 
 def poly_text(poly: "Poly", var: str = "L") -> str:
     """``(3, 0, 1/2) -> "1/2·L² + 3"``: highest degree first, exact rationals."""

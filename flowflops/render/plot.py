@@ -10,6 +10,8 @@ from ..records import PHASE, ancestors
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
 
+__all__ = ["PLOT_METRICS", "PHASES", "UNITS", "LABELS", "PlotRow", "plot_rows", "plot", "check_plot_args"]
+
 PLOT_METRICS = ("macs", "flops", "params", "bytes", "time")
 PHASES = ("forward", "backward", "optimizer")
 UNITS = {"macs": ("MMac", 1e6), "flops": ("MFLOPs", 1e6), "params": ("M params", 1e6),

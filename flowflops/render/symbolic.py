@@ -6,6 +6,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, List, Tuple
 
+__all__ = [
+    "NAMES", "UNBOUNDED", "domain_text", "formula_text", "formula_latex", "domain_line", "symbolic_text",
+    "symbolic_markdown", "symbolic_latex"
+]
+
 NAMES = {"macs": "MACs", "flops": "FLOPs", "params": "params", "bytes": "bytes"}
 UNBOUNDED = 2 ** 62  # a domain (a range of sizes) that stops here has no upper bound
 

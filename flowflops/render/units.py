@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Optional
 
+__all__ = [
+    "flops_to_string", "real_flops_to_string", "params_to_string", "bytes_to_string", "seconds_to_string",
+    "clever_format"
+]
+
 _MAC_UNITS = (("GMac", 10 ** 9), ("MMac", 10 ** 6), ("KMac", 10 ** 3))
 _FLOP_UNITS = (("TFLOPs", 10 ** 12), ("GFLOPs", 10 ** 9), ("MFLOPs", 10 ** 6), ("KFLOPs", 10 ** 3))
 _PARAM_UNITS = (("B", 10 ** 9), ("M", 10 ** 6), ("K", 10 ** 3))

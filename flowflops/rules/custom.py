@@ -24,6 +24,10 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Opti
 from ..errors import CustomHookError
 from ..records import GIVEN_COST, Cost, OpRecord, Shape, mac, numel
 
+__all__ = [
+    "ACCUMULATORS", "matching_type", "call_module_hook", "TensorShape", "check_op_type", "OpRules", "split_rules"
+]
+
 #: Attributes a hook may add its MACs to: ptflops' and thop's.
 ACCUMULATORS = ("__flops__", "total_ops")
 

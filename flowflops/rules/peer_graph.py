@@ -27,6 +27,8 @@ import oneflow.nn as nn
 from ..conventions import FUNCTION_ATTR, FUNCTIONAL_ON_ATTR, INSIDE_ATTR, MODULE_ATTR, peer_type_name
 from ..records import OpRecord
 
+__all__ = ["PEERS", "mark_graph_records", "graph_caveats"]
+
 PEERS = ("ptflops", "ptflops-aten", "fvcore", "thop", "torch")
 _RECURRENT = tuple(getattr(nn, n) for n in ("RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"))
 _OPERATOR_LIKE = {"broadcast_add", "broadcast_mul", "add_n", "scalar_add", "scalar_mul",

@@ -33,6 +33,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..records import KEEP, OpRecord, Shape
 
+__all__ = [
+    "ATTENTION_HELP", "EXPERTS_HELP", "MATMULS", "CAUSAL_MASK_OPS", "parse_attention", "check_experts", "kept_pairs",
+    "score_chains", "score_shapes", "detect_attention", "mask_attention", "moe_modules", "active_experts",
+    "apply_rules"
+]
+
 ATTENTION_HELP = "attention must be 'dense', 'causal', 'window:W' (W a positive int) or 'auto'"
 EXPERTS_HELP = "experts must be 'all' (every expert, the dense upper bound) or 'active' (top_k per token)"
 MATMULS = ("matmul", "batch_matmul", "broadcast_matmul")

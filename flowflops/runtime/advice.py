@@ -20,6 +20,8 @@ import re
 import traceback
 from typing import Any, Optional
 
+__all__ = ["model_frame", "eager_advice", "graph_advice"]
+
 _NO_KERNEL = re.compile(r"Cannot find the kernel matching", re.I)
 _OP_TYPE = re.compile(r"op_type_name:\s*(\w+)")
 _DEVICE = re.compile(r"DeviceType_Name:\s*k?(\w+)")

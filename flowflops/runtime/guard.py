@@ -41,6 +41,8 @@ import oneflow.nn as nn
 from ..errors import CountError
 from .interrupts import take_pending
 
+__all__ = ["ModelState", "counting_state"]
+
 _cond = threading.Condition()
 _owners: Dict[int, int] = {}  # id(module) -> ident of the thread counting it
 _CONTAINERS = (list, dict, set)

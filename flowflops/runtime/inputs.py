@@ -9,6 +9,12 @@ import oneflow.nn as nn
 from ..errors import InputError
 from .interrupts import call_user
 
+__all__ = [
+    "Args", "check_model", "check_input_res", "first_parameter", "INT64_MAX", "available_bytes", "check_input_size",
+    "default_input", "check_device", "HALF_TYPES", "half_on_cpu", "build_inputs", "is_global_model",
+    "global_default_input", "call_inputs", "batch_hint", "describe_inputs"
+]
+
 Args = Tuple[tuple, Dict[str, Any]]
 
 

@@ -24,6 +24,8 @@ import threading
 from types import FrameType
 from typing import Any, Callable, Optional, TypeVar
 
+__all__ = ["T", "call_user", "take_pending", "run_guarded", "guarded"]
+
 T = TypeVar("T")
 
 _lock = threading.Lock()

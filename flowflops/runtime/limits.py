@@ -19,6 +19,8 @@ import os
 import resource
 from typing import List, Optional
 
+__all__ = ["mem_available", "address_space_left", "cgroup_left", "available_cpu_bytes"]
+
 #: a cgroup limit at or above this means "no limit" (v1 writes 2**63 rounded to pages)
 _UNLIMITED = 2 ** 60
 

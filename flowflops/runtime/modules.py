@@ -9,6 +9,8 @@ import oneflow.nn as nn
 from ..records import ModuleInfo
 from .source import code_location
 
+__all__ = ["count_params", "module_tree", "module_paths", "alias_paths", "canonical_path"]
+
 
 def count_params(module: nn.Module) -> tuple:
     """``(all, trainable)`` parameters of ``module`` and its children, each shared one once."""

@@ -23,6 +23,8 @@ import re
 import sys
 from typing import List, Optional
 
+__all__ = ["NOISE", "is_command_line", "quiet_command_line"]
+
 #: The lines dropped: OneFlow's start-up messages on machines without InfiniBand or CUDA.
 NOISE = re.compile(
     rb"^(libibverbs not available, ibv_fork_init skipped"

@@ -23,6 +23,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..analysis.hardware import Device, get_device
 from ..analysis.roofline import FAMILIES, roofline
 
+__all__ = ["module_rows", "calibrate", "op_overhead"]
+
 
 def _nnls(a: Any, b: Any) -> Any:
     """Least squares with x >= 0 (active set: drop the most negative variable, refit)."""

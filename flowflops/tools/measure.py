@@ -26,6 +26,8 @@ import oneflow.nn as nn
 
 from ..analysis.hardware import Device, get_device
 
+__all__ = ["sync", "clock", "check_placement", "flags_for", "Measurement", "measure", "MFUSummary", "MFUMeter"]
+
 
 def sync() -> None:
     """Wait for every queued eager instruction."""

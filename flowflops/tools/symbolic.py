@@ -42,6 +42,11 @@ from ..errors import CountError
 from ..records import Cost
 from ..render.symbolic import UNBOUNDED, domain_text
 
+__all__ = [
+    "Exps", "Terms", "Point", "QUANTITIES", "Formula", "CostAt", "Costs", "Symbolic", "Sample", "sample_of",
+    "interpolate", "symbolic"
+]
+
 Exps = Tuple[int, ...]
 Terms = Dict[Exps, Fraction]
 Point = Tuple[int, ...]

@@ -12,6 +12,11 @@ from ...registry import register
 from ._common import (CONV_OPS, MATMUL_OPS, conv_macs, in_elems, is_affine_term, matmul_macs,
                       norm_layer, out_elems, peer)
 
+__all__ = [
+    "C", "conv", "matmul", "batch_norm", "norm_op", "norm_statistics", "affine_term", "upsample_nearest",
+    "upsample_bilinear", "adaptive_avg_pool"
+]
+
 C = "fvcore"
 
 

@@ -25,6 +25,11 @@ from ..pool import POOLS, UPSAMPLES
 from ._common import (CONV_OPS, GATES, MATMUL_OPS, cell_dims, conv_macs, function_of, in_elems,
                       inside, is_affine_term, matmul_macs, module_of, norm_layer, out_elems, peer)
 
+__all__ = [
+    "C", "HOOKED", "CALLS_PATCHED", "PATCHED", "conv", "conv_bias", "linear_or_matmul", "add_or_mul", "batch_norm",
+    "norm", "layer_norm", "activation", "pool", "upsample", "recurrent"
+]
+
 C = "ptflops"
 
 _POOL_MODULES = {f"{k}Pool{n}d" for k in ("Max", "Avg", "AdaptiveMax", "AdaptiveAvg") for n in (1, 2, 3)}

@@ -9,6 +9,8 @@ from ...registry import register
 from ._common import (CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, module_is, out_elems, peer,
                       recurrent_macs)
 
+__all__ = ["C", "conv", "conv_bias", "matmul", "linear_bias", "recurrent"]
+
 C = "ptflops-aten"
 
 

@@ -14,6 +14,11 @@ from ..pool import UPSAMPLES
 from ._common import (CONV_OPS, GATES, MATMUL_OPS, cell_dims, function_of, in_elems, inside,
                       is_affine_term, module_of, norm_layer, out_elems, peer)
 
+__all__ = [
+    "C", "conv", "linear", "batch_norm", "norm_statistics", "affine_term", "prelu", "avg_pool", "adaptive_avg_pool",
+    "upsample", "softmax", "layer_norm", "recurrent"
+]
+
 C = "thop"
 
 _NORMS = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "InstanceNorm1d",

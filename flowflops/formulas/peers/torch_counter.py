@@ -14,6 +14,8 @@ from ...records import Cost, OpRecord
 from ...registry import register
 from ._common import CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, peer, recurrent_macs
 
+__all__ = ["C", "conv", "matmul", "recurrent"]
+
 C = "torch"
 # conv and matmul below have the shape of fvcore's on purpose (a deliberate repeat): each
 # convention registers its own formulas, citing its own source, so either can change alone.
