@@ -122,7 +122,7 @@ def price(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Cost]
     shapes describe (a causal or windowed attention kernel skips the masked scores; a sparse
     mixture of experts runs ``top_k`` of its experts): its cost is scaled by that fraction,
     exactly (the rules that set it choose ``of`` so that the cost divides by it)."""
-    given = rec.attrs.get(GIVEN_COST)
+    given: Optional[Cost] = rec.attrs.get(GIVEN_COST)
     if given is not None:
         return given
     fn = formula_of(rec.op_type, convention)

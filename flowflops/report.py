@@ -239,4 +239,4 @@ def backward_forward_ratio(report: Aggregate, *, flops: bool = False) -> float:
     forward = getattr(phases["forward"], key)
     if forward == 0:
         raise ValueError("the report has no forward work: count a training step with mode='train'")
-    return getattr(phases["backward"], key) / forward
+    return float(getattr(phases["backward"], key) / forward)

@@ -150,7 +150,7 @@ def cpu_copy_bandwidth(mb: int = 32, repeats: int = 10) -> float:
     x = flow.ones(mb * 1024 * 1024 // 4)
     y = flow.zeros_like(x)
     y.copy_(x)
-    return 2 * x.numel() * 4 / best_time(lambda: y.copy_(x), repeats)
+    return float(2 * x.numel() * 4 / best_time(lambda: y.copy_(x), repeats))
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from ..conventions import NAMES
 from ..errors import InputError
@@ -30,6 +30,9 @@ from .common import (CliError, _build_model, _count, _factory, _write, check_out
                      parse_kwargs, parse_shape)
 from ..render.export import (both_text, convention_table, module_tree_text, progress_line, totals_text,
                      zoo_flat, zoo_text)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..result import Report
 
 __all__ = ["FORMATS", "ARTICLE_MODELS", "SUBCOMMANDS", "zoo_rows", "run", "main"]
 
@@ -42,7 +45,7 @@ ARTICLE_MODELS = {
 }
 
 
-def _render(report: Any, fmt: str, depth: Optional[int], fold: bool = False) -> str:
+def _render(report: "Report", fmt: str, depth: Optional[int], fold: bool = False) -> str:
     if fmt == "json":
         return report.to_json()
     if fmt == "csv":
@@ -60,7 +63,7 @@ def _render(report: Any, fmt: str, depth: Optional[int], fold: bool = False) -> 
     return body + "\n" + totals_text(report)
 
 
-def _plot(report: Any, args: argparse.Namespace) -> None:
+def _plot(report: "Report", args: argparse.Namespace) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -129,7 +132,7 @@ def _model_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _device_text(report: Any, device: str, dtype: str, depth: Optional[int]) -> str:
+def _device_text(report: "Report", device: str, dtype: str, depth: Optional[int]) -> str:
     from ..render.export import device_text
 
     try:

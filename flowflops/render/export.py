@@ -10,7 +10,7 @@ import io
 import json
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from ..records import NO_TRAFFIC, ZERO, Cost
 from ..report import Aggregate
@@ -579,7 +579,7 @@ def zoo_flat(rows: List[Row], modes: Sequence[str], fmt: str, raw: bool = False)
         w.writerows(rows)
         return buf.getvalue()
 
-    def cell(r: Row, c: str, escape: Any) -> str:
+    def cell(r: Row, c: str, escape: Callable[[str], str]) -> str:
         v = r[c]
         if not isinstance(v, int):
             return escape(str(v))

@@ -29,9 +29,12 @@ The router and the gate-weighted combination are counted as they run.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 from ..records import KEEP, OpRecord, Shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import Aggregate
 
 __all__ = [
     "ATTENTION_HELP", "EXPERTS_HELP", "MATMULS", "CAUSAL_MASK_OPS", "parse_attention", "check_experts", "kept_pairs",
@@ -175,7 +178,10 @@ def active_experts(records: Sequence[OpRecord], moe: Dict[str, Tuple[int, int]])
     return out
 
 
-def apply_rules(report: Any, model: Any, attention: str = "dense", experts: str = "all") -> Any:
+_R = TypeVar("_R", bound="Aggregate")
+
+
+def apply_rules(report: _R, model: Any, attention: str = "dense", experts: str = "all") -> _R:
     """Mark the skipped work of ``report``'s records in place (attention masks, inactive
     experts), re-price the marked ones, record the attention kind applied in
     ``report.attention`` and the dense total in ``report.upper_bounds["dense"]``."""

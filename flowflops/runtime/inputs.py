@@ -133,8 +133,8 @@ def half_on_cpu(model: Any) -> bool:
     if ref is None or not any(t in str(ref.dtype) for t in HALF_TYPES):
         return False
     if ref.is_global:  # a global tensor has a placement, not a device
-        return ref.placement.type == "cpu"
-    return ref.device.type == "cpu"
+        return bool(ref.placement.type == "cpu")
+    return bool(ref.device.type == "cpu")
 
 
 def build_inputs(

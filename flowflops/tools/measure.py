@@ -43,8 +43,8 @@ def clock() -> float:
 def _model_device(model: nn.Module) -> Optional[str]:
     for p in model.parameters():
         if p.is_global:
-            return p.placement.type
-        return p.device.type
+            return str(p.placement.type)
+        return str(p.device.type)
     return None
 
 

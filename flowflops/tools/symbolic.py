@@ -234,7 +234,8 @@ def _compile(dims: Tuple[str, ...], terms: Terms, domain: Mapping[str, range]) -
         lines.append(f"    if _n % {den}: _notint(_n, {den})")
         lines.append(f"    return _n // {den}")
     exec(compile("\n".join(lines), "<flowflops.symbolic formula>", "exec"), env)
-    return env["_f"]
+    fn: Callable[..., int] = env["_f"]
+    return fn
 
 
 def _not_integer(n: int, den: int) -> None:
@@ -267,7 +268,8 @@ class Costs:
     def formula(self, quantity: str) -> Formula:
         if quantity not in QUANTITIES:
             raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
-        return getattr(self, quantity)
+        f: Formula = getattr(self, quantity)
+        return f
 
     def at(self, **dims: int) -> CostAt:
         return CostAt(self.macs(**dims), self.flops(**dims), self.params(**dims), self.bytes(**dims))
