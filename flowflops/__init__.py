@@ -1,4 +1,31 @@
-"""flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled."""
+"""flowflops: MACs, FLOPs and parameters of OneFlow models, eager or compiled.
+
+One stream: an engine turns a model into op records, the registry prices each record, the
+aggregate sums them over the module tree, the Report adds analyses and renderings::
+
+    model + inputs -> eager/ | graph/ -> OpRecord -> registry + formulas/ -> Cost
+                   -> report.Aggregate -> result.Report -> render/ (every string)
+
+The folders, top to bottom; a module imports its own folder and those below it, never one
+above (``tests/test_layout.py`` reads the imports: no circle but registry <-> formulas)::
+
+    cli/        the ``flowflops`` command: command, llm (sweep), symbolic, common
+    tools/      workflows that count or time several times: measure, calibrate, llm, symbolic
+    api.py      the face: checks, inputs once, engine, rules, pricing, the Report
+    result.py   the one Report users get (aggregate + analyses + renderings, JSON round trip)
+    render/     every string: printout, tables, analysis text, diff, llm, html, plot, units
+    analysis/   results without strings: roofline, memory, ranks, diff, hardware, llm fits
+    report.py   the aggregate: totals and views, nothing above the registry
+    rules/      records -> records before pricing: users' ignore/custom rules, sparsity, peers' marks
+    runtime/    around a count: inputs, module tree, state guard, Ctrl-C, quiet stderr, limits
+    eager/ graph/          engines: model -> records, nothing else
+    registry.py formulas/  op type -> formula -> Cost (formulas/peers/: other tools' rules)
+    records.py conventions.py errors.py
+    models.py thop/ flops_counter.py torch_models/  documented and drop-in paths
+
+The public names are ``__all__`` below (pinned by ``tests/test_public_names.py``); every other
+module lists its own in ``__all__``.
+"""
 import sys
 
 from .runtime.quiet import quiet_command_line

@@ -1,1 +1,2 @@
-"""Results without strings: roofline, memory, ranks, diff, hardware, symbolic."""
+"""Results without strings: roofline, memory, ranks, diff, hardware, llm (exact polynomial fits).
+Nothing here imports render/, cli/, tools/, the api or the Report (tests/test_layout.py)."""

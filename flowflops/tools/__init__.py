@@ -1,1 +1,1 @@
-"""Workflows that count or time several times: measure, calibrate, llm."""
+"""Workflows that count or time several times: measure, calibrate, llm, symbolic."""
