@@ -65,7 +65,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..errors import FormulaError
 from ..formulas.comm import is_comm_op
@@ -77,6 +77,9 @@ Sbp = Tuple[str, ...]
 Box = Tuple[Tuple[int, int], ...]
 
 DEFAULT_ITEMSIZE = 4
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import Aggregate
 
 __all__ = [
     "Placement", "Transfer", "cost_by_rank", "comm_bytes_by_rank", "transfers", "local_shape",
@@ -176,7 +179,7 @@ def _volume(a: Box, b: Box) -> int:
 
 # -- compute ---------------------------------------------------------------------------------------
 
-def _placed(report: Any) -> List[Tuple[OpRecord, Optional[Cost], Optional[Placement]]]:
+def _placed(report: "Aggregate") -> List[Tuple[OpRecord, Optional[Cost], Optional[Placement]]]:
     """Every entry with its placement (``None``: none recorded); raises for a report without any."""
     rows = []
     for rec, cost in report.entries:
@@ -191,7 +194,7 @@ def _placed(report: Any) -> List[Tuple[OpRecord, Optional[Cost], Optional[Placem
     return rows
 
 
-def report_ranks(report: Any) -> List[int]:
+def report_ranks(report: "Aggregate") -> List[int]:
     """Every rank that some record of the report is placed on, sorted."""
     ranks: Set[int] = set()
     for rec, _ in report.entries:
@@ -235,7 +238,7 @@ def rank_cost(rec: OpRecord, cost: Cost, pl: Placement, pos: int) -> Cost:
     return Cost(cost.macs * share // whole, cost.flops * share // whole)
 
 
-def cost_by_rank(report: Any) -> Dict[int, Cost]:
+def cost_by_rank(report: "Aggregate") -> Dict[int, Cost]:
     """Rank -> the compute cost that rank does, for a graph-mode count of a global model.
 
     Rule: each op costs each rank of its placement its formula on that rank's local shapes
@@ -252,7 +255,7 @@ def cost_by_rank(report: Any) -> Dict[int, Cost]:
     return dict(sorted(out.items()))
 
 
-def record_rank_costs(report: Any) -> List[Dict[int, Cost]]:
+def record_rank_costs(report: "Aggregate") -> List[Dict[int, Cost]]:
     """Per entry of ``report.entries``, in order: rank -> what that rank pays for it, by the
     rule of :func:`cost_by_rank` (empty for an op without formula; ranks outside the op's
     placement are absent). Raises ``ValueError`` for a report without placements."""
@@ -339,7 +342,7 @@ class Transfer:
         return sum(self.sent.values())
 
 
-def transfers(report: Any) -> List[Transfer]:
+def transfers(report: "Aggregate") -> List[Transfer]:
     """One :class:`Transfer` per communication record of the report that carries its SBP and
     placement (``"boxing"`` records and OneFlow's communication ops), in report order."""
     out = []
@@ -361,7 +364,7 @@ def transfers(report: Any) -> List[Transfer]:
     return out
 
 
-def comm_bytes_by_rank(report: Any, direction: str = "sent") -> Dict[int, int]:
+def comm_bytes_by_rank(report: "Aggregate", direction: str = "sent") -> Dict[int, int]:
     """Rank -> bytes that rank sends (``direction="received"``: receives) in the counted
     forward call, summed over every communication record (rules in the module docstring).
     Both directions sum to the same total. Every rank of the report is listed.

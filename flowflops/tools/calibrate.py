@@ -18,10 +18,13 @@ keeps efficiency 1 (it is predicted at the roofline).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from ..analysis.hardware import Device, get_device
 from ..analysis.roofline import FAMILIES, roofline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..result import Report
 
 __all__ = ["module_rows", "calibrate", "op_overhead"]
 
@@ -42,7 +45,7 @@ def _nnls(a: Any, b: Any) -> Any:
     return x
 
 
-def module_rows(report: Any, measurement: Any, device: Device, dtype: str) -> List[Tuple[List[float], float]]:
+def module_rows(report: "Report", measurement: Any, device: Device, dtype: str) -> List[Tuple[List[float], float]]:
     """The model's row (every record; its measured time without hooks), then one row per
     measured module with records of its own: ([r_f for f in FAMILIES] + [n], its own measured
     seconds: its time minus its children's)."""

@@ -19,12 +19,15 @@ import copy
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import oneflow as flow
 import oneflow.nn as nn
 
 from ..analysis.hardware import Device, get_device
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import Aggregate
 
 __all__ = ["sync", "clock", "check_placement", "flags_for", "Measurement", "measure", "MFUSummary", "MFUMeter"]
 
@@ -428,7 +431,7 @@ def _flops_formula(obj: Any) -> Any:
     return obj if isinstance(obj, Formula) else None
 
 
-def _batch_of(report: Any) -> int:
+def _batch_of(report: "Aggregate") -> int:
     """The batch size of a count: the first dimension of its first input."""
     for shape in report.inputs or []:
         if isinstance(shape, (tuple, list)) and shape and isinstance(shape[0], int):

@@ -36,11 +36,14 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import CountError
 from ..records import Cost
 from ..render.symbolic import UNBOUNDED, domain_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..result import Report
 
 __all__ = [
     "Exps", "Terms", "Point", "QUANTITIES", "Formula", "CostAt", "Costs", "Symbolic", "Sample", "sample_of",
@@ -494,7 +497,7 @@ def symbolic_diff(a: "Symbolic", b: "Symbolic", names: Sequence[str] = ("A", "B"
 Sample = Dict[Tuple[str, str, str], int]  # (kind, key, quantity) -> value; kind "m" module / "o" op
 
 
-def sample_of(report: Any) -> Sample:
+def sample_of(report: "Report") -> Sample:
     """Every number :func:`symbolic` fits, from one count's :class:`flowflops.Report`."""
     out: Sample = {}
     costs, traffic = report.by_module(), report.by_module_bytes()
