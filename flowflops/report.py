@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, OpRecord, Traffic, ancestors
+from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, Traffic, ancestors
 from .registry import DEFAULT_CONVENTION, Entry, price, traffic
 
 __all__ = ["Aggregate", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]

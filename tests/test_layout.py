@@ -154,3 +154,17 @@ def test_the_circle_checker_sees_a_circle():
     assert {"formulas", "formulas.conv", "registry"} <= set(max(circles(), key=len))
     assert "render.export" in IMPORTS["result"] and "report" in IMPORTS["result"]
     assert "formulas.conv" in IMPORTS["formulas"]  # from . import conv
+
+
+def test_one_class_named_report():
+    """``flowflops.Report`` (result.py) is the only ``Report``; the aggregate under it is
+    ``Aggregate`` everywhere, never imported under the other's name."""
+    defined, aliased = [], []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name == "Report":
+                defined.append(name)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                aliased += [f"{name}: {a.name} as Report" for a in node.names if a.asname == "Report" and a.name != "Report"]
+    assert defined == ["result"], defined
+    assert not aliased, aliased

@@ -16,7 +16,7 @@ from ..conventions import CONVENTIONS, FUNCTION_ATTR
 from ..derivation import Derivation
 from ..records import AT, GIVEN_COST, KEEP, ZERO, Cost, OpRecord, itemsizes
 from ..registry import DEFAULT_CONVENTION, derive, formula_of, is_zero_rule
-from ..report import Aggregate as Report
+from ..report import Aggregate
 
 __all__ = ["OpStep", "Part", "Zero", "Explanation", "explain", "resolve_target", "user_location",
            "FUNCTIONAL_FIX", "REGISTER_FIX"]
@@ -177,7 +177,7 @@ def _inside(path: str, root: str) -> bool:
     return root == "" or path == root or path.startswith(root + ".")
 
 
-def _zeros(report: Report, root: str, costs: Dict[str, Cost]) -> List[Zero]:
+def _zeros(report: Aggregate, root: str, costs: Dict[str, Cost]) -> List[Zero]:
     """What was counted zero in ``root``'s subtree, grouped by what and why."""
     groups: "OrderedDict[Tuple[str, str], Zero]" = OrderedDict()
 
@@ -213,7 +213,7 @@ def _zeros(report: Report, root: str, costs: Dict[str, Cost]) -> List[Zero]:
     return list(groups.values())
 
 
-def resolve_target(report: Report, target: Optional[str]) -> Tuple[str, str]:
+def resolve_target(report: Aggregate, target: Optional[str]) -> Tuple[str, str]:
     """``(kind, name)`` for what ``target`` names: ``None``, ``""``, ``"total"`` or
     ``"model"`` the whole model; a module path of the report; an op type (``"op:NAME"`` when
     a module has the same name). A ``ValueError`` names the closest paths and op types."""
@@ -235,7 +235,7 @@ def resolve_target(report: Report, target: Optional[str]) -> Tuple[str, str]:
                      f"names them, e.g. 'layer1.0.conv1') nor an op type it counted{hint}")
 
 
-def explain(report: Report, target: Optional[str] = None) -> Explanation:
+def explain(report: Aggregate, target: Optional[str] = None) -> Explanation:
     """The chain behind the total (``target`` ``None``), a module's number (its path) or an op
     type's (its name). Raises ``ValueError`` for a name the report does not hold."""
     kind, name = resolve_target(report, target)

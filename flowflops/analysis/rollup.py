@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..records import NO_TRAFFIC, ZERO, Cost, Traffic
-from ..report import Aggregate as Report, top_modules
+from ..report import Aggregate, top_modules
 
 __all__ = ["TypeCost", "by_type", "by_depth_type", "repeat_groups", "fold_labels", "folded_rows",
            "folded_top", "group_label"]
@@ -35,7 +35,7 @@ def _depth(path: str) -> int:
     return 0 if path == "" else path.count(".") + 1
 
 
-def by_type(report: Report) -> "OrderedDict[str, TypeCost]":
+def by_type(report: Aggregate) -> "OrderedDict[str, TypeCost]":
     """Module type name -> :class:`TypeCost`, most expensive (own cost) first; the model's own
     ops (records made by the root module itself, not inside any submodule) under the key
     ``""`` (its ``type_name`` the model's class), last. ``sum(t.cost for t in
@@ -77,7 +77,7 @@ def by_type(report: Report) -> "OrderedDict[str, TypeCost]":
     return ordered
 
 
-def by_depth_type(report: Report, k: int = 3) -> "OrderedDict[int, List[TypeCost]]":
+def by_depth_type(report: Aggregate, k: int = 3) -> "OrderedDict[int, List[TypeCost]]":
     """Depth (0: the model) -> the ``k`` module types with the most MACs among the modules at
     that depth (each :class:`TypeCost` with ``inclusive`` the sum of those modules' costs,
     ``count`` how many there are, ``params`` their parameters), most expensive first."""
@@ -96,7 +96,7 @@ def by_depth_type(report: Report, k: int = 3) -> "OrderedDict[int, List[TypeCost
 
 # -- identical sibling blocks ---------------------------------------------------------------------
 
-def _signatures(report: Report) -> Dict[str, Any]:
+def _signatures(report: Aggregate) -> Dict[str, Any]:
     """Path -> a value equal for two modules exactly when they have the same type, parameters,
     MACs, FLOPs and bytes and their children do too, name by name."""
     by_module = report.by_module()
@@ -116,7 +116,7 @@ def _signatures(report: Report) -> Dict[str, Any]:
     return memo
 
 
-def repeat_groups(report: Report) -> Dict[str, List[List[str]]]:
+def repeat_groups(report: Aggregate) -> Dict[str, List[List[str]]]:
     """Parent path -> its children in order, as groups: consecutive children with whole-number
     names (``blocks.0``, ``blocks.1``...) that are identical (same type, parameters, costs and
     insides) form one group; every other child is a group of one."""
@@ -148,7 +148,7 @@ def group_label(paths: List[str]) -> str:
     return f"{head}.{first}-{last}" if head else f"{first}-{last}"
 
 
-def fold_labels(report: Report) -> Dict[str, Tuple[str, int]]:
+def fold_labels(report: Aggregate) -> Dict[str, Tuple[str, int]]:
     """Path -> ``(label, copies)``: for a module inside a group of identical siblings (at any
     level) its folded label (``blocks.3.attn.qkv`` -> ``("blocks.0-11.attn.qkv", 12)``); for
     every other module its path and 1."""
@@ -176,7 +176,7 @@ def fold_labels(report: Report) -> Dict[str, Tuple[str, int]]:
     return out
 
 
-def folded_rows(report: Report, depth: int = 3, fold: bool = True) -> List[Dict[str, Any]]:
+def folded_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Dict[str, Any]]:
     """Rows like :func:`flowflops.render.export.module_rows` (module, path, depth, type, params, MACs,
     FLOPs, bytes, output shape) with identical sibling blocks as one row: ``module``
     ``"blocks.0-11"``, ``type`` ``"Block"``, ``copies`` 12, the numbers summed over the copies
@@ -230,7 +230,7 @@ def folded_rows(report: Report, depth: int = 3, fold: bool = True) -> List[Dict[
     return rows
 
 
-def folded_top(report: Report, k: int) -> List[Tuple[str, str, int, int]]:
+def folded_top(report: Aggregate, k: int) -> List[Tuple[str, str, int, int]]:
     """The ``k`` most expensive leaf-most modules with identical copies taken together, as
     ``(label, type name, MACs of all copies, copies)``, most expensive first."""
     labels = fold_labels(report)

@@ -27,7 +27,6 @@ import threading
 from typing import Any, Dict, Optional
 
 import oneflow as flow
-import oneflow.nn as nn
 
 __all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph"]
 
