@@ -4,6 +4,18 @@ import oneflow as flow
 import oneflow.nn as nn
 
 
+class Fn(nn.Module):
+    """A module whose forward is one function, ``fn(*args)``: the op under test runs outside any
+    priced module (fvcore's MatmulNet, BMMNet, EinsumNet... are of this kind)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
 class BasicBlock(nn.Module):
     """The article's block: conv3x3 -> BN -> ReLU, plus ``cat([x, x])`` as the residual, ReLU,
     then a Linear over the last dimension. Input ``(1, 32, 64, 64)``."""

@@ -8,17 +8,9 @@ import oneflow.nn.functional as F
 import pytest
 
 import flowflops
+from models import Fn as Call
 
 FUNCTIONAL = {"count_functional": True}
-
-
-class Call(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def both(model, shape):

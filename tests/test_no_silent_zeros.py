@@ -9,19 +9,9 @@ import oneflow.nn.functional as F
 import pytest
 
 from flowflops import profile
+from models import Fn
 
 FUNC = {"count_functional": True}
-
-
-class Fn(nn.Module):
-    """A module whose forward is ``fn(x)``: the op under test runs outside any priced module."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def eager_f(fn, shape):

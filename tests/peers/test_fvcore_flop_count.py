@@ -19,6 +19,7 @@ import oneflow.nn as nn
 import oneflow.nn.functional as F
 
 import flowflops
+from models import Fn
 
 
 def count(model, *inputs, **kwargs):
@@ -30,17 +31,6 @@ def count(model, *inputs, **kwargs):
 def priced(report) -> Dict[str, int]:
     """Op type -> MACs, for the ops that cost something (views and copies cost 0)."""
     return {op: c.macs for op, c in report.by_operator().items() if c.macs}
-
-
-class Fn(nn.Module):
-    """A module whose forward is one function (fvcore's MatmulNet, BMMNet, EinsumNet...)."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *args):
-        return self.fn(*args)
 
 
 class ThreeNet(nn.Module):
