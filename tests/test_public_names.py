@@ -125,3 +125,22 @@ def test_every_module_declares_its_public_names(path):
     missing = sorted(set(names) - _bound_names(tree))
     assert not missing, f"{path.relative_to(ROOT)}: __all__ names {missing}, which it does not define"
     assert len(set(names)) == len(names), f"{path.relative_to(ROOT)}: __all__ names something twice"
+
+
+# -- one verb renders every result -------------------------------------------------------------
+
+def _result_types():
+    from flowflops import result
+    from flowflops.tools import llm, measure, symbolic
+
+    return [result.Report, result.Roofline, result.Fit, result.ReportDiff, result.Comparison, result.Explanation,
+            result.GateResult, llm.Generation, llm.Sweep, symbolic.Formula, symbolic.Symbolic, measure.Measurement,
+            measure.MFUSummary]
+
+
+@pytest.mark.parametrize("cls", _result_types(), ids=lambda c: f"{c.__module__}.{c.__name__}")
+def test_every_result_renders_with_to_text_and_str_is_to_text(cls):
+    import inspect
+
+    assert callable(getattr(cls, "to_text", None)), f"{cls.__name__} has no to_text()"
+    assert "self.to_text()" in inspect.getsource(cls.__str__), f"{cls.__name__}.__str__ does not call to_text()"

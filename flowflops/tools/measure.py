@@ -111,13 +111,16 @@ class Measurement:
             out[p] = None if flags_for(f, t, self.peak) else f / t
         return out
 
-    def table(self, depth: int = 2) -> str:
+    def to_text(self, depth: int = 2) -> str:
+        """The measured times per module down to ``depth`` (what ``str()`` gives)."""
         from ..render.export import measurement_text
 
         return measurement_text(self, depth)
 
+    table = to_text  # the name before to_text(), kept for one release
+
     def __str__(self) -> str:
-        return self.table()
+        return self.to_text()
 
 
 class _ModuleTimer:
@@ -270,10 +273,14 @@ class MFUSummary:
     phases: Dict[str, Any] = field(default_factory=dict)
     flags: List[str] = field(default_factory=list)
 
-    def __str__(self) -> str:
+    def to_text(self) -> str:
+        """The utilisation figures as text (what ``str()`` gives)."""
         from ..render.export import mfu_text
 
         return mfu_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
 
 class MFUMeter:

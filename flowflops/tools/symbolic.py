@@ -178,10 +178,14 @@ class Formula:
     def __hash__(self) -> int:
         return hash((self.dims, tuple(sorted(self.terms.items()))))
 
-    def __str__(self) -> str:
+    def to_text(self) -> str:
+        """The formula as a Python expression (what ``str()`` gives)."""
         from ..render.symbolic import formula_text
 
         return formula_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def __repr__(self) -> str:
         return f"Formula({str(self)!r}, dims={self.dims})"
@@ -335,18 +339,22 @@ class Symbolic(Costs):
         """The input shape at these sizes (``spec`` with the names filled in)."""
         return tuple(dims[s] if isinstance(s, str) else s for s in self.spec)
 
-    def __str__(self) -> str:
-        from ..render.symbolic import symbolic_text
-
-        return symbolic_text(self)
-
-    def __repr__(self) -> str:
-        return f"Symbolic(spec={self.spec}, macs={str(self.macs)!r})"
-
-    def table(self, depth: int = 1) -> str:
+    def to_text(self, depth: Optional[int] = None) -> str:
+        """The model's formulas as text (what ``str()`` gives); with ``depth``, one line per
+        module down to that depth."""
         from ..render.symbolic import symbolic_text
 
         return symbolic_text(self, depth)
+
+    def table(self, depth: int = 1) -> str:
+        """``to_text(depth)``: the name before to_text(), kept for one release."""
+        return self.to_text(depth)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"Symbolic(spec={self.spec}, macs={str(self.macs)!r})"
 
     def to_latex(self, quantity: str = "macs") -> str:
         from ..render.symbolic import symbolic_latex
