@@ -47,6 +47,10 @@ import oneflow.nn as nn
 
 from ..records import IN_TENSORS, OUT_TENSORS, OpRecord
 
+__all__ = [
+    "REPEATS", "Unprovable", "Retrace", "check_repeats", "tensor_key", "module_key", "Repeats", "RepeatCall", "active"
+]
+
 REPEATS = ("once", "trace")
 _MARK = "__flowflops_repeat_"
 _local = threading.local()
