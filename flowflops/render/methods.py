@@ -2,9 +2,12 @@
 convention and what it counts, the input shape and batch, the engine and the versions."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List
 
 from ..conventions import FUNCTION_ATTR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import Aggregate
 
 __all__ = ["methods_text", "COUNTS"]
 
@@ -38,7 +41,7 @@ def _shape(s: Any) -> str:
     return str(s)
 
 
-def _engine(report: Any) -> str:
+def _engine(report: "Aggregate") -> str:
     if report.mode == "eager":
         functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
         return "eager engine (module hooks" + (" and functional calls)" if functional else ")")
@@ -49,7 +52,7 @@ def _engine(report: Any) -> str:
     return f"{report.mode} engine"
 
 
-def methods_text(report: Any) -> str:
+def methods_text(report: "Aggregate") -> str:
     """E.g. ``ResNet: 1.82 GMACs and 3.64 GFLOPs per forward call (multiply-accumulates of ...;
     1 MAC = 2 FLOPs), 11.69 M parameters; input 1x3x224x224, batch 1; counted with flowflops
     0.1.0 on OneFlow 0.9.0, eager engine (module hooks).``"""
