@@ -901,7 +901,8 @@ class PiecewiseCosts:
     def formula(self, quantity: str) -> Piecewise:
         if quantity not in QUANTITIES:
             raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
-        return getattr(self, quantity)
+        f: Piecewise = getattr(self, quantity)
+        return f
 
     def at(self, **sizes: int) -> CostAt:
         k = self.macs.key(sizes)
