@@ -212,6 +212,7 @@ def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None,
     t = PrettyTable(["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "bytes", "output shape"])
     t.align = "r"
     t.align["module"] = t.align["type"] = "l"
+    total_params, total_macs = report.params, report.macs  # once: each is a walk of the records
     for r in (module_rows(report, depth) if rows is None else rows):
         n = r.get("copies", 1)
         macs = flops_to_string(r["macs"], units=_mac_unit(units), precision=precision)
@@ -221,8 +222,8 @@ def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None,
             "  " * r["depth"] + r["module"],
             r["type"] + (f" x {n}" if n > 1 else ""),
             params_to_string(r["params"], units=_param_unit(units), precision=precision),
-            _pct(r["params"], report.params), macs,
-            _pct(r["macs"], report.macs), real_flops_to_string(r["flops"], precision=precision),
+            _pct(r["params"], total_params), macs,
+            _pct(r["macs"], total_macs), real_flops_to_string(r["flops"], precision=precision),
             bytes_to_string(r["bytes_read"] + r["bytes_written"], precision),
             "" if r["output_shape"] is None else str(tuple(r["output_shape"])),
         ])
@@ -238,10 +239,11 @@ def operator_table(report: Aggregate, units: Optional[str] = None, precision: in
     t = PrettyTable(["operator", "calls", "MACs", "% MACs", "FLOPs", "bytes", "FLOP/B"])
     t.align = "r"
     t.align["operator"] = "l"
+    total_macs = report.macs
     for op, c in report.by_operator().items():
         b = by_bytes.get(op, NO_TRAFFIC).total
         t.add_row([op, counts.get(op, 0), flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
-                   _pct(c.macs, report.macs), real_flops_to_string(c.flops, precision=precision),
+                   _pct(c.macs, total_macs), real_flops_to_string(c.flops, precision=precision),
                    bytes_to_string(b, precision), f"{c.flops / b:.2f}" if b else "-"])
     return t.get_string() + _unsupported_note(report)
 
@@ -392,6 +394,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
     by_module = report.by_module()
     by_bytes = report.by_module_bytes()
     op_bytes = report.by_operator_bytes()
+    calls = report.operator_counts()
     total = report.traffic
     records = []
     for (rec, cost), traffic in zip(report.entries, report.record_traffic()):
@@ -418,7 +421,7 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
              "output_shape": _json_safe(report.module_outputs.get(p))}
             for p, i in report.modules.items()
         ],
-        "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": report.operator_counts().get(op, 0),
+        "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": calls.get(op, 0),
                            "bytes": op_bytes.get(op, NO_TRAFFIC).total}
                       for op, c in report.by_operator().items()},
         "unsupported": dict(report.unsupported),
