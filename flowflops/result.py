@@ -268,7 +268,19 @@ class Report(Aggregate):
         no network (see :mod:`flowflops.render.html`)."""
         from .render.html import to_html
 
-        return to_html(self, title, roofline)
+        return to_html(self, title, roofline, self._page_extras())
+
+    #: the page carries the explanations of at most this many modules (the first in the tree)
+    PAGE_EXPLAIN_LIMIT = 1000
+
+    def _page_extras(self) -> Dict[str, Any]:
+        """What the page shows beyond the numbers: each module's explanation (clicking it shows
+        the chain behind its number) and the groups of identical blocks the treemap folds."""
+        paths = list(self.modules)[: self.PAGE_EXPLAIN_LIMIT]
+        texts = {p: explanation_text(e, max_ops=50) for p, e in explains.explain_modules(self, paths).items()}
+        repeats = [[rollup.group_label(g), self.modules[g[0]].type_name, g]
+                   for groups in rollup.repeat_groups(self).values() for g in groups if len(g) > 1]
+        return {"explain": texts, "explain_limit": self.PAGE_EXPLAIN_LIMIT, "repeats": repeats}
 
     def _repr_html_(self) -> str:
         """Jupyter: a compact table with a button to the full page."""

@@ -10,7 +10,7 @@ import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..conventions import CONVENTIONS, FUNCTION_ATTR
 from ..derivation import Derivation
@@ -18,7 +18,7 @@ from ..records import AT, GIVEN_COST, KEEP, ZERO, Cost, OpRecord, itemsizes
 from ..registry import DEFAULT_CONVENTION, derive, formula_of, is_zero_rule
 from ..report import Aggregate
 
-__all__ = ["OpStep", "Part", "Zero", "Explanation", "explain", "resolve_target", "user_location",
+__all__ = ["OpStep", "Part", "Zero", "Explanation", "explain", "explain_modules", "resolve_target", "user_location",
            "FUNCTIONAL_FIX", "REGISTER_FIX"]
 
 #: How to price work an eager count without functional calls leaves out.
@@ -177,7 +177,19 @@ def _inside(path: str, root: str) -> bool:
     return root == "" or path == root or path.startswith(root + ".")
 
 
-def _zeros(report: Aggregate, root: str, costs: Dict[str, Cost]) -> List[Zero]:
+Grouped = Dict[str, List[Tuple[OpRecord, Optional[Cost]]]]
+
+
+def _grouped(report: Aggregate) -> Grouped:
+    """Module path -> its op records and costs, in the report's order."""
+    out: Grouped = OrderedDict()
+    for rec, cost in report.entries:
+        out.setdefault(rec.module, []).append((rec, cost))
+    return out
+
+
+def _zeros(report: Aggregate, root: str, costs: Dict[str, Cost], grouped: Grouped,
+           orphans: Optional[List[str]] = None) -> List[Zero]:
     """What was counted zero in ``root``'s subtree, grouped by what and why."""
     groups: "OrderedDict[Tuple[str, str], Zero]" = OrderedDict()
 
@@ -186,31 +198,58 @@ def _zeros(report: Aggregate, root: str, costs: Dict[str, Cost]) -> List[Zero]:
         if path not in z.paths:
             z.paths.append(path)
 
-    for path, type_name in report.unpriced_modules.items():
-        if _inside(path, root):
+    subtree = _subtree(report, root)
+    for path in subtree:
+        type_name = report.unpriced_modules.get(path)
+        if type_name is not None:
             add(type_name, f"no formula for the module type {type_name} in eager mode: its forward "
                 "runs functional calls, which an eager count without count_functional does not price",
                 FUNCTIONAL_FIX, path)
-    for rec, cost in report.entries:
-        if not _inside(rec.module, root):
-            continue
-        if cost is None:
-            add(rec.op_type, f"no formula for the op type {rec.op_type!r}", REGISTER_FIX, rec.module)
-        elif report.convention != DEFAULT_CONVENTION and cost == ZERO:
-            fn = formula_of(rec.op_type, report.convention)
-            if fn is not None and is_zero_rule(fn) and not is_zero_rule(formula_of(rec.op_type) or fn):
-                add(rec.op_type, f"the {report.convention} convention does not count {rec.op_type!r} "
-                    "(its peer has no rule for it)", "convention='flowflops' counts it", rec.module)
+    # records of scopes the module tree lacks (a parsed graph's) belong to the subtree by name
+    if orphans is None:
+        orphans = _orphans(report, grouped)
+    scopes = subtree + [m for m in orphans if _inside(m, root)]
+    for module in scopes:
+        for rec, cost in grouped.get(module, ()):
+            _zero_record(report, rec, cost, add)
     # leaf modules that made no work at all (and were not counted as zero for want of a formula)
-    made = {rec.module for rec, _ in report.entries}
-    for path, info in report.modules.items():
-        if not path or not _inside(path, root) or info.children or path in report.unpriced_modules:
+    for path in subtree:
+        info = report.modules[path]
+        if not path or info.children or path in report.unpriced_modules:
             continue
-        if path not in made and costs.get(path, ZERO) == ZERO:
+        if path not in grouped and costs.get(path, ZERO) == ZERO:
             why = ("no arithmetic at inference (identity, dropout, flatten, padding, a lookup...): "
                    "no op records" if report.mode == "eager" else "no ops in the compiled job")
             add(info.type_name, why, "", path)
     return list(groups.values())
+
+
+def _orphans(report: Aggregate, grouped: Grouped) -> List[str]:
+    """The scopes records name that the module tree lacks."""
+    return [m for m in grouped if m not in report.modules]
+
+
+def _subtree(report: Aggregate, root: str) -> List[str]:
+    """``root`` and the modules inside it, in the tree's order (the whole report for ``""``)."""
+    if root == "":
+        return list(report.modules)
+    out: List[str] = []
+    stack = [root] if root in report.modules else []
+    while stack:
+        path = stack.pop()
+        out.append(path)
+        stack.extend(reversed([c for _, c in report.modules[path].children if c in report.modules]))
+    return out
+
+
+def _zero_record(report: Aggregate, rec: OpRecord, cost: Optional[Cost], add: Callable[[str, str, str, str], None]) -> None:
+    if cost is None:
+        add(rec.op_type, f"no formula for the op type {rec.op_type!r}", REGISTER_FIX, rec.module)
+    elif report.convention != DEFAULT_CONVENTION and cost == ZERO:
+        fn = formula_of(rec.op_type, report.convention)
+        if fn is not None and is_zero_rule(fn) and not is_zero_rule(formula_of(rec.op_type) or fn):
+            add(rec.op_type, f"the {report.convention} convention does not count {rec.op_type!r} "
+                "(its peer has no rule for it)", "convention='flowflops' counts it", rec.module)
 
 
 def resolve_target(report: Aggregate, target: Optional[str]) -> Tuple[str, str]:
@@ -221,11 +260,11 @@ def resolve_target(report: Aggregate, target: Optional[str]) -> Tuple[str, str]:
         return "total", ""
     if not isinstance(target, str):
         raise TypeError(f"explain takes a module path or an op type (a str), got {type(target).__name__}")
-    ops = report.operator_counts()
-    if target.startswith("op:") and target[3:] in ops:
+    if target.startswith("op:") and target[3:] in report.operator_counts():
         return "op_type", target[3:]
     if target in report.modules:
         return "module", target
+    ops = report.operator_counts()
     if target in ops:
         return "op_type", target
     candidates = [p for p in report.modules if p] + sorted(ops)
@@ -238,9 +277,23 @@ def resolve_target(report: Aggregate, target: Optional[str]) -> Tuple[str, str]:
 def explain(report: Aggregate, target: Optional[str] = None) -> Explanation:
     """The chain behind the total (``target`` ``None``), a module's number (its path) or an op
     type's (its name). Raises ``ValueError`` for a name the report does not hold."""
+    return _explain(report, target, report.by_module(), _grouped(report))
+
+
+def explain_modules(report: Aggregate, paths: Optional[List[str]] = None) -> "OrderedDict[str, Explanation]":
+    """Path -> the explanation of that module (every module of the report by default), the
+    report's sums and groupings made once for all of them."""
+    by_module, grouped = report.by_module(), _grouped(report)
+    functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
+    orphans = _orphans(report, grouped)
+    return OrderedDict((p, _explain(report, p or None, by_module, grouped, functional, orphans))
+                       for p in (list(report.modules) if paths is None else paths))
+
+
+def _explain(report: Aggregate, target: Optional[str], by_module: Dict[str, Cost], grouped: Grouped,
+             functional: Optional[bool] = None, orphans: Optional[List[str]] = None) -> Explanation:
     kind, name = resolve_target(report, target)
     conv = CONVENTIONS.get(report.convention)
-    by_module = report.by_module()
     path = name if kind != "op_type" else ""
     info = report.modules.get(path)
     if kind == "op_type":
@@ -251,11 +304,11 @@ def explain(report: Aggregate, target: Optional[str] = None) -> Explanation:
                       sorted({r.module for r, c in chosen if c is None}))] \
             if any(c is None for _, c in chosen) else []
     else:
-        chosen = [(r, c) for r, c in report.entries if r.module == path]
+        chosen = list(grouped.get(path, []))
         parts = [Part(child, report.modules[child].type_name, by_module.get(child, ZERO))
                  for _, child in (info.children if info else []) if child in report.modules]
         total = by_module.get(path, ZERO)
-        zeros = _zeros(report, path, by_module)
+        zeros = _zeros(report, path, by_module, grouped, orphans)
     out = Explanation(
         target="" if target is None else str(target), kind=kind, path=path,
         type_name=info.type_name if info and kind != "op_type" else "", mode=report.mode,
@@ -266,7 +319,8 @@ def explain(report: Aggregate, target: Optional[str] = None) -> Explanation:
         called_at=info.called_at if info and kind != "op_type" else "",
         op_type=name if kind == "op_type" else "", attention=report.attention, inputs=list(report.inputs),
     )
-    functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
+    if functional is None:
+        functional = any(FUNCTION_ATTR in r.attrs for r, _ in report.entries)
     if report.mode == "eager" and not functional and kind != "op_type" and info and info.children:
         out.notes.append("default eager mode prices module calls only: arithmetic written in a forward "
                          "with functionals or tensor operators (x + y, q @ k, softmax) is not seen; "

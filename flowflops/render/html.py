@@ -109,8 +109,12 @@ def _shape(shapes: Iterable[Iterable[int]]) -> str:
     return "; ".join("x".join(str(d) for d in s) or "scalar" for s in shapes)
 
 
-def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = None) -> Dict[str, Any]:
-    """Everything the page draws, as JSON-ready data (module columns as parallel lists)."""
+def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = None,
+              extras: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Everything the page draws, as JSON-ready data (module columns as parallel lists);
+    ``extras`` (made by :meth:`flowflops.Report.to_html`): ``explain`` (module path -> the
+    text of its explanation, shown when the module is clicked) and ``repeats`` (groups of
+    identical sibling blocks, ``[label, type, paths]``, that the treemap can fold)."""
     import oneflow
 
     from .._version import __version__
@@ -144,6 +148,7 @@ def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = 
     priced = sum(1 for _, c in report.entries if c is not None)
     cov_value, cov_note = coverage_parts(report)
     return {
+        **(extras or {}),
         "title": title or f"{root_type}: {report.mode} count",
         "mode": report.mode,
         "convention": report.convention,
@@ -187,11 +192,12 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def to_html(report: "Aggregate", title: Optional[str] = None, roofline: Any = None) -> str:
+def to_html(report: "Aggregate", title: Optional[str] = None, roofline: Any = None,
+            extras: Optional[Dict[str, Any]] = None) -> str:
     """The full interactive page, one self-contained file (no network needed to open it). With
     ``roofline`` (from ``report.roofline(device)``; by default the last one computed, if any) the
     page can also size modules by predicted time."""
-    data = page_data(report, title, roofline)
+    data = page_data(report, title, roofline, extras)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

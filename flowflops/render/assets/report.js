@@ -1,6 +1,7 @@
 /* flowflops report page: draws the data in #ff-data. Written for flowflops (MIT license),
-   no libraries, no network. Sections: totals, treemap (click a module to zoom in), modules
-   table (sort by a header, search by path or type), op types, counted as zero, every op. */
+   no libraries, no network. Sections: totals, treemap (click a module to zoom in and see how
+   its number was computed; identical blocks can be folded into one box), modules table (sort
+   by a header, search by path or type), op types, counted as zero, every op. */
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("ff-data").textContent);
@@ -10,7 +11,16 @@
   for (i = 1; i < N; i++) if (M.parent[i] >= 0) kids[M.parent[i]].push(i);
   var LABELS = { macs: "MACs", flops: "FLOPs", params: "params", bytes: "bytes moved", time: "predicted time" };
   var S = { metric: "macs", view: D.views[0], root: 0, query: "", sortKey: null, sortDir: -1,
-            limit: 300, opSort: null, opDir: -1, recQuery: "", recLimit: 200 };
+            limit: 300, opSort: null, opDir: -1, recQuery: "", recLimit: 200, fold: false, sel: 0 };
+  // groups of identical sibling blocks (D.repeats: [label, type, paths]): member index -> group
+  var INDEX = {}, FOLD = {};
+  for (i = 0; i < N; i++) INDEX[M.path[i]] = i;
+  (D.repeats || []).forEach(function (g) {
+    var members = g[2].map(function (p) { return INDEX[p]; }).filter(function (x) { return x !== undefined; });
+    if (members.length < 2) return;
+    var grp = { label: g[0], type: g[1], members: members, lead: members[0] };
+    members.forEach(function (x) { FOLD[x] = grp; });
+  });
 
   // -- numbers ---------------------------------------------------------------------------
   function scaled(v, units, base) {
@@ -88,6 +98,12 @@
   if (D.views.length > 1) { ctl.appendChild(el("label", { "for": "ff-view" }, "show")); ctl.appendChild(vsel); }
   var up = el("button", { id: "ff-up", type: "button" }, "&uarr; up");
   ctl.appendChild(up);
+  var fold = el("input", { type: "checkbox", id: "ff-fold" });
+  if ((D.repeats || []).length) {
+    var fl = el("label", { "for": "ff-fold", title: "identical sibling blocks (blocks.0-11) as one box: their sum" });
+    fl.appendChild(fold); fl.appendChild(document.createTextNode(" fold identical blocks"));
+    ctl.appendChild(fl);
+  }
   app.appendChild(el("h2", {}, "Module tree"));
   app.appendChild(ctl);
   var crumbs = el("div", { "class": "ff-crumbs", id: "ff-crumbs" });
@@ -95,6 +111,19 @@
   var tm = el("div", { id: "ff-treemap" });
   app.appendChild(tm);
   app.appendChild(el("div", { "class": "ff-note" }, "Boxes are modules, sized by the chosen number, inclusive of their submodules; a striped box is work a module does itself, outside its submodules. Click a box to zoom in one level; the path above it leads back out."));
+  var exBox = el("details", { id: "ff-explain-box", open: "open" });
+  var exHead = el("summary", { id: "ff-explain-head" });
+  var exText = el("pre", { id: "ff-explain", "class": "ff-explain" });
+  exBox.appendChild(exHead); exBox.appendChild(exText);
+  if (D.explain) app.appendChild(exBox);
+  function showExplain(i) {
+    if (!D.explain) return;
+    S.sel = i;
+    exHead.textContent = "How this number was computed: " + (M.path[i] || "the model") + " (" + M.type[i] + ")";
+    var t = D.explain[M.path[i]];
+    exText.textContent = t !== undefined ? t : "This page carries the explanations of the first " + D.explain_limit +
+      " modules only: print(report.explain(" + JSON.stringify(M.path[i]) + ")) shows this one.";
+  }
   var tip = el("div", { id: "ff-tip" });
   document.body.appendChild(tip);
 
@@ -125,7 +154,12 @@
   var drawn = 0, MAX_BOXES = 4000;
   function items(i) {
     var its = [], sum = 0;
-    kids[i].forEach(function (c) { var v = value(c, S.metric); if (v > 0) { its.push({ i: c, v: v }); sum += v; } });
+    kids[i].forEach(function (c) {
+      var g = S.fold ? FOLD[c] : null, v = value(c, S.metric);
+      if (g && g.lead !== c) { sum += v > 0 ? v : 0; return; }  // folded into its group's first copy
+      if (g) { v = 0; g.members.forEach(function (x) { var w = value(x, S.metric); v += w > 0 ? w : 0; }); }
+      if (v > 0) { its.push(g ? { i: c, v: v, fold: g } : { i: c, v: v }); sum += v; }
+    });
     var own = value(i, S.metric) - sum;
     if (S.metric !== "params" && own > 1e-9 * Math.max(1, value(i, S.metric)) && its.length) its.push({ i: i, v: own, self: true });
     its.sort(function (a, b) { return b.v - a.v; });
@@ -137,7 +171,8 @@
     node.style.left = x + "px"; node.style.top = y + "px"; node.style.width = Math.max(0, w) + "px"; node.style.height = Math.max(0, h) + "px";
     var light = 88 - 6 * Math.min(level, 5);
     node.style.background = it.self ? "hsl(0,0%," + (light - 4) + "%)" : "hsl(" + tint + ",55%," + light + "%)";
-    var label = it.self ? "(" + (M.name[i] || "model") + " itself)" : M.name[i] + " (" + M.type[i] + ") " + fmt(it.v, S.metric);
+    var label = it.self ? "(" + (M.name[i] || "model") + " itself)" : it.fold ? it.fold.label + ", " + it.fold.type + " x " + it.fold.members.length + " " + fmt(it.v, S.metric) : M.name[i] + " (" + M.type[i] + ") " + fmt(it.v, S.metric);
+    if (it.fold) node.setAttribute("data-fold", it.fold.label);
     if (w > 30 && h > 14) node.appendChild(el("span", { "class": "ff-label" }, esc(label)));
     node._ff = it;
     tm.appendChild(node);
@@ -168,7 +203,7 @@
     if (!its.length) its = [{ i: r, v: v }];
     squarify(its, 0, 0, W, H).forEach(function (b, k) { box(b.it, b.x, b.y, b.w, b.h, 0, PALETTE[k % PALETTE.length]); });
   }
-  function zoom(i) { S.root = i; drawTreemap(); }
+  function zoom(i) { S.root = i; drawTreemap(); showExplain(i); }
   tm.addEventListener("click", function (ev) {
     var n = ev.target.closest(".ff-node");
     if (!n) return;
@@ -176,12 +211,16 @@
     var i = n._ff.i;
     while (i >= 0 && M.parent[i] !== S.root) i = M.parent[i];
     if (i >= 0 && i !== S.root && kids[i].length) zoom(i);
+    else showExplain(n._ff.i);  // a module without submodules (or the shown one's own work): its chain
   });
   tm.addEventListener("mousemove", function (ev) {
     var n = ev.target.closest(".ff-node");
     if (!n) { tip.style.display = "none"; return; }
     var i = n._ff.i, rows = [];
+    var g = n._ff.fold;
+    if (g) rows.push("<b>" + esc(g.label) + "</b> " + esc(g.type) + " x " + g.members.length + ": the sum; each copy as " + esc(M.path[i]));
     rows.push("<b>" + esc(M.path[i] || "model") + "</b> " + esc(M.type[i]) + (n._ff.self ? " (its own work)" : ""));
+    if (g) rows.push(esc(LABELS[S.metric] || S.metric) + " of the " + g.members.length + " copies: " + fmt(n._ff.v, S.metric) + " (" + pct(n._ff.v, value(0, S.metric)) + ")");
     metrics().forEach(function (m) {
       var v = n._ff.self && m === S.metric ? n._ff.v : value(i, m);
       rows.push(esc(LABELS[m] || m) + ": " + fmt(v, m) + " (" + pct(v, value(0, m)) + ")");
@@ -193,6 +232,7 @@
   });
   tm.addEventListener("mouseleave", function () { tip.style.display = "none"; });
   up.onclick = function () { if (S.root > 0) zoom(M.parent[S.root]); };
+  fold.onchange = function () { S.fold = fold.checked; drawTreemap(); };
   msel.onchange = function () { S.metric = msel.value; drawTreemap(); drawModules(); };
   vsel.onchange = function () { S.view = vsel.value; drawTreemap(); drawModules(); drawOps(); };
   window.addEventListener("resize", drawTreemap);
@@ -342,7 +382,7 @@
   rs.addEventListener("input", function () { clearTimeout(rtimer); rtimer = setTimeout(function () { S.recQuery = rs.value.trim(); S.recLimit = 200; drawRecords(); }, 150); });
   rmore.onclick = function () { S.recLimit += 1000; drawRecords(); };
 
-  drawTreemap(); drawModules(); drawOps();
+  drawTreemap(); drawModules(); drawOps(); showExplain(0);
   document.body.setAttribute("data-ff-ready-ms", String(performance.now()));
   document.body.setAttribute("data-ff-ready", "1");
 })();
