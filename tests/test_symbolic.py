@@ -501,6 +501,27 @@ def test_piecewise_by_parity_of_a_stride_2_size():
     assert back.macs(H=9) == pw.macs(H=9) and back.by_module()["0"].macs == conv
     with pytest.raises(ValueError, match="split names 'W'"):
         piecewise(model, (1, 3, "H", 8), split={"W": 2})
+    # MFUMeter charges each step its own piece (the first step only starts the clock)
+    fast = flowflops.Device("toy", {"fp32": 1e18}, 1e9, 1e9, "test", kind="cpu")
+    meter = flowflops.MFUMeter(pw, device=fast, warmup=0, synchronize=False)
+    for h in (7, 7, 8):
+        meter.step(batch_size=1, H=h)
+    s = meter.summary()
+    assert s.achieved_flops * s.seconds_per_step * s.steps == pytest.approx(pw.flops(H=7) + pw.flops(H=8), rel=1e-9)
+
+
+def test_cli_symbolic_split(capsys):
+    from flowflops.cli.command import run
+
+    args = ["tests.test_symbolic:small_cnn", "--input-shape", "1,3,H,8", "--symbolic", "--split", "H=2"]
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    # the closed forms of test_piecewise_by_parity_of_a_stride_2_size, one per class
+    assert "where H = 1 + a multiple of 2:" in out and "0 (Conv2d): 448*H + 448" in out
+    assert "where H a multiple of 2:" in out and "0 (Conv2d): 448*H\n" in out + "\n"
+    assert run(args[:-1] + ["H=two"]) == 2
+    assert "bad --split" in capsys.readouterr().err
+    assert run(args + ["--format", "latex"]) == 2
 
 
 @pytest.mark.slow

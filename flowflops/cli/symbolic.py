@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="exact formulas in the names of --input-shape (e.g. B,3,H,W), per module to --depth")
     p.add_argument("--domain", default=None, metavar="H=32,T=2..1024",
                    help="--symbolic: the sizes a name covers: NAME=M (multiples of M) or NAME=A..B")
+    p.add_argument("--split", default=None, metavar="H=2,W=2",
+                   help="--symbolic: one formula per residue class of NAME modulo M (e.g. the parity of H)")
 
 
 def parse_spec(text: Any) -> Tuple[Union[int, str], ...]:
@@ -54,8 +56,21 @@ def parse_domain(text: Any) -> Dict[str, Union[int, range]]:
     return out
 
 
+def parse_split(text: Any) -> Dict[str, int]:
+    """``"H=2,W=2" -> {"H": 2, "W": 2}``."""
+    out: Dict[str, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        if not eq or not value.strip().isdigit() or int(value) < 1:
+            raise CliError(f"bad --split {text!r}: give NAME=M (M residue classes), comma-separated, e.g. H=2,W=2")
+        out[name.strip()] = int(value)
+    return out
+
+
 def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, tuple]]) -> None:
-    from ..tools.symbolic import symbolic
+    from ..tools.symbolic import piecewise, symbolic
 
     for flag, bad in (("--mode both", args.mode == "both"), ("--plot", args.plot), ("--device", args.device),
                       ("--measure", args.measure), ("--conventions", args.conventions), ("--top", args.top is not None)):
@@ -65,14 +80,22 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
         raise CliError(f"--symbolic writes text, json, markdown or latex, not {args.format}")
     spec = parse_spec(args.input_shape)
     domain = parse_domain(args.domain)
+    split = parse_split(getattr(args, "split", None))
+    if split and args.format in ("markdown", "latex"):
+        raise CliError(f"--symbolic --split writes text or json, not {args.format}")
     model, ctor, _ = build()
     cfg = {"count_functional": True} if args.count_functional else {}
+    kw = dict(domain=domain, input_constructor=ctor, mode=args.mode, convention=args.convention,
+              backend_specific_config=cfg)
+    depth = 1 if args.depth is None else args.depth
     try:
-        sym = symbolic(model, spec, domain=domain, input_constructor=ctor, mode=args.mode,
-                       convention=args.convention, backend_specific_config=cfg)
+        if split:
+            pw = piecewise(model, spec, split, **kw)
+            _write(pw.to_json() if args.format == "json" else pw.table(depth), args.output)
+            return
+        sym = symbolic(model, spec, **kw)
     except (ValueError, TypeError) as err:  # the names, the domain: the user's arguments
         raise CliError(str(err))
-    depth = 1 if args.depth is None else args.depth
     if args.format == "json":
         text = sym.to_json()
     elif args.format == "markdown":

@@ -183,10 +183,11 @@ def piecewise_text(pw: Any) -> str:
     return "\n".join(f"{_piece_domain(pw.split, f)}: {f}" for _, f in sorted(pw.pieces.items()))
 
 
-def piecewise_symbolic_text(ps: Any) -> str:
-    """Each residue class's formulas (:func:`symbolic_text`), under its domain."""
+def piecewise_symbolic_text(ps: Any, depth: Any = None) -> str:
+    """Each residue class's formulas (:func:`symbolic_text`, modules to ``depth``), under its
+    domain."""
     out = []
     for _, sym in sorted(ps.pieces.items()):
         out.append(f"where {'; '.join(domain_text(d, sym.domain[d]) for d in ps.split)}:")
-        out.append(symbolic_text(sym))
+        out.append(symbolic_text(sym, depth))
     return "\n".join(out)

@@ -431,11 +431,11 @@ class MFUMeter:
 
 def _flops_formula(obj: Any) -> Any:
     """The FLOPs formula of a :func:`flowflops.symbolic` result (or the formula itself), else None."""
-    from .symbolic import Costs, Formula
+    from .symbolic import Costs, Formula, Piecewise, PiecewiseCosts
 
-    if isinstance(obj, Costs):
+    if isinstance(obj, (Costs, PiecewiseCosts)):
         return obj.flops
-    return obj if isinstance(obj, Formula) else None
+    return obj if isinstance(obj, (Formula, Piecewise)) else None
 
 
 def _batch_of(report: "Aggregate") -> int:

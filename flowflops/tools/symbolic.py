@@ -958,6 +958,11 @@ class PiecewiseSymbolic(PiecewiseCosts):
 
         return piecewise_symbolic_text(self)
 
+    def table(self, depth: int = 1) -> str:
+        from ..render.symbolic import piecewise_symbolic_text
+
+        return piecewise_symbolic_text(self, depth)
+
     def to_dict(self) -> Dict[str, Any]:
         return {"spec": list(self.spec),
                 "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
