@@ -7,6 +7,7 @@ records, prices the records with the registry and builds the :class:`Report`."""
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 
@@ -115,7 +116,23 @@ def profile(
     report = _profile(model, input_res, input_constructor, mode, backend_specific_config,
                       ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention,
                       check_repeats(repeats))
-    return apply_rules(report, model, attention, experts)
+    report = apply_rules(report, model, attention, experts)
+    loud = zero_share_warning(report)
+    if loud:  # a large share of the parameters priced as zero: say so (as ptflops' API does)
+        warnings.warn(loud, stacklevel=_user_stacklevel())
+    return report
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside flowflops (a warning at the user's line,
+    whichever of profile() or get_model_complexity_info they called)."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, backend_specific_config: Any,
@@ -159,15 +176,42 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
         except CountError as err:
             hint = batch_hint(input_res, input_constructor)
             if not hint or "Check that the shape" not in str(err):  # only for shape problems
-                raise
+                raise _unless_it_fails_too(err, "eager", model, input_res, input_constructor, cfg)
             raise CountError(f"{err}{hint}") from err
         if convention != DEFAULT_CONVENTION:
             trace = _peer_graph_trace(model, trace, convention, cfg)
         return _report(trace, convention, rules)
 
     cfg.setdefault("count_functional", conv.count_functional)
-    trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg, convention)
+    try:
+        trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg, convention)
+    except CountError as err:
+        raise _unless_it_fails_too(err, "graph", model, input_res, input_constructor, cfg)
     return _report(trace, convention, op_rules)
+
+
+def _unless_it_fails_too(err: CountError, mode: str, model: Any, input_res: Any,
+                         input_constructor: Any, cfg: Dict[str, Any]) -> BaseException:
+    """``err``, or where its advice, count with ``mode``, fails on the model too, the error
+    without it (:func:`flowflops.runtime.advice.unless_it_fails_too`; one process only: a
+    probe under ``oneflow.distributed`` would be a collective the other ranks never join)."""
+    from .runtime.advice import unless_it_fails_too
+
+    if isinstance(model, flow.nn.Graph) or flow.env.get_world_size() > 1 or getattr(_probing, "on", False):
+        return err
+    probe_cfg = {k: v for k, v in cfg.items() if k == "count_functional"} if mode == "eager" else {}
+
+    def probe() -> None:
+        _probing.on = True  # the probe's own failure is not probed again
+        try:
+            _profile(model, input_res, input_constructor, mode, probe_cfg, (), None, None, None, None)
+        finally:
+            _probing.on = False
+
+    return unless_it_fails_too(err, mode, probe)
+
+
+_probing = threading.local()
 
 
 def _peer_graph_trace(model: Any, trace: Trace, convention: str, cfg: Dict[str, Any]) -> Trace:
@@ -279,7 +323,7 @@ def get_model_complexity_info(
     :func:`profile`); it overrides the one ``backend`` implies.
     """
     mode, convention = resolve_backend(backend, mode, convention)
-    report = profile(
+    report = profile(  # warns where a large share of the parameters is priced as zero
         model, input_res, input_constructor=input_constructor, mode=mode,
         backend_specific_config=backend_specific_config, ignore_modules=ignore_modules,
         custom_modules_hooks=custom_modules_hooks, convention=convention,
@@ -289,9 +333,6 @@ def get_model_complexity_info(
             print(line, file=ost)
     if print_per_layer_stat:
         print_report(report, ost=ost, units=flops_units, precision=output_precision, param_units=param_units)
-    loud = zero_share_warning(report)
-    if loud:  # default eager mode missing a large share of the model: say so, printout or not
-        warnings.warn(loud, stacklevel=2)
     macs, params = report.macs, report.trainable_params
     if as_strings:
         return (

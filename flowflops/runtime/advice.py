@@ -11,7 +11,11 @@ Each cause OneFlow 0.9 gives is told as such, with advice that fits it:
   mask indexing, data-dependent control flow): the line of the model's code that did it, and
   eager mode as the way out;
 - ``isinstance``/``super()`` failing on nn.Graph's proxies of the modules;
-- a shape problem: only then the advice to check the input shape.
+- a dtype mismatch (OneFlow does not promote mixed dtypes): never a shape hint for it;
+- a shape problem: only then the advice to check the input shape;
+- advice to count with the other engine only where that engine does not fail on the model
+  too (:func:`unless_it_fails_too`: a detector fails eagerly on ``nms`` and in graph mode on
+  ``.item()``).
 """
 from __future__ import annotations
 
@@ -38,10 +42,19 @@ _SHAPE = re.compile(r"shape|dimension|size mismatch|sizes|doesn't match|broadcas
                     r"\(\d+ vs\.? \d+\)|Infer\w*(TensorDesc|Shape)", re.I)
 #: Errors that say something about the values or the code, never about the input shape.
 _NOT_SHAPE = (AttributeError, TypeError, NameError, ImportError, KeyError)
+#: A dtype mismatch (``InferDataType Failed. Expected kInt64, but got kFloat``): the shape is
+#: not the problem, whatever the traceback's words
+_DTYPE = re.compile(r"InferDataType|Expected k\w+, but got k\w+|expected (scalar type|dtype)|"
+                    r"data ?type mismatch|dtype mismatch", re.I)
 
 
 def _shape_problem(err: BaseException) -> bool:
-    return not isinstance(err, _NOT_SHAPE) and bool(_SHAPE.search(str(err)))
+    return not isinstance(err, _NOT_SHAPE) and not _DTYPE.search(str(err)) and bool(_SHAPE.search(str(err)))
+
+
+def _dtype_advice(err: BaseException, at: str) -> str:
+    return (f"{at}. An op was given a tensor of a dtype it does not take (OneFlow 0.9 does not "
+            "promote mixed dtypes as PyTorch does): cast the operands to one dtype in the model's code.")
 
 
 def model_frame(err: BaseException) -> Optional[str]:
@@ -80,6 +93,8 @@ def eager_advice(err: BaseException, model: Any, half_on_cpu: bool = False, shap
                 "count it with mode='graph', which compiles without running.")
     frame = model_frame(err)
     at = f" (at {frame})" if frame else ""
+    if _DTYPE.search(text):
+        return _dtype_advice(err, at)
     if _shape_problem(err):
         return f"{at}. Check that the shape, batch included, is one the model accepts{shape_hint}."
     return f"{at}. The model's forward raised this itself; fix the call or the model."
@@ -97,7 +112,67 @@ def graph_advice(err: BaseException, model: Any = None) -> str:
     if _PROXY.search(text):
         return (f". nn.Graph runs the forward on proxies of the modules and a type check on one "
                 f"failed{at}; count it with mode='eager' instead.")
+    if _DTYPE.search(text):
+        return _dtype_advice(err, f" ({frame})" if frame else "")
     if _shape_problem(err):
         return (f"{' (' + frame + ')' if frame else ''}. Check that the shape, batch included, is "
                 "one the model accepts; or count with mode='eager'.")
     return ". Graph mode needs a model nn.Graph can trace; count it with mode='eager' instead."
+
+
+def _engine_cause(err: BaseException) -> str:
+    """One line for why ``err`` stopped an engine: OneFlow's cause where it is one advice
+    knows, else the error's type and first line, and where in the model's code."""
+    text = str(err)
+    frame = model_frame(err)
+    at = f" at {frame}" if frame else ""
+    if _NO_KERNEL.search(text):
+        op = _OP_TYPE.search(text)
+        device = _DEVICE.search(text)
+        return (f"OneFlow 0.9 has no {device.group(1) if device else ''} kernel for the op "
+                f"'{op.group(1) if op else '?'}'").replace("no  kernel", "no kernel")
+    for needle, what in _UNTRACEABLE:
+        if needle in text:
+            return f"nn.Graph cannot trace {what}{at}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first[:200]}{at}"
+
+
+#: the advice to count with a mode, in each phrasing advice and the engines give it (the one
+#: that leaves another way out, "... or run it where ...", first)
+_ADVICE = {
+    mode: (re.compile(r"count(?: it)? with mode='" + mode + r"'(?: \([^)]*\))? or (?=run)"),
+           re.compile(r"[;,:]? (?:or )?count(?: it)? with mode='" + mode
+                      + r"'(?: instead| \([^)]*\)|, which compiles without running)?"))
+    for mode in ("eager", "graph")
+}
+
+
+def _without_advice(text: str, mode: str) -> str:
+    for pattern in _ADVICE[mode]:
+        text = pattern.sub("", text)
+    return text
+
+
+def unless_it_fails_too(err: BaseException, mode: str, probe: Any) -> BaseException:
+    """``err`` (a failed count whose advice is to count with ``mode``), or, where ``probe()``
+    (that count) fails too, the same error without that advice and with the other engine's
+    cause: advice never sends the user to an engine that fails on the model as well (a
+    detector: no CPU kernel for ``nms`` eagerly, ``.item()`` in graph mode)."""
+    from ..errors import CountError
+
+    text = str(err)
+    if f"mode='{mode}'" not in text:
+        return err
+    try:
+        probe()
+    except CountError as other:
+        cause = other.__cause__ if other.__cause__ is not None else other
+        kept = _without_advice(text, mode).replace(":.", ".").rstrip()
+        kept = kept if kept.endswith(".") else kept + "."
+        new = CountError(f"{kept} Mode '{mode}' fails on this model too: {_engine_cause(cause)}.")
+        new.__cause__ = err.__cause__
+        return new
+    except Exception:  # noqa: BLE001 - the probe only refines the advice; it never hides err
+        return err
+    return err

@@ -5,8 +5,11 @@ always with random weights: nothing is downloaded. Call :func:`build` inside
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
+
+from ..errors import CountError
 
 PREFIXES = ("timm:", "hf:")
 
@@ -44,9 +47,38 @@ def _timm(name: str, config: Dict[str, Any]) -> TorchModel:
     try:
         model = timm.create_model(name, pretrained=False, **config)
     except TypeError as err:
-        raise ValueError(f"cannot build timm:{name} with config {config}: {err}") from err
+        if any(f"'{key}'" in str(err) for key in config):  # a keyword of the user's the model refuses
+            raise ValueError(f"cannot build timm:{name} with config {config}: {err}") from err
+        raise build_error(f"timm:{name}", config, err) from err
+    except (ValueError, RuntimeError, AssertionError, AttributeError, NotImplementedError) as err:
+        raise build_error(f"timm:{name}", config, err) from err
     size = tuple(model.default_cfg.get("input_size", (3, 224, 224)))
     return TorchModel(model, None, (1,) + size)
+
+
+def build_error(name: str, config: Dict[str, Any], err: BaseException) -> CountError:
+    """A model that does not build, told by its real cause: transformers' "Failed to import
+    ... (look up to see its traceback)" by the import error under it; a failure in the
+    library's own code (``torch.unique(..., dim=0)``, which OneFlow 0.9's ``unique`` does not
+    take) by the line that made it and OneFlow, not the config, as the reason."""
+    from ..runtime.advice import model_frame
+
+    cause = err
+    while "look up to see its traceback" in str(cause) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+    first = re.sub(r",? please submit an issue.*$", "", first)  # OneFlow's NotImplementedError
+    frame = model_frame(cause)
+    at = f" (at {frame})" if frame else ""
+    if cause is not err:  # transformers could not import the model's module
+        module = re.search(r"import (\S+) because", str(err))
+        return CountError(f"{name} does not build on OneFlow 0.9: transformers cannot import "
+                          f"{module.group(1) if module else 'its module'} under oneflow.mock_torch: "
+                          f"{type(cause).__name__}: {first}{at}")
+    given = f"with config {config}" if config else "with its default config"
+    return CountError(f"{name} does not build on OneFlow 0.9 {given}: {type(cause).__name__}: {first}{at}"
+                      + ("" if config else "; its config is not the cause: the model's code needs "
+                         "something OneFlow 0.9 does not do"))
 
 
 def check_config_sizes(cls_name: str, defaults: Dict[str, Any], config: Dict[str, Any]) -> None:
@@ -82,7 +114,10 @@ def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
                          f"{_close(unknown[0], known)}")
     check_config_sizes(cfg_class.__name__, defaults, config)
     cfg = cfg_class(**config)
-    model = AutoModel.from_config(cfg)
+    try:
+        model = AutoModel.from_config(cfg)
+    except (TypeError, ValueError, RuntimeError, AssertionError, AttributeError, NotImplementedError) as err:
+        raise build_error(f"hf:{model_type}", config, err) from err
     make, res = hf_inputs(model)
     return TorchModel(model, make, res)
 

@@ -1,0 +1,134 @@
+"""Errors that name the real cause, with advice only where it helps (issue 27): never "count
+with mode='eager'" where eager fails too (nor the reverse), never a shape hint for a dtype
+error, never the config blamed for what OneFlow cannot do; profile() warns on unpriced
+parameters as get_model_complexity_info does."""
+import importlib.util
+import warnings
+
+import oneflow as flow
+import oneflow.nn as nn
+import pytest
+
+import flowflops
+from flowflops import CountError
+
+HAVE_EXTRA = all(importlib.util.find_spec(p) is not None for p in ("timm", "transformers"))
+
+
+class _Circle(nn.Module):
+    """A detector's two failures in a few lines: reads a tensor as a Python number (nn.Graph
+    cannot trace it) and runs nms (OneFlow 0.9 has no CPU kernel for it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        k = int(y.sum() > 0)
+        boxes = flow.cat([y[:, :2], y[:, :2] + 1], dim=1)
+        return flow.nms(boxes, y[:, 0], 0.5)[:k + 1]
+
+
+def test_no_advice_in_a_circle_when_both_engines_fail():
+    with pytest.raises(CountError) as eager:
+        flowflops.profile(_Circle(), (8, 4), mode="eager")
+    with pytest.raises(CountError) as graph:
+        flowflops.profile(_Circle(), (8, 4), mode="graph")
+    e, g = str(eager.value), str(graph.value)
+    assert "no CPU kernel for the op 'nms'" in e and "mode='graph'" not in e
+    assert "Mode 'graph' fails on this model too: nn.Graph cannot trace" in e
+    assert "nn.Graph cannot trace" in g and "mode='eager'" not in g
+    assert "Mode 'eager' fails on this model too: OneFlow 0.9 has no CPU kernel for the op 'nms'" in g
+
+
+class _Item(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y * int(y.sum() > 0)
+
+
+def test_advice_to_use_eager_kept_where_eager_works():
+    with pytest.raises(CountError, match="count it with mode='eager' instead"):
+        flowflops.profile(_Item(), (2, 4), mode="graph")
+    # and eager does count it: Linear 4 -> 4 on 2 rows = 2*4*4 MACs + 2*4 bias adds, sum 8,
+    # comparison 1 (zero cost), scalar multiply 8
+    assert flowflops.profile(_Item(), (2, 4), mode="eager", backend_specific_config={"count_functional": True}).macs \
+        == 2 * 4 * 4 + 2 * 4 + 8 + 8
+
+
+class _MixedWhere(nn.Module):
+    """T5's relative position buckets: flow.where on an int64 and a float tensor, which
+    PyTorch promotes and OneFlow 0.9 refuses (InferDataType Failed. Expected kInt64)."""
+
+    def forward(self, x):
+        n = flow.arange(4).expand(x.shape[0], 4)
+        return flow.where(x > 0, n, x)
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_a_dtype_error_gets_no_shape_hint(mode):
+    with pytest.raises(CountError) as info:
+        flowflops.profile(_MixedWhere(), (2, 4), mode=mode)
+    text = str(info.value)
+    assert "InferDataType" in text
+    assert "Check that the shape" not in text and "input_res" not in text.split("InferDataType")[-1]
+    assert "dtype" in text.split("InferDataType")[-1]
+
+
+class _Unknown(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(flow.ones(8, 8))
+
+    def forward(self, x):
+        return flow.matmul(x, self.w)
+
+
+def test_profile_warns_on_unpriced_parameters_where_the_user_called_it():
+    # _Unknown has no formula: its 64 parameters are 64 / (64 + 72) = 47.1 % of the model's
+    model = nn.Sequential(nn.Linear(8, 8), _Unknown())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flowflops.profile(model, (2, 8))
+    loud = [w for w in caught if "of the parameters" in str(w.message)]
+    assert len(loud) == 1 and "47.1% of the parameters" in str(loud[0].message)
+    assert loud[0].filename == __file__  # reported at the caller's line
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flowflops.get_model_complexity_info(model, (2, 8), print_per_layer_stat=False)
+    loud = [w for w in caught if "of the parameters" in str(w.message)]
+    assert len(loud) == 1 and loud[0].filename == __file__  # once, not twice
+
+
+@pytest.mark.skipif(not HAVE_EXTRA, reason="the torch-models extra is not installed: `make torch-models`")
+def test_a_oneflow_gap_in_timm_is_not_blamed_on_the_config():
+    from flowflops import torch_models as tm
+
+    with tm.mocked_torch():
+        with pytest.raises(CountError) as info:
+            tm.build("timm:coatnet_0_rw_224")
+        text = str(info.value)
+        assert "with config {}" not in text
+        assert "unexpected keyword argument 'dim'" in text and "vision_transformer_relpos.py:85" in text
+        assert "its config is not the cause" in text
+        # a keyword the model does not take is the config's fault, and said so
+        with pytest.raises(ValueError, match=r"cannot build timm:resnet18 with config \{'bogus': 1\}"):
+            tm.build("timm:resnet18", {"bogus": 1})
+
+
+@pytest.mark.skipif(not HAVE_EXTRA, reason="the torch-models extra is not installed: `make torch-models`")
+def test_a_model_transformers_cannot_import_shows_the_import_error():
+    from flowflops import torch_models as tm
+
+    with tm.mocked_torch():
+        with pytest.raises(CountError) as info:
+            tm.build("hf:deberta", {"num_hidden_layers": 1})
+    text = str(info.value)
+    assert "look up to see its traceback" not in text
+    assert "cannot import transformers.models.deberta.modeling_deberta" in text
+    assert "NotImplementedError: oneflow._C.Graph is not implemented" in text
