@@ -96,6 +96,61 @@ def test_report_layouts(report, name):
     check(name, RENDERINGS[name](report))
 
 
+# issue 32: explanations, roll-ups, folded repeats and the cost gate. The explanations are of the
+# report read back from JSON, which keeps no code locations (they name this file's lines).
+EXPLAINED = {
+    "explain_total.txt": lambda r: r.explain().to_text(),
+    "explain_conv.txt": lambda r: r.explain("0").to_text(),
+    "explain_op_type.txt": lambda r: r.explain("relu").to_text(),
+    "type_table.txt": lambda r: r.type_table(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPLAINED))
+def test_explanation_layouts(report, name):
+    check(name, EXPLAINED[name](flowflops.Report.from_json(report.to_json())))
+
+
+# Repeated blocks, input (2, 4): Linear(4, 4): 2*4 outputs x 4 = 32 MACs + 8 bias = 40, ReLU 8:
+# a block 48, three 144; head Linear(4, 2): 2*2 x 4 = 16 + 4 bias = 20; total 164 MACs.
+# Params: Linear(4, 4) 4*4 + 4 = 20 each, head 4*2 + 2 = 10: 70. Bytes (float32): a Linear(4, 4)
+# reads x 32 + w 64, writes 32 (matmul), reads 32 + b 16, writes 32 (bias add): 208; ReLU 32 + 32;
+# a block 272, three 816; head reads 32 + 32, writes 16, reads 16 + 8, writes 16: 120; total 936.
+@pytest.fixture(scope="module")
+def repeated():
+    blocks = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(3)])
+    r = flowflops.profile(nn.Sequential(OrderedDict(blocks=blocks, head=nn.Linear(4, 2))), (2, 4))
+    assert (r.macs, r.params) == (3 * (40 + 8) + 20, 3 * 20 + 10)
+    assert [r.by_module()[f"blocks.{i}"].macs for i in range(3)] == [48, 48, 48]
+    assert r.bytes == 3 * (208 + 64) + 120
+    return r
+
+
+FOLDED = {
+    "table_folded.txt": lambda r: r.table(depth=3, fold_repeats=True),
+    "printout_folded.txt": lambda r: r.printout(fold_repeats=True),
+    "top_folded.txt": lambda r: r.top_text(3, fold_repeats=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOLDED))
+def test_folded_layouts(repeated, name):
+    check(name, FOLDED[name](repeated))
+
+
+def test_gate_layouts():
+    from flowflops.result import check as gate
+
+    # Conv2d(3, w, 1, bias=False) on (1, 3, 4, 4): 16 outputs x 3 = 48 MACs per channel; ReLU 16
+    # per channel: w=4 256 MACs, 12 params; w=5 320 MACs (+25%), 15 params (+25%). Bytes: conv
+    # reads x 48*4 + w 3w*4, writes 16w*4; ReLU reads and writes 16w*4: w=4 1008, w=5 1212.
+    a, b = (flowflops.profile(nn.Sequential(nn.Conv2d(3, w, 1, bias=False), nn.ReLU()), (1, 3, 4, 4)) for w in (4, 5))
+    assert (a.macs, b.macs, a.params, b.params) == (256, 320, 12, 15)
+    assert (a.bytes, b.bytes) == (192 + 48 + 256 + 512, 192 + 60 + 320 + 640)
+    check("gate_ok.txt", gate(a, b, max_growth=0.25).to_text())
+    check("gate_fail.txt", gate(a, b, max_growth=0.005, metrics=("macs", "params", "bytes")).to_text())
+
+
 def test_rank_table_layout():
     # matmul (4, 6) x (4, 6)^T, K = 6 split S(1) over ranks 0 and 1: 96 MACs, 48 on each rank
     # (4 * 4 * 3); the output is a partial sum, nothing moves.
