@@ -67,16 +67,33 @@ def main() -> None:
             t0 = time.perf_counter()
             flowflops.profile(model, shape, input_constructor=ic, mode="graph")
             one.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        sym = flowflops.symbolic(model, spec, domain=domain, input_constructor=ic)
-        analysis = time.perf_counter() - t0
+        import flowflops.api as api
+
+        counting = [0.0]
+        plain = api.profile
+
+        def timed(*a, **k):  # the analysis's own counts, timed one by one
+            t = time.perf_counter()
+            try:
+                return plain(*a, **k)
+            finally:
+                counting[0] += time.perf_counter() - t
+
+        api.profile = timed
+        try:
+            t0 = time.perf_counter()
+            sym = flowflops.symbolic(model, spec, domain=domain, input_constructor=ic)
+            analysis = time.perf_counter() - t0
+        finally:
+            api.profile = plain
         count = statistics.median(one)
         f = sym.macs
         eval_us = per_call_us(lambda: f(**at))
         at_us = per_call_us(lambda: sym.at(**at), 20_000)
         exact_us = per_call_us(lambda: f.exact(at), 20_000)
         rows.append((name, "(" + ", ".join(map(str, spec)) + ")", sym.counts, analysis, count, analysis / count,
-                     eval_us, at_us, exact_us, f"{f(**at):,}"))
+                     eval_us, at_us, exact_us, f"{f(**at):,}", analysis - counting[0],
+                     analysis / (counting[0] / sym.counts)))
         print(rows[-1], flush=True)
     m = machine()
     lines = [
@@ -88,15 +105,18 @@ def main() -> None:
         "Analysis: `flowflops.symbolic` (graph mode, default checks) over the median of 3 graph-mode "
         "counts of the same model at its second-smallest shape, same process, after a warm-up.",
         "",
-        "| model | input | counts | analysis s | one count s | analysis / count | `sym.macs(...)` us "
-        "| `sym.at(...)` us | Fraction eval us | MACs at |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model | input | counts | analysis s | one count s | analysis / count | fitting s | analysis / "
+        "its mean count | `sym.macs(...)` us | `sym.at(...)` us | Fraction eval us | MACs at |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.3f} | {r[5]:.1f} | {r[6]:.2f} | "
-                     f"{r[7]:.2f} | {r[8]:.1f} | {r[9]} |")
+        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.3f} | {r[5]:.1f} | {r[10]:.2f} | {r[11]:.1f} | "
+                     f"{r[6]:.2f} | {r[7]:.2f} | {r[8]:.1f} | {r[9]} |")
     lines.append("")
-    lines.append("MACs at: B=8, H=W=512 (image models), B=8, T=16 (the decoder of tests/gpt.py).")
+    lines.append("MACs at: B=8, H=W=512 (image models), B=8, T=16 (the decoder of tests/gpt.py). "
+                 "Fitting s: the analysis less its own counts (interpolation, checks, formulas); "
+                 "analysis / its mean count: the analysis over the mean of the counts it made, which "
+                 "on a loaded machine varies less than the ratio to a count made before it.")
     write_section("symbolic", "\n".join(lines))
 
 
