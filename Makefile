@@ -43,6 +43,15 @@ pip-check:
 typecheck: env
 	$(PY) -m mypy
 
+# the linter (rules in pyproject's [tool.ruff]); installed into .venv on first use
+.PHONY: lint
+$(VENV)/.lint-ready: $(VENV)/.ready
+	$(PY) -m pip install -q "ruff>=0.6"
+	touch $@
+
+lint: $(VENV)/.lint-ready
+	$(PY) -m ruff check flowflops tests examples benchmarks
+
 # the torch-models extra in .venv (timm with --no-deps: it declares torch, which mock_torch serves)
 torch-models: env
 	$(PY) -m pip install -q "transformers==4.26.1" "huggingface_hub==0.36.2" "tokenizers==0.13.3"
