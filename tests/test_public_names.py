@@ -134,8 +134,8 @@ def _result_types():
     from flowflops.tools import llm, measure, symbolic
 
     return [result.Report, result.Roofline, result.Fit, result.ReportDiff, result.Comparison, result.Explanation,
-            result.GateResult, llm.Generation, llm.Sweep, symbolic.Formula, symbolic.Symbolic, measure.Measurement,
-            measure.MFUSummary]
+            result.GateResult, llm.Generation, llm.Sweep, symbolic.Formula, symbolic.Symbolic, symbolic.SymbolicDiff,
+            symbolic.Piecewise, symbolic.PiecewiseSymbolic, measure.Measurement, measure.MFUSummary]
 
 
 @pytest.mark.parametrize("cls", _result_types(), ids=lambda c: f"{c.__module__}.{c.__name__}")

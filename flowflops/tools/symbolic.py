@@ -469,6 +469,9 @@ class SymbolicDiff:
 
         return symbolic_diff_text(self, depth, show_all)
 
+    def __str__(self) -> str:
+        return self.to_text()
+
     def to_dict(self) -> Dict[str, Any]:
         return {"names": list(self.names), "dims": list(self.dims),
                 "domain": {d: [r.start, r.stop, r.step] for d, r in self.domain.items()},
@@ -878,10 +881,14 @@ class Piecewise:
     def __hash__(self) -> int:
         return hash((self.dims, tuple(sorted(self.pieces.items()))))
 
-    def __str__(self) -> str:
+    def to_text(self) -> str:
+        """Every piece's formula with its residue class (what ``str()`` gives)."""
         from ..render.symbolic import piecewise_text
 
         return piecewise_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def __repr__(self) -> str:
         return f"Piecewise({len(self.pieces)} pieces, dims={self.dims})"
@@ -953,15 +960,19 @@ class PiecewiseSymbolic(PiecewiseCosts):
     def shape(self, **sizes: int) -> Tuple[int, ...]:
         return tuple(sizes[s] if isinstance(s, str) else s for s in self.spec)
 
-    def __str__(self) -> str:
-        from ..render.symbolic import piecewise_symbolic_text
-
-        return piecewise_symbolic_text(self)
-
-    def table(self, depth: int = 1) -> str:
+    def to_text(self, depth: Optional[int] = None) -> str:
+        """The model's piecewise formulas as text (what ``str()`` gives); with ``depth``, one
+        line per module down to that depth."""
         from ..render.symbolic import piecewise_symbolic_text
 
         return piecewise_symbolic_text(self, depth)
+
+    def table(self, depth: int = 1) -> str:
+        """``to_text(depth)``."""
+        return self.to_text(depth)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     def to_dict(self) -> Dict[str, Any]:
         return {"spec": list(self.spec),
