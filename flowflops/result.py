@@ -152,6 +152,9 @@ class Report(Aggregate):
     ``by_phase()``...), its analyses, its renderings (tables and every export format) and the
     JSON round trip. ``profile`` returns it; ``flowflops.Report`` names it."""
 
+    #: ``(flowflops version, OneFlow version)`` of a report read from JSON (``None``: counted here)
+    counted_with: Optional[Tuple[str, str]] = None
+
     # -- analyses (flowflops.analysis) ---------------------------------------------------------
     def roofline(self, device: Union[str, Device] = "cpu", dtype: str = "fp32") -> Roofline:
         """Predicted time per op, module and in total on ``device`` at ``dtype``, and what
@@ -321,6 +324,8 @@ class Report(Aggregate):
                      convention=data.get("convention", "flowflops"),
                      unpriced_modules=data.get("unpriced_modules", {}))
         report.attention = data.get("attention", "dense")
+        if data.get("flowflops_version") and data.get("oneflow_version"):  # who counted it (methods_text)
+            report.counted_with = (str(data["flowflops_version"]), str(data["oneflow_version"]))
         report.upper_bounds = {k: Cost(v["macs"], v["flops"]) for k, v in data.get("upper_bounds", {}).items()}
         return report
 

@@ -173,3 +173,14 @@ def test_html_page_carries_each_modules_explanation_and_the_repeats():
     assert "sum: 288 MACs" in text
     # the three identical blocks form one group; Linear(8, 2) differs
     assert data["repeats"] == [["0-2", "Block", ["0", "1", "2"]]]
+
+
+def test_methods_text_of_a_report_file_names_the_versions_that_counted_it():
+    r = flowflops.profile(nn.Sequential(nn.Linear(4, 3)), (2, 4))
+    data = r.to_dict()
+    data["flowflops_version"], data["oneflow_version"] = "0.0.9", "0.8.1"
+    back = flowflops.Report.from_dict(data)
+    # Linear(4, 3) on (2, 4): 2*3 outputs x 4 = 24 MACs + 6 bias adds = 30 MACs, 2 * 24 + 6 = 54 FLOPs
+    assert back.methods_text().startswith("Sequential: 30 MACs and 54 FLOPs per forward call")
+    assert "counted with flowflops 0.0.9 on OneFlow 0.8.1" in back.methods_text()
+    assert f"counted with flowflops {flowflops.__version__} on OneFlow" in r.methods_text()

@@ -55,11 +55,14 @@ def _engine(report: "Aggregate") -> str:
 def methods_text(report: "Aggregate") -> str:
     """E.g. ``ResNet: 1.82 GMACs and 3.64 GFLOPs per forward call (multiply-accumulates of ...;
     1 MAC = 2 FLOPs), 11.69 M parameters; input 1x3x224x224, batch 1; counted with flowflops
-    0.1.0 on OneFlow 0.9.0, eager engine (module hooks).``"""
+    0.1.0 on OneFlow 0.9.0, eager engine (module hooks).`` For a report read from JSON, the
+    versions that counted it (the file's ``flowflops_version`` and ``oneflow_version``)."""
     import oneflow
 
     from .._version import __version__
 
+    # a report read from JSON says which versions counted it
+    ours, theirs = getattr(report, "counted_with", None) or (__version__, oneflow.__version__)
     root = report.modules.get("")
     name = root.type_name if root is not None else "The model"
     counts = COUNTS.get(report.convention, f"the {report.convention} convention")
@@ -76,5 +79,5 @@ def methods_text(report: "Aggregate") -> str:
         extra += f"; counted as zero for want of a formula: {names}"
     return (f"{name}: {_si(report.macs, 'MACs')} and {_si(report.flops, 'FLOPs')} per {call} ({counts}; "
             f"1 MAC = 2 FLOPs), {_si(report.params, '').strip()} parameters; "
-            f"input {shapes}{batch}; counted with flowflops {__version__} on OneFlow {oneflow.__version__}, "
+            f"input {shapes}{batch}; counted with flowflops {ours} on OneFlow {theirs}, "
             f"{_engine(report)}{extra}.")
