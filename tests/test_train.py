@@ -343,3 +343,23 @@ def test_profile_mode_train_and_the_command():
     finally:
         sys.stdout = old
     assert f"backward  {MLP_BACKWARD_MACS} Mac ({MLP_BACKWARD_MACS:,})" in buf.getvalue()
+
+
+# -- issue 29: a training-step count never touches a tensor the user owns ---------------------
+@pytest.mark.parametrize("had_grad", [False, True])
+def test_train_count_leaves_an_inputs_grad_as_it_was(had_grad):
+    """Compiling backward left a lazy .grad on an input that requires grad: the user's next
+    eager backward() failed with "This is a oneflow bug"."""
+    m = nn.Linear(4, 3)
+    x = flow.ones(2, 4, requires_grad=True)
+    if had_grad:
+        x.grad = flow.full((2, 4), 7.0)
+    profile_train(m, input_res=(2, 4), input_constructor=lambda res: x)
+    if had_grad:
+        assert not x.grad.is_lazy and np.array_equal(x.grad.numpy(), np.full((2, 4), 7.0))
+    else:
+        assert x.grad is None
+    m(x).sum().backward()  # the user's own eager step works
+    # d(sum(x W^T + b))/dx = column sums of W, the same for both rows; plus 7 already there
+    want = m.weight.numpy().sum(axis=0) + (7.0 if had_grad else 0.0)
+    assert np.allclose(x.grad.numpy(), np.stack([want, want]))

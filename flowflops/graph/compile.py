@@ -24,16 +24,16 @@ def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
     return out
 
 
-def _tensors(value: Any, path: str) -> Iterator[Tuple[str, Any]]:
+def input_tensors(value: Any, path: str) -> Iterator[Tuple[str, Any]]:
     """``(where, tensor)`` for every tensor in a call's arguments (nested lists, tuples, dicts)."""
     if isinstance(value, flow.Tensor):
         yield path, value
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _tensors(v, f"{path}[{i}]")
+            yield from input_tensors(v, f"{path}[{i}]")
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _tensors(v, f"{path}[{k!r}]")
+            yield from input_tensors(v, f"{path}[{k!r}]")
 
 
 def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str) -> None:
@@ -57,7 +57,7 @@ def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], 
                         "is not compiled: rename it (e.g. with '_' instead of '/'), or count "
                         "with mode='eager'"
                     )
-    for where, t in itertools.chain(_tensors(args, "args"), _tensors(kwargs, "kwargs")):
+    for where, t in itertools.chain(input_tensors(args, "args"), input_tensors(kwargs, "kwargs")):
         if t.ndim >= 1 and t.shape[0] == 0:
             raise CountError(
                 f"the input {where} of {what} has shape {tuple(t.shape)}, an empty batch: "

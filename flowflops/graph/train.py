@@ -54,7 +54,7 @@ from ..runtime.guard import counting_state
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import module_tree
 from ..records import PHASE, OpRecord, Trace
-from .compile import compile_job
+from .compile import compile_job, input_tensors
 from .building import CountGraphMixin
 from .job import job_records
 
@@ -296,7 +296,10 @@ def trace_train(
     (``attrs[PHASE]``); the trace's mode is ``"train"``.
     """
     opt = optimizer if optimizer is not None else _default_optimizer(model)
-    with counting_state(model, training=True), detached_grads(trained_tensors([model], [opt])):
+    # the inputs' own .grad too: compiling backward leaves a lazy gradient on an input that
+    # requires grad, after which the user's next eager backward() fails ("a oneflow bug")
+    inputs = [t for _, t in input_tensors((args, kwargs, target), "inputs")]
+    with counting_state(model, training=True), detached_grads(trained_tensors([model], [opt]) + inputs):
         graph = _TrainGraph(model, loss_fn or _cross_entropy, opt, has_target=target is not None)
         graph_args = (target,) + tuple(args) if target is not None else tuple(args)
         with warnings.catch_warnings():
