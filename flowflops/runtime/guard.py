@@ -18,8 +18,13 @@
   modules that are not OneFlow's own layers are copied before the forward (OneFlow's layers do
   not write their buffers in eval mode, which an eager count uses) and written back if the
   forward changed them (a step counter, a pre-allocated KV cache).
-- **The RNG.** The CPU default generator's state is saved before an eager forward and set
-  back if the forward drew random numbers.
+- **The RNG, where OneFlow can put it back.** The CPU default generator's state is saved
+  before an eager forward and set back if the forward drew random numbers. OneFlow 0.9's
+  state holds the seed and the Mersenne Twister's 624 words but not its position among them
+  (5000 bytes = 8 + 624 * 8): set back, a generator continues from the start of its next
+  block. So a generator seeded and not drawn from since is put back exactly; one that drew
+  before the count continues elsewhere (reproduced without flowflops). Dropout draws nothing
+  in a count (eager counts run in eval mode).
 
 What is not undone: writes the forward makes outside the model (globals, files, other
 objects), in-place writes to parameters, to tensors held in containers, or to containers
