@@ -23,7 +23,7 @@ from .graph.scopes import GraphRules
 from .rules.custom import split_rules
 from .runtime.guard import counting_state
 from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
-from .runtime.interrupts import guarded
+from .runtime.interrupts import from_signal, guarded
 from .runtime.modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
@@ -247,6 +247,8 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         except (CountError, CustomHookError):
             raise
         except Exception as err:
+            if from_signal(err):  # the user's signal handler's own exception (a SIGTERM's
+                raise             # Preempted, a SIGALRM timeout): never wrapped
             from .runtime.advice import eager_advice
 
             raise CountError(

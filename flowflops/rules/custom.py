@@ -90,6 +90,10 @@ def call_module_hook(fn: Callable, module: Any, args: tuple, output: Any, path: 
         except CustomHookError:
             raise
         except Exception as err:
+            from ..runtime.interrupts import from_signal
+
+            if from_signal(err):  # the user's signal handler's own exception
+                raise
             raise CustomHookError(
                 f"the custom hook {_hook_name(fn)!r} for {where} raised {type(err).__name__}: {err}"
             ) from err

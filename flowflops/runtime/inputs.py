@@ -7,7 +7,7 @@ import oneflow as flow
 import oneflow.nn as nn
 
 from ..errors import InputError
-from .interrupts import call_user
+from .interrupts import call_user, from_signal
 
 __all__ = [
     "Args", "check_model", "check_input_res", "first_parameter", "INT64_MAX", "available_bytes", "check_input_size",
@@ -152,6 +152,8 @@ def build_inputs(
     try:
         made = call_user(input_constructor, input_res)
     except Exception as err:
+        if from_signal(err):  # the user's signal handler's own exception
+            raise
         raise ValueError(
             f"input_constructor raised {type(err).__name__}: {err} "
             f"(it was called with input_res={input_res!r}); fix the constructor"

@@ -1,20 +1,27 @@
-"""Ctrl-C during a count: delivered at once while the user's code runs, held back while
-flowflops changes or puts back state.
+"""Signals during a count (Ctrl-C, a scheduler's SIGTERM, a SIGALRM timeout, ...): delivered
+at once while the user's code runs, held back while flowflops changes or puts back state.
 
 A count runs inside :func:`run_guarded`. In the main thread (the only one Python delivers
-signals to, and the only one that may swap signal handlers) it installs a SIGINT handler for
-the count's duration. When a SIGINT arrives, the handler looks at the frame it interrupted and
-walks outwards: if it meets :func:`call_user` first (an eager forward or an
-``input_constructor`` is running) the signal goes to the handler the user had, at once (by default a
+signals to, and the only one that may swap signal handlers) it installs its handler for the
+count's duration, for SIGINT and for every other signal that has a Python handler then. When
+such a signal arrives, the handler looks at the frame it interrupted and walks outwards: if it
+meets :func:`call_user` first (an eager forward or an ``input_constructor`` is running) the
+signal goes to the handler the user had, at once (for SIGINT by default a
 ``KeyboardInterrupt``); if it meets :func:`run_guarded` first (flowflops is installing hooks or
 patches, saving or restoring state, compiling, pricing), the signal is kept, and delivered to
 the user's handler once the count has put everything back. No flag has to be set before a
-critical section, so there is no window in which a Ctrl-C lands between "about to restore" and
+critical section, so there is no window in which a signal lands between "about to restore" and
 "restoring": every line of flowflops that runs in a count is protected by where it is.
+
+An exception the user's handler raises comes back as itself, never wrapped in a
+:class:`~flowflops.CountError` (:func:`from_signal` tells the face which exceptions those are),
+so ``except Preempted:`` still catches a SIGTERM handler's ``Preempted``. A count started by a
+signal handler while a count runs in the same thread (possible only for a handler flowflops
+does not hold: one installed during the count) is a ``CountError``, never a deadlock.
 
 What this cannot stop: an exception raised *into* flowflops' code by other means than a
 signal (``PyThreadState_SetAsyncExc``, a trace function that raises), and SIGKILL.
-A user handler set to ``SIG_DFL`` or ``SIG_IGN`` (or installed from C) is left alone.
+A handler set to ``SIG_DFL`` or ``SIG_IGN`` (or installed from C) is left alone.
 """
 from __future__ import annotations
 
@@ -22,19 +29,37 @@ import functools
 import signal
 import threading
 from types import FrameType
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 __all__ = ["T", "call_user", "take_pending", "run_guarded", "guarded"]
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
+#: signals never held: the ones Python cannot catch or that a held handler must not delay
+_NEVER = {getattr(signal, n) for n in ("SIGKILL", "SIGSTOP", "SIGCHLD", "SIGWINCH") if hasattr(signal, n)}
 
 
 class _State:
     depth = 0  # nested run_guarded calls in the main thread
-    previous: Any = None  # the user's SIGINT handler while ours is installed
-    pending = False  # a SIGINT arrived in a protected section and waits for delivery
+    previous: Dict[int, Any] = {}  # the user's handlers while ours are installed
+    pending: List[int] = []  # signals that arrived in a protected section, in order
+    pending_frames: Dict[int, Optional[FrameType]] = {}
+
+
+_tls = threading.local()  # .where: a list, "guarded" / "user" for each level entered
+
+
+def _where() -> List[str]:
+    where = getattr(_tls, "where", None)
+    if where is None:
+        where = _tls.where = []
+    return where
+
+
+def from_signal(err: BaseException) -> bool:
+    """Whether ``err`` was raised by a user's signal handler that flowflops called (it must
+    reach the user as itself)."""
+    return bool(getattr(err, "_flowflops_from_signal", False))
 
 
 def _in_main_thread() -> bool:
@@ -44,7 +69,13 @@ def _in_main_thread() -> bool:
 def call_user(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call user code (an eager forward, an input constructor): a Ctrl-C inside it is delivered
     at once."""
-    return fn(*args, **kwargs)
+    where = _where()
+    level = len(where)
+    try:
+        where.append("user")
+        return fn(*args, **kwargs)
+    finally:
+        del where[level:]
 
 
 def _handler(signum: int, frame: Optional[FrameType]) -> None:
@@ -54,75 +85,146 @@ def _handler(signum: int, frame: Optional[FrameType]) -> None:
         if code is _USER_CODE:
             break
         if code is _GUARD_CODE:
-            _State.pending = True
+            if signum not in _State.pending:
+                _State.pending.append(signum)
             return
         f = f.f_back
     _deliver(signum, frame)
 
 
-def _deliver(signum: int, frame: Optional[FrameType]) -> None:
-    prev = _State.previous if _State.depth else signal.getsignal(signum)
-    if callable(prev):
-        prev(signum, frame)
-    else:  # only reachable when ours was replaced meanwhile; behave like Python's default
+def _deliver(signum: int, frame: Optional[FrameType],
+             previous: Optional[Dict[int, Any]] = None) -> None:
+    prev = (previous if previous is not None else _State.previous).get(signum)
+    if prev is None or prev is _handler:
+        prev = signal.getsignal(signum)
+    if callable(prev) and prev is not _handler:
+        try:
+            prev(signum, frame)
+        except BaseException as err:
+            try:
+                err._flowflops_from_signal = True  # type: ignore[attr-defined]
+            except Exception:  # an exception type without a __dict__: it is raised as it is
+                pass
+            raise
+    elif signum == signal.SIGINT:  # only when ours was replaced meanwhile: Python's default
         raise KeyboardInterrupt
 
 
+def _python_handled() -> Dict[int, Any]:
+    """Every signal whose handler is a Python callable now (SIGINT's default included)."""
+    out: Dict[int, Any] = {}
+    for signum in signal.valid_signals():
+        if signum in _NEVER:
+            continue
+        try:
+            current = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if callable(current):  # not SIG_IGN, SIG_DFL, or a handler set from C (None)
+            out[signum] = current
+    return out
+
+
 def _install() -> bool:
-    """Put our handler in place (main thread, outermost count, user handler is Python's)."""
+    """Put our handler in place (main thread, outermost count) for every signal with a Python
+    handler."""
     if not _in_main_thread():
         return False
     if _State.depth:
         _State.depth += 1
         return True
-    current = signal.getsignal(signal.SIGINT)
-    if not callable(current):  # SIG_IGN, SIG_DFL, or a handler set from C: leave it alone
+    handled = _python_handled()
+    if not handled:
         return False
-    # the order matters: a SIGINT before the swap raises here (nothing is changed yet), one
-    # after it finds this frame inside run_guarded and waits
-    _State.previous = current
-    _State.pending = False
-    signal.signal(signal.SIGINT, _handler)
+    # the order matters: a signal before its swap goes to the user's handler here (SIGINT
+    # first: nothing is changed yet), one after it finds this frame inside run_guarded and
+    # waits; the count is entered (depth 1) only once every handler is ours
+    _State.previous = {}
+    _State.pending = []
+    order = sorted(handled, key=lambda n: n != signal.SIGINT)
+    try:
+        for signum in order:
+            _State.previous[signum] = handled[signum]
+            signal.signal(signum, _handler)
+    except BaseException:  # a signal not swapped yet raised: put back the ones swapped
+        for signum, handler in _State.previous.items():
+            if signal.getsignal(signum) is _handler:
+                signal.signal(signum, handler)
+        _State.previous = {}
+        raise
     _State.depth = 1
     return True
 
 
-def _uninstall() -> bool:
-    """Take our handler out (outermost count); returns whether a SIGINT is waiting."""
+def _uninstall() -> Tuple[List[int], Dict[int, Any]]:
+    """Take our handler out (outermost count); returns the signals waiting, in order, and the
+    handlers to deliver them to."""
     _State.depth -= 1
     if _State.depth:
-        return False
-    if signal.getsignal(signal.SIGINT) is _handler:  # the user's code may have set another
-        signal.signal(signal.SIGINT, _State.previous)
-    # from here on a SIGINT goes to the user's handler directly; one that came before is read
-    pending = _State.pending
-    _State.pending = False
-    return pending
+        return [], {}
+    previous = _State.previous
+    for signum, handler in previous.items():
+        if signal.getsignal(signum) is _handler:  # the user's code may have set another
+            signal.signal(signum, handler)
+    # from here on a signal goes to the user's handler directly; one that came before is read
+    pending, _State.pending = _State.pending, []
+    _State.previous = {}
+    return pending, previous
 
 
 def take_pending() -> bool:
     """Whether a SIGINT is waiting (and forget it): for waits that should end on Ctrl-C."""
-    pending, _State.pending = _State.pending, False
-    return pending
+    if signal.SIGINT in _State.pending:
+        _State.pending.remove(signal.SIGINT)
+        return True
+    return False
 
 
 def run_guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one count, ``fn(*args, **kwargs)``, with SIGINT held back everywhere except inside
-    :func:`call_user`. A SIGINT held back is delivered after ``fn`` has returned or raised (and
-    so after all its restoring ``finally`` blocks): the count's result is then dropped and the
-    user's handler runs (``KeyboardInterrupt`` by default, which replaces an error ``fn`` may
-    have raised). When ``fn`` raises ``KeyboardInterrupt`` already, the held-back signal is
-    not delivered twice."""
+    """Run one count, ``fn(*args, **kwargs)``, with signals held back everywhere except inside
+    :func:`call_user`. A signal held back is delivered after ``fn`` has returned or raised (and
+    so after all its restoring ``finally`` blocks): when the user's handler raises, the count's
+    result is dropped and the handler's exception replaces an error ``fn`` may have raised.
+    When ``fn`` raises ``KeyboardInterrupt`` already, a held-back SIGINT is not delivered
+    twice. A count entered while this thread is inside flowflops' own guarded code (from a
+    signal handler flowflops does not hold) is a ``CountError``."""
+    where = _where()
+    if where and where[-1] == "guarded":
+        from ..errors import CountError
+
+        raise CountError(
+            "a count was started while another count runs in this thread, outside the model's "
+            "forward (from a signal handler, a __del__ or a weakref callback): start it after "
+            "that count has finished"
+        )
     installed = _install()
     interrupted = False
+    level = len(where)
     try:
+        where.append("guarded")
         return fn(*args, **kwargs)
     except KeyboardInterrupt:
         interrupted = True
         raise
     finally:
-        if installed and _uninstall() and not interrupted:
-            _deliver(signal.SIGINT, None)
+        del where[level:]
+        if installed:
+            pending, previous = _uninstall()
+            _deliver_all([s for s in pending if not (s == signal.SIGINT and interrupted)], previous)
+
+
+def _deliver_all(pending: List[int], previous: Dict[int, Any]) -> None:
+    """Each held signal to its handler, in the order they came; the first exception a handler
+    raises is raised once all have run."""
+    first: Optional[BaseException] = None
+    for signum in pending:
+        try:
+            _deliver(signum, None, previous)
+        except BaseException as err:
+            if first is None:
+                first = err
+    if first is not None:
+        raise first
 
 
 _USER_CODE = call_user.__code__
