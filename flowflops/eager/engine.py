@@ -137,6 +137,14 @@ class EagerCounter:
         def pre(m: nn.Module, args: tuple) -> None:
             if threading.get_ident() != me:
                 return
+            hooks = m.__dict__.get("_forward_hooks")
+            if isinstance(hooks, dict) and self._key not in hooks:
+                # a user's pre-hook (run before this one) cleared or replaced the module's
+                # forward hooks: the counting hook goes back in front for this call
+                rest = list(hooks.items())
+                hooks.clear()
+                hooks[self._key] = post
+                hooks.update(rest)
             path = self.paths.get(id(m), "")
             if path not in self.called_at:
                 self.called_at[path] = caller_outside(sys._getframe(1))

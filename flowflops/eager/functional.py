@@ -218,6 +218,19 @@ def installed() -> bool:
 
 
 @contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No functional call of the calling thread is counted while the body runs: a compile
+    nested in an eager count's forward (a graph count of another model) traces its model's
+    calls through the same patched functions, and they are not the outer count's."""
+    previous = getattr(_tls, "active", None)
+    _tls.active = None
+    try:
+        yield
+    finally:
+        _tls.active = previous
+
+
+@contextlib.contextmanager
 def patched(record: Record, should_count: Callable[[], bool], extra: Sequence[Target] = (),
             targets: Optional[Sequence[Target]] = None) -> Iterator[None]:
     """Price the calling thread's functional calls while the body runs: ``record(records)``

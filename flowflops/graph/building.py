@@ -55,9 +55,10 @@ def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
     """Compile ``graph`` on the inputs, under :data:`COMPILE_LOCK`; returns the compiled job
     (``_full_job_proto``). A :class:`CountGraphMixin` graph stops once the job exists. Errors
     of the build propagate as they are."""
+    from ..eager.functional import suspended
     from .free_tensors import forget_build
 
-    with COMPILE_LOCK:
+    with COMPILE_LOCK, suspended():
         try:
             graph.build_graph(*args, **kwargs)
         except _JobReady:
