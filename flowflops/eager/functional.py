@@ -38,6 +38,7 @@ under a profiler of the user's leaves it alone.)
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -116,6 +117,17 @@ class _Active:
 
 _tls = threading.local()  # .active: the _Active of this thread's count, if any
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A child made by ``os.fork()`` gets a new lock (another thread of the parent may have
+    held it at the fork). Patches another thread's count installed stay in place there: they
+    only pass calls through (no thread of the child counts with them)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 # (id(owner), name) -> [owner, name, original, wrapper, counts using it]
 _patches: Dict[Tuple[int, str], List[Any]] = {}
 _wrappers: Dict[Any, Tuple[Any, Callable]] = {}  # (function, emitter) -> (original, wrapper)

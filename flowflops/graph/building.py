@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from typing import Any, Dict, Optional
 
@@ -33,6 +34,34 @@ __all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph"]
 
 #: One compile at a time in this process (the job-build context is global).
 COMPILE_LOCK = threading.RLock()
+
+
+def _after_fork_in_child() -> None:
+    global COMPILE_LOCK
+    if not COMPILE_LOCK._is_owned():  # type: ignore[attr-defined]  # held by a thread now gone
+        COMPILE_LOCK = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def check_process() -> None:
+    """Refuse a compile in a child made by ``os.fork()`` (a DataLoader worker, multiprocessing's
+    fork start method): OneFlow 0.9 cannot complete a graph compile there (it waits for its
+    runtime threads, which the child does not have: it hangs for good, counted or not), and a
+    count's compile must complete one to leave OneFlow clean
+    (:func:`~flowflops.graph.free_tensors.forget_build`)."""
+    from ..runtime.guard import forked_child
+
+    if forked_child():
+        from ..errors import CountError
+
+        raise CountError(
+            "this process was made by os.fork() after OneFlow started, and OneFlow 0.9 cannot "
+            "complete a graph compile in such a process (it hangs waiting for the parent's "
+            "runtime threads, with or without flowflops): count with mode='eager' here, or "
+            "count in the parent process (or start workers with multiprocessing's 'spawn')"
+        )
 _ids = itertools.count()
 
 

@@ -9,7 +9,7 @@ import oneflow.nn as nn
 
 from ..errors import CountError, CustomHookError
 from ..runtime.inputs import describe_inputs
-from .building import build_job
+from .building import build_job, check_process
 
 __all__ = ["graph_models", "check_compilable", "compile_job"]
 
@@ -46,6 +46,7 @@ def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], 
     - an input tensor whose first dimension is 0 (an empty batch): graph inputs must hold at
       least one row (``interface_op_util.cpp: Check failed: shape().At(0) > 0``).
     """
+    check_process()
     for attr, model in graph_models(graph):
         for kind, named in (("submodule", model.named_modules()), ("parameter", model.named_parameters()),
                             ("buffer", model.named_buffers())):

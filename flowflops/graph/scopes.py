@@ -16,6 +16,7 @@ trace fails). The wrapper acts only for the thread and graph that asked for it.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -27,6 +28,14 @@ from ..records import GIVEN_COST, OpRecord, ancestors
 __all__ = ["GraphRules"]
 
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _local = threading.local()
 _installed: Dict[str, Any] = {"count": 0, "original": None}
 

@@ -36,6 +36,7 @@ runs are drawn again afterwards.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -50,6 +51,28 @@ __all__ = ["ModelState", "counting_state"]
 
 _cond = threading.Condition()
 _owners: Dict[int, int] = {}  # id(module) -> ident of the thread counting it
+_forked = False  # this process was made by os.fork() after flowflops (and OneFlow) started
+
+
+def forked_child() -> bool:
+    """Whether this process was made by ``os.fork()`` after flowflops was imported (so after
+    OneFlow started its runtime threads, which a forked child does not have)."""
+    return _forked
+
+
+def _after_fork_in_child() -> None:
+    """Claims are per process: in a child made by ``os.fork()`` only the forking thread
+    exists, so claims of the parent's other threads are dropped (they could never be
+    released) and the lock is new (another thread may have held it at the fork)."""
+    global _cond, _forked
+    _forked = True
+    me = threading.get_ident()
+    for key in [k for k, owner in _owners.items() if owner != me]:
+        del _owners[key]
+    _cond = threading.Condition()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _CONTAINERS = (list, dict, set)
 _DEPTH = 2
 
