@@ -239,3 +239,67 @@ def test_300_repeated_train_counts_with_a_free_tensor_do_not_abort():
     p = _run(REPEATED, "300", timeout=1500)
     assert p.returncode == 0, (p.returncode, p.stdout[-500:], p.stderr[-1500:])
     assert p.stdout.strip() == "ok"
+
+
+BUDGET = """
+import sys
+import oneflow as flow, oneflow.nn as nn
+import flowflops
+from flowflops.graph import free_tensors
+
+class Free(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = flow.ones(4)   # a free tensor: its count clears OneFlow's name table
+    def forward(self, x):
+        return x * self.scale
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("scale", flow.ones(4))   # a buffer: no clear needed
+    def forward(self, x):
+        return x * self.scale
+
+n_plain, budget = int(sys.argv[1]), int(sys.argv[2])
+plain = Plain()
+for i in range(n_plain):
+    # x (2, 4) * scale (4,): 2*4 = 8 elementwise MACs
+    assert flowflops.profile(plain, (2, 4), mode="graph").macs == 8
+print("plain", free_tensors._Budget.clears)
+free_tensors.CLEAR_BUDGET = budget
+free = Free()
+for i in range(budget):
+    assert flowflops.profile(free, (2, 4), mode="graph").macs == 8
+try:
+    flowflops.profile(free, (2, 4), mode="graph")
+    print("counted past the budget")
+except flowflops.CountError as err:
+    print("refused:", err)
+# eager mode sees the multiply only through count_functional
+print("eager", flowflops.profile(free, (2, 4), backend_specific_config={"count_functional": True}).macs)
+"""
+
+
+def test_graph_counts_past_the_clear_budget_are_refused_not_aborted():
+    """Each name-table clear is a complete compile, which takes 3 of OneFlow's 4,095 stream
+    indices for good (the 4,096th aborts the process): a model without free tensors costs
+    none, and past the budget a count is refused with the way out."""
+    p = _run(BUDGET, "3", "4")
+    assert p.returncode == 0, (p.returncode, p.stdout[-500:], p.stderr[-1500:])
+    lines = p.stdout.strip().splitlines()
+    assert lines[0] == "plain 0", lines
+    assert lines[1].startswith("refused: this process made 4 graph compiles"), lines
+    assert "mode='eager'" in lines[1] and "new process" in lines[1]
+    assert lines[2] == "eager 8", lines
+
+
+@pytest.mark.slow
+def test_1500_graph_counts_in_one_process_do_not_exhaust_oneflow_streams():
+    """1,500 graph counts of a model without free tensors: more complete compiles than OneFlow
+    0.9 allows a process (4,095 stream indices / 3 per compile = 1,365), so a count that
+    completed one each time would abort here; then the budgeted ones."""
+    p = _run(BUDGET, "1500", "20", timeout=1500)
+    assert p.returncode == 0, (p.returncode, p.stdout[-500:], p.stderr[-1500:])
+    lines = p.stdout.strip().splitlines()
+    assert lines[0] == "plain 0" and lines[1].startswith("refused:") and lines[2] == "eager 8", lines

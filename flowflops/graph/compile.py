@@ -10,6 +10,7 @@ import oneflow.nn as nn
 from ..errors import CountError, CustomHookError
 from ..runtime.inputs import describe_inputs
 from .building import build_job, check_process
+from .free_tensors import check_budget
 
 __all__ = ["graph_models", "check_compilable", "compile_job"]
 
@@ -47,6 +48,7 @@ def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], 
       least one row (``interface_op_util.cpp: Check failed: shape().At(0) > 0``).
     """
     check_process()
+    check_budget()
     for attr, model in graph_models(graph):
         for kind, named in (("submodule", model.named_modules()), ("parameter", model.named_parameters()),
                             ("buffer", model.named_buffers())):

@@ -16,9 +16,20 @@ session until a C++ graph of that name is closed.
 
 :func:`forget_build` undoes both after each of flowflops' compiles, whatever holds the tensor:
 it closes a C++ graph of the built graph's name (the session lets go of the captured tensors)
-and completes the compile of a one-op graph (``x + 1`` on one element: about 25 ms), whose
-``CompileAndInitRuntime`` clears the name table as any complete compile does. Nothing is kept
-past its count, and the user's tensor objects are never replaced.
+and, where the build captured a free eager tensor (or failed half way), completes the compile
+of a one-op graph (``x + 1`` on one element: about 25 ms), whose ``CompileAndInitRuntime``
+clears the name table as any complete compile does. Nothing is kept past its count, and the
+user's tensor objects are never replaced.
+
+Complete compiles are a budget: each takes three stream indices of OneFlow's 4,095 per
+process, never given back, and the 4,096th aborts the process (``stream_id.h: Check failed:
+stream_index <= kMaxStreamIndex``, after about 1,365 complete compiles, the user's own
+included). So the name table is cleared only where a count's build captured a free tensor
+(a model without one, most models, costs no complete compile), and after
+:data:`CLEAR_BUDGET` such clears a graph count is refused with a :class:`~flowflops.CountError`
+(count in a new process, or in eager mode) instead of letting OneFlow abort. What is left
+after a build without free tensors: the names of its lazy tensors, at addresses a later eager
+tensor may reuse (OneFlow's own failed builds leave the same).
 """
 from __future__ import annotations
 
@@ -27,6 +38,39 @@ from typing import Any
 import oneflow as flow
 
 __all__ = ["forget_build"]
+
+
+#: complete compiles (name-table clears) flowflops may make in one process: 1,000 of the about
+#: 1,365 OneFlow 0.9 allows (3 of its 4,095 stream indices each), the rest left to the user
+CLEAR_BUDGET = 1000
+
+
+class _Budget:
+    clears = 0
+
+
+def check_budget() -> None:
+    """Refuse a compile once :data:`CLEAR_BUDGET` name-table clears were made (see the module
+    docstring): past that, OneFlow would abort the process."""
+    if _Budget.clears >= CLEAR_BUDGET:
+        from ..errors import CountError
+
+        raise CountError(
+            f"this process made {_Budget.clears} graph compiles of models with free tensors "
+            "(tensors a forward uses that are neither parameters nor buffers), and OneFlow 0.9 "
+            "aborts the process after about 1,365 complete compiles (it never gives back their "
+            "stream indices): count in a new process, count with mode='eager', or make those "
+            "tensors buffers (register_buffer), which costs nothing"
+        )
+
+
+def captured_free_tensors(graph: flow.nn.Graph) -> bool:
+    """Whether ``graph``'s build captured a free eager tensor (OneFlow names its variable op
+    ``<scope>-FreeEagerTensor-<n>``); ``True`` when the build did not get as far as its job."""
+    job = getattr(graph, "_full_job_proto", None)
+    if job is None:
+        return True
+    return any(op.HasField("variable_conf") and "FreeEagerTensor" in op.name for op in job.net.op)
 
 
 class _ClearNames(flow.nn.Graph):
@@ -53,6 +97,9 @@ def forget_build(graph: flow.nn.Graph) -> None:
     serialized = job.SerializeToString()
     c_graph = flow._oneflow_internal.nn.graph.CNNGraph(graph._name, serialized, job_id, session._session_ctx)
     del c_graph  # its Close() removes the graph's free eager tensors from the session
+    if not captured_free_tensors(graph):
+        return
+    _Budget.clears += 1
     clear = _ClearNames()
     with flow.no_grad():
         clear._compile(flow.zeros(1))
