@@ -176,7 +176,7 @@ def measure(
     warmup: int = 2,
     repeats: int = 5,
     per_module: bool = True,
-    report: Any = None,
+    report: Optional["Aggregate"] = None,
     loss_fn: Optional[Callable[[Any, Any], Any]] = None,
     statistic: str = "median",
 ) -> Measurement:
