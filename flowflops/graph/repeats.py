@@ -320,6 +320,9 @@ class _Call:
     result: Any = None
     copy_of: Optional["_Call"] = None
     marked: bool = False
+    #: per input: ``None`` (an identity mark made for it) or ``(call, k)``: it is the ``k``-th
+    #: output mark of that earlier call (a chain of copies needs no mark for its input)
+    sources: List[Optional[Tuple[int, int]]] = dataclasses.field(default_factory=list)
 
 
 class Repeats:
@@ -330,21 +333,75 @@ class Repeats:
         self.calls: Dict[int, _Call] = {}  # the marked ones (templates with copies, copies)
         self.traced: Dict[str, int] = {}  # scope -> traced calls
         self._ids = itertools.count()
+        self._scopes: Dict[int, Tuple[Any, Any, int]] = {}  # id(scope) -> (scope, mark scope, k)
+        self._log: Dict[int, List[Tuple[int, int]]] = {}  # mark scope k -> (call, marks made), in order
+        self._made: Dict[int, Tuple[Any, Tuple[int, int]]] = {}  # id(output mark) -> (it, (call, k))
 
     def _mark(self, call: _Call, outs: List[Any]) -> List[Any]:
-        """``identity`` of each input, then of each of ``outs``, in a scope of the call's own
-        (their records tell the call's tensor names; they are removed from the records)."""
+        """``identity`` of each input, then of each of ``outs``, in a mark scope (one per scope
+        calls are made from: making a scope costs milliseconds). Their records tell the call's
+        tensor names, in the order they were made; they are removed from the records."""
         from oneflow.framework import graph_build_util as gbu
 
         prev = flow._oneflow_internal.GetCurrentScope()
-        new = gbu.make_new_name_scope(prev, f"{call.scope}.{_MARK}{call.ident}")
-        with gbu.BlockScopeContext(prev, new):
-            for t in call.ins:
-                flow._C.identity(t)
+        entry = self._scopes.get(id(prev))
+        if entry is None or entry[0] is not prev:
+            k = len(self._log)
+            root = call.scope.split(".", 1)[0]
+            entry = self._scopes[id(prev)] = (prev, gbu.make_new_name_scope(prev, f"{root}.{_MARK}{k}"), k)
+            self._log[k] = []
+        call.sources = []
+        for t in call.ins:
+            known = self._made.get(id(t))
+            call.sources.append(known[1] if known is not None and known[0] is t else None)
+        with gbu.BlockScopeContext(prev, entry[1]):
+            for t, src in zip(call.ins, call.sources):
+                if src is None:
+                    flow._C.identity(t)
             made = [flow._C.identity(t) for t in outs]
+        for k, t in enumerate(made):
+            self._made[id(t)] = (t, (call.ident, k))
+        self._log[entry[2]].append((call.ident, call.sources.count(None) + len(outs)))
         call.marked = True
         self.calls[call.ident] = call
         return made
+
+    def _lbns(self, call: _Call, marks: Dict[int, List[OpRecord]]) -> Tuple[List[str], List[str]]:
+        """The tensor names of a marked call's inputs and of its output marks' inputs and outputs
+        (``(ins, outs)``; ``outs`` as pairs flattened: what the call returned, what the mark made)."""
+        own = marks.get(call.ident, [])
+        n_in = call.sources.count(None)
+        ins, it = [], iter(own[:n_in])
+        for src in call.sources:
+            if src is None:
+                ins.append(next(it).attrs[IN_TENSORS][0])
+            else:
+                ref = self.calls[src[0]]
+                ins.append(marks[ref.ident][ref.sources.count(None) + src[1]].attrs[OUT_TENSORS][0])
+        outs = [n for r in own[n_in:] for n in (r.attrs[IN_TENSORS][0], r.attrs[OUT_TENSORS][0])]
+        return ins, outs
+
+    def _split_marks(self, records: List[OpRecord]) -> Tuple[Dict[int, List[OpRecord]], Dict[str, int]]:
+        """Call -> its mark records (in the order made), and mark record name -> call."""
+        groups: Dict[int, List[OpRecord]] = {}
+        for rec in records:
+            k = _mark_of(rec.module)
+            if k is not None:
+                groups.setdefault(k, []).append(rec)
+        marks: Dict[int, List[OpRecord]] = {}
+        owner: Dict[str, int] = {}
+        for k, log in self._log.items():
+            group = sorted(groups.pop(k, []), key=_op_index)
+            if len(group) != sum(n for _, n in log):
+                raise Retrace
+            pos = 0
+            for ident, n in log:
+                marks[ident] = group[pos:pos + n]
+                owner.update((r.name, ident) for r in marks[ident])
+                pos += n
+        if groups:
+            raise Retrace
+        return marks, owner
 
     def call(self, proxy: Any, original: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
         from oneflow.nn.graph.graph_block import GraphModule
@@ -380,20 +437,17 @@ class Repeats:
         marks: its template's records under its own module path and tensor names."""
         if any(self.traced.get(c.scope, 0) > 1 for c in self.calls.values() if c.copy_of is None):
             raise Retrace
-        marks: Dict[int, List[OpRecord]] = {}
-        kept: List[Any] = []  # records, or the ident of a copy at the place of its marks
+        marks, owner = self._split_marks(records)
+        kept: List[Any] = []  # records, or the ident of a copy at the place of its first mark
+        placed: Set[int] = set()
         for rec in records:
-            ident = _mark_of(rec.module)
-            if ident is None:
+            if rec.name not in owner:
                 kept.append(rec)
                 continue
-            if ident not in marks:
-                marks[ident] = []
-                if self.calls[ident].copy_of is not None:
-                    kept.append(ident)
-            marks[ident].append(rec)
-        for group in marks.values():
-            group.sort(key=_op_index)
+            ident = owner[rec.name]
+            if ident not in placed and self.calls[ident].copy_of is not None:
+                placed.add(ident)
+                kept.append(ident)
         rel = functools.partial(_relative, root=root)
         out: List[OpRecord] = []
         blocks: Dict[int, List[OpRecord]] = {}
@@ -408,7 +462,8 @@ class Repeats:
             if tpl.ident not in blocks:
                 prefix = rel(tpl.scope)
                 blocks[tpl.ident] = [r for r in out if _under(r.module, prefix)]
-            out.extend(_copy_block(blocks[tpl.ident], tpl, call, marks, rel, redirect))
+            out.extend(_copy_block(blocks[tpl.ident], tpl, call, self._lbns(tpl, marks), self._lbns(call, marks),
+                                   rel, redirect))
         if not redirect:
             return out
 
@@ -445,22 +500,19 @@ def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + ".")
 
 
-def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, marks: Dict[int, List[OpRecord]], rel: Any,
-                redirect: Dict[str, str]) -> List[OpRecord]:
+def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, t_lbns: Tuple[List[str], List[str]],
+                c_lbns: Tuple[List[str], List[str]], rel: Any, redirect: Dict[str, str]) -> List[OpRecord]:
     """``block`` (the template's records) under ``call``'s module path: op and variable names
     moved from the template's scope to the call's, the template's input tensors replaced by the
     call's, its output tensors by the call's ``identity`` outputs (an output the block does not
     make, such as an input passed through, is redirected to what the call would have
     returned)."""
-    t_marks, c_marks = marks.get(tpl.ident, []), marks.get(call.ident, [])
-    t_in, c_in = t_marks[:len(tpl.ins)], c_marks[:len(call.ins)]
-    t_out, c_out = t_marks[len(tpl.ins):], c_marks[len(call.ins):]
     made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
     rename: Dict[str, str] = {}
-    for a, b in zip(t_in, c_in):
-        if a.attrs[IN_TENSORS][0] in made:  # the template changed an input in place: its
-            raise Retrace                    # tensor before the call is not known
-        rename[a.attrs[IN_TENSORS][0]] = b.attrs[IN_TENSORS][0]
+    for a, b in zip(t_lbns[0], c_lbns[0]):
+        if a in made:  # the template changed an input in place: its tensor before the call
+            raise Retrace  # is not known
+        rename[a] = b
     old_scope, new_scope = tpl.scope, call.scope
 
     def name(n: str) -> str:
@@ -471,8 +523,7 @@ def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, marks: Dict[int,
         return n
 
     produced: Dict[str, str] = {}
-    for a, b in zip(t_out, c_out):
-        t_name, c_name = a.attrs[IN_TENSORS][0], b.attrs[OUT_TENSORS][0]
+    for t_name, c_name in zip(t_lbns[1][0::2], c_lbns[1][1::2]):
         if t_name in made and t_name not in produced:
             produced[t_name] = c_name
         else:  # passed through, made outside, or returned twice: what the full trace returns
