@@ -330,11 +330,23 @@ def get_model_complexity_info(
         backend_specific_config=backend_specific_config, ignore_modules=ignore_modules,
         custom_modules_hooks=custom_modules_hooks, convention=convention,
     )
-    if verbose:
-        for line in zero_op_warnings(report):
-            print(line, file=ost)
-    if print_per_layer_stat:
-        print_report(report, ost=ost, units=flops_units, precision=output_precision, param_units=param_units)
+    if convention == "ptflops" and report.mode == "eager" and isinstance(model, nn.Module):
+        # ptflops' own words: its zero-op module list, its rows (module hooks only)
+        from .analysis.ptflops_view import ptflops_view
+        from .render.ptflops_text import ptflops_tree, zero_op_lines
+
+        view = ptflops_view(report, model, 1, ignore_modules, custom_modules_hooks)
+        if verbose:
+            for line in zero_op_lines(view.zero_op_types):
+                print(line, file=ost)
+        if print_per_layer_stat:
+            print(ptflops_tree(report, view, flops_units, param_units, output_precision), file=ost)
+    else:
+        if verbose:
+            for line in zero_op_warnings(report):
+                print(line, file=ost)
+        if print_per_layer_stat:
+            print_report(report, ost=ost, units=flops_units, precision=output_precision, param_units=param_units)
     macs, params = report.macs, report.trainable_params
     if as_strings:
         return (
