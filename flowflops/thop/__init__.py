@@ -12,8 +12,10 @@ flowflops' own convention (``flowflops.profile``) counts bias adds and activatio
 element and BatchNorm 2 / 1. Where it differs from thop 0.1.1 (see the README's peer table):
 
 - the counts are ints (thop: floats);
-- ``params`` are all the model's parameters, each shared one once (thop: only those of
-  modules it has a rule for);
+- ``params`` are thop's: the parameters (all, trainable or not) of each module of exactly a
+  type thop registers (or a ``custom_ops`` type) that ran, found by thop's walk over the
+  *children* of the model (thop/profile.py:214-233): a bare ``nn.Conv2d`` counts 0, as do a
+  ``GroupNorm`` (no thop rule) and a layer that never ran;
 - ``custom_ops`` hooks ``fn(m, x, y)`` may add to ``m.total_ops`` (a number or a one-element
   tensor, as thop's do), add to ``m.__flops__`` or return the MACs; a type with a custom op
   is priced by it alone, children included (thop: the same for types it hooks);
@@ -28,6 +30,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import oneflow.nn as nn
 
 from ..api import profile as _profile
+from ..conventions import peer_type_name
+from ..formulas.peers.thop import REGISTERED
 from ..render.export import missing_rule_warnings
 from ..result import Report
 from ..render.units import clever_format
@@ -38,13 +42,34 @@ LayerInfo = Dict[str, Tuple[int, int, Dict[str, Any]]]
 __all__ = ["profile", "clever_format", "utils"]
 
 
-def _layer_info(report: Report, path: str) -> LayerInfo:
-    """thop's ``ret_layer_info``: child name -> (MACs, params, the child's own dict)."""
+def _thop_params(model: nn.Module, report: Report, custom_ops: Dict[type, Callable]) -> Tuple[int, LayerInfo]:
+    """thop's ``dfs_count`` (thop/profile.py:214-233): ``(params, ret_layer_info)`` over the
+    model's children. A child of exactly a registered type (or a ``custom_ops`` type), other than
+    a Sequential or ModuleList, is a leaf: its MACs, and its parameters if it ran (thop's
+    ``count_parameters`` is a forward hook); any other child is walked into."""
     by_module = report.by_module()
-    out: LayerInfo = {}
-    for name, child in report.modules[path].children:
-        out[name] = (by_module[child].macs, report.modules[child].params, _layer_info(report, child))
-    return out
+    ran = {rec.module for rec, _ in report.entries}
+
+    def called(path: str) -> bool:
+        return any(r == path or r.startswith(path + ".") for r in ran)
+
+    def walk(module: nn.Module, path: str) -> Tuple[int, LayerInfo]:
+        total = 0
+        info: LayerInfo = {}
+        for name, child in module.named_children():
+            sub = f"{path}.{name}" if path else name
+            leaf = (type(child) in custom_ops or peer_type_name(type(child)) in REGISTERED) and not isinstance(
+                child, (nn.Sequential, nn.ModuleList))
+            if leaf:
+                params = sum(p.numel() for p in child.parameters()) if called(sub) else 0
+                info[name] = (by_module[sub].macs, params, {})
+            else:
+                params, inner = walk(child, sub)
+                info[name] = (by_module[sub].macs, params, inner)
+            total += params
+        return total, info
+
+    return walk(model, "")
 
 
 def profile(
@@ -73,6 +98,7 @@ def profile(
     if report_missing:
         for line in missing_rule_warnings(report):
             print(line)
+    params, info = _thop_params(model, report, custom_ops)
     if ret_layer_info:
-        return report.macs, report.params, _layer_info(report, "")
-    return report.macs, report.params
+        return report.macs, params, info
+    return report.macs, params

@@ -21,6 +21,19 @@ __all__ = [
 
 C = "thop"
 
+#: the OneFlow names of the types in thop 0.1.1's ``register_hooks`` (thop/profile.py:21-66):
+#: a module of exactly one of these types (or of a ``custom_ops`` type) is a leaf of thop's
+#: count, and only such leaves contribute parameters (thop/profile.py:214-233)
+REGISTERED = frozenset({
+    "ZeroPad2d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d", "PReLU", "Softmax", "ReLU", "ReLU6", "LeakyReLU", "MaxPool1d", "MaxPool2d",
+    "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d",
+    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Linear", "Dropout",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "RNNCell", "GRUCell", "LSTMCell", "RNN",
+    "GRU", "LSTM", "Sequential", "PixelShuffle", "SyncBatchNorm",
+})
+
 _NORMS = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "InstanceNorm1d",
           "InstanceNorm2d", "InstanceNorm3d", "SyncBatchNorm"}
 

@@ -1,0 +1,182 @@
+"""Twins: the same small models (tests/peers/twin_models.py, one code for torch and oneflow) and
+torchvision's resnet50 / densenet161 / mobilenet_v2 (flowvision 0.2.1's twins here), counted by
+the real peers through their own entry points, and by flowflops through the drop-in paths.
+
+The numbers are data measured with the peers themselves: benchmarks/peer_twins.py in
+/work/peers-venv, 2026-12-07 11:26 UTC: torch 2.14.1, torchvision 0.29.1, ptflops 0.7.5,
+thop 0.1.1-2209072238, fvcore 0.1.5.post20221221 (CPU, eval mode, batch 1). Keys:
+
+- ``params``: ptflops' (trainable parameters);
+- ``ptflops``, ``ptflops_nofunc``, ``ptflops_aten``: ``get_model_complexity_info(m, shape[1:],
+  as_strings=False)`` with backend "pytorch", the same with
+  ``backend_specific_config={"count_functional": False}``, and backend "aten";
+- ``thop``, ``thop_params``: ``thop.profile(m, inputs=(x,))``;
+- ``fvcore``: ``FlopCountAnalysis(m, x).total()``;
+- ``torch``: ``FlopCounterMode(display=False)``'s ``get_total_flops()`` (FLOPs: 2 per MAC;
+  flowflops' "torch" convention is in MACs, so it is doubled here).
+
+THOP_LAYERS: thop 0.1.1's ``profile`` of each type in its ``register_hooks``, wrapped in an
+``nn.Sequential`` (tests/peers/thop_layers.py), the same date and environment.
+"""
+import pytest
+import oneflow as flow
+
+import flowflops
+import flowflops.thop
+from flowflops.ptflops import get_model_complexity_info
+
+from .thop_layers import thop_layers
+from .twin_models import small_models
+
+SMALL = {
+    'conv_relu': {'params': 448, 'ptflops': 491520, 'ptflops_nofunc': 475136, 'ptflops_aten': 458752, 'thop': 442368, 'thop_params': 448, 'fvcore': 442368, 'torch': 884736},
+    'small_cnn': {'params': 1570, 'ptflops': 585898, 'ptflops_nofunc': 561322, 'ptflops_aten': 520362, 'thop': 553136, 'thop_params': 1570, 'fvcore': 536736, 'torch': 1032512},
+    'mlp_block': {'params': 4256, 'ptflops': 70144, 'ptflops_nofunc': 68608, 'ptflops_aten': 67072, 'thop': 69104, 'thop_params': 4256, 'fvcore': 68096, 'torch': 131072},
+    'upnet': {'params': 157, 'ptflops': 14080, 'ptflops_nofunc': 12800, 'ptflops_aten': 9472, 'thop': 10496, 'thop_params': 149, 'fvcore': 15360, 'torch': 18432},
+    'functional': {'params': 224, 'ptflops': 65536, 'ptflops_nofunc': 57344, 'ptflops_aten': 61440, 'thop': 55296, 'thop_params': 224, 'fvcore': 59392, 'torch': 118784},
+}
+
+ZOO = {
+    'resnet50': {'params': 25557032, 'ptflops': 4132436968, 'ptflops_nofunc': 4121925096, 'ptflops_aten': 4089185256, 'thop': 4133742592, 'thop_params': 25557032, 'fvcore': 4111512576, 'torch': 8178368512},
+    'densenet161': {'params': 28681000, 'ptflops': 7850193256, 'ptflops_nofunc': 7818356584, 'ptflops_aten': 7727908072, 'thop': 7845841056, 'thop_params': 28681000, 'fvcore': 7786843488, 'torch': 15455814144},
+    'mobilenet_v2': {'params': 3504872, 'ptflops': 320300008, 'ptflops_nofunc': 320237288, 'ptflops_aten': 300775272, 'thop': 327486720, 'thop_params': 3504872, 'fvcore': 314193216, 'torch': 601548544},
+}
+
+THOP_LAYERS = {
+    'ZeroPad2d': (0, 0),
+    'Conv1d': (168, 28),
+    'Conv2d': (576, 40),
+    'Conv3d': (864, 34),
+    'ConvTranspose1d': (168, 28),
+    'ConvTranspose2d': (5832, 76),
+    'ConvTranspose3d': (2048, 34),
+    'BatchNorm1d': (160, 8),
+    'BatchNorm2d': (288, 8),
+    'BatchNorm3d': (64, 0),
+    'LayerNorm': (192, 16),
+    'InstanceNorm1d': (48, 0),
+    'InstanceNorm2d': (144, 8),
+    'InstanceNorm3d': (32, 0),
+    'PReLU': (20, 4),
+    'Softmax': (84, 0),
+    'ReLU': (0, 0),
+    'ReLU6': (0, 0),
+    'LeakyReLU': (0, 0),
+    'MaxPool1d': (0, 0),
+    'MaxPool2d': (0, 0),
+    'MaxPool3d': (0, 0),
+    'AdaptiveMaxPool1d': (0, 0),
+    'AdaptiveMaxPool2d': (0, 0),
+    'AdaptiveMaxPool3d': (0, 0),
+    'AvgPool1d': (8, 0),
+    'AvgPool2d': (32, 0),
+    'AvgPool3d': (16, 0),
+    'AdaptiveAvgPool1d': (24, 0),
+    'AdaptiveAvgPool2d': (156, 0),
+    'AdaptiveAvgPool3d': (144, 0),
+    'Linear': (144, 21),
+    'Dropout': (0, 0),
+    'Upsample': (1408, 0),
+    'UpsamplingBilinear2d': (1408, 0),
+    'UpsamplingNearest2d': (128, 0),
+    'RNNCell': (234, 72),
+    'GRUCell': (774, 216),
+    'LSTMCell': (1008, 288),
+    'RNN': (2520, 156),
+    'GRU': (7740, 432),
+    'LSTM': (5040, 288),
+    'PixelShuffle': (0, 0),
+    'SyncBatchNorm': (288, 8),
+}
+
+
+class _FunctionalPool(flow.nn.Module):
+    """torchvision's MobileNetV2 pools with ``F.adaptive_avg_pool2d(x, (1, 1))`` in its forward;
+    flowvision 0.2.1's with an ``nn.AdaptiveAvgPool2d`` module, which ptflops' and thop's module
+    hooks would price (ptflops: 1,280 x 7 x 7 = 62,720 MACs more). This stand-in makes the
+    OneFlow model the twin: the same functional call, in a module no peer hooks."""
+
+    def forward(self, x):
+        return flow.nn.functional.adaptive_avg_pool2d(x, (1, 1))
+
+
+def _model(name):
+    if name in ZOO:
+        import flowvision
+
+        model = getattr(flowvision.models, name)()
+        if name == "mobilenet_v2":
+            model.adaptive_avg_pool2d = _FunctionalPool()
+        return model, (1, 3, 224, 224)
+    return small_models(flow)[name]
+
+
+def _ptflops(model, shape):
+    out = {}
+    for key, backend, cfg in (("ptflops", "pytorch", {}), ("ptflops_nofunc", "pytorch", {"count_functional": False}),
+                              ("ptflops_aten", "aten", {})):
+        out[key], out["params"] = get_model_complexity_info(model, tuple(shape[1:]), as_strings=False,
+                                                            print_per_layer_stat=False, backend=backend,
+                                                            backend_specific_config=cfg)
+    return out
+
+
+def _check(name, expected, modes):
+    model, shape = _model(name)
+    model.eval()
+    got = _ptflops(model, shape)
+    got["thop"], got["thop_params"] = flowflops.thop.profile(model, inputs=(flow.randn(*shape),), verbose=False)
+    assert got == {k: expected[k] for k in got}
+    for mode in modes:
+        assert flowflops.profile(model, shape, mode=mode, convention="fvcore").macs == expected["fvcore"], mode
+        assert 2 * flowflops.profile(model, shape, mode=mode, convention="torch").macs == expected["torch"], mode
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_small_twin(name):
+    _check(name, SMALL[name], ("eager", "graph"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_twin(name):
+    _check(name, ZOO[name], ("eager",))
+
+
+_NO_ONEFLOW_CASE = {
+    "RNNCell": "OneFlow 0.9.0's nn.RNNCell raises TypeError('bool' object is not callable) on any input",
+    "GRUCell": "OneFlow 0.9.0's nn.GRUCell raises TypeError('bool' object is not callable) on any input",
+    "LSTMCell": "OneFlow 0.9.0's nn.LSTMCell raises TypeError('bool' object is not callable) on any input",
+    "SyncBatchNorm": "OneFlow 0.9.0's nn.SyncBatchNorm runs on a GPU only",
+}
+
+
+@pytest.mark.parametrize("name", sorted(THOP_LAYERS))
+def test_thop_registered_layer(name):
+    if name in _NO_ONEFLOW_CASE:
+        pytest.skip(_NO_ONEFLOW_CASE[name])
+    model, shape = thop_layers(flow)[name]
+    macs, params = THOP_LAYERS[name]
+    assert flowflops.thop.profile(model, inputs=(flow.randn(*shape),), verbose=False) == (macs, params)
+
+
+def test_thop_params_are_thops():
+    """thop counts the parameters of the hooked children that ran (thop/profile.py:214-233):
+    thop 0.1.1 returned (7776.0, 0) for a bare nn.Conv2d(3, 8, 3) on (1, 3, 8, 8) and (32.0, 20.0)
+    for the model below on (2, 4): the Linear that ran (4 x 4 + 4 = 20), not the one that did not,
+    not the GroupNorm (no thop rule), the shared Linear once (torch 2.14.1, 2026-12-07)."""
+    nn = flow.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.unused = nn.Linear(4, 4)
+            self.gn = nn.GroupNorm(2, 4)
+            self.shared = self.a
+
+        def forward(self, x):
+            return self.gn(self.a(x).unsqueeze(-1)).squeeze(-1)
+
+    assert flowflops.thop.profile(nn.Conv2d(3, 8, 3), inputs=(flow.randn(1, 3, 8, 8),), verbose=False) == (7776, 0)
+    assert flowflops.thop.profile(M(), inputs=(flow.randn(2, 4),), verbose=False) == (32, 20)
