@@ -11,7 +11,8 @@ thop 0.1.1-2209072238, fvcore 0.1.5.post20221221 (CPU, eval mode, batch 1). Keys
   as_strings=False)`` with backend "pytorch", the same with
   ``backend_specific_config={"count_functional": False}``, and backend "aten";
 - ``thop``, ``thop_params``: ``thop.profile(m, inputs=(x,))``;
-- ``fvcore``: ``FlopCountAnalysis(m, x).total()``;
+- ``fvcore``: ``FlopCountAnalysis(m, x).total()`` (flowflops.fvcore's, and ``convention="fvcore"``
+  in both engines);
 - ``torch``: ``FlopCounterMode(display=False)``'s ``get_total_flops()`` (FLOPs: 2 per MAC;
   flowflops' "torch" convention is in MACs, so it is doubled here).
 
@@ -23,6 +24,7 @@ import oneflow as flow
 
 import flowflops
 import flowflops.thop
+from flowflops.fvcore import FlopCountAnalysis
 from flowflops.ptflops import get_model_complexity_info
 
 from .thop_layers import thop_layers
@@ -127,6 +129,8 @@ def _check(name, expected, modes):
     got = _ptflops(model, shape)
     got["thop"], got["thop_params"] = flowflops.thop.profile(model, inputs=(flow.randn(*shape),), verbose=False)
     assert got == {k: expected[k] for k in got}
+    analysis = FlopCountAnalysis(model, flow.randn(*shape)).unsupported_ops_warnings(False)
+    assert analysis.total() == expected["fvcore"]
     for mode in modes:
         assert flowflops.profile(model, shape, mode=mode, convention="fvcore").macs == expected["fvcore"], mode
         assert 2 * flowflops.profile(model, shape, mode=mode, convention="torch").macs == expected["torch"], mode
