@@ -45,6 +45,7 @@ except ImportError as _err:  # name the fix when oneflow's CUDA wheel misses its
 from .api import count_graph_text, get_model_complexity_info, profile
 from .tools.symbolic import symbolic
 from .backends import FLOPS_BACKEND
+from .flop_counter import FlopCounterMode
 from .tools.calibrate import calibrate
 from .errors import CountError, CustomHookError, FormulaError, InputError, ParseError
 from .result import Report, compare, diff
@@ -67,6 +68,6 @@ __all__ = [
     "get_model_complexity_info", "profile", "FLOPS_BACKEND", "Report", "Cost", "OpRecord", "register",
     "flops_to_string", "params_to_string", "CountError", "CustomHookError", "FormulaError", "InputError", "ParseError",
     "count_graph_text", "measure", "MFUMeter", "calibrate", "Device", "get_device", "diff", "compare",
-    "torch_models", "symbolic", "__version__",
+    "torch_models", "symbolic", "FlopCounterMode", "__version__",
 ]
 

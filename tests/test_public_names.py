@@ -13,7 +13,7 @@ import flowflops
 ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC = [
-    "Cost", "CountError", "CustomHookError", "Device", "FLOPS_BACKEND", "FormulaError", "InputError",
+    "Cost", "CountError", "CustomHookError", "Device", "FLOPS_BACKEND", "FlopCounterMode", "FormulaError", "InputError",
     "MFUMeter", "OpRecord", "ParseError", "Report", "__version__", "calibrate", "compare", "count_graph_text",
     "diff", "flops_to_string", "get_device", "get_model_complexity_info", "measure", "params_to_string",
     "profile", "register", "symbolic", "torch_models",
@@ -84,7 +84,7 @@ def test_the_scan_finds_names_in_every_kind_of_file():
 
 PACKAGE = ROOT / "flowflops"
 # documented paths and drop-ins, whose names are those of the tools they mirror
-MIRRORS = {"models.py", "records.py", "flops_counter.py", "thop", "torch_models", "ptflops", "fvcore"}
+MIRRORS = {"models.py", "records.py", "flops_counter.py", "thop", "torch_models", "ptflops", "fvcore", "flop_counter"}
 
 
 def _bound_names(tree) -> set:

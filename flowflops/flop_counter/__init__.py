@@ -1,0 +1,166 @@
+"""torch.utils.flop_counter's ``FlopCounterMode`` for OneFlow (torch 2.x's shape)::
+
+    from flowflops import FlopCounterMode        # torch: from torch.utils.flop_counter import ...
+    with FlopCounterMode(depth=2, display=True) as fc:
+        model(x)
+    fc.get_total_flops(), fc.get_flop_counts()
+
+Inside the context every outermost module call is counted once by flowflops' eager engine under
+the ``"torch"`` convention (the matrix products and convolutions torch's formulas price, 2 FLOPs
+per multiply-add), then run as usual: the call returns the model's own output. Counts are kept
+per module as torch names them (the called module's class name, then attribute paths:
+``SmallCNN.conv1``) and under ``"Global"``, per op under torch's aten names
+(``aten.convolution``, ``aten.addmm``, ``aten.mm``, ``aten.bmm``). On exit with ``display`` the
+table ``get_table`` returns is printed, as torch prints it.
+
+What differs from torch 2.14 (no dispatcher to intercept in OneFlow 0.9):
+
+- only module calls are seen: an op run outside any module inside the context (``x @ w`` in the
+  ``with`` body) and the backward pass are not counted; a context in which no module ran warns;
+- ``custom_mapping`` (aten op -> formula) is refused: give OneFlow op formulas through
+  ``flowflops.profile(..., custom_modules_hooks={"matmul": fn})``;
+- a call whose module raises while being counted is run as usual and not counted, with a
+  warning naming it.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Tuple
+
+import oneflow.nn as nn
+
+from ..api import profile
+from ..conventions import MODULE_ATTR, base_type_name
+from ..records import ancestors
+from ..render.flop_counter_text import flop_table
+
+__all__ = ["FlopCounterMode"]
+
+_CONV = ("conv1d", "conv2d", "conv3d", "deconv1d", "deconv2d", "deconv3d")
+_BIAS = ("bias_add", "broadcast_add")
+
+
+def _torch_ops(report: Any) -> List[Tuple[str, str, int]]:
+    """``(module path, aten op, FLOPs)`` of each op torch's formulas price, from an eager count
+    under ``"torch"`` (MACs x 2). A ``Linear``'s product is ``aten.addmm`` when its bias add
+    follows, else ``aten.mm``; a functional batched product is ``aten.bmm``."""
+    entries = list(report.entries)
+    out: List[Tuple[str, str, int]] = []
+    for i, (rec, cost) in enumerate(entries):
+        if cost is None or not cost.macs:
+            continue
+        if rec.op_type in _CONV:
+            name = "aten.convolution"
+        elif base_type_name(rec.attrs.get(MODULE_ATTR)) == "Linear" or rec.op_type == "fused_matmul_bias":
+            nxt = entries[i + 1][0] if i + 1 < len(entries) else None
+            biased = rec.op_type == "fused_matmul_bias" or (
+                nxt is not None and nxt.module == rec.module and nxt.op_type in _BIAS
+                and base_type_name(nxt.attrs.get(MODULE_ATTR)) == "Linear")
+            name = "aten.addmm" if biased else "aten.mm"
+        elif rec.op_type == "matmul":
+            name = "aten.mm"
+        elif rec.op_type in ("batch_matmul", "broadcast_matmul"):
+            name = "aten.bmm"
+        else:
+            name = "oneflow." + rec.op_type
+        out.append((rec.module, name, 2 * cost.macs))
+    return out
+
+
+class FlopCounterMode:
+    """torch's ``FlopCounterMode(mods=None, depth=2, display=True, custom_mapping=None)``."""
+
+    def __init__(self, mods: Any = None, depth: Optional[int] = 2, display: bool = True,
+                 custom_mapping: Optional[Dict[Any, Any]] = None) -> None:
+        if mods is not None:
+            warnings.warn("mods argument is not needed anymore, you can stop passing it", stacklevel=2)
+        if custom_mapping:
+            raise ValueError("custom_mapping takes torch aten ops, which OneFlow has not: give formulas for "
+                             "OneFlow op types with flowflops.profile(model, shape, convention='torch', "
+                             "custom_modules_hooks={'matmul': fn})")
+        self.depth = depth
+        self.display = display
+        self.flop_counts: Dict[str, Dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._original: Any = None
+        self._busy = False
+        self._thread = 0
+        self._calls = 0
+        self._names: Dict[int, str] = {}  # id(module) -> torch's name for it (ModuleTracker's)
+
+    # -- reading ------------------------------------------------------------------------------
+    def get_total_flops(self) -> int:
+        return sum(self.flop_counts["Global"].values())
+
+    def get_flop_counts(self) -> Dict[str, Dict[str, int]]:
+        """Module name (and ``"Global"``) -> op -> FLOPs."""
+        return {k: dict(v) for k, v in self.flop_counts.items()}
+
+    def get_table(self, depth: Optional[int] = None) -> str:
+        return flop_table(self.get_flop_counts(), self.depth if depth is None else depth)
+
+    # -- counting -----------------------------------------------------------------------------
+    def _name_of(self, module: nn.Module) -> str:
+        """ModuleTracker._get_mod_name: a module first met is named by its class; its children,
+        the first time it is met, by its name and their attribute names."""
+        name = self._names.setdefault(id(module), type(module).__name__)
+        for path, sub in module.named_modules():
+            if path:
+                self._names.setdefault(id(sub), f"{name}.{path}")
+        return name
+
+    def _count(self, module: nn.Module, args: tuple, kwargs: Dict[str, Any]) -> None:
+        if args and kwargs:
+            warnings.warn(f"FlopCounterMode: a call of {type(module).__name__} with both positional and keyword "
+                          "inputs is not counted (count it with flowflops.profile and an input_constructor)",
+                          stacklevel=3)
+            return
+        made: Any = dict(kwargs) if kwargs else tuple(args)
+        try:
+            report = profile(module, None, input_constructor=lambda _: made, mode="eager", convention="torch")
+        except Exception as err:  # the user's call still runs; the count says what it missed
+            warnings.warn(f"FlopCounterMode: the call of {type(module).__name__} is not counted: "
+                          f"{type(err).__name__}: {err}", stacklevel=3)
+            return
+        self._calls += 1
+        root = self._name_of(module)
+        paths = {path: self._names.get(id(sub), f"{root}.{path}" if path else root)
+                 for path, sub in module.named_modules()}
+        for path, op, flops in _torch_ops(report):
+            owners = {paths.get(a, root) for a in ancestors(path)} | {"Global"}
+            for owner in owners:
+                self.flop_counts[owner][op] += flops
+
+    def __enter__(self) -> "FlopCounterMode":
+        if self._original is not None:
+            raise RuntimeError("FlopCounterMode is not reentrant")
+        self.flop_counts.clear()
+        self._calls = 0
+        self._thread = threading.get_ident()
+        original = nn.Module.__call__
+        counter = self
+
+        def call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
+            if counter._busy or threading.get_ident() != counter._thread:
+                return original(module, *args, **kwargs)
+            counter._busy = True
+            try:
+                counter._count(module, args, kwargs)
+                return original(module, *args, **kwargs)
+            finally:
+                counter._busy = False
+
+        self._original = original
+        nn.Module.__call__ = call
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._original is not None:
+            nn.Module.__call__ = self._original
+            self._original = None
+        if exc[0] is None and not self._calls:
+            warnings.warn("FlopCounterMode counted nothing: no module was called inside the context (flowflops "
+                          "counts module calls only, not ops run outside a module)", stacklevel=2)
+        if self.display:
+            print(self.get_table(self.depth))
