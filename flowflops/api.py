@@ -33,7 +33,9 @@ from .render.units import flops_to_string, params_to_string
 __all__ = ["MODES", "profile", "count_graph_text", "get_model_complexity_info"]
 
 MODES = ("eager", "graph", "train")
-_BACKEND_KEYS = {"count_functional"}
+#: ``keep_training``: an eager count with the model's own training flags and grad mode (fvcore
+#: traces a model as it is; flowflops.fvcore sets it), not in eval mode
+_BACKEND_KEYS = {"count_functional", "keep_training"}
 
 
 def _check_config(backend_specific_config: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -143,6 +145,8 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
     conv = check_convention(convention)
     check_model(model)
     cfg = _check_config(backend_specific_config)
+    if cfg.get("keep_training") and (mode != "eager" or isinstance(model, flow.nn.Graph)):
+        raise ValueError("backend_specific_config={'keep_training': True} is for mode='eager' only")
     ignore, custom, op_rules = split_rules(ignore_modules, custom_modules_hooks)
     _check_rules_for_mode(model, mode, ignore, custom)
     compiled_graph = isinstance(model, flow.nn.Graph) and model._is_compiled
@@ -241,7 +245,7 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         count_functional=bool(cfg.get("count_functional", False)),
         ignore_hook_only=convention == "ptflops",
     )
-    with counting_state(model, run=True):
+    with counting_state(model, training=None if cfg.get("keep_training") else False, run=True):
         try:
             counter.run(args, kwargs)
         except (CountError, CustomHookError):

@@ -65,6 +65,7 @@ _LAYER_ATEN = {
 #: OneFlow op types named by the op itself, whatever made them
 _OP_ATEN = {
     "upsample_nearest_2d": "upsample_nearest2d", "upsample_bilinear_2d": "upsample_bilinear2d",
+    "normalization": "batch_norm", "layer_norm": "layer_norm", "group_norm": "group_norm",
     "conv1d": "_convolution", "conv2d": "_convolution", "conv3d": "_convolution",
     "deconv1d": "_convolution", "deconv2d": "_convolution", "deconv3d": "_convolution",
 }

@@ -6,11 +6,13 @@
 
 Code written for fvcore runs after the import swap (and ``torch`` -> ``oneflow``). Where fvcore
 traces the model with TorchScript, flowflops runs it once with its eager engine under the
-``"fvcore"`` convention (functional calls and tensor operators counted) and reads the aten ops
+``"fvcore"`` convention (functional calls and tensor operators counted; the model as it is, in
+training mode if it is in training mode, as fvcore's trace) and reads the aten ops
 that trace would hold from the records (:mod:`flowflops.analysis.fvcore_view`): ``total``,
 ``by_module``, ``by_operator`` (fvcore's keys: ``conv``, ``linear``, ``batch_norm``...),
 ``by_module_and_operator``, ``unsupported_ops`` (fvcore's skipped ops, ``aten::max_pool2d``...),
-``uncalled_modules``, ``set_op_handle``, the warning switches and ``parameter_count``.
+``uncalled_modules``, ``set_op_handle``, the warning switches, ``flop_count`` and
+``parameter_count``.
 
 What differs (see the README's fvcore table):
 
@@ -36,7 +38,7 @@ from ..analysis.fvcore_view import IGNORED, SUPPORTED, AtenOp, aten_ops, op_coun
 from ..api import profile
 from ..records import ancestors
 
-__all__ = ["FlopCountAnalysis", "parameter_count"]
+__all__ = ["FlopCountAnalysis", "flop_count", "parameter_count"]
 
 Handle = Callable[[List[Tuple[int, ...]], List[Tuple[int, ...]]], Any]
 _logger = logging.getLogger(__name__)
@@ -71,7 +73,8 @@ class FlopCountAnalysis:
         if self._ops is not None:
             return
         inputs = self._inputs
-        report = profile(self._model, None, input_constructor=lambda _: inputs, mode="eager", convention="fvcore")
+        report = profile(self._model, None, input_constructor=lambda _: inputs, mode="eager", convention="fvcore",
+                         backend_specific_config={"keep_training": True})  # fvcore traces the model as it is
         ops = aten_ops(report)
         counts = {m: Counter() for m in self._modules}  # type: Dict[str, Counter]
         unsupported = {m: Counter() for m in self._modules}  # type: Dict[str, Counter]
@@ -177,6 +180,17 @@ class FlopCountAnalysis:
             raise ValueError(f"ancestor_mode {mode!r} is not reproduced: flowflops.fvcore attributes each op to "
                              "the module that owns it ('owner', fvcore's default)")
         return self
+
+
+def flop_count(model: nn.Module, inputs: Any,
+               supported_ops: Optional[Dict[str, Handle]] = None) -> Tuple[Dict[str, float], Counter]:
+    """fvcore's ``flop_count`` (flop_count.py:119-150): ``(op -> GFLOPs, unsupported ops)``;
+    ``supported_ops`` are op handles as for :meth:`FlopCountAnalysis.set_op_handle`."""
+    counter = FlopCountAnalysis(model, inputs).set_op_handle(**(supported_ops or {}))
+    giga: Dict[str, float] = defaultdict(float)
+    for op, flop in counter.by_operator().items():
+        giga[op] = flop / 1e9
+    return giga, counter.unsupported_ops()
 
 
 def parameter_count(model: nn.Module) -> Dict[str, int]:

@@ -157,7 +157,7 @@ def _local(t: Any) -> bool:
 class ModelState:
     """A snapshot of ``modules`` (see the module docstring); :meth:`restore` puts it back."""
 
-    def __init__(self, modules: List[nn.Module], values: bool) -> None:
+    def __init__(self, modules: List[nn.Module], values: bool, layer_values: bool = False) -> None:
         self.dicts = [(m, dict(m.__dict__)) for m in modules]
         self.containers: Dict[int, Tuple[Any, Any]] = {}
         self.tensors: List[Tuple[flow.Tensor, np.ndarray]] = []
@@ -173,7 +173,7 @@ class ModelState:
         if values:
             seen = set()
             for m, d in self.dicts:
-                if _is_flow_layer(m):
+                if _is_flow_layer(m) and not layer_values:  # in eval mode they change nothing
                     continue
                 for t in list(d.get("_buffers", {}).values()) + list(d.values()):
                     if _local(t) and id(t) not in seen:
@@ -220,7 +220,8 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
     modules = _unique_modules([model] if isinstance(model, nn.Module) else model)
     _claim(modules)
     try:
-        state = ModelState(modules, values=run)
+        # flags as they are: a layer in training mode (BatchNorm) updates its buffers
+        state = ModelState(modules, values=run, layer_values=training is None)
         try:
             if training is None:
                 yield

@@ -128,3 +128,20 @@ def test_uncalled_modules_and_warnings(caplog):
 def test_caller_mode_is_refused():
     with pytest.raises(ValueError, match="owner"):
         FlopCountAnalysis(nn.Linear(3, 2), flow.randn(1, 3)).ancestor_mode("caller")
+
+
+def test_counts_the_model_as_it_is_and_leaves_it_so():
+    """fvcore traces a model in its own mode: a BatchNorm2d(4) left in training mode computes
+    batch statistics, fvcore's 5 per element with affine: 5 x (2 x 4 x 3 x 3) = 360; in eval
+    mode 2 per element: 144. The running statistics and the flag are as before afterwards."""
+    import flowflops
+
+    bn = nn.BatchNorm2d(4)
+    x = flow.randn(2, 4, 3, 3)
+    mean = bn.running_mean.numpy().copy()
+    assert FlopCountAnalysis(bn, x).total() == 360
+    assert bn.training and (bn.running_mean.numpy() == mean).all()
+    assert FlopCountAnalysis(bn.eval(), x).total() == 144
+    with pytest.raises(ValueError, match="mode='eager' only"):
+        flowflops.profile(bn, (2, 4, 3, 3), mode="graph", convention="fvcore",
+                          backend_specific_config={"keep_training": True})

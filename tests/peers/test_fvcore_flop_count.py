@@ -19,6 +19,7 @@ import oneflow.nn as nn
 import oneflow.nn.functional as F
 
 import flowflops
+from flowflops.fvcore import flop_count
 from models import Fn
 
 
@@ -86,6 +87,10 @@ class TestFlopCountAnalysis:
         # listed as unsupported
         assert "sigmoid" not in priced(r) and r.operator_counts()["sigmoid"] == 1
         assert r.unsupported == {}
+        # through flowflops.fvcore, fvcore's own assertion: flop_count's skip dict is
+        # {"aten::sigmoid": 1}
+        _, skip_dict = flop_count(CustomNet(input_dim, output_dim), (flow.rand(batch_size, input_dim),))
+        assert dict(skip_dict) == {"aten::sigmoid": 1}
 
     def test_linear(self):
         batch_size, input_dim, output_dim = 5, 10, 20
@@ -169,6 +174,14 @@ class TestFlopCountAnalysis:
         r = count(nn.BatchNorm3d(input_dim, affine=False), flow.randn(batch_size, input_dim, sx, sy, sz))
         n3 = batch_size * input_dim * sx * sy * sz
         assert priced(r) == {"normalization": 4 * n3 - 3 * n3}
+        # through flowflops.fvcore, which counts the model as it is (training mode here, as
+        # fvcore's trace): fvcore's own numbers, 4 x 2,500 = 10,000 and 4 x 12,500 = 50,000 (GFLOPs
+        # in fvcore's dict: 1e-5 and 5e-5)
+        flops, _ = flop_count(nn.BatchNorm2d(input_dim, affine=False), (flow.randn(batch_size, input_dim, sx, sy),))
+        assert dict(flops) == {"batch_norm": 4 * n2 / 1e9} and 4 * n2 == 10000
+        flops, _ = flop_count(nn.BatchNorm3d(input_dim, affine=False),
+                              (flow.randn(batch_size, input_dim, sx, sy, sz),))
+        assert dict(flops) == {"batch_norm": 4 * n3 / 1e9} and 4 * n3 == 50000
 
     def test_threeNet(self):
         batch_size, input_dim, conv_dim, spatial_dim, linear_dim = 4, 2, 5, 10, 3
