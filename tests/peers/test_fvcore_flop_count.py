@@ -1,8 +1,11 @@
 """fvcore's own tests (facebookresearch/fvcore, tests/test_flop_count.py at 3378afe), for the
 layers OneFlow 0.9 has, translated: ``torch`` -> ``oneflow``, fvcore's ``flop_count`` /
-``FlopCountAnalysis`` -> ``flowflops.profile(..., mode="graph", convention="fvcore")``: fvcore
-traces the model with TorchScript and prices every op; flowflops' graph engine compiles it
-with nn.Graph and prices every op, under fvcore's rules (``flowflops.conventions``).
+``FlopCountAnalysis`` -> ``flowflops.profile(..., convention="fvcore")`` in **both engines**
+(the autouse ``engine`` fixture runs every test with ``mode="graph"`` and ``mode="eager"``):
+fvcore traces the model with TorchScript and prices every op; flowflops' graph engine compiles
+it with nn.Graph, its eager engine runs it with functional calls counted, and both price every
+op under fvcore's rules (``flowflops.conventions``). ``test_skip_ops`` and ``test_batchnorm``
+also go through the drop-in ``flowflops.fvcore.flop_count`` with fvcore's own assertions.
 
 Units: fvcore's "flop" is one multiply-add, the unit of flowflops' ``macs``, and its
 ``flop_count`` dict is in GFLOPs; the expected numbers below are fvcore's, written without the
@@ -23,9 +26,20 @@ from flowflops.fvcore import flop_count
 from models import Fn
 
 
+ENGINE = {"mode": "graph"}
+
+
+@pytest.fixture(autouse=True, params=["graph", "eager"])
+def engine(request):
+    """Every test in both engines (fvcore's numbers are engine-free)."""
+    ENGINE["mode"] = request.param
+    yield request.param
+    ENGINE["mode"] = "graph"
+
+
 def count(model, *inputs, **kwargs):
     kwargs.setdefault("convention", "fvcore")
-    kwargs.setdefault("mode", "graph")
+    kwargs.setdefault("mode", ENGINE["mode"])
     return flowflops.profile(model, None, input_constructor=lambda _: inputs, **kwargs)
 
 
