@@ -30,6 +30,7 @@ from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
 
 import oneflow.nn as nn
+from oneflow._oneflow_internal import lazy_mode
 
 from ..api import profile
 from ..conventions import MODULE_ATTR, base_type_name
@@ -142,8 +143,8 @@ class FlopCounterMode:
         counter = self
 
         def call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
-            if counter._busy or threading.get_ident() != counter._thread:
-                return original(module, *args, **kwargs)
+            if counter._busy or threading.get_ident() != counter._thread or lazy_mode.is_enabled():
+                return original(module, *args, **kwargs)  # (an nn.Graph being built: never run eagerly)
             counter._busy = True
             try:
                 counter._count(module, args, kwargs)
@@ -161,6 +162,6 @@ class FlopCounterMode:
             self._original = None
         if exc[0] is None and not self._calls:
             warnings.warn("FlopCounterMode counted nothing: no module was called inside the context (flowflops "
-                          "counts module calls only, not ops run outside a module)", stacklevel=2)
+                          "counts module calls only, not ops run outside a module; count an nn.Graph with flowflops.profile(graph))", stacklevel=2)
         if self.display:
             print(self.get_table(self.depth))
