@@ -162,6 +162,7 @@ class FlopCounterMode:
             self._original = None
         if exc[0] is None and not self._calls:
             warnings.warn("FlopCounterMode counted nothing: no module was called inside the context (flowflops "
-                          "counts module calls only, not ops run outside a module; count an nn.Graph with flowflops.profile(graph))", stacklevel=2)
+                          "counts module calls only, not ops run outside a module; count an nn.Graph with "
+                          "flowflops.profile(graph))", stacklevel=2)
         if self.display:
             print(self.get_table(self.depth))

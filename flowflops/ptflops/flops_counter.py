@@ -96,7 +96,8 @@ def get_model_complexity_info(
     return flops_count, params_count
 
 
-def _pytorch(model: nn.Module, input_res: Tuple[int, ...], args: Any, print_per_layer_stat: bool, ost: TextIO, verbose: bool,
+def _pytorch(model: nn.Module, input_res: Tuple[int, ...], args: Any, print_per_layer_stat: bool, ost: TextIO,
+             verbose: bool,
              ignore_modules: List[Any], custom: Dict[Any, Any], precision: int, flops_units: Optional[str],
              param_units: Optional[str], config: Dict) -> Tuple[Optional[int], Optional[int]]:
     if isinstance(args, dict):
@@ -121,7 +122,8 @@ def _pytorch(model: nn.Module, input_res: Tuple[int, ...], args: Any, print_per_
     return int(view.total), report.trainable_params
 
 
-def _aten(model: nn.Module, input_res: Tuple[int, ...], args: Any, print_per_layer_stat: bool, ost: TextIO, verbose: bool,
+def _aten(model: nn.Module, input_res: Tuple[int, ...], args: Any, print_per_layer_stat: bool, ost: TextIO,
+          verbose: bool,
           ignore_ops: List[Any], custom: Dict[Any, Any], precision: int, flops_units: Optional[str],
           config: Dict) -> Tuple[Optional[int], Optional[int]]:
     try:
