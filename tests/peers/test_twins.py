@@ -31,6 +31,8 @@ from .thop_layers import thop_layers
 from .twin_models import small_models
 
 SMALL = {
+    # measured 2026-12-07 11:56 UTC, the same environment
+    'tiny_vit': {'params': 21098, 'ptflops': 1204554, 'ptflops_nofunc': 1196362, 'ptflops_aten': 1702218, 'thop': 1188160, 'thop_params': 19050, 'fvcore': 1722688, 'torch': 3342976},
     'conv_relu': {'params': 448, 'ptflops': 491520, 'ptflops_nofunc': 475136, 'ptflops_aten': 458752, 'thop': 442368, 'thop_params': 448, 'fvcore': 442368, 'torch': 884736},
     'small_cnn': {'params': 1570, 'ptflops': 585898, 'ptflops_nofunc': 561322, 'ptflops_aten': 520362, 'thop': 553136, 'thop_params': 1570, 'fvcore': 536736, 'torch': 1032512},
     'mlp_block': {'params': 4256, 'ptflops': 70144, 'ptflops_nofunc': 68608, 'ptflops_aten': 67072, 'thop': 69104, 'thop_params': 4256, 'fvcore': 68096, 'torch': 131072},

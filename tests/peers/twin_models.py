@@ -68,7 +68,52 @@ def small_models(torch):
             x = F.max_pool2d(x, 2)
             return torch.matmul(x, x.transpose(-1, -2))
 
+    class Attention(nn.Module):
+        def __init__(self, dim, heads):
+            super().__init__()
+            self.heads = heads
+            self.scale = (dim // heads) ** -0.5
+            self.qkv = nn.Linear(dim, dim * 3)
+            self.proj = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            b, n, c = x.shape
+            qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            attn = attn.softmax(dim=-1)
+            return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+    class Block(nn.Module):
+        def __init__(self, dim, heads):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(dim)
+            self.attn = Attention(dim, heads)
+            self.norm2 = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+        def forward(self, x):
+            x = x + self.attn(self.norm1(x))
+            return x + self.mlp(self.norm2(x))
+
+    class TinyViT(nn.Module):
+        """A ViT in miniature (patch embedding, position embedding, 2 pre-norm blocks with
+        explicit-matmul attention, mean pooling, head): the vit twin, written once for both."""
+
+        def __init__(self, dim=32, heads=2, depth=2, classes=10):
+            super().__init__()
+            self.patch = nn.Conv2d(3, dim, 4, stride=4)
+            self.pos = nn.Parameter(torch.zeros(1, 64, dim))
+            self.blocks = nn.Sequential(*[Block(dim, heads) for _ in range(depth)])
+            self.norm = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, classes)
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2) + self.pos
+            return self.head(self.norm(self.blocks(x)).mean(1))
+
     return {
+        "tiny_vit": (TinyViT(), (1, 3, 32, 32)),
         "conv_relu": (ConvReLU(), (1, 3, 32, 32)),
         "small_cnn": (SmallCNN(), (1, 3, 32, 32)),
         "mlp_block": (MLPBlock(), (1, 16, 32)),
