@@ -112,7 +112,52 @@ def small_models(torch):
             x = self.patch(x).flatten(2).transpose(1, 2) + self.pos
             return self.head(self.norm(self.blocks(x)).mean(1))
 
+    class SwinBlock(nn.Module):
+        def __init__(self, dim, heads, window, shift):
+            super().__init__()
+            self.window, self.shift = window, shift
+            self.norm1 = nn.LayerNorm(dim)
+            self.attn = Attention(dim, heads)
+            self.norm2 = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+        def forward(self, x):  # (B, H, W, C)
+            b, h, w, c = x.shape
+            s, k = self.shift, self.window
+            y = torch.roll(self.norm1(x), shifts=(-s, -s), dims=(1, 2)) if s else self.norm1(x)
+            y = y.reshape(b, h // k, k, w // k, k, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, k * k, c)
+            y = self.attn(y).reshape(b, h // k, w // k, k, k, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
+            x = x + (torch.roll(y, shifts=(s, s), dims=(1, 2)) if s else y)
+            return x + self.mlp(self.norm2(x))
+
+    class PatchMerging(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.norm = nn.LayerNorm(4 * dim)
+            self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+
+        def forward(self, x):
+            x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+            return self.reduction(self.norm(x))
+
+    class TinySwin(nn.Module):
+        """A Swin in miniature (patch embedding, a window block and a shifted-window block with
+        torch.roll and window partitioning, patch merging, mean pool, head): the swin twin."""
+
+        def __init__(self, dim=16, classes=10):
+            super().__init__()
+            self.patch = nn.Conv2d(3, dim, 4, stride=4)
+            self.blocks = nn.Sequential(SwinBlock(dim, 2, 4, 0), SwinBlock(dim, 2, 4, 2))
+            self.merge = PatchMerging(dim)
+            self.norm = nn.LayerNorm(2 * dim)
+            self.head = nn.Linear(2 * dim, classes)
+
+        def forward(self, x):
+            x = self.blocks(self.patch(x).permute(0, 2, 3, 1))
+            return self.head(self.norm(self.merge(x)).mean((1, 2)))
+
     return {
+        "tiny_swin": (TinySwin(), (1, 3, 32, 32)),
         "tiny_vit": (TinyViT(), (1, 3, 32, 32)),
         "conv_relu": (ConvReLU(), (1, 3, 32, 32)),
         "small_cnn": (SmallCNN(), (1, 3, 32, 32)),
