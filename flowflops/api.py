@@ -27,7 +27,7 @@ from .runtime.interrupts import from_signal, guarded
 from .runtime.modules import module_paths, module_tree
 from .records import Trace
 from .registry import DEFAULT_CONVENTION, price_records
-from .result import Report
+from .result import Agreement, Report, _with_renderings
 from .render.units import flops_to_string, params_to_string
 
 __all__ = ["MODES", "profile", "count_graph_text", "get_model_complexity_info"]
@@ -84,6 +84,7 @@ def profile(
     experts: str = "all",
     convention: str = "flowflops",
     repeats: str = "once",
+    verify: bool = False,
 ) -> Report:
     """Count one forward call of ``model`` on the input(s) described by ``input_res`` (the full
     input shape, batch included) or made by ``input_constructor(input_res)``.
@@ -109,6 +110,9 @@ def profile(
     ``repeats="once"`` (graph mode): a block called again on inputs of the same shapes, with
     the same parameter shapes and settings, is traced once and its records reused (same
     records, less time; see :mod:`flowflops.graph.repeats`); ``"trace"`` traces every call.
+    ``verify=True`` also counts the model in the other engine (eager with ``count_functional``
+    and graph) and sets ``report.verification``: every total, module and op type whose MACs or
+    FLOPs differ between the two, with both numbers (a warning says so when they differ).
     """
     from .graph.repeats import check_repeats
     from .rules.sparsity import apply_rules, check_experts, parse_attention
@@ -119,10 +123,35 @@ def profile(
                       ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention,
                       check_repeats(repeats))
     report = apply_rules(report, model, attention, experts)
+    if verify:
+        plain = not ignore_modules and not custom_modules_hooks and attention == "dense" and experts == "all"
+        report.verification = _verification(report if plain else None, model, input_res, input_constructor,
+                                            mode, backend_specific_config, convention)
+        if not report.verification.agree:
+            warnings.warn(report.verification.to_text(), stacklevel=_user_stacklevel())
     loud = zero_share_warning(report)
     if loud:  # a large share of the parameters priced as zero: say so (as ptflops' API does)
         warnings.warn(loud, stacklevel=_user_stacklevel())
     return report
+
+
+def _verification(report: Optional[Report], model: Any, input_res: Any, input_constructor: Any, mode: str,
+                  cfg: Any, convention: str) -> Agreement:
+    """The eager+functional and graph counts of ``model`` compared (``report``, counted without
+    rules, is reused for its engine)."""
+    from .analysis.agreement import agreement
+
+    if mode not in ("eager", "graph") or isinstance(model, flow.nn.Graph):
+        raise ValueError("verify=True compares an eager and a graph count of a module: give an nn.Module "
+                         f"and mode='eager' or 'graph' (got mode={mode!r})")
+    count = getattr(profile, "__wrapped__", profile)  # inside this guarded count: not guarded again
+    functional = mode == "eager" and bool((cfg or {}).get("count_functional"))
+    eager = report if functional and report is not None else count(model, input_res, input_constructor=input_constructor, mode="eager",
+                                              backend_specific_config={"count_functional": True},
+                                              convention=convention)
+    graph = report if mode == "graph" and report is not None else count(model, input_res, input_constructor=input_constructor,
+                                                   mode="graph", convention=convention)
+    return _with_renderings(Agreement, agreement(eager, graph))
 
 
 def _user_stacklevel() -> int:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import fields
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
+from .analysis import agreement as agreements
 from .analysis import diff as diffs
 from .analysis import explain as explains
 from .analysis import gate as gates
@@ -28,6 +29,7 @@ from .analysis.hardware import Device
 from .errors import ReportFileError
 from .records import Cost, ModuleInfo, OpRecord
 from .render import diff as diff_render
+from .render.agreement import agreement_text
 from .render import export
 from .render.explain import explanation_text
 from .render.gate import gate_text
@@ -35,7 +37,7 @@ from .render.methods import methods_text
 from .render.rollup import type_table
 from .report import Aggregate
 
-__all__ = ["Report", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult", "diff", "compare",
+__all__ = ["Report", "Agreement", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult", "diff", "compare",
            "check", "load_report", "Source"]
 
 R = TypeVar("R")
@@ -48,6 +50,16 @@ def _with_renderings(cls: Type[R], result: Any) -> R:
 
 
 # -- analysis results with their renderings ----------------------------------------------------
+
+class Agreement(agreements.Agreement):
+    """Eager+functional vs graph (:class:`flowflops.analysis.agreement.Agreement`) and its text."""
+
+    def to_text(self) -> str:
+        return agreement_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
 
 class Roofline(rooflines.Roofline):
     """Predicted times (:class:`flowflops.analysis.roofline.Roofline`) and their table."""
@@ -154,6 +166,8 @@ class Report(Aggregate):
 
     #: ``(flowflops version, OneFlow version)`` of a report read from JSON (``None``: counted here)
     counted_with: Optional[Tuple[str, str]] = None
+    #: ``profile(..., verify=True)``: where eager+functional and graph counts differ
+    verification: Optional[Agreement] = None
 
     # -- analyses (flowflops.analysis) ---------------------------------------------------------
     def roofline(self, device: Union[str, Device] = "cpu", dtype: str = "fp32") -> Roofline:

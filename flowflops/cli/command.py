@@ -108,6 +108,8 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--fold-repeats", action="store_true", help="identical sibling blocks (blocks.0-11) as one "
                    "row in the printout, --depth table and --top list: their sum and one copy's")
     p.add_argument("--by-type", action="store_true", help="also MACs by module type and the top types per depth")
+    p.add_argument("--verify", action="store_true", help="also count in the other engine (eager+functional, "
+                   "graph) and list every module and op type where they differ; exit status 1 if any")
     p.add_argument("--convention", choices=NAMES, default="flowflops",
                    help="whose rules price the ops: " + ", ".join(NAMES) + " (default flowflops)")
     p.add_argument("--conventions", default=None, metavar="all|A,B",
@@ -169,7 +171,7 @@ def _graph_text_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cmd_model(args: argparse.Namespace) -> None:
+def _cmd_model(args: argparse.Namespace) -> int:
     from ..torch_models import is_torch_model_name
 
     if is_torch_model_name(args.model):
@@ -179,6 +181,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
             _count_model(args)
     else:
         _count_model(args)
+    return 1 if getattr(args, "disagree", False) else 0  # --verify found a difference
 
 
 def _count_model(args: argparse.Namespace) -> None:
@@ -259,6 +262,13 @@ def _count_model(args: argparse.Namespace) -> None:
         text = _with_conventions(text, reports, args.conventions, args.format, pair)
     if args.top:
         text += "".join(r.top_text(args.top, fold_repeats=args.fold_repeats) for r in reports)
+    if args.verify:  # eager+functional against graph: every difference, with both numbers
+        if args.mode not in ("eager", "graph"):
+            raise CliError(f"--verify compares an eager and a graph count: use --mode eager or graph, not {args.mode}")
+        agreement = profile(model, shape, input_constructor=ctor, mode="graph", verify=True).verification
+        assert agreement is not None
+        text += "\n" + agreement.to_text()
+        args.disagree = not agreement.agree
     if args.by_type and args.format == "text":
         text += "".join("\n" + r.type_table() for r in reports)
     _write(text, args.output)
