@@ -43,6 +43,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import oneflow as flow
 import oneflow.nn as nn
+from oneflow.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import CountError
 from .interrupts import take_pending
@@ -105,6 +106,10 @@ def _release(modules: List[nn.Module]) -> None:
 
 
 # -- saving and putting back ---------------------------------------------------------------
+#: OneFlow's layers that write buffers in training mode (running statistics)
+_NORMS = (_BatchNorm,)
+
+
 def _is_flow_layer(m: nn.Module) -> bool:
     return type(m).__module__.startswith("oneflow.")
 
@@ -174,6 +179,13 @@ class ModelState:
             seen = set()
             for m, d in self.dicts:
                 if _is_flow_layer(m) and not layer_values:  # in eval mode they change nothing
+                    if isinstance(m, _NORMS):
+                        # eval mode writes nothing, but another thread may call train() on the
+                        # model while the count runs: its statistics would move for good
+                        for t in d.get("_buffers", {}).values():
+                            if _local(t) and id(t) not in seen:
+                                seen.add(id(t))
+                                self.tensors.append((t, t.numpy().copy()))
                     continue
                 for t in list(d.get("_buffers", {}).values()) + list(d.values()):
                     if _local(t) and id(t) not in seen:
