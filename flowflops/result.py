@@ -363,14 +363,7 @@ def load_report(source: Source, name: Optional[str] = None) -> Tuple[Aggregate, 
     if not os.path.exists(path) and ":" in path:
         path, _, key = path.rpartition(":")
     label = name or os.path.splitext(os.path.basename(path))[0]
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as err:
-        raise ReportFileError(f"cannot read report {path!r}: {err.strerror or err}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ReportFileError(f"cannot read report {path!r}: not JSON ({err}); give a file written by "
-                              "`flowflops MODEL --format json` or Report.to_json()") from None
+    data = _read_json(path)
     if isinstance(data, dict) and key is None and set(data) == {"eager", "graph"}:
         raise ReportFileError(f"{path!r} holds two reports (a --mode both count): name one as "
                               f"{path}:eager or {path}:graph")
@@ -381,13 +374,51 @@ def load_report(source: Source, name: Optional[str] = None) -> Tuple[Aggregate, 
     return _from_data(data, label, repr(path)), label
 
 
+#: the largest report file read (a count of a very large model writes tens of MB)
+MAX_REPORT_BYTES = 256 * 2 ** 20
+
+
+def _not_finite(name: str) -> Any:
+    raise ValueError(f"{name} is not a count")
+
+
+def _read_json(path: str) -> Any:
+    """The JSON in ``path``, or a one-line :class:`ReportFileError`: not a regular file
+    (``/dev/zero`` would be read until memory runs out), larger than
+    :data:`MAX_REPORT_BYTES`, not JSON, nested too deep, an integer of more digits than Python
+    reads, ``NaN`` or ``Infinity``."""
+    fix = "give a file written by `flowflops MODEL --format json` or Report.to_json()"
+    try:
+        if not os.path.isfile(path):
+            if not os.path.exists(path):
+                raise FileNotFoundError(2, "No such file or directory")
+            raise ReportFileError(f"cannot read report {path!r}: not a regular file; {fix}")
+        with open(path, encoding="utf-8") as f:
+            text = f.read(MAX_REPORT_BYTES + 1)
+    except OSError as err:
+        raise ReportFileError(f"cannot read report {path!r}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ReportFileError(f"cannot read report {path!r}: not JSON ({err}); {fix}") from None
+    if len(text) > MAX_REPORT_BYTES:
+        raise ReportFileError(f"cannot read report {path!r}: larger than {MAX_REPORT_BYTES // 2 ** 20} MiB; {fix}")
+    try:
+        return json.loads(text, parse_constant=_not_finite)
+    except RecursionError:
+        raise ReportFileError(f"cannot read report {path!r}: nested too deep to be a report; {fix}") from None
+    except json.JSONDecodeError as err:
+        raise ReportFileError(f"cannot read report {path!r}: not JSON ({err}); {fix}") from None
+    except ValueError as err:  # NaN/Infinity, an integer of thousands of digits
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ReportFileError(f"cannot read report {path!r}: not a report's JSON ({first}); {fix}") from None
+
+
 def _from_data(data: Any, label: str, where: str) -> Report:
     if not isinstance(data, dict) or not {"mode", "modules", "records"} <= set(data):
         raise ReportFileError(f"{where} is not a flowflops report (no mode/modules/records); give a "
                               "file written by `flowflops MODEL --format json` or Report.to_json()")
     try:
         return Report.from_dict(data)
-    except (KeyError, TypeError, ValueError, IndexError) as err:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as err:
         raise ReportFileError(f"{where} is not a readable flowflops report ({type(err).__name__}: {err})") from None
 
 

@@ -113,12 +113,14 @@ def _load_symbolic(path: str) -> Any:
     import json
     import os
 
-    if not os.path.isfile(path):
-        return None
+    from ..result import MAX_REPORT_BYTES
+
+    if not os.path.isfile(path) or os.path.getsize(path) > MAX_REPORT_BYTES:
+        return None  # the report reader refuses it with one line
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not (isinstance(data, dict) and {"spec", "dims", "total", "modules", "operators"} <= set(data)):
         return None
