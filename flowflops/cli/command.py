@@ -488,14 +488,21 @@ def run(argv: Sequence[str]) -> int:
     except (CliError, InputError) as err:
         if args.debug:
             raise
-        print(f"flowflops: error: {err}", file=sys.stderr)
+        print(f"flowflops: error: {_plain(str(err))}", file=sys.stderr)
         return 2
     except Exception as err:
         if args.debug:
             raise
-        first = str(err).splitlines()[0] if str(err) else ""
+        first = _plain(str(err)).strip().splitlines()[0] if _plain(str(err)).strip() else ""
         print(f"flowflops: error: {type(err).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
+
+
+def _plain(text: str) -> str:
+    """``text`` without terminal control sequences (OneFlow colours its errors: ``\x1b[1m``)."""
+    import re
+
+    return re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]", "", text)
 
 
 def main() -> None:
