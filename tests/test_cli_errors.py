@@ -1,5 +1,6 @@
 """One-line command errors carry no terminal control codes (issue 29: OneFlow's ANSI colour
 codes reached them)."""
+import json
 import sys
 
 from flowflops.cli.command import run
@@ -26,3 +27,33 @@ def test_an_error_with_colour_codes_is_printed_plain(tmp_path, monkeypatch, caps
     assert code in (1, 2), (code, err)
     assert "\x1b" not in err and "\x07" not in err, repr(err)
     assert "Error: coloured failure" in err, err
+
+
+TINY = '''
+import oneflow.nn as nn
+
+def make():
+    return nn.Linear(4, 3)
+'''
+
+
+def test_output_dash_is_stdout_and_folders_are_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    (tmp_path / "tiny.py").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        code = run(["tiny:make", "--input-shape", "2,4", "--format", "json", "--output", "-"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert not (tmp_path / "-").exists()  # was a file named "-"
+        # Linear(4, 3) on (2, 4): matmul 2*3*4 = 24 MACs + bias 2*3 = 6
+        assert json.loads(out)["totals"]["macs"] == 24 + 6
+    finally:
+        sys.modules.pop("tiny", None)
+    (tmp_path / "out").mkdir()
+    for option in ("--output", "--plot"):
+        code = run(["no.such.module:make", "--input-shape", "2,4", option, str(tmp_path / "out")])
+        out, err = capsys.readouterr()
+        # refused before the factory is even looked up (it does not exist)
+        assert code == 2 and "is a folder" in err, (option, code, err)
+    assert not (tmp_path / "out.png").exists() and list((tmp_path / "out").iterdir()) == []

@@ -95,8 +95,11 @@ def load_model(name: str, kwargs: Optional[dict] = None) -> Any:
 
 
 def check_output_path(path: Optional[str], option: str) -> None:
-    """Refuse, before any work, a file to write whose folder does not exist."""
-    if path:
+    """Refuse, before any work, a file to write whose folder does not exist, or that is a
+    folder itself (``-`` for ``--output`` is standard output)."""
+    if path and not (path == "-" and option == "--output"):
+        if os.path.isdir(path):
+            raise CliError(f"{option} {path!r} is a folder: give a file name in it")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise CliError(f"{option} {path!r}: the folder {folder!r} does not exist; create it first")
@@ -114,7 +117,7 @@ def _count(text: str) -> int:
 
 
 def _write(text: str, output: Optional[str]) -> None:
-    if output:
+    if output and output != "-":
         with open(output, "w") as f:
             f.write(text)
     else:
