@@ -1,6 +1,7 @@
 """Counting a user's own nn.Graph instance, compiled or not."""
 import oneflow as flow
 import oneflow.nn as nn
+import pytest
 
 import flowflops
 
@@ -54,3 +55,11 @@ def test_graph_with_two_models():
     r = flowflops.profile(Two(), (3, 4))
     assert r.by_module()["a"].macs == L1 and r.by_module()["b"].macs == L2
     assert r.macs == L1 + L2
+
+
+@pytest.mark.parametrize("dtype", [flow.float64, flow.float16])
+def test_user_graph_of_a_float64_or_float16_model_gets_an_input_of_its_dtype(dtype):
+    """Issue 29: input_res made a float32 input, and the compile failed ("Expected kFloat")."""
+    graph = MyGraph(nn.Linear(4, 3).to(dtype))
+    # Linear(4, 3) on (2, 4): matmul 2*3*4 = 24 MACs + bias 2*3 = 6
+    assert flowflops.profile(graph, (2, 4)).macs == 24 + 6

@@ -49,7 +49,16 @@ def check_input_res(input_res: Any) -> Tuple[int, ...]:
 
 
 def first_parameter(model: Any) -> Optional[flow.Tensor]:
-    """The model's first parameter (``None`` for a model without any, or a non-module)."""
+    """The model's first parameter (``None`` for a model without any, or a non-module). For an
+    ``nn.Graph``, the first parameter of the modules it holds (so a float64 or float16 graph
+    gets an input of its own dtype)."""
+    if isinstance(model, flow.nn.Graph):
+        for block in getattr(model, "_blocks", {}).values():
+            origin = getattr(block, "_oneflow_internal_origin__", None)
+            if isinstance(origin, nn.Module):
+                for p in origin.parameters():
+                    return p
+        return None
     params = model.parameters() if isinstance(model, nn.Module) else []
     for p in params:
         return p
