@@ -3,6 +3,8 @@ codes reached them)."""
 import json
 import sys
 
+import pytest
+
 from flowflops.cli.command import run
 
 FACTORY = '''
@@ -57,3 +59,21 @@ def test_output_dash_is_stdout_and_folders_are_refused_before_any_work(tmp_path,
         # refused before the factory is even looked up (it does not exist)
         assert code == 2 and "is a folder" in err, (option, code, err)
     assert not (tmp_path / "out.png").exists() and list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("source, want", [
+    ("def make(:\n    pass\n", "SyntaxError"),
+    ("UNDEFINED_NAME\n", "NameError"),
+    ("def make():\n    return None\n", "returned NoneType, not a model"),
+])
+def test_a_factory_that_cannot_be_imported_or_returns_no_model_exits_2(tmp_path, monkeypatch, capsys, source, want):
+    (tmp_path / "brokenfactory.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        code = run(["brokenfactory:make", "--input-shape", "1,4"])
+    finally:
+        sys.modules.pop("brokenfactory", None)
+    out, err = capsys.readouterr()
+    assert code == 2, (code, err)
+    assert err.count("\n") == 1 and want in err, err

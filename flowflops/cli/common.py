@@ -48,7 +48,7 @@ def _factory(name: str) -> Any:
         _cwd_on_path()
         try:
             return getattr(importlib.import_module(mod_name), attr)
-        except (ImportError, AttributeError) as err:
+        except Exception as err:  # ImportError, AttributeError, and the module's own SyntaxError/NameError
             raise CliError(f"cannot load {name!r}: {type(err).__name__}: {_first_line(err)}")
     import flowvision.models as zoo
 
@@ -139,4 +139,10 @@ def _build_model(args: argparse.Namespace, kwargs: dict) -> Tuple[Any, Any, tupl
         shape = parse_shape(args.input_shape) if args.input_shape else built.default_input_res
         return built.model, built.input_constructor, shape
     shape = parse_shape(args.input_shape or "1,3,224,224")
-    return load_model(args.model, kwargs), None, shape
+    model = load_model(args.model, kwargs)
+    import oneflow.nn as nn
+
+    if not isinstance(model, (nn.Module, nn.Graph)):
+        raise CliError(f"the model factory {args.model!r} returned {type(model).__name__}, not a "
+                       "model: return an oneflow.nn.Module (or nn.Graph)")
+    return model, None, shape
