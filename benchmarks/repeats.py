@@ -136,8 +136,9 @@ def render(raw: Dict[str, Any]) -> str:
         lines.append(
             f"**{family}**: taken {m['date']} on {m['arch']}, {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB "
             f"(shared with other work); oneflow {v.get('oneflow', '?')}, flowflops {v.get('flowflops', '?')}. "
-            f"Load average at start {info['load_start']}, at end {info['load_end']}; median of "
-            f"{info['rounds'] if family != 'llama70b' else 1} alternation(s) after a warm-up count of each."
+            f"Load average at start {info['load_start']}, at end {info['load_end']}; "
+            + ("one count of each (trace, then once), no warm-up." if family == "llama70b" else
+               f"median of {info['rounds']} alternations after a warm-up count of each.")
         )
         lines.append("")
         res = info["results"][family]
