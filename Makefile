@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 DEPS := "oneflow==0.9.0" "numpy<2" "protobuf<4" prettytable \
         "nvidia-cudnn-cu11==8.5.0.96" "nvidia-cublas-cu11==11.10.3.66" pytest hypothesis matplotlib mypy selenium wheel "setuptools<70"
 
-.PHONY: run test test-quick typecheck golden bench env clean pip-check torch-models
+.PHONY: run test test-quick typecheck golden bench env clean pip-check torch-models docs
 
 $(VENV)/.ready: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.10 found: run e.g. make PYTHON=/path/to/python3.10 $(MAKECMDGOALS)"; exit 1; }
@@ -56,6 +56,18 @@ lint: $(VENV)/.lint-ready
 torch-models: env
 	$(PY) -m pip install -q "transformers==4.26.1" "huggingface_hub==0.36.2" "tokenizers==0.13.3"
 	$(PY) -m pip install -q --no-deps "timm==0.6.12"
+
+# the documentation site: docs/*.md (+ API reference from docstrings) -> site/, offline, failing
+# on any warning (broken links and anchors included). Its tools go into .venv on first use.
+# pymdown-extensions 12+ breaks mkdocstrings' highlighter on Python 3.10 (seen 2026-12-07).
+DOCS_DEPS := "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.26" "pymdown-extensions<12"
+
+$(VENV)/.docs-ready: $(VENV)/.ready
+	$(PY) -m pip install -q $(DOCS_DEPS)
+	touch $@
+
+docs: $(VENV)/.docs-ready
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --clean
 
 # rewrite tests/golden/ from the current layouts (after a deliberate change; read the diff)
 golden: env

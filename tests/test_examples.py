@@ -14,7 +14,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # Arguments that keep a run short, and lines each run must print. Numbers are derived by hand:
 # - basic_block (the article's BasicBlock on (1, 32, 64, 64)): eager 93,847,552 and graph
 #   94,109,696 MACs, the article's numbers with the Linear bias once per output element
-#   (README, "Differences from the original"); graph = eager + the residual add_n of two
+#   (docs/differences.md); graph = eager + the residual add_n of two
 #   (1, 64, 64, 64) tensors, 64*64*64 = 262,144. Params: conv1 32*64*9 + 64 = 18,496, bn1
 #   2*64 = 128, fc 64*64 + 64 = 4,160: 22,784.
 # - distributed (MLP 512 -> 2048 -> 512 on 64 tokens): fc1 64*512*2048 = 67,108,864 + bias
