@@ -103,3 +103,15 @@ def test_the_pages_say_how_to_install_this_project():
                 f"{_id(page)}:{b.line} installs flowflops from the package index"
     version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     assert Version(version) > Version("0.0.1.post2211300851")
+
+
+def test_every_file_the_pages_name_exists():
+    """A backticked path (`flowflops/render/units.py`, `formulas/zero.py`, `examples/x.py`) names
+    a file of this repository (from its root or from flowflops/): a moved file fails here."""
+    problems = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for path in re.findall(r"`([\w./-]+/[\w.-]+\.(?:py|json|md|txt))`", text):
+            if "<" in path or not any((base / path).exists() for base in (ROOT, ROOT / "flowflops")):
+                problems.append(f"{_id(page)}: {path}")
+    assert not problems, "paths that do not exist:\n" + "\n".join(problems)
