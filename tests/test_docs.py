@@ -22,6 +22,9 @@ RUNNABLE = [p for p in PAGES if any(b.lang == "python" for b in blocks(p))]
 
 def test_every_python_block_compiles_and_names_real_modules():
     for page in PAGES:
+        # a stray fence would swallow the blocks after it into one unrun block
+        opened = len(re.findall(r"^```python\s*$", page.read_text(encoding="utf-8"), re.M))
+        assert opened == sum(b.lang == "python" for b in blocks(page)), f"{_id(page)}: unbalanced ``` fences"
         for b in blocks(page):
             if b.lang == "python":
                 compile(b.code, f"{_id(page)}:{b.line}", "exec")  # a SyntaxError names the page and line
