@@ -31,3 +31,12 @@ def on_config(config: Any) -> Any:
     if extra:
         config["nav"] = list(config["nav"] or []) + [{"More": extra}]
     return config
+
+
+#: ``:class:`x``` in a docstring: mkdocstrings' sphinx style reads fields (``:param:``), not
+#: roles, and leaves ``:class:<code>x</code>``; the role is dropped, the code kept.
+ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):(?=<code>)")
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    return ROLE.sub("", html)
