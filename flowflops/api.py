@@ -96,13 +96,13 @@ def profile(
 
     ``ignore_modules`` / ``custom_modules_hooks`` take module classes (ops inside such a module
     cost 0 / the hook prices the module's call, in eager and graph mode; see
-    :mod:`flowflops.hooks` for the hook styles) and OneFlow op type names (``"matmul"``: every
+    :mod:`flowflops.rules.custom` for the hook styles) and OneFlow op type names (``"matmul"``: every
     op of that type costs 0 / is priced by ``fn(inputs, outputs)``), in every mode.
     ``attention="causal"`` / ``"window:W"`` counts only the attention scores a causal or
     sliding-window kernel computes (``"auto"``: causal where the compiled job builds a causal
     mask); ``experts="active"`` counts a mixture of experts by its ``top_k`` active experts.
     The dense total is then kept in ``report.upper_bounds["dense"]``
-    (see :mod:`flowflops.sparsity`).
+    (see :mod:`flowflops.rules.sparsity`).
     ``convention`` names whose rules price the ops (see :mod:`flowflops.conventions`):
     ``"flowflops"`` (the article's, the default), ``"ptflops"``, ``"ptflops-aten"``,
     ``"fvcore"``, ``"thop"`` or ``"torch"``. An eager count under a peer that sees functional
