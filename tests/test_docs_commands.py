@@ -9,7 +9,8 @@ import pytest
 
 from docs_pages import PAGES, ROOT, blocks
 
-READS = {"graph-text", "diff", "compare"}  # subcommands whose positional arguments are files
+READS = {"graph-text", "diff", "compare", "explain"}  # subcommands that read report or graph files
+# (and `check MODEL --baseline FILE`'s file)
 
 
 def commands(page):
@@ -50,6 +51,10 @@ def parse_only(monkeypatch):
     for name in ("_cmd_model", "_cmd_zoo", "_cmd_graph_text", "_cmd_diff", "_cmd_compare"):
         monkeypatch.setattr(command, name, lambda args: seen.append(args) or 0)
     monkeypatch.setattr(llm, "cmd_sweep", lambda args: seen.append(args) or 0)
+    from flowflops.cli import explain
+
+    for name in ("cmd_explain", "cmd_check"):
+        monkeypatch.setattr(explain, name, lambda args: seen.append(args) or 0)
     return lambda argv: (command.run(argv), seen)
 
 
@@ -65,7 +70,9 @@ def test_documented_command_parses_and_reads_only_files_made_before(case, parse_
     except SystemExit as exc:  # argparse: an unknown option or a bad value
         pytest.fail(f"{_id(case)}: `flowflops {' '.join(argv)}` is refused by the parser (exit {exc.code})")
     assert status == 0 and len(seen) == 1, f"{_id(case)}: `flowflops {' '.join(argv)}` did not parse"
+    files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--baseline"]
     if argv[0] in READS:
-        files = [a for a in argv[1:] if not a.startswith("-") and re.search(r"\.\w+$", a)]
+        files += [a for a in argv[1:] if not a.startswith("-") and re.search(r"\.(json|txt)$", a)]
+    if files:
         missing = [f for f in files if f not in made]
         assert not missing, f"{_id(case)}: reads {missing}, which no earlier command on the page writes"

@@ -473,7 +473,7 @@ def run(argv: Sequence[str]) -> int:
         from .explain import check_parser, cmd_check, cmd_explain, explain_parser
 
         if argv[0] == "explain":
-            args, cmd = explain_parser().parse_args(argv[1:]), cmd_explain
+            args, cmd = explain_parser().parse_intermixed_args(argv[1:]), cmd_explain  # MODEL --mode graph PATH
         else:
             args, cmd = check_parser().parse_args(argv[1:]), cmd_check
     elif argv and argv[0] == "sweep":
