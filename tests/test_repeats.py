@@ -1,5 +1,7 @@
 """Repeated blocks traced once in graph mode (flowflops.graph.repeats): the deduplicated count
 is the full trace, op record by op record, and numbers are derived by hand here."""
+import importlib.util
+
 import oneflow as flow
 import oneflow.nn as nn
 import pytest
@@ -282,3 +284,22 @@ def test_a_forward_pre_hook_on_one_block_is_honoured(monkeypatch):
     # three blocks of 160 and the hook's multiply on block 1's input: 2 * 8
     assert r.macs == 3 * 160 + 16 == 496
     assert seen == [1]  # block 2 copies block 0; block 1 (hooked) is traced
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(importlib.util.find_spec(p) for p in ("timm", "transformers")),
+                    reason="the torch-models extra (timm, transformers) is not installed")
+@pytest.mark.parametrize("name, config", [
+    ("hf:bert", {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 4,
+                 "intermediate_size": 64, "vocab_size": 100}),
+    ("hf:gpt2", {"n_layer": 3, "n_embd": 32, "n_head": 4, "vocab_size": 100, "n_positions": 64}),
+    ("timm:resnet18", {}),
+])
+def test_timm_and_hf_same_as_full_trace(name, config):
+    from flowflops import torch_models
+    from flowflops.torch_models.zoo import build
+
+    with torch_models.mocked_torch():
+        built = build(name, config)
+        res = built.default_input_res if name.startswith("timm") else (1, 16)
+        assert_same_as_full_trace(built.model, res, input_constructor=built.input_constructor)
