@@ -45,6 +45,25 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def check_no_other_build() -> None:
+    """Refuse to compile while another ``nn.Graph`` is being built in this process (the user's
+    own, in another thread, or the one whose ``build`` called this count): OneFlow 0.9 has one
+    job-build context per process, and a second build breaks both ("cur job not leave before
+    you enter this job_name")."""
+    try:
+        name = flow._oneflow_internal.JobBuildAndInferCtx_GetCurrentJobName()
+    except Exception:  # no job, or the last one closed: nothing is being built
+        return
+    from ..errors import CountError
+
+    raise CountError(
+        f"another nn.Graph ({name!r}) is being compiled in this process, and OneFlow 0.9 builds "
+        "one graph at a time (two at once break each other): count once it is built, or hold "
+        "flowflops.graph.building.COMPILE_LOCK around your own graph's first call so that it "
+        "and the counts take turns"
+    )
+
+
 def check_process() -> None:
     """Refuse a compile in a child made by ``os.fork()`` (a DataLoader worker, multiprocessing's
     fork start method): OneFlow 0.9 cannot complete a graph compile there (it waits for its
@@ -88,6 +107,7 @@ def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
     from .free_tensors import forget_build
 
     with COMPILE_LOCK, suspended():
+        check_no_other_build()  # under the lock: a user's compile holding it has finished
         try:
             graph.build_graph(*args, **kwargs)
         except _JobReady:

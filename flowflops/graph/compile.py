@@ -81,8 +81,8 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
     check_compilable(graph, args, kwargs, what)
     try:
         return build_job(graph, args, kwargs)
-    except CustomHookError:  # a user's hook, run while tracing (flowflops.graph.scopes)
-        raise
+    except (CustomHookError, CountError):  # a user's hook, run while tracing
+        raise                                # (flowflops.graph.scopes); another build running
     except Exception as err:
         if advise:
             from ..runtime.advice import graph_advice

@@ -1,0 +1,77 @@
+"""The user's own nn.Graph compiled in one thread while a count would compile in another
+(issue 29: the count failed with wrong advice, or the user's compile failed with "cur job not
+leave before you enter this job_name"). Real threads."""
+import threading
+
+import oneflow as flow
+import oneflow.nn as nn
+import pytest
+
+import flowflops
+from flowflops.graph.building import COMPILE_LOCK
+
+inside, go = threading.Event(), threading.Event()
+
+
+class Slow(nn.Module):
+    """Linear(4, 3) whose forward, while the user's graph is being built, waits."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        if threading.current_thread() is not threading.main_thread():
+            inside.set()
+            go.wait(30)
+        return self.fc(x)
+
+
+class UserGraph(flow.nn.Graph):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def build(self, x):
+        return self.m(x)
+
+
+@pytest.mark.parametrize("mode", ["graph", "train"])
+def test_a_count_during_the_users_compile_is_refused_and_both_work_after(mode):
+    inside.clear()
+    go.clear()
+    user = UserGraph(Slow())
+    out = {}
+
+    def compile_user():
+        flow.ones(1).numpy()
+        out["shape"] = tuple(user(flow.ones(2, 4)).shape)
+
+    t = threading.Thread(target=compile_user)
+    t.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(flowflops.CountError, match="is being compiled in this process"):
+            flowflops.profile(nn.Linear(4, 3), (2, 4), mode=mode)
+    finally:
+        go.set()
+        t.join(60)
+    assert out["shape"] == (2, 3)  # the user's graph compiled and ran
+    # Linear(4, 3) on (2, 4): matmul 2*3*4 = 24 + bias 2*3 = 6
+    assert flowflops.profile(nn.Linear(4, 3), (2, 4), mode="graph").macs == 30
+
+
+def test_holding_the_compile_lock_makes_the_users_compile_and_counts_take_turns():
+    user = UserGraph(nn.Linear(4, 3))
+    results = []
+
+    def count():
+        flow.ones(1).numpy()
+        results.append(flowflops.profile(nn.Linear(4, 3), (2, 4), mode="graph").macs)
+
+    with COMPILE_LOCK:
+        t = threading.Thread(target=count)
+        t.start()
+        assert tuple(user(flow.ones(2, 4)).shape) == (2, 3)
+    t.join(60)
+    assert results == [30]
