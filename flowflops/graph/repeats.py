@@ -410,7 +410,9 @@ class Repeats:
 
         block = proxy.to(GraphModule)
         scope = block.name_prefix + block.name
-        if not proxy.__dict__.get("_modules"):  # a leaf: tracing it costs less than copying it
+        # a leaf (tracing it costs less than copying it) or the counted model itself (called
+        # once by the counting graph: its key, a walk of the whole model, would buy nothing)
+        if not proxy.__dict__.get("_modules") or "." not in scope:
             self.traced[scope] = self.traced.get(scope, 0) + 1
             return original(proxy, *args, **kwargs)
         try:
