@@ -47,10 +47,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
-    """Launch the script once on 2 processes; rank -> what it wrote."""
-    out = tmp_path_factory.mktemp("dist")
+# OneFlow 0.9.0's multi-process runtime can abort a rank under heavy machine load with
+# "runtime_context.cpp:27 Check failed: it != counters_.end()" (RuntimeCtx::DecreaseCounter),
+# outside anything flowflops does (seen 4 times in ~30 launches at load average ~15, never on
+# an idle machine, never twice in a row). Only that abort is retried, at most twice; any other
+# failure fails at once.
+ONEFLOW_RUNTIME_RACE = "runtime_context.cpp"
+LAUNCH_ATTEMPTS = 3
+
+
+def _launch(out: Path) -> "subprocess.CompletedProcess[str]":
     cmd = [sys.executable, "-m", "oneflow.distributed.launch", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), str(SCRIPT), str(out)]
     # run in the temp folder: oneflow writes its log/ folder into the working directory
@@ -62,7 +68,19 @@ def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
         os.killpg(proc.pid, signal.SIGKILL)
         log, _ = proc.communicate()
         pytest.fail(f"the 2-process launch took over {LAUNCH_TIMEOUT_S} s:\n{log[-4000:]}")
-    assert proc.returncode == 0, f"the 2-process launch failed:\n{log[-4000:]}"
+    return subprocess.CompletedProcess(cmd, proc.returncode, log, None)
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
+    """Launch the script once on 2 processes; rank -> what it wrote."""
+    for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        out = tmp_path_factory.mktemp("dist")
+        done = _launch(out)
+        if done.returncode == 0 or ONEFLOW_RUNTIME_RACE not in done.stdout:
+            break
+        print(f"attempt {attempt}: OneFlow's runtime aborted a rank ({ONEFLOW_RUNTIME_RACE}); relaunching")
+    assert done.returncode == 0, f"the 2-process launch failed:\n{done.stdout[-4000:]}"
     got = {}
     for r in (0, 1):
         with open(out / f"rank{r}.json") as f:
