@@ -16,6 +16,19 @@ class Fn(nn.Module):
         return self.fn(*args)
 
 
+class Block(nn.Module):
+    """A block of ``Linear(8, 8)`` then ReLU: on a (4, 8) input 4*8*8 = 256 MACs + 32 bias adds + 32 ReLU
+    = 320; several in a row are the repeated blocks of the roll-up and fold tests."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
 class BasicBlock(nn.Module):
     """The article's block: conv3x3 -> BN -> ReLU, plus ``cat([x, x])`` as the residual, ReLU,
     then a Linear over the last dimension. Input ``(1, 32, 64, 64)``."""

@@ -5,20 +5,11 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
+from models import Block
 from browser import driver, missing, open_page
 
 WHY = missing()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(WHY is not None, reason=f"no headless browser: {WHY}")]
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 8)
-        self.act = nn.ReLU()
-
-    def forward(self, x):
-        return self.act(self.fc(x))
 
 
 class Net(nn.Module):

@@ -154,14 +154,7 @@ def test_methods_text():
 def test_html_page_carries_each_modules_explanation_and_the_repeats():
     import re
 
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(8, 8)
-            self.act = nn.ReLU()
-
-        def forward(self, x):
-            return self.act(self.fc(x))
+    from models import Block
 
     model = nn.Sequential(Block(), Block(), Block(), nn.Linear(8, 2))
     page = flowflops.profile(model, (4, 8)).to_html()

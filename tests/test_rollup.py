@@ -4,18 +4,9 @@ import oneflow.nn as nn
 import pytest
 
 import flowflops
+from models import Block
 from flowflops.analysis.rollup import folded_rows, folded_top, repeat_groups
 from flowflops.cli.command import run
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 8)
-        self.act = nn.ReLU()
-
-    def forward(self, x):
-        return self.act(self.fc(x))
 
 
 class Net(nn.Module):
