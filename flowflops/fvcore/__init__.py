@@ -11,8 +11,9 @@ training mode if it is in training mode, as fvcore's trace) and reads the aten o
 that trace would hold from the records (:mod:`flowflops.analysis.fvcore_view`): ``total``,
 ``by_module``, ``by_operator`` (fvcore's keys: ``conv``, ``linear``, ``batch_norm``...),
 ``by_module_and_operator``, ``unsupported_ops`` (fvcore's skipped ops, ``aten::max_pool2d``...),
-``uncalled_modules``, ``set_op_handle``, the warning switches, ``flop_count`` and
-``parameter_count``.
+``uncalled_modules``, ``set_op_handle``, the warning switches, ``flop_count``,
+``parameter_count`` and the printouts ``flop_count_table``, ``flop_count_str`` and
+``parameter_count_table`` (fvcore's layout, :mod:`flowflops.render.fvcore_text`).
 
 What differs (see the README's fvcore table):
 
@@ -24,7 +25,10 @@ What differs (see the README's fvcore table):
   node in its scope, lists it as uncalled;
 - ``ancestor_mode("caller")`` is refused (the eager engine attributes an op to the module that
   owns it by name, fvcore's default ``"owner"``); ``tracer_warnings`` has nothing to silence;
-- ``flop_count_table``, ``flop_count_str`` and ``parameter_count_table`` are not provided.
+- ``flop_count_str`` prints OneFlow's module ``repr`` (e.g. OneFlow's ``BatchNorm2d`` has no
+  ``bias=True`` where torch 2.x prints one); there is no ``ActivationCountAnalysis``, so the
+  ``activations`` argument of the printouts takes any object with fvcore's ``by_module`` and
+  ``uncalled_modules``.
 """
 from __future__ import annotations
 
@@ -37,8 +41,10 @@ import oneflow.nn as nn
 from ..analysis.fvcore_view import IGNORED, SUPPORTED, AtenOp, aten_ops, op_count_name
 from ..api import profile
 from ..records import ancestors
+from ..render import fvcore_text
 
-__all__ = ["FlopCountAnalysis", "flop_count", "parameter_count"]
+__all__ = ["FlopCountAnalysis", "flop_count", "flop_count_str", "flop_count_table", "parameter_count",
+           "parameter_count_table"]
 
 Handle = Callable[[List[Tuple[int, ...]], List[Tuple[int, ...]]], Any]
 _logger = logging.getLogger(__name__)
@@ -204,3 +210,58 @@ def parameter_count(model: nn.Module) -> Dict[str, int]:
     return counts
 
 
+
+
+def _quiet(analysis: Any) -> None:
+    """fvcore's printouts switch the analysis' warnings off before reading it."""
+    for switch in ("unsupported_ops_warnings", "uncalled_modules_warnings"):
+        if hasattr(analysis, switch):
+            getattr(analysis, switch)(False)
+
+
+def _checked(flops: Any) -> "FlopCountAnalysis":
+    if not isinstance(flops, FlopCountAnalysis):
+        raise TypeError(f"expected a flowflops.fvcore.FlopCountAnalysis, got {type(flops).__name__}: "
+                        "build one with FlopCountAnalysis(model, inputs)")
+    return flops
+
+
+def _shapes(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
+    return {name: tuple(p.shape) for name, p in model.named_parameters()}
+
+
+def flop_count_table(flops: FlopCountAnalysis, max_depth: int = 3, activations: Any = None,
+                     show_param_shapes: bool = True) -> str:
+    """fvcore's ``flop_count_table``: ``| module | #parameters or shape | #flops |`` to
+    ``max_depth`` levels (tabulate's pipe layout)."""
+    flops = _checked(flops)
+    _quiet(flops)
+    acts = acts_uncalled = None
+    if activations is not None:
+        _quiet(activations)
+        acts, acts_uncalled = dict(activations.by_module()), set(activations.uncalled_modules())
+    model = flops._model
+    return fvcore_text.flop_count_table(
+        [n for n, _ in model.named_modules()], dict(parameter_count(model)), dict(flops.by_module()),
+        flops.uncalled_modules(), _shapes(model), max_depth=max_depth, show_param_shapes=show_param_shapes,
+        acts=acts, acts_uncalled=acts_uncalled)
+
+
+def flop_count_str(flops: FlopCountAnalysis, activations: Any = None) -> str:
+    """fvcore's ``flop_count_str``: the model's repr with ``#params`` and ``#flops`` per module."""
+    flops = _checked(flops)
+    _quiet(flops)
+    acts = acts_uncalled = None
+    if activations is not None:
+        _quiet(activations)
+        acts, acts_uncalled = dict(activations.by_module()), set(activations.uncalled_modules())
+    model = flops._model
+    return fvcore_text.flop_count_str(model, dict(parameter_count(model)), dict(flops.by_module()),
+                                      flops.uncalled_modules(), acts=acts, acts_uncalled=acts_uncalled)
+
+
+def parameter_count_table(model: nn.Module, max_depth: int = 3) -> str:
+    """fvcore's ``parameter_count_table``: ``| name | #elements or shape |``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a oneflow.nn.Module, got {type(model).__name__}")
+    return fvcore_text.parameter_count_table(dict(parameter_count(model)), _shapes(model), max_depth=max_depth)
