@@ -1,12 +1,17 @@
 """docs/ptflops-thop.md's table of the peers' own tests, figure by figure (quick: tiny layers,
 eager). Most figures are written as literals in tests/peers (ptflops' 2,759,904, thop's 810,000,
 ...); the rest are the peers' expressions (``(3 * 2) * 4 * 5``, ``m * n * p``), which this test
-counts afresh on the peer test's own layer and shapes, each beside the peer's arithmetic. So a
-changed figure in the table, or in flowflops, fails here."""
+counts afresh on the peer test's own layer and shapes, each beside the peer's arithmetic. Figures of
+one or two digits (42, 72, (8, 8)), which the other docs tables' checks leave out, must be counted
+here or written on an assert line of tests/peers. So a changed figure in the table, or in
+flowflops, fails here."""
+import re
+
 import oneflow as flow
 import oneflow.nn as nn
 
 import flowflops
+from flowflops.ptflops import get_model_complexity_info
 from docs_pages import PAGES, ROOT, figures, found, source_numbers, tables
 from models import Fn
 
@@ -46,14 +51,41 @@ def test_peer_table():
         assert n == want, eq
         fresh.append(n)
 
+    # fvcore test_torch_mm: (3, 4) @ (4, 5) = 3 * 4 * 5 = 60; test_complicated_einsum
+    # "nc,nchw->hw" on (3, 4), (3, 4, 2, 3): 3 * 4 * 2 * 3 = 72; ptflops test_fc: Linear(3, 2) on
+    # (3,) under ptflops' convention: 3 * 2 + 2 bias adds = 8
+    n = _count(Fn(flow.mm), flow.rand(3, 4), flow.rand(4, 5), **fv)
+    assert n == 3 * 4 * 5
+    fresh.append(n)
+    n = _count(Fn(lambda a, b: flow.einsum("nc,nchw->hw", a, b)), flow.rand(3, 4), flow.rand(3, 4, 2, 3), **fv)
+    assert n == 3 * 4 * 2 * 3
+    fresh.append(n)
+    n = get_model_complexity_info(nn.Sequential(nn.Linear(3, 2)), (3,), as_strings=False,
+                                  print_per_layer_stat=False)[0]
+    assert n == 3 * 2 + 2
+    fresh.append(n)
+
     checked, problems = 0, []
     pool = fresh + source_numbers([ROOT / "tests" / "peers"])
+    # figures of one or two digits (figures() leaves them out of every table): counted now, or
+    # a whole number on an assert line of tests/peers
+    asserted = set()
+    for f in sorted((ROOT / "tests" / "peers").glob("*.py")):
+        for line in f.read_text().splitlines():
+            if "assert" in line:
+                asserted.update(int(x) for x in re.findall(r"(?<![\w.])\d+(?![\w.])", line))
     for page in PAGES:
         for t in tables(page):
             if "tests/test_docs_peer_table.py::test_peer_table" not in t.sources:
                 continue
             checked += 1
             missing = [x for x in figures(t) if not found(x, pool)]
+            for row in t.rows[1:]:
+                for cell in row[1:]:
+                    cell = re.sub(r"`[^`]*`", "", cell)
+                    for x in re.findall(r"(?<![\w.])(?<!\d,)\d{1,2}(?![\w.\d]|,\d)", cell):
+                        if int(x) not in asserted and int(x) not in fresh:
+                            missing.append(x)
             if missing:
                 problems.append(f"{page.relative_to(ROOT)}:{t.line}: {', '.join(missing)} neither in tests/peers nor counted now")
     assert checked, "no docs table names tests/test_docs_peer_table.py::test_peer_table"
