@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -74,7 +75,8 @@ def one(name: str) -> Dict[str, Any]:
             report = flowflops.profile(built.model, built.default_input_res, input_constructor=built.input_constructor,
                                        mode="graph", verify=True)
         except Exception as err:  # noqa: BLE001 - the row records it
-            first = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # OneFlow colours some messages
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
             return {"name": name, "status": "fails", "why": f"{type(err).__name__}: {first}"[:300],
                     "config": config, "seconds": round(time.perf_counter() - start, 1)}
     v = report.verification
