@@ -7,7 +7,7 @@
     python sweeps/timm_published.py --timeout 300 --json out.json
 
 Published figures: huggingface/pytorch-image-models, results/benchmark-infer-amp-nchw-pt112-
-cu113-rtx3090.csv at commit c865028c34fc05cc7deea8e753b30d8cd1952591 (the timm 0.6.x results;
+cu113-rtx3090.csv at commit c865028c34fc05cc7deea8e753b30d8cd1952591 (the
 columns infer_img_size and infer_gmacs quoted below for the models picked). Each model is built
 with random weights (flowflops.torch_models, timm's defaults) in its own process (an abort in
 OneFlow ends one row), counted on (1, 3, S, S) with S the published infer_img_size, once with
