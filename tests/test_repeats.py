@@ -238,6 +238,39 @@ def test_reference_decoders_at_small_width():
             model, input_constructor=lambda _: {"idx": flow.zeros(1, 1, dtype=flow.int64), "past": past})
 
 
+class Residual(nn.Module):
+    """efficientnet's MBConv shape: a copied inner block, then ``out += x`` in place; ``tag``
+    differs per layer (like a drop-path rate), so the outer module is traced and only ``inner``
+    is copied."""
+
+    def __init__(self, d: int, tag: int) -> None:
+        super().__init__()
+        self.inner = Blk(d, d)
+        self.tag = tag
+
+    def forward(self, x):
+        out = self.inner(x)
+        out += x
+        return out
+
+
+def test_an_in_place_add_on_a_copied_blocks_output_stays_in_its_layer(monkeypatch):
+    # Each layer: inner Linear(8, 8) on (2, 8): 2*8*8 = 128 MACs + 16 bias + 16 relu, then the
+    # in-place residual add 16: 176 per layer. The inner blocks' outputs are changed in place
+    # after the call, so a copy's dataflow cannot be told from the template's marks (made at the
+    # first copy, after the change): the count is traced again in full. Before, layer 2's inner
+    # block took layer 1's unchanged copy output, OneFlow fused the two layers' adds into one
+    # 3-input add_n counted in layer 2 (efficientnet_b0's features.6.2/6.3 were off by 9,408
+    # MACs each way), and the memory analysis followed the wrong tensors.
+    seen = _spy(monkeypatch)
+    model = nn.Sequential(*[Residual(8, k) for k in range(3)]).eval()
+    r = assert_same_as_full_trace(model, (2, 8))
+    assert seen == []  # the deduplicated expansion gave up (Retrace) before counting copies
+    assert {k: r.by_module()[str(k)].macs for k in range(3)} == {0: 176, 1: 176, 2: 176}
+    adds = [(rec.module, len(rec.inputs)) for rec, _ in r.entries if rec.op_type == "add_n"]
+    assert adds == [("0", 2), ("1", 2), ("2", 2)]
+
+
 def test_resnet18_same_as_full_trace():
     import flowvision.models as fm
 

@@ -47,7 +47,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..records import IN_TENSORS, OUT_TENSORS, OpRecord
+from ..records import IN_TENSORS, OUT_TENSORS, PARAMS, OpRecord
 
 __all__ = [
     "REPEATS", "Unprovable", "Retrace", "check_repeats", "tensor_key", "module_key", "Repeats", "RepeatCall", "active"
@@ -322,9 +322,6 @@ class _Call:
     result: Any = None
     copy_of: Optional["_Call"] = None
     marked: bool = False
-    #: per input: ``None`` (an identity mark made for it) or ``(call, k)``: it is the ``k``-th
-    #: output mark of that earlier call (a chain of copies needs no mark for its input)
-    sources: List[Optional[Tuple[int, int]]] = dataclasses.field(default_factory=list)
 
 
 class Repeats:
@@ -337,7 +334,6 @@ class Repeats:
         self._ids = itertools.count()
         self._scopes: Dict[int, Tuple[Any, Any, int]] = {}  # id(scope) -> (scope, mark scope, k)
         self._log: Dict[int, List[Tuple[int, int]]] = {}  # mark scope k -> (call, marks made), in order
-        self._made: Dict[int, Tuple[Any, Tuple[int, int]]] = {}  # id(output mark) -> (it, (call, k))
 
     def _mark(self, call: _Call, outs: List[Any]) -> List[Any]:
         """``identity`` of each input, then of each of ``outs``, in a mark scope (one per scope
@@ -352,18 +348,14 @@ class Repeats:
             root = call.scope.split(".", 1)[0]
             entry = self._scopes[id(prev)] = (prev, gbu.make_new_name_scope(prev, f"{root}.{_MARK}{k}"), k)
             self._log[k] = []
-        call.sources = []
-        for t in call.ins:
-            known = self._made.get(id(t))
-            call.sources.append(known[1] if known is not None and known[0] is t else None)
+        # Every input gets its mark, an earlier copy's output mark too: that tensor may have been
+        # changed in place since (efficientnet's ``result += input`` after a copied block), and a
+        # mark is also a consumer that keeps OneFlow from fusing ops across the copy.
         with gbu.BlockScopeContext(prev, entry[1]):
-            for t, src in zip(call.ins, call.sources):
-                if src is None:
-                    flow._C.identity(t)
+            for t in call.ins:
+                flow._C.identity(t)
             made = [flow._C.identity(t) for t in outs]
-        for k, t in enumerate(made):
-            self._made[id(t)] = (t, (call.ident, k))
-        self._log[entry[2]].append((call.ident, call.sources.count(None) + len(outs)))
+        self._log[entry[2]].append((call.ident, len(call.ins) + len(outs)))
         call.marked = True
         self.calls[call.ident] = call
         return made
@@ -372,14 +364,8 @@ class Repeats:
         """The tensor names of a marked call's inputs and of its output marks' inputs and outputs
         (``(ins, outs)``; ``outs`` as pairs flattened: what the call returned, what the mark made)."""
         own = marks.get(call.ident, [])
-        n_in = call.sources.count(None)
-        ins, it = [], iter(own[:n_in])
-        for src in call.sources:
-            if src is None:
-                ins.append(next(it).attrs[IN_TENSORS][0])
-            else:
-                ref = self.calls[src[0]]
-                ins.append(marks[ref.ident][ref.sources.count(None) + src[1]].attrs[OUT_TENSORS][0])
+        n_in = len(call.ins)
+        ins = [r.attrs[IN_TENSORS][0] for r in own[:n_in]]
         outs = [n for r in own[n_in:] for n in (r.attrs[IN_TENSORS][0], r.attrs[OUT_TENSORS][0])]
         return ins, outs
 
@@ -512,6 +498,17 @@ def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, t_lbns: Tuple[Li
     make, such as an input passed through, is redirected to what the call would have
     returned)."""
     made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
+    # The template is marked when its first copy is met, later than its own call: a tensor it
+    # took or returned may have been changed in place in between (efficientnet's ``out += x``
+    # on a block's output). Then its marks name the changed tensors, not what the block read
+    # and made, and the copy's dataflow is not known: a block that reads a tensor that is
+    # neither made inside it, nor a marked input, nor a parameter, or returns one made outside
+    # it that is not one of its inputs, is traced again in full.
+    ins = set(t_lbns[0])
+    reads = {n for r in block for i, n in enumerate(r.attrs.get(IN_TENSORS) or ())
+             if i not in (r.attrs.get(PARAMS) or ())}
+    if reads - made - ins or any(n not in made and n not in ins for n in t_lbns[1][0::2]):
+        raise Retrace
     rename: Dict[str, str] = {}
     for a, b in zip(t_lbns[0], c_lbns[0]):
         if a in made:  # the template changed an input in place: its tensor before the call
