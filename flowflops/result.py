@@ -36,6 +36,7 @@ from .render.gate import gate_text
 from .render.methods import methods_text
 from .render.rollup import type_table
 from .report import Aggregate
+from .report_json import report_data_problem
 
 __all__ = ["Report", "Agreement", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult", "diff", "compare",
            "check", "load_report", "Source"]
@@ -316,7 +317,13 @@ class Report(Aggregate):
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Report":
-        """Rebuild a report from :meth:`to_dict`'s data."""
+        """Rebuild a report from :meth:`to_dict`'s data. :class:`ReportFileError` (one line
+        naming the field) for data that is not a report's: wrongly typed or missing fields,
+        negative counts, two modules with one path, children that form a cycle, no root."""
+        problem = report_data_problem(data)
+        if problem is not None:
+            raise ReportFileError(f"not a flowflops report: {problem}; give a file written by "
+                                  "`flowflops MODEL --format json` or Report.to_json()")
         modules: "OrderedDict[str, ModuleInfo]" = OrderedDict()
         outputs: Dict[str, Tuple[int, ...]] = {}
         for m in data["modules"]:
@@ -418,6 +425,8 @@ def _from_data(data: Any, label: str, where: str) -> Report:
                               "file written by `flowflops MODEL --format json` or Report.to_json()")
     try:
         return Report.from_dict(data)
+    except ReportFileError as err:
+        raise ReportFileError(f"{where} is {err}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as err:
         raise ReportFileError(f"{where} is not a readable flowflops report ({type(err).__name__}: {err})") from None
 
