@@ -260,3 +260,37 @@ def test_mutated_text_gives_a_report_or_a_parse_error(text):
         report.by_module()
         report.table()
     assert time.perf_counter() - start < 2
+
+
+def _odd_names_model():
+    """Modules named with every character a printed name used to stop at (space, quote, comma,
+    brackets, '=', '->', a whole ', placement=(' fragment), one path the prefix of another."""
+    inner = nn.Sequential()
+    inner.add_module("g(h) i=j", nn.Linear(5, 2))
+    m = nn.Sequential()
+    for name, layer in [("a b", nn.Linear(4, 3)), ('q"x', nn.Linear(3, 5)), ("e,f", inner), ("k[l]", nn.ReLU()),
+                        (" -> ", nn.Linear(2, 2)), ("x), placement=(", nn.Linear(2, 1)), ("a", nn.Linear(1, 2))]:
+        m.add_module(name, layer)
+    return m
+
+
+def test_module_names_with_spaces_quotes_and_brackets_are_priced():
+    """One compile of a model whose module names hold odd characters (issue 29: the repr of a
+    valid graph was refused). MACs by hand, on a (1, 4) input: Linear(i, o) is i*o + o,
+    ReLU one per element."""
+    text, _ = compiled_repr(_odd_names_model(), (1, 4))
+    report = count_graph_text(text)
+    want = {"a b": 4 * 3 + 3, 'q"x': 3 * 5 + 5, "e,f.g(h) i=j": 5 * 2 + 2, "k[l]": 2, " -> ": 2 * 2 + 2,
+            "x), placement=(": 2 * 1 + 1, "a": 1 * 2 + 2}
+    by_module = report.by_module()
+    assert {p: by_module[p].macs for p in want} == want
+    assert by_module["e,f"].macs == 5 * 2 + 2
+    assert report.macs == sum(want.values()) == 62
+    params = {"a b": 15, 'q"x': 20, "e,f.g(h) i=j": 12, "k[l]": 0, " -> ": 6, "x), placement=(": 3, "a": 4}
+    assert {p: report.modules[p].params for p in params} == params
+
+    # Without the (MODULE: ...) lines nothing says where such a name ends: refused, saying why.
+    log = "\n".join(line for line in text.split("\n") if "(OPERATOR:" in line)
+    with pytest.raises(ParseError) as err:
+        count_graph_text(log)
+    assert "\n" not in str(err.value) and "whole repr, whose (MODULE: ...) lines name the module" in str(err.value)

@@ -34,6 +34,7 @@ _MAX_DIM = 2 ** 63 - 1  # OneFlow dimensions are int64
 _MAX_DIGITS = 19
 _MAX_NESTING = 8  # placement rank lists: [[0, 1], [2, 3]] is depth 2
 _MAX_DEPTH = 256  # module nesting; real models stay far below
+_MAX_ODD_PATH = 256  # the longest module path with odd characters looked for in names
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class OperatorLine:
 class _Cursor:
     """A position in one line; every failure is a ParseError naming the line and column."""
 
-    def __init__(self, text: str, pos: int, line: int) -> None:
+    def __init__(self, text: str, pos: int, line: int, odd: "Optional[_OddPaths]" = None) -> None:
         self.text, self.pos, self.line = text, pos, line
+        self.odd = odd
 
     def fail(self, message: str) -> ParseError:
         near = self.text[self.pos:self.pos + 30]
@@ -92,12 +94,16 @@ class _Cursor:
         return False
 
     def name(self, what: str) -> str:
-        """A run of characters that are neither whitespace nor delimiters."""
-        m = _NAME.match(self.text, self.pos)
+        """A run of characters that are neither whitespace nor delimiters, after a module path
+        of the graph that holds such characters (a space, quote, comma...) when the name starts
+        with one (``m.a b-matmul-0``)."""
+        start = self.pos
+        pos = self.odd.prefix(self.text, start) if self.odd else start
+        m = _NAME.match(self.text, pos)
         if m is None:
             raise self.fail(f"expected {what}")
         self.pos = m.end()
-        return m.group()
+        return self.text[start:self.pos]
 
     def integer(self) -> int:
         m = _DIGITS.match(self.text, self.pos)
@@ -108,6 +114,42 @@ class _Cursor:
             raise self.fail("number out of range for a tensor dimension")
         self.pos = m.end()
         return int(digits)
+
+
+#: what a name cut at an odd character needs
+_ODD_HINT = ("; a module name holding a space, quote, comma, bracket or '=' is read only from the "
+             "graph's whole repr, whose (MODULE: ...) lines name the module")
+
+
+class _OddPaths:
+    """The module paths of a printed graph that hold characters a name otherwise stops at
+    (``add_module("a b", ...)``), from its ``(MODULE:<path>:<Type>(...)): (`` lines; OneFlow
+    refuses ':' in a module name, so the path ends at the first ':'. A name is tried against
+    each distinct length of such paths (at most :data:`_MAX_ODD_PATH`), so a line stays cheap."""
+
+    def __init__(self, text: str) -> None:
+        self.paths: Dict[int, set] = {}
+        for line in text.split("\n"):
+            if _OPERATOR in line:
+                continue
+            body = _paren_body(line, "(MODULE:")
+            if body is None or ":" not in body:
+                continue
+            path = body.split(":", 1)[0]
+            if path and len(path) <= _MAX_ODD_PATH and _NAME.fullmatch(path) is None:
+                self.paths.setdefault(len(path), set()).add(path)
+        self.lengths = sorted(self.paths, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self.paths)
+
+    def prefix(self, text: str, pos: int) -> int:
+        """Past the longest such path that starts a name at ``pos`` (the name goes on after it
+        with '-', '.' or '/'), else ``pos``."""
+        for n in self.lengths:
+            if text[pos + n:pos + n + 1] in ("-", ".", "/") and text[pos:pos + n] in self.paths[n]:
+                return pos + n
+        return pos
 
 
 # -- one OPERATOR line -------------------------------------------------------------------------
@@ -159,7 +201,8 @@ def _dtype(c: _Cursor) -> str:
 def _tensor(c: _Cursor) -> TensorArg:
     """``name:(sbp=(..), size=(..), dtype=(..))`` or the same without the outer parentheses."""
     name = c.name("a tensor name")
-    c.expect(":")
+    if not c.accept(":"):
+        raise c.fail("expected ':' after a tensor name" + ("" if c.odd else _ODD_HINT))
     wrapped = c.accept("(")
     sbp = _sbp(c)
     if not c.comma():
@@ -239,12 +282,13 @@ def _placement(c: _Cursor) -> Optional[Dict[str, Any]]:
     return out
 
 
-def _operator(text: str, start: int, line: int) -> OperatorLine:
+def _operator(text: str, start: int, line: int, odd: Optional[_OddPaths] = None) -> OperatorLine:
     """Parse the OPERATOR entry of ``text`` starting at ``start`` (its ``(OPERATOR:``)."""
-    c = _Cursor(text, start + len(_OPERATOR), line)
+    c = _Cursor(text, start + len(_OPERATOR), line, odd)
     c.skip_ws()
     name = c.name("an op name")
-    c.expect("(")
+    if not c.accept("("):
+        raise c.fail("expected '(' after the op name" + ("" if c.odd else _ODD_HINT))
     inputs = _args(c)
     c.skip_ws()
     c.expect("->")
@@ -273,10 +317,11 @@ def parse_operator_entries(text: str) -> List[OperatorLine]:
     Raises :class:`ParseError` (with the 1-based line) for a malformed line, or when there is
     no OPERATOR line at all."""
     entries = []
+    odd = _OddPaths(text)
     for number, line in enumerate(text.split("\n"), 1):
         start = line.find(_OPERATOR)
         if start >= 0:
-            entries.append(_operator(line, start, number))
+            entries.append(_operator(line, start, number, odd))
     if not entries:
         raise ParseError("no (OPERATOR: ...) line found: expected the repr of a compiled "
                          "nn.Graph or a log holding its OPERATOR lines", line=1)
