@@ -8,6 +8,8 @@ descendant, two modules with one path).
 the data only; recursion-free, so a deep children chain cannot exhaust the stack."""
 from typing import Any, Dict, List, Optional
 
+__all__ = ["report_data_problem", "MAX_COUNT"]
+
 #: no count of any model comes near this; larger numbers are refused (floats of them overflow)
 MAX_COUNT = 10 ** 30
 
