@@ -230,16 +230,22 @@ def _shapes(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
     return {name: tuple(p.shape) for name, p in model.named_parameters()}
 
 
+def _activation_maps(activations: Any) -> Tuple[Optional[Dict[str, int]], Optional[Set[str]]]:
+    """An activation analysis' counts per module and its uncalled modules (``None, None``
+    without one): anything with fvcore's ``by_module()`` and ``uncalled_modules()``."""
+    if activations is None:
+        return None, None
+    _quiet(activations)
+    return dict(activations.by_module()), set(activations.uncalled_modules())
+
+
 def flop_count_table(flops: FlopCountAnalysis, max_depth: int = 3, activations: Any = None,
                      show_param_shapes: bool = True) -> str:
     """fvcore's ``flop_count_table``: ``| module | #parameters or shape | #flops |`` to
     ``max_depth`` levels (tabulate's pipe layout)."""
     flops = _checked(flops)
     _quiet(flops)
-    acts = acts_uncalled = None
-    if activations is not None:
-        _quiet(activations)
-        acts, acts_uncalled = dict(activations.by_module()), set(activations.uncalled_modules())
+    acts, acts_uncalled = _activation_maps(activations)
     model = flops._model
     return fvcore_text.flop_count_table(
         [n for n, _ in model.named_modules()], dict(parameter_count(model)), dict(flops.by_module()),
@@ -251,10 +257,7 @@ def flop_count_str(flops: FlopCountAnalysis, activations: Any = None) -> str:
     """fvcore's ``flop_count_str``: the model's repr with ``#params`` and ``#flops`` per module."""
     flops = _checked(flops)
     _quiet(flops)
-    acts = acts_uncalled = None
-    if activations is not None:
-        _quiet(activations)
-        acts, acts_uncalled = dict(activations.by_module()), set(activations.uncalled_modules())
+    acts, acts_uncalled = _activation_maps(activations)
     model = flops._model
     return fvcore_text.flop_count_str(model, dict(parameter_count(model)), dict(flops.by_module()),
                                       flops.uncalled_modules(), acts=acts, acts_uncalled=acts_uncalled)
