@@ -57,7 +57,7 @@ def test_help_lists_every_subcommand(capsys):
         run(["--help"])
     assert ex.value.code == 0
     out = capsys.readouterr().out
-    for name in ("zoo", "graph-text", "diff", "compare", "sweep"):
+    for name in ("zoo", "graph-text", "diff", "compare", "sweep", "explain", "check"):
         assert f"flowflops {name} " in out
     # and each listed name is a command of its own, with its own --help
     for name in SUBCOMMANDS:

@@ -82,6 +82,8 @@ SUBCOMMANDS = {
     "diff": "what changed from report A.json to B.json, module by module",
     "compare": "several reports side by side, the first the baseline (an ablation table)",
     "sweep": "a language model over sequence lengths and batch sizes, exact polynomial fits",
+    "explain": "how a number was computed: a module's ops, formulas, arithmetic and sum",
+    "check": "a cost gate for CI: exit 1 when a cost grew past a baseline report, naming what grew",
 }
 
 
