@@ -498,22 +498,19 @@ def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, t_lbns: Tuple[Li
     make, such as an input passed through, is redirected to what the call would have
     returned)."""
     made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
-    # The template is marked when its first copy is met, later than its own call: a tensor it
-    # took or returned may have been changed in place in between (efficientnet's ``out += x``
-    # on a block's output). Then its marks name the changed tensors, not what the block read
-    # and made, and the copy's dataflow is not known: a block that reads a tensor that is
-    # neither made inside it, nor a marked input, nor a parameter, or returns one made outside
-    # it that is not one of its inputs, is traced again in full.
+    # The copy's dataflow is not known, and the block is traced again in full, when the
+    # template's marks do not name what the block read and made: when the block changed an
+    # input in place (the mark names the changed tensor, made inside), or when a tensor it took
+    # or returned was changed in place after the call and before its marks were made, at its
+    # first copy (efficientnet's ``out += x`` on a block's output): then the block reads a
+    # tensor that is neither made inside it, nor a marked input, nor a parameter, or returns
+    # one made outside it that is not one of its inputs.
     ins = set(t_lbns[0])
     reads = {n for r in block for i, n in enumerate(r.attrs.get(IN_TENSORS) or ())
              if i not in (r.attrs.get(PARAMS) or ())}
-    if reads - made - ins or any(n not in made and n not in ins for n in t_lbns[1][0::2]):
+    if ins & made or reads - made - ins or any(n not in made and n not in ins for n in t_lbns[1][0::2]):
         raise Retrace
-    rename: Dict[str, str] = {}
-    for a, b in zip(t_lbns[0], c_lbns[0]):
-        if a in made:  # the template changed an input in place: its tensor before the call
-            raise Retrace  # is not known
-        rename[a] = b
+    rename: Dict[str, str] = dict(zip(t_lbns[0], c_lbns[0]))
     old_scope, new_scope = tpl.scope, call.scope
 
     def name(n: str) -> str:
