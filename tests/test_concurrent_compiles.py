@@ -9,6 +9,7 @@ import pytest
 
 import flowflops
 from flowflops.graph.building import COMPILE_LOCK
+from models import ModelGraph as UserGraph
 
 inside, go = threading.Event(), threading.Event()
 
@@ -25,15 +26,6 @@ class Slow(nn.Module):
             inside.set()
             go.wait(30)
         return self.fc(x)
-
-
-class UserGraph(flow.nn.Graph):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def build(self, x):
-        return self.m(x)
 
 
 @pytest.mark.parametrize("mode", ["graph", "train"])
