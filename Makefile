@@ -46,7 +46,7 @@ typecheck: env
 # the linter (rules in pyproject's [tool.ruff]); installed into .venv on first use
 .PHONY: lint
 $(VENV)/.lint-ready: $(VENV)/.ready
-	$(PY) -m pip install -q "ruff>=0.6"
+	$(PY) -m pip install -q "ruff==0.17.6"
 	touch $@
 
 lint: $(VENV)/.lint-ready

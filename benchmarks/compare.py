@@ -180,7 +180,8 @@ def render(data: Dict[str, Any]) -> str:
         f"weights, alexnet at 227x227, every other model at 224x224.",
         "",
         f"Median of {data['repeats']} runs per cell; every run a fresh process; the six kinds alternated in each "
-        f"repeat ({', '.join(KINDS)}; reversed on odd repeats), after one discarded warm-up run of each kind. Load average (1, 5, 15 min) at start {data['load_start']}, at end "
+        f"repeat ({', '.join(KINDS)}; reversed on odd repeats), after one discarded warm-up run of each kind. "
+        f"Load average (1, 5, 15 min) at start {data['load_start']}, at end "
         f"{data['load_end']}; the whole run took {data['wall_minutes']:.1f} min.",
         "",
     ]
@@ -220,27 +221,34 @@ def render(data: Dict[str, Any]) -> str:
               "|---|---:|---:|---:|---:|---:|"]
     for m in models:
         a, p, o = M(m, "ours_eager"), M(m, "plain"), M(m, "orig_eager")
-        lines.append(f"| {m} | {_f(a)} | {_f(p)} | {_cell(_ratio(a, p), 1.10)} | {_f(o)} | {_cell(_ratio(a, o), 1.0)} |")
+        lines.append(f"| {m} | {_f(a)} | {_f(p)} | {_cell(_ratio(a, p), 1.10)} | "
+                     f"{_f(o)} | {_cell(_ratio(a, o), 1.0)} |")
     lines.append("")
 
     lines += ["### Graph mode (wall seconds, median)", "",
-              "| model | flowflops graph | bare build_graph | flowflops / build_graph | original graph | flowflops / original |",
+              "| model | flowflops graph | bare build_graph | flowflops / build_graph | original graph "
+              "| flowflops / original |",
               "|---|---:|---:|---:|---:|---:|"]
     for m in models:
         a, b, o = M(m, "ours_graph"), M(m, "build_graph"), M(m, "orig_graph")
-        lines.append(f"| {m} | {_f(a)} | {_f(b)} | {_cell(_ratio(a, b), 1.10)} | {_f(o)} | {_cell(_ratio(a, o), 0.5)} |")
+        lines.append(f"| {m} | {_f(a)} | {_f(b)} | {_cell(_ratio(a, b), 1.10)} | "
+                     f"{_f(o)} | {_cell(_ratio(a, o), 0.5)} |")
     lines.append("")
 
-    lines += ["### CPU seconds of the timed region (user + sys, median; less sensitive to other load than wall time)", "",
-              "| model | flowflops eager | plain forward | original eager | flowflops graph | build_graph | original graph |",
+    lines += ["### CPU seconds of the timed region (user + sys, median; "
+              "less sensitive to other load than wall time)", "",
+              "| model | flowflops eager | plain forward | original eager | flowflops graph | build_graph "
+              "| original graph |",
               "|---|---:|---:|---:|---:|---:|---:|"]
     for m in models:
-        cells = [_f(M(m, k, "cpu_seconds"), "{:.2f}") for k in ("ours_eager", "plain", "orig_eager", "ours_graph", "build_graph", "orig_graph")]
+        kinds = ("ours_eager", "plain", "orig_eager", "ours_graph", "build_graph", "orig_graph")
+        cells = [_f(M(m, k, "cpu_seconds"), "{:.2f}") for k in kinds]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines.append("")
 
     lines += ["### Peak RSS (MiB, median; Δ = peak minus RSS just before the call)", "",
-              "| model | flowflops graph (Δ) | original graph (Δ) | graph / original | build_graph (Δ) | flowflops eager (Δ) | original eager (Δ) | plain forward (Δ) |",
+              "| model | flowflops graph (Δ) | original graph (Δ) | graph / original | build_graph (Δ) "
+              "| flowflops eager (Δ) | original eager (Δ) | plain forward (Δ) |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def rss(m: str, k: str) -> str:
@@ -268,7 +276,8 @@ def render(data: Dict[str, Any]) -> str:
               "| model | flowflops eager | original eager | flowflops graph | original graph |",
               "|---|---:|---:|---:|---:|"]
     for m in models:
-        lines.append(f"| {m} | {macs(m, 'ours_eager')} | {macs(m, 'orig_eager')} | {macs(m, 'ours_graph')} | {macs(m, 'orig_graph')} |")
+        lines.append(f"| {m} | {macs(m, 'ours_eager')} | {macs(m, 'orig_eager')} | "
+                     f"{macs(m, 'ours_graph')} | {macs(m, 'orig_graph')} |")
     lines.append("")
 
     fails = {}

@@ -226,7 +226,8 @@ def main() -> None:
         else:
             data["points"].append(r)
         print(f"[{time.time() - start:6.0f}s] {job} {a}: "
-              + (r.get("error") or f"{r['seconds']:.1f}s peak {r['peak_kb'] / 1024:,.0f} MiB"), file=sys.stderr, flush=True)
+              + (r.get("error") or f"{r['seconds']:.1f}s peak {r['peak_kb'] / 1024:,.0f} MiB"),
+              file=sys.stderr, flush=True)
     data["load_end"] = load_average()
     RAW.write_text(json.dumps(data, indent=1))
     text = render(data)

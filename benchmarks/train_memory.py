@@ -124,12 +124,14 @@ def main() -> None:
              f"Run {data['date']}; `uptime` before: `{data['uptime_before']}`; after: `{data['uptime_after']}`.",
              "resnet18: batch 8 at 224x224; GPT block (tests/gpt.py): vocabulary 8000, width 512, 8 heads, "
              "sequence 256, batch 8. SGD with momentum 0.9, float32, eager step on the CPU.", "",
-             "| model | parameters | gradients | momentum | saved activations | activation peak | predicted step (momentum + peak) | measured step 1 | gap | measured step 2 |",
+             "| model | parameters | gradients | momentum | saved activations | activation peak "
+             "| predicted step (momentum + peak) | measured step 1 | gap | measured step 2 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in data["models"].items():
         p, m = r["predicted"], r["measured"]
         lines.append(f"| {name} | {mb(p['params'])} | {mb(p['gradients'])} | {mb(p['optimizer'])} | {mb(p['saved'])} | "
-                     f"{mb(p['peak'])} | {mb(p['step'])} | {mb(m['step1'])} | {(p['step'] - m['step1']) / m['step1']:+.0%} | "
+                     f"{mb(p['peak'])} | {mb(p['step'])} | {mb(m['step1'])} | "
+                     f"{(p['step'] - m['step1']) / m['step1']:+.0%} | "
                      f"{mb(m['step2'])} |")
     lines += ["", "Method: see the docstring of `benchmarks/train_memory.py`."]
     write_section("train_memory", "\n".join(lines))

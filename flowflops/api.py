@@ -146,11 +146,15 @@ def _verification(report: Optional[Report], model: Any, input_res: Any, input_co
                          f"and mode='eager' or 'graph' (got mode={mode!r})")
     count = getattr(profile, "__wrapped__", profile)  # inside this guarded count: not guarded again
     functional = mode == "eager" and bool((cfg or {}).get("count_functional"))
-    eager = report if functional and report is not None else count(model, input_res, input_constructor=input_constructor, mode="eager",
-                                              backend_specific_config={"count_functional": True},
-                                              convention=convention)
-    graph = report if mode == "graph" and report is not None else count(model, input_res, input_constructor=input_constructor,
-                                                   mode="graph", convention=convention)
+    if functional and report is not None:
+        eager = report
+    else:
+        eager = count(model, input_res, input_constructor=input_constructor, mode="eager",
+                      backend_specific_config={"count_functional": True}, convention=convention)
+    if mode == "graph" and report is not None:
+        graph = report
+    else:
+        graph = count(model, input_res, input_constructor=input_constructor, mode="graph", convention=convention)
     return _with_renderings(Agreement, agreement(eager, graph))
 
 
@@ -261,7 +265,8 @@ def _peer_graph_trace(model: Any, trace: Trace, convention: str, cfg: Dict[str, 
 
 
 def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_res: Any,
-                 input_constructor: Optional[Callable[[Any], Any]], ignore: Tuple[type, ...], custom: Dict[type, Callable], cfg: Dict[str, Any],
+                 input_constructor: Optional[Callable[[Any], Any]], ignore: Tuple[type, ...],
+                 custom: Dict[type, Callable], cfg: Dict[str, Any],
                  convention: str = DEFAULT_CONVENTION) -> Trace:
     """Run the eager engine; a failing forward is a :class:`CountError` naming the inputs.
     Under a module-hook peer's convention the peer's own module table and ``ignore_modules``

@@ -145,7 +145,8 @@ def _records(data: Dict[str, Any]) -> Dict[str, int]:
         if macs is None and flops is None:
             unpriced[op] = unpriced.get(op, 0) + 1
         elif macs is None or flops is None:
-            raise _Bad(f"{where} has macs {_show(macs)} and flops {_show(flops)}: both are counts, or both null (unpriced)")
+            raise _Bad(f"{where} has macs {_show(macs)} and flops {_show(flops)}: "
+                       "both are counts, or both null (unpriced)")
         else:
             _count(macs, f"{where}.macs")
             _count(flops, f"{where}.flops")

@@ -38,8 +38,8 @@ from .render.rollup import type_table
 from .report import Aggregate
 from .report_json import report_data_problem
 
-__all__ = ["Report", "Agreement", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult", "diff", "compare",
-           "check", "load_report", "Source"]
+__all__ = ["Report", "Agreement", "Roofline", "Fit", "ReportDiff", "Comparison", "Explanation", "GateResult",
+           "diff", "compare", "check", "load_report", "Source"]
 
 R = TypeVar("R")
 Source = Union[Aggregate, Dict[str, Any], str, "os.PathLike[str]"]

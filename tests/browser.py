@@ -40,7 +40,8 @@ def open_page(drv: Any, path: str, timeout: float = 60.0) -> float:
     from selenium.webdriver.support.ui import WebDriverWait
 
     drv.get("file://" + os.path.abspath(path))
-    WebDriverWait(drv, timeout).until(lambda d: d.execute_script("return document.body && document.body.getAttribute('data-ff-ready')"))
+    ready = "return document.body && document.body.getAttribute('data-ff-ready')"
+    WebDriverWait(drv, timeout).until(lambda d: d.execute_script(ready))
     return float(drv.execute_script("return Number(document.body.getAttribute('data-ff-ready-ms'))"))
 
 

@@ -19,7 +19,8 @@ TINY_PARAMS = 4 * 3 + 3
 
 
 def test_returns_ints_and_strings():
-    assert get_model_complexity_info(tiny(), (2, 4), as_strings=False, print_per_layer_stat=False) == (TINY_MACS, TINY_PARAMS)
+    got = get_model_complexity_info(tiny(), (2, 4), as_strings=False, print_per_layer_stat=False)
+    assert got == (TINY_MACS, TINY_PARAMS)
     macs, params = get_model_complexity_info(tiny(), (2, 4), print_per_layer_stat=False)
     assert (macs, params) == (f"{TINY_MACS} Mac", str(TINY_PARAMS))
 
@@ -140,4 +141,5 @@ def test_verbose_prints_zero_counted_modules_to_ost():
 
 
 def test_model_without_parameters():
-    assert get_model_complexity_info(nn.Sequential(nn.ReLU()), (2, 5), as_strings=False, print_per_layer_stat=False) == (10, 0)
+    got = get_model_complexity_info(nn.Sequential(nn.ReLU()), (2, 5), as_strings=False, print_per_layer_stat=False)
+    assert got == (10, 0)

@@ -69,7 +69,8 @@ def test_resnet50_graph_minus_eager_is_the_residual_adds():
 @pytest.mark.slow
 def test_article_resnet50_example_runs_verbatim():
     """examples/article_resnet50.py is the article's code, verbatim."""
-    example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "article_resnet50.py")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    example = os.path.join(root, "examples", "article_resnet50.py")
     out = subprocess.run([sys.executable, example], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
         "====== eager ======", "4121925096 25557032", "====== graph ======", "4127444456 25557032",

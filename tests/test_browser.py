@@ -31,7 +31,8 @@ def resnet50_page(tmp_path_factory):
 
 
 def nodes(drv):
-    return drv.execute_script("return Array.from(document.querySelectorAll('#ff-treemap .ff-node')).map(n => n.getAttribute('data-path'))")
+    return drv.execute_script("return Array.from(document.querySelectorAll('#ff-treemap .ff-node'))"
+                              ".map(n => n.getAttribute('data-path'))")
 
 
 def test_resnet50_page(browser, resnet50_page):
@@ -62,7 +63,8 @@ def test_resnet50_page(browser, resnet50_page):
     search.clear()
     search.send_keys("BatchNorm2d")
     time.sleep(0.3)
-    assert len(browser.find_elements("css selector", "#ff-modules tbody tr")) == 53  # 1 stem + 3*(3+4+6+3) + 4 downsample
+    # 1 stem + 3*(3+4+6+3) + 4 downsample
+    assert len(browser.find_elements("css selector", "#ff-modules tbody tr")) == 53
     # sort by MACs, largest first: the model, then layer3 (the largest stage)
     search.clear()
     search.send_keys(" ")
@@ -153,7 +155,8 @@ def test_notebook_view_opens_the_full_page(browser, tmp_path):
     try:
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.body && document.body.getAttribute('data-ff-ready')"))
+        ready = "return document.body && document.body.getAttribute('data-ff-ready')"
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script(ready))
         assert {"0", "1"} <= set(nodes(browser))
     finally:
         browser.close()

@@ -116,4 +116,5 @@ def test_mode_both_html_shows_the_two_engines_side_by_side(tmp_path, capsys):
     # totals: eager 24 (above); the graph also sees the residual add_n of 2 tensors, 1 per element: 28
     assert "<td class=\"l\">MACs</td><td class=\"\">24</td><td class=\"\">28</td><td class=\"ff-pos\">+4</td>" in page
     # every module, both engines: fc 16 + 4 bias = 20 in each
-    assert "<td class=\"l\">fc</td><td class=\"l\">Linear</td><td class=\"l\">same</td><td class=\"\">20</td><td class=\"\">20</td>" in page
+    assert ("<td class=\"l\">fc</td><td class=\"l\">Linear</td><td class=\"l\">same</td>"
+            "<td class=\"\">20</td><td class=\"\">20</td>") in page

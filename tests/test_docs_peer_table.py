@@ -87,6 +87,7 @@ def test_peer_table():
                         if int(x) not in asserted and int(x) not in fresh:
                             missing.append(x)
             if missing:
-                problems.append(f"{page.relative_to(ROOT)}:{t.line}: {', '.join(missing)} neither in tests/peers nor counted now")
+                problems.append(f"{page.relative_to(ROOT)}:{t.line}: {', '.join(missing)} "
+                                "neither in tests/peers nor counted now")
     assert checked, "no docs table names tests/test_docs_peer_table.py::test_peer_table"
     assert not problems, "\n".join(problems)

@@ -38,7 +38,8 @@ def test_roofline_table_is_the_recorded_benchmark():
             assert h["flops"] == k["flops"] and h["bytes"] == k["bytes"]
             want = [_round(k["flops"] / k["bytes"], fpb), _round(k["time"] * 1e3, a100), _round(h["time"] * 1e3, h100),
                     "compute" if k["compute"] > k["memory"] else "memory"]
-            assert ("compute" if h["compute"] > h["memory"] else "memory") == want[3], f"{label}: bound differs by device"
+            h_bound = "compute" if h["compute"] > h["memory"] else "memory"
+            assert h_bound == want[3], f"{label}: bound differs by device"
         if [fpb, a100, h100, bound] != want:
             problems.append(f"{label}: the page says {[fpb, a100, h100, bound]}, the benchmark {want}")
     assert len(table.rows) == 11, "a row added or removed: map it in KINDS"

@@ -201,8 +201,8 @@ def test_upsample(mode):
 
 # -- recurrent ------------------------------------------------------------------------------
 # flowflops/formulas/recurrent.py, per step of one layer and direction, batch B, gates G
-# (RNN 1, GRU 3, LSTM 4), input I, hidden H:
-#   gate matmuls B*G*H*(I+H) MACs (2 FLOPs each),
+# (RNN 1, GRU 3, LSTM 4), input X, hidden H:
+#   gate matmuls B*G*H*(X+H) MACs (2 FLOPs each),
 #   biases 2*B*G*H adds when present,
 #   cell elementwise B*H*c, c = RNN 2, GRU 10, LSTM 13 (1 FLOP each).
 
@@ -210,10 +210,10 @@ GATES = {nn.RNN: 1, nn.GRU: 3, nn.LSTM: 4, nn.RNNCell: 1, nn.GRUCell: 3, nn.LSTM
 CELL = {nn.RNN: 2, nn.GRU: 10, nn.LSTM: 13, nn.RNNCell: 2, nn.GRUCell: 10, nn.LSTMCell: 13}
 
 
-def rnn_step(cls, B, I, H, bias):
+def rnn_step(cls, B, X, H, bias):
     """(macs, flops) of one step, derived from the docstring above."""
     G = GATES[cls]
-    mm = B * G * H * (I + H)
+    mm = B * G * H * (X + H)
     ew = (2 * B * G * H if bias else 0) + B * H * CELL[cls]
     return mm + ew, 2 * mm + ew
 
@@ -222,11 +222,11 @@ def rnn_step(cls, B, I, H, bias):
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("bias", [True, False])
 def test_recurrent_two_layers_bidirectional(cls, batch_first, bias):
-    T, B, I, H = 5, 3, 4, 6
-    m = cls(I, H, num_layers=2, bias=bias, batch_first=batch_first, bidirectional=True)
-    shape = (B, T, I) if batch_first else (T, B, I)
-    # layer 0 reads I, layer 1 reads the two directions' hidden states: 2H; two directions each
-    l0 = rnn_step(cls, B, I, H, bias)
+    T, B, X, H = 5, 3, 4, 6
+    m = cls(X, H, num_layers=2, bias=bias, batch_first=batch_first, bidirectional=True)
+    shape = (B, T, X) if batch_first else (T, B, X)
+    # layer 0 reads X, layer 1 reads the two directions' hidden states: 2H; two directions each
+    l0 = rnn_step(cls, B, X, H, bias)
     l1 = rnn_step(cls, B, 2 * H, H, bias)
     macs = 2 * T * (l0[0] + l1[0])  # 2 directions * T steps
     flops = 2 * T * (l0[1] + l1[1])
@@ -236,23 +236,23 @@ def test_recurrent_two_layers_bidirectional(cls, batch_first, bias):
 
 
 def test_lstm_with_projection():
-    # nn.LSTM(I=4, H=6, 2 layers, proj_size P=3, bidirectional) on (T=5, B=2, 4): the state h
+    # nn.LSTM(X=4, H=6, 2 layers, proj_size P=3, bidirectional) on (T=5, B=2, 4): the state h
     # has P elements (weight_hh is (4H, P)), a projection W_hr (P, H) follows every step, and
     # layer 1 reads P * 2 directions
-    T, B, I, H, P = 5, 2, 4, 6, 3
-    m = nn.LSTM(I, H, num_layers=2, proj_size=P, bidirectional=True)
+    T, B, X, H, P = 5, 2, 4, 6, 3
+    m = nn.LSTM(X, H, num_layers=2, proj_size=P, bidirectional=True)
 
     def step(i):
         mm = B * 4 * H * (i + P) + B * P * H  # gate matmuls x@W_ih, h@W_hh + projection
         ew = 2 * B * 4 * H + B * H * 13  # two biases + LSTM cell elementwise
         return mm, ew
 
-    (m0, e0), (m1, e1) = step(I), step(P * 2)
-    r = eager(m, (T, B, I))
+    (m0, e0), (m1, e1) = step(X), step(P * 2)
+    r = eager(m, (T, B, X))
     assert r.macs == 2 * T * (m0 + e0 + m1 + e1)  # 2 directions * T steps
     assert r.flops == 2 * T * (2 * m0 + e0 + 2 * m1 + e1)
     # the compiled job (the ops OneFlow really runs) agrees
-    assert flowflops.profile(m, (T, B, I), mode="graph").macs == r.macs
+    assert flowflops.profile(m, (T, B, X), mode="graph").macs == r.macs
 
 
 def test_rnn_single_layer_by_hand():
@@ -266,13 +266,13 @@ def test_rnn_single_layer_by_hand():
 @pytest.mark.parametrize("cls", [nn.RNNCell, nn.GRUCell, nn.LSTMCell], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("bias", [True, False])
 def test_recurrent_cells(cls, bias):
-    B, I, H = 3, 4, 6
-    macs, flops = rnn_step(cls, B, I, H, bias)  # one step
+    B, X, H = 3, 4, 6
+    macs, flops = rnn_step(cls, B, X, H, bias)  # one step
     # oneflow 0.9's cells crash when hx is omitted (they call the property input.is_global()),
     # so the initial state is passed explicitly
     h = flow.zeros(B, H)
     state = (h, flow.zeros(B, H)) if cls is nn.LSTMCell else h
-    r = flowflops.profile(cls(I, H, bias=bias), input_constructor=lambda _: (flow.ones(B, I), state))
+    r = flowflops.profile(cls(X, H, bias=bias), input_constructor=lambda _: (flow.ones(B, X), state))
     assert (r.macs, r.flops) == (macs, flops)
 
 

@@ -162,7 +162,8 @@ def test_html_page_carries_each_modules_explanation_and_the_repeats():
     assert set(data["explain"]) == {"", "0", "0.fc", "0.act", "1", "1.fc", "1.act", "2", "2.fc", "2.act", "3"}
     # 1.fc: Linear(8, 8) on (4, 8): 4*8 outputs x K=8 = 256 MACs + 32 bias adds = 288
     text = data["explain"]["1.fc"]
-    assert text.startswith("1.fc (Linear)") and "4*8 output elements x 8 steps of the contraction (K) = 256 MACs" in text
+    assert text.startswith("1.fc (Linear)")
+    assert "4*8 output elements x 8 steps of the contraction (K) = 256 MACs" in text
     assert "sum: 288 MACs" in text
     # the three identical blocks form one group; Linear(8, 2) differs
     assert data["repeats"] == [["0-2", "Block", ["0", "1", "2"]]]

@@ -218,7 +218,8 @@ def test_two_positional_inputs(mode):
 
 @pytest.mark.parametrize("mode", ["eager", "graph"])
 def test_keyword_inputs(mode):
-    r = flowflops.profile(TwoInputs(), input_constructor=lambda _: {"y": flow.ones(2, 6), "x": flow.ones(2, 4)}, mode=mode)
+    r = flowflops.profile(TwoInputs(), input_constructor=lambda _: {"y": flow.ones(2, 6), "x": flow.ones(2, 4)},
+                          mode=mode)
     assert r.macs == TWO_INPUTS_MACS
 
 

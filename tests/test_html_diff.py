@@ -2,7 +2,6 @@
 The page in a real browser: tests/test_browser.py."""
 import json
 import re
-import warnings
 
 import oneflow.nn as nn
 import pytest
@@ -146,7 +145,8 @@ def test_train_page_switches_between_phases():
         assert data["values"][ph]["macs"][root] == phases[ph].macs
     # the views split the whole: forward + backward + optimizer = all, module by module
     for i in range(len(data["modules"]["path"])):
-        assert sum(data["values"][ph]["macs"][i] for ph in ("forward", "backward", "optimizer")) == data["values"]["all"]["macs"][i]
+        parts = sum(data["values"][ph]["macs"][i] for ph in ("forward", "backward", "optimizer"))
+        assert parts == data["values"]["all"]["macs"][i]
     # forward of the first Linear: matmul 2*8*4 + bias 2*8, as in eager
     assert data["values"]["forward"]["macs"][data["modules"]["path"].index("0")] == LIN1
 
@@ -223,7 +223,8 @@ def test_cli_diff_and_compare(tmp_path, reports):
     code, out, err = cli("compare", str(files["base"]), str(files["wide"]), str(files["shorter"]), "--format", "latex")
     assert code == 0, err
     # Shorter: Linear(4->8) 80 + ReLU 16 + Linear(8->5) 90 = 186 MACs
-    assert out.startswith("\\begin{tabular}") and f"{W_LIN1 + W_RELU + W_LIN2:,}" in out and f"{LIN1 + RELU + 90:,}" in out
+    assert out.startswith("\\begin{tabular}")
+    assert f"{W_LIN1 + W_RELU + W_LIN2:,}" in out and f"{LIN1 + RELU + 90:,}" in out
     assert "wide" in out and "shorter" in out
     code, out, _ = cli("compare", str(files["base"]), str(files["wide"]), "--depth", "2", "--format", "csv")
     assert code == 0 and f"body.0,{LIN1},{W_LIN1}" in out
@@ -238,7 +239,8 @@ def test_cli_diff_bad_files_are_one_line_errors(tmp_path, reports):
     bad.write_text('{"mode": "eager", "modules": [')
     good = tmp_path / "good.json"
     good.write_text(reports["base"].to_json())
-    for args, msg in (((str(bad), str(good)), "not JSON"), ((str(tmp_path / "none.json"), str(good)), "cannot read report"),
+    for args, msg in (((str(bad), str(good)), "not JSON"),
+                      ((str(tmp_path / "none.json"), str(good)), "cannot read report"),
                       ((str(good), str(tmp_path)), "cannot read report")):
         code, out, err = cli("diff", *args)
         assert code == 2 and msg in err and len(err.strip().splitlines()) == 1 and not out
@@ -353,7 +355,8 @@ def test_graph_page_and_both_modes_page(reports):
 def test_page_of_a_parsed_graph():
     text = ("(OPERATOR: m.fc-matmul-0(_m.x/out:(sbp=(B), size=(2, 4), dtype=(oneflow.float32)), "
             "m.fc.weight/out:(sbp=(B), size=(3, 4), dtype=(oneflow.float32))) -> "
-            "(m.fc-matmul-0/out_0:(sbp=(B), size=(2, 3), dtype=(oneflow.float32))), placement=(oneflow.placement(type=\"cpu\", ranks=[0])))")
+            "(m.fc-matmul-0/out_0:(sbp=(B), size=(2, 3), dtype=(oneflow.float32))), "
+            "placement=(oneflow.placement(type=\"cpu\", ranks=[0])))")
     report = flowflops.count_graph_text(text)
     data = page_json(report.to_html())
     paths = data["modules"]["path"]

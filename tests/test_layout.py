@@ -165,6 +165,7 @@ def test_one_class_named_report():
             if isinstance(node, ast.ClassDef) and node.name == "Report":
                 defined.append(name)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                aliased += [f"{name}: {a.name} as Report" for a in node.names if a.asname == "Report" and a.name != "Report"]
+                aliased += [f"{name}: {a.name} as Report" for a in node.names
+                            if a.asname == "Report" and a.name != "Report"]
     assert defined == ["result"], defined
     assert not aliased, aliased

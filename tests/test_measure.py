@@ -2,7 +2,6 @@
 No timed assertions: measured seconds are only checked for being positive."""
 import time
 
-import oneflow as flow
 import oneflow.nn as nn
 import pytest
 

@@ -29,7 +29,8 @@ def vit_block_macs(B: int, N: int, D: int, h: int) -> dict:
     rows = B * N
     attention_core = B * h * N * N * d + B * h * N * N + B * h * N * N + B * h * N * N * d
     # q @ k^T, * scale, softmax, attn @ v
-    modules = linear(rows, D, 3 * D) + linear(rows, D, D) + linear(rows, D, 4 * D) + rows * 4 * D + linear(rows, 4 * D, D)
+    modules = (linear(rows, D, 3 * D) + linear(rows, D, D) + linear(rows, D, 4 * D) + rows * 4 * D
+               + linear(rows, 4 * D, D))
     # qkv, proj, fc1, GELU, fc2: what module hooks see
     functional = 2 * layer_norm(rows, D) + attention_core + 2 * rows * D  # + 2 residual adds
     return {"modules": modules, "all": modules + functional, "attention_core": attention_core}
@@ -94,7 +95,7 @@ def test_functional_patches_are_removed_even_when_forward_raises():
 
     class Bad(nn.Module):
         def forward(self, x):
-            y = flow.relu(x) + 1
+            flow.relu(x) + 1  # an op the engine sees before the failure
             raise RuntimeError("halfway")
 
     with pytest.raises(flowflops.CountError):

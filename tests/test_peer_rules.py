@@ -108,7 +108,8 @@ def test_graph_recurrent_warns(convention):
     # F4: the graph unrolls an LSTM into matrix products; the peers price the whole layer
     # (fvcore, torch, aten: 0 for the fused CPU LSTM). Graph mode says so instead of a number
     # that silently differs; eager mode needs no warning.
-    with pytest.warns(UserWarning, match=f"the {convention} convention cannot be reproduced in graph mode for LSTM.*mode='eager'"):
+    match = f"the {convention} convention cannot be reproduced in graph mode for LSTM.*mode='eager'"
+    with pytest.warns(UserWarning, match=match):
         profile(nn.LSTM(8, 16, batch_first=True), (1, 5, 8), mode="graph", convention=convention)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

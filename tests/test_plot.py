@@ -39,12 +39,14 @@ def test_rows_by_phase():
 def test_cli_plot_metric_and_phase(tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "p.png"
-    code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--plot", str(png), "--plot-metric", "params")
+    code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--plot", str(png),
+                       "--plot-metric", "params")
     assert code == 0, err
     assert png.read_bytes()[:4] == b"\x89PNG"
     code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--plot", str(png), "--plot-by-phase")
     assert code == 2 and "--mode train" in err and len(err.strip().splitlines()) == 1
-    code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--plot", str(png), "--plot-metric", "time")
+    code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--plot", str(png),
+                       "--plot-metric", "time")
     assert code == 2 and "--device" in err
     png2 = tmp_path / "phases.png"
     code, _, err = cli("test_export_cli:make_model", "--input-shape", "2,4", "--mode", "train", "--plot", str(png2),

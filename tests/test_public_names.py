@@ -39,7 +39,8 @@ def documented_names() -> dict:
     found: dict = {}
     for f in files:
         text = f.read_text()
-        names = [m.group(1) for m in _IMPORT.finditer(text)] + ["flowflops" + m.group(1) for m in _DOTTED.finditer(text)]
+        names = [m.group(1) for m in _IMPORT.finditer(text)]
+        names += ["flowflops" + m.group(1) for m in _DOTTED.finditer(text)]
         for m in _FROM.finditer(text):
             names += [f"{m.group(1)}.{n}" for n in re.split(r"[\s,]+", m.group(2).strip()) if n and n != "as"]
         for n in names:

@@ -72,7 +72,8 @@ def test_calibrate_recovers_known_efficiencies():
         report = flowflops.profile(model, (b, 16))
         mm, relu = (b / 4) / 0.5, (b / 128) / 0.25
         times = {"": mm + relu, "0": mm, "1": relu}
-        runs.append((report, Measurement(dev, "fp32", "eager", report.flops, mm + relu, [mm + relu], times, {}, 1024.0)))
+        measured = Measurement(dev, "fp32", "eager", report.flops, mm + relu, [mm + relu], times, {}, 1024.0)
+        runs.append((report, measured))
     cal = flowflops.calibrate(runs, device=dev, overhead=0.0)
     assert cal.efficiency["matmul"] == pytest.approx(0.5) and cal.efficiency["other"] == pytest.approx(0.25)
     assert cal.overhead == 0.0

@@ -1,7 +1,6 @@
 """Issue 14: counts inside a real training script. Threads, overlapping counts, Ctrl-C at every
 line, the user's own nn.Graph, stateful forwards, huge shapes, user hooks. Each test names the
 numbered failure of the issue it covers."""
-import itertools
 import os
 import random
 import signal

@@ -90,7 +90,8 @@ def test_repeated_counts_are_identical_and_nothing_piles_up():
 def test_batchnorm_running_stats_untouched_in_train_mode():
     model = small_cnn().train()
     bn = model[1]
-    mean, var, tracked = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy(), int(bn.num_batches_tracked.numpy())
+    mean, var = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
+    tracked = int(bn.num_batches_tracked.numpy())
     flowflops.profile(model, (4, 3, 8, 8))
     flowflops.profile(model, (4, 3, 8, 8), mode="graph")
     assert (bn.running_mean.numpy() == mean).all() and (bn.running_var.numpy() == var).all()

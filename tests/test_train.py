@@ -31,7 +31,7 @@ def mlp():
 # -- (1) Linear(8, 16) -> ReLU -> Linear(16, 4), batch 3, cross-entropy, SGD(lr=0.1) ----------
 N, H, C = 3, 16, 4
 PARAMS = 16 * 8 + 16 + 4 * 16 + 4  # 212
-F, B, O = "forward", "backward", "optimizer"
+F, B, OPT = "forward", "backward", "optimizer"
 MLP_OPS = Counter({
     # forward: Linear = matmul + bias add, ReLU, then F.cross_entropy on (3, 4)
     (F, "matmul", "0", N * H * 8, 2 * N * H * 8): 1,     # 384 MACs
@@ -58,9 +58,9 @@ MLP_OPS = Counter({
     (B, "reduce_sum_like", "0", N * H, N * H): 1,         # 48
     (B, "matmul", "0", 16 * 8 * N, 2 * 16 * 8 * N): 1,    # dW = dy^T @ x: (16, 8) x 3 = 384
     # optimizer: the train-step counter, then w -= lr * g on every parameter (2 per element)
-    (O, "scalar_add", "", 1, 1): 1, (O, "assign", "", 0, 0): 1,
-    (O, "sgd_update", "0", 2 * 16 * 8, 2 * 16 * 8): 1, (O, "sgd_update", "0", 2 * 16, 2 * 16): 1,
-    (O, "sgd_update", "2", 2 * 4 * 16, 2 * 4 * 16): 1, (O, "sgd_update", "2", 2 * 4, 2 * 4): 1,
+    (OPT, "scalar_add", "", 1, 1): 1, (OPT, "assign", "", 0, 0): 1,
+    (OPT, "sgd_update", "0", 2 * 16 * 8, 2 * 16 * 8): 1, (OPT, "sgd_update", "0", 2 * 16, 2 * 16): 1,
+    (OPT, "sgd_update", "2", 2 * 4 * 16, 2 * 4 * 16): 1, (OPT, "sgd_update", "2", 2 * 4, 2 * 4): 1,
 })
 MLP_FORWARD_MACS = 384 + 48 + 48 + 192 + 12 + 12 + 3 + 2 * 3 + 1            # 706
 MLP_FORWARD_FLOPS = MLP_FORWARD_MACS + 384 + 192                              # matmuls count twice
@@ -80,7 +80,7 @@ def test_mlp_phases_total_and_ratio():
     phases = r.by_phase()
     assert (phases[F].macs, phases[F].flops) == (MLP_FORWARD_MACS, MLP_FORWARD_FLOPS) == (706, 1282)
     assert (phases[B].macs, phases[B].flops) == (MLP_BACKWARD_MACS, MLP_BACKWARD_FLOPS) == (931, 1699)
-    assert (phases[O].macs, phases[O].flops) == (MLP_OPTIMIZER, MLP_OPTIMIZER)
+    assert (phases[OPT].macs, phases[OPT].flops) == (MLP_OPTIMIZER, MLP_OPTIMIZER)
     assert r.macs == MLP_FORWARD_MACS + MLP_BACKWARD_MACS + MLP_OPTIMIZER
     assert backward_forward_ratio(r) == MLP_BACKWARD_MACS / MLP_FORWARD_MACS
     assert backward_forward_ratio(r, flops=True) == MLP_BACKWARD_FLOPS / MLP_FORWARD_FLOPS
@@ -106,7 +106,7 @@ def test_momentum_and_weight_decay():
     assert r.unsupported == {}
     assert r.by_operator()["l1_l2_regularize_gradient"].macs == 2 * PARAMS
     assert r.by_operator()["momentum_update"].macs == 4 * PARAMS
-    assert r.by_phase()[O].macs == 1 + 6 * PARAMS
+    assert r.by_phase()[OPT].macs == 1 + 6 * PARAMS
     assert r.by_phase()[B].macs == MLP_BACKWARD_MACS  # the optimizer does not change backward
 
 
@@ -138,11 +138,11 @@ def test_conv_bn_relu_block_by_hand():
         (B, "relu_grad", "2", A, A): 1,
         (B, "normalization_grad", "1", 8 * A, 9 * A): 1,  # 1 MAC + 7 elementwise per element
         (B, "conv_filter_grad", "0", conv1, 2 * conv1): 1,  # conv1: dW only (x needs no grad)
-        (O, "scalar_add", "", 1, 1): 1, (O, "assign", "", 0, 0): 1,
-        (O, "sgd_update", "0", 2 * 3 * 2 * 3 * 3, 2 * 3 * 2 * 3 * 3): 1,
-        (O, "sgd_update", "1", 2 * 3, 2 * 3): 2,          # gamma, beta
-        (O, "sgd_update", "3", 2 * 4 * 3 * 3 * 3, 2 * 4 * 3 * 3 * 3): 1,
-        (O, "sgd_update", "3", 2 * 4, 2 * 4): 1,
+        (OPT, "scalar_add", "", 1, 1): 1, (OPT, "assign", "", 0, 0): 1,
+        (OPT, "sgd_update", "0", 2 * 3 * 2 * 3 * 3, 2 * 3 * 2 * 3 * 3): 1,
+        (OPT, "sgd_update", "1", 2 * 3, 2 * 3): 2,          # gamma, beta
+        (OPT, "sgd_update", "3", 2 * 4 * 3 * 3 * 3, 2 * 4 * 3 * 3 * 3): 1,
+        (OPT, "sgd_update", "3", 2 * 4, 2 * 4): 1,
     })
     assert r.by_phase()[B].macs == Y + 2 * conv2 + A + 8 * A + conv1 == 8010
 
@@ -163,8 +163,8 @@ def test_adam_per_element(make, per_element):
     assert r.by_operator()["adam_update"].macs == per_element * params
     # besides the updates: the train-step counter (1) and the two bias-correction factors
     # 1 - beta ** (step + 1), one scalar each (add, power, subtract: 3)
-    assert r.by_phase()[O].macs == per_element * params + 1 + 2 * 3
-    assert r.by_phase()[O].flops == r.by_phase()[O].macs  # all elementwise
+    assert r.by_phase()[OPT].macs == per_element * params + 1 + 2 * 3
+    assert r.by_phase()[OPT].flops == r.by_phase()[OPT].macs  # all elementwise
 
 
 # -- the phase rule -----------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_a_parameter_gradient_that_feeds_backward_stays_backward():
                     if rec.op_type == "matmul" and rec.outputs[0] in ((4, 6), (3, 4))]
     # dW1 = dh^T @ x: (4, 6) x 1, dW2 = dy^T @ h: (3, 4) x 1, both backward
     assert sorted(weight_grads) == [(B, "fc1", 24), (B, "fc2", 12)]
-    assert r.by_phase()[O].macs == 1 + 2 * (4 * 6 + 4 + 3 * 4)
+    assert r.by_phase()[OPT].macs == 1 + 2 * (4 * 6 + 4 + 3 * 4)
 
 
 def test_user_training_graph_gets_phases():
@@ -246,7 +246,7 @@ def test_model_optimizer_and_gradients_untouched():
     opt_before = plain(opt.state_dict())
 
     r = profile_train(model, (2, 3, 8, 8), optimizer=opt)
-    assert r.unsupported == {} and r.by_phase()[O].macs > 0
+    assert r.unsupported == {} and r.by_phase()[OPT].macs > 0
 
     assert_same(before, snapshot(model))  # flags (eval), hooks, parameters, BN buffers
     for name, p in model.named_parameters():
@@ -310,7 +310,7 @@ def test_resnet_training_step(name, batch_norms):
     # training forward = inference + statistics + the loss on (1, 1000) (log-softmax 1000, nll 1,
     # two sums of one element 1 + 1, the mean's division 1) + each BatchNorm's batch counter (1)
     assert r.by_phase()[F].macs == inference + statistics + 1000 + 1 + 2 + 1 + batch_norms
-    assert r.by_phase()[O].macs == 2 * r.trainable_params + 1  # SGD: 2 per element, + step
+    assert r.by_phase()[OPT].macs == 2 * r.trainable_params + 1  # SGD: 2 per element, + step
     _conv_bn_checks(model, r)
 
 
@@ -321,7 +321,7 @@ def test_vit_training_step():
     r = profile_train(flowvision.models.vit_tiny_patch16_224(), (1, 3, 224, 224))
     assert r.unsupported == {}
     phases = r.by_phase()
-    assert phases[O].macs == 2 * r.trainable_params + 1
+    assert phases[OPT].macs == 2 * r.trainable_params + 1
     assert phases[B].macs > phases[F].macs > 0
 
 

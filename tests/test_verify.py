@@ -4,6 +4,7 @@ every timm name and HF type is sweeps/agreement.py; this file runs a sample of i
 import importlib.util
 import warnings
 
+import oneflow as flow
 import oneflow.nn as nn
 import oneflow.nn.functional as F
 import pytest
@@ -53,12 +54,13 @@ def test_verify_reports_what_one_engine_cannot_see():
     # eager: Linear 32 + 8 = 40 MACs; graph also the gelu on 2*4 = 8 elements: 48
     assert v.eager[0] == 40 and v.graph[0] == 48
     assert ("op type", "gelu") in {(d.kind, d.name) for d in v.differences}
-    assert any("Engines differ" in str(w.message) and "unreached:gelu_with_approximate x1" in str(w.message) for w in caught)
+    assert any("Engines differ" in str(w.message) and "unreached:gelu_with_approximate x1" in str(w.message)
+               for w in caught)
 
 
 def test_verify_gpt_decoder_agrees():
     r = flowflops.profile(GPTBlock(), (2, 16), mode="graph", verify=True,
-                          input_constructor=lambda s: {"idx": __import__("oneflow").ones(*s, dtype=__import__("oneflow").int64)})
+                          input_constructor=lambda s: {"idx": flow.ones(*s, dtype=flow.int64)})
     assert r.verification.agree, r.verification.to_text()
 
 

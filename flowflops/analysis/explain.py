@@ -242,7 +242,8 @@ def _subtree(report: Aggregate, root: str) -> List[str]:
     return out
 
 
-def _zero_record(report: Aggregate, rec: OpRecord, cost: Optional[Cost], add: Callable[[str, str, str, str], None]) -> None:
+def _zero_record(report: Aggregate, rec: OpRecord, cost: Optional[Cost],
+                 add: Callable[[str, str, str, str], None]) -> None:
     if cost is None:
         add(rec.op_type, f"no formula for the op type {rec.op_type!r}", REGISTER_FIX, rec.module)
     elif report.convention != DEFAULT_CONVENTION and cost == ZERO:

@@ -15,7 +15,7 @@ torch's trace names that layer (``nn.Linear`` -> ``aten::linear``, ``nn.MaxPool2
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ..conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
 from ..records import OpRecord

@@ -73,7 +73,8 @@ def _ranks_of(rec: Any) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     return tuple(flat_ranks(ranks)), tuple(dims) or (1,)
 
 
-def _share(nbytes: int, sbp: Optional[Tuple[str, ...]], ranks: Tuple[int, ...], dims: Tuple[int, ...]) -> Dict[int, int]:
+def _share(nbytes: int, sbp: Optional[Tuple[str, ...]], ranks: Tuple[int, ...],
+           dims: Tuple[int, ...]) -> Dict[int, int]:
     """Rank -> bytes of a tensor of ``nbytes`` logical bytes with ``sbp`` on ``ranks``."""
     split = 1
     for k, s in enumerate(sbp or ()):

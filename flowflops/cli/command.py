@@ -150,7 +150,8 @@ def _device_text(report: "Report", device: str, dtype: str, depth: Optional[int]
 def _zoo_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowflops zoo", description="A model table like the article's.")
     p.add_argument("--models", default=None, help="comma-separated flowvision names (default: the article's 12)")
-    p.add_argument("--input-shape", default=None, help="input shape for every model (default: 1,3,224,224; alexnet 227)")
+    p.add_argument("--input-shape", default=None,
+                   help="input shape for every model (default: 1,3,224,224; alexnet 227)")
     p.add_argument("--mode", choices=("eager", "graph", "both"), default="both")
     p.add_argument("--train", action="store_true", help="add a training-step column")
     p.add_argument("--format", choices=FORMATS[:-1], default="text")
@@ -198,7 +199,8 @@ def _count_model(args: argparse.Namespace) -> None:
     if args.symbolic:
         from .symbolic import cmd_symbolic
 
-        return cmd_symbolic(args, lambda: _build_model(argparse.Namespace(**{**vars(args), "input_shape": None}), kwargs))
+        no_shape = argparse.Namespace(**{**vars(args), "input_shape": None})
+        return cmd_symbolic(args, lambda: _build_model(no_shape, kwargs))
     if args.device:
         from ..analysis.hardware import check_device
 
@@ -341,7 +343,8 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
         _factory(name)
     progress = sys.stderr if sys.stderr.isatty() else None
     rows = zoo_rows(names, modes, shape, args.count_functional, progress)
-    _write(zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format, args.raw), args.output)
+    text = zoo_text(rows, modes) if args.format == "text" else zoo_flat(rows, modes, args.format, args.raw)
+    _write(text, args.output)
 
 
 def _cmd_graph_text(args: argparse.Namespace) -> None:
@@ -496,7 +499,8 @@ def run(argv: Sequence[str]) -> int:
         if args.debug:
             raise
         first = _plain(str(err)).strip().splitlines()[0] if _plain(str(err)).strip() else ""
-        print(f"flowflops: error: {type(err).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(f"flowflops: error: {type(err).__name__}: {first} (rerun with --debug for the traceback)",
+              file=sys.stderr)
         return 1
 
 

@@ -73,7 +73,8 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
     from ..tools.symbolic import piecewise, symbolic
 
     for flag, bad in (("--mode both", args.mode == "both"), ("--plot", args.plot), ("--device", args.device),
-                      ("--measure", args.measure), ("--conventions", args.conventions), ("--top", args.top is not None)):
+                      ("--measure", args.measure), ("--conventions", args.conventions),
+                      ("--top", args.top is not None)):
         if bad:
             raise CliError(f"{flag} does not go with --symbolic: count one shape for it, without --symbolic")
     if args.format in ("csv", "html"):

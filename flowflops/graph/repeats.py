@@ -31,7 +31,8 @@ A call is traced, not copied, when identity cannot be shown:
 
 If the first call's module is traced again later (a shared module called twice with other
 shapes), its records cannot be told apart, and if it changed an input tensor in place, the
-tensor it was given is not known: then the count is traced again in full (:class:`Retrace`). ``repeats="trace"`` always traces everything.
+tensor it was given is not known: then the count is traced again in full (:class:`Retrace`).
+``repeats="trace"`` always traces everything.
 """
 from __future__ import annotations
 

@@ -153,16 +153,27 @@ def _html_table(head: Sequence[str], rows: List[List[str]], left: int, classes: 
     body = []
     for i, row in enumerate(rows):
         cls = f" class=\"ff-{classes[i]}\"" if classes else ""
-        tds = "".join(f"<td class=\"{'l' if k < left else ('ff-neg' if c.startswith('-') else 'ff-pos' if c.startswith('+') and c != '+0' else '')}\">{esc(c)}</td>"
-                      for k, c in enumerate(row))
+        tds = "".join(f"<td class=\"{_cell_class(c, k < left)}\">{esc(c)}</td>" for k, c in enumerate(row))
         body.append(f"<tr{cls}>{tds}</tr>")
-    return f"<table class=\"ff-table\" id=\"{table_id}\"><thead><tr>{h}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<table class=\"ff-table\" id=\"{table_id}\"><thead><tr>{h}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _cell_class(c: str, label: bool) -> str:
+    """A diff cell's class: ``l`` for a label column, else green for a decrease, red for an increase."""
+    if label:
+        return "l"
+    if c.startswith("-"):
+        return "ff-neg"
+    return "ff-pos" if c.startswith("+") and c != "+0" else ""
 
 
 DIFF_CSS = """
 .ff-neg { color: #0a7a2f; } .ff-pos { color: #b3261e; }
-tr.ff-added td { background: #eef8ee; } tr.ff-removed td { background: #fbeeee; text-decoration: line-through #b3261e55; }
-tr.ff-renamed td { background: #eef3fb; } .ff-warnbox { background: #fff4e0; border: 1px solid #e0b060; padding: 8px 12px; border-radius: 6px; }
+tr.ff-added td { background: #eef8ee; }
+tr.ff-removed td { background: #fbeeee; text-decoration: line-through #b3261e55; }
+tr.ff-renamed td { background: #eef3fb; }
+.ff-warnbox { background: #fff4e0; border: 1px solid #e0b060; padding: 8px 12px; border-radius: 6px; }
 """
 
 
@@ -182,7 +193,8 @@ def diff_html(result: ReportDiff, depth: Optional[int] = None, everything: bool 
             f"<div class=\"ff-sub\">A = {esc(_side_line(result.a))}<br>B = {esc(_side_line(result.b))}</div>"]
     if result.mismatches:
         body.append(f"<div class=\"ff-warnbox\" id=\"ff-mismatch\">Warning: {esc(mismatch_message(result))}</div>")
-    body.append("<h2>Totals</h2>" + _html_table(["total", "A", "B", "B - A", "change"], _totals(result), 1, table_id="ff-totals"))
+    body.append("<h2>Totals</h2>"
+                + _html_table(["total", "A", "B", "B - A", "change"], _totals(result), 1, table_id="ff-totals"))
     body.append(f"<h2>Modules ({'all' if everything else 'those that differ'}, matched by path)</h2>" +
                 _html_table(MODULE_HEAD, [_module_cells(r) for r in mods], 3, [r.status for r in mods], "ff-modules"))
     body.append(f"<h2>Op types ({'all' if everything else 'those that differ'})</h2>" +

@@ -1,8 +1,8 @@
 """Every string a user sees, read from a report: the per-layer printout (ptflops' layout),
 tables (prettytable), totals, the per-rank table, CSV, Markdown, LaTeX and JSON, and the
-command line's zoo table. Its helpers: :mod:`flowflops.html` (the HTML page and notebook view),
-:mod:`flowflops.comparison_export` (diffs and ablation tables). :class:`Report` here is :class:`flowflops.report.Report` with these
-renderings as methods; it is the class ``flowflops.Report`` names and ``profile`` returns."""
+command line's zoo table. Its neighbours: :mod:`flowflops.render.html` (the HTML page and notebook
+view), :mod:`flowflops.render.diff` (diffs and ablation tables). The one ``Report`` users get,
+with these renderings as methods, is :class:`flowflops.result.Report`."""
 from __future__ import annotations
 
 import csv
@@ -184,7 +184,8 @@ def module_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Ro
         cost = by_module.get(shown, ZERO)
         rows.append({
             "module": shown if shown else "model", "path": shown, "depth": level,
-            "type": report.modules[name].type_name if shown == name else f"{report.modules[name].type_name}>{info.type_name}",
+            "type": (report.modules[name].type_name if shown == name
+                     else f"{report.modules[name].type_name}>{info.type_name}"),
             "params": info.params, "trainable_params": info.trainable_params,
             "macs": cost.macs, "flops": cost.flops,
             "bytes_read": by_bytes.get(shown, NO_TRAFFIC).bytes_read,
@@ -486,10 +487,12 @@ def top_text(report: Aggregate, k: int, folded: Optional[List[Tuple[str, str, in
     instead, ``blocks.0-11.mlp.fc1 (Linear x 12): sum (each ...)``."""
     rows = [(p, t, m, 1) for p, t, m in top_modules(report, k)] if folded is None else folded[:k]
     total = max(report.macs, 1)
-    out = [f"Top {len(rows)} modules by MACs ({report.mode}" + (", identical copies together):" if folded is not None else "):")]
+    tail = ", identical copies together):" if folded is not None else "):"
+    out = [f"Top {len(rows)} modules by MACs ({report.mode}" + tail]
     for i, (path, typ, macs, n) in enumerate(rows, 1):
         each = f" (each {flops_to_string(macs // n)})" if n > 1 else ""
-        out.append(f"{i:>3}. {path} ({typ}{f' x {n}' if n > 1 else ''}): {flops_to_string(macs)}{each} ({macs / total:.2%})")
+        times = f" x {n}" if n > 1 else ""
+        out.append(f"{i:>3}. {path} ({typ}{times}): {flops_to_string(macs)}{each} ({macs / total:.2%})")
     return "\n".join(out) + "\n"
 
 

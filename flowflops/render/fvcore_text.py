@@ -151,12 +151,14 @@ def flop_count_table(modules: Sequence[str], params: Mapping[str, int], flops: M
     p_head = "#parameters" + (" or shape" if show_param_shapes else "")
     columns = [p_head, "#flops"] + (["#activations"] if acts is not None else [])
     raw: Dict[str, Dict[str, int]] = {}
-    for column, values in [(p_head, params), ("#flops", flops)] + ([("#activations", acts)] if acts is not None else []):
+    counted = [(p_head, params), ("#flops", flops)] + ([("#activations", acts)] if acts is not None else [])
+    for column, values in counted:
         for name, value in values.items():
             raw.setdefault(name, {})[column] = int(value)
     stats = _drop_zero(raw, keep_nonzero_children=True, force_keep=set())
     text: Stats = {m: {k: format_size(v) for k, v in s.items()} for m, s in stats.items()}
-    for column, missing in [("#flops", uncalled)] + ([("#activations", acts_uncalled or set())] if acts is not None else []):
+    gaps = [("#flops", uncalled)] + ([("#activations", acts_uncalled or set())] if acts is not None else [])
+    for column, missing in gaps:
         for m in missing & set(text):
             text[m][column] = ""
     for name in list(text):

@@ -3,10 +3,11 @@
 The page holds its data as one JSON block and draws everything with the script and styles in
 ``flowflops/assets`` (written for this project, inlined: the file opens offline). It shows the
 totals, a treemap of the module tree (click a module to zoom in) sized by MACs, FLOPs,
-parameters, bytes moved or (after ``report.roofline(device)``) predicted time, a sortable and searchable per-module table, the per-op-type table, what was counted as
-zero, every op record, and the inputs and convention. A training count can be switched between
-its phases, a distributed count between its ranks ("views"); every number in a view is per
-batch, for the inputs as given.
+parameters, bytes moved or (after ``report.roofline(device)``) predicted time, a sortable and
+searchable per-module table, the per-op-type table, what was counted as zero, every op record,
+and the inputs and convention. A training count can be switched between its phases, a
+distributed count between its ranks ("views"); every number in a view is per batch, for the
+inputs as given.
 """
 from __future__ import annotations
 
@@ -234,7 +235,8 @@ def repr_html(report: "Aggregate", depth: int = 1) -> str:
             f"<b>{esc(params_to_string(report.params))}</b> params"
             + (f", convention {esc(str(conv))}" if conv else ""))
     if report.unsupported:
-        head += "<br>Counted as zero (no formula): " + esc(", ".join(f"{k} x{v}" for k, v in report.unsupported.items()))
+        zeros = ", ".join(f"{k} x{v}" for k, v in report.unsupported.items())
+        head += "<br>Counted as zero (no formula): " + esc(zeros)
     full = to_html(report)
     if len(full) <= REPR_FULL_LIMIT:
         b64 = base64.b64encode(full.encode("utf-8")).decode("ascii")

@@ -22,7 +22,8 @@ LABELS = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "bytes": "by
 PlotRow = Tuple[str, str, List[float]]
 
 
-def _values(report: "Aggregate", metric: str, by_phase: bool, roofline: Any) -> Tuple[List[str], Dict[str, List[float]]]:
+def _values(report: "Aggregate", metric: str, by_phase: bool,
+            roofline: Any) -> Tuple[List[str], Dict[str, List[float]]]:
     """``(parts, module path -> value per part)``, each module's value inclusive of its
     submodules."""
     parts = list(PHASES) if by_phase else ["all"]

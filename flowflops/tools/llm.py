@@ -136,7 +136,8 @@ def generation(
     (``exact_steps=True``: every step counted)."""
     if isinstance(new_tokens, bool) or not isinstance(new_tokens, int) or new_tokens < 1:
         raise ValueError(f"new_tokens must be an int >= 1, got {new_tokens!r}")
-    kw: Dict[str, Any] = dict(batch=batch, mode=mode, attention=attention, experts=experts, input_constructor=input_constructor)
+    kw: Dict[str, Any] = dict(batch=batch, mode=mode, attention=attention, experts=experts,
+                              input_constructor=input_constructor)
     pre = count_step(model, tokens=prompt_len, cache_len=0, **kw)
     pieces: List[Piece] = []
     lo, hi = prompt_len, prompt_len + new_tokens - 2

@@ -649,7 +649,8 @@ class _Fitter:
                 raise CountError(
                     f"{_describe(*k)} is not a polynomial of degree <= {self.max_degree} in {self.dims[i]} "
                     f"(counted at {self.dims[i]} = {', '.join(map(str, xs))}"
-                    f"{', with ' + _at(others, rest) if others else ''}): give a domain where the shapes are regular (e.g. "
+                    f"{', with ' + _at(others, rest) if others else ''}): "
+                    "give a domain where the shapes are regular (e.g. "
                     f"domain={{{self.dims[i]!r}: 32}} for a network that halves its input 5 times), or raise "
                     "max_degree")
             d += 1

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import CountError
+from .hf_inputs import DEFAULT_SEQ_LEN, hf_inputs, positive_limit  # noqa: F401 (re-exported)
 
 PREFIXES = ("timm:", "hf:")
-
-from .hf_inputs import DEFAULT_SEQ_LEN, hf_inputs, positive_limit  # noqa: F401 (re-exported)
 
 
 @dataclass

@@ -166,7 +166,10 @@ def main(out_dir: str) -> None:
     flat = flow.placement("cpu", ranks=[[0, 1]])
     bb = [flow.sbp.broadcast, flow.sbp.broadcast]
     model = nn.Linear(8, 6).to_global(flat, bb)
-    make = lambda _: flow.ones(5, 8, placement=flat, sbp=[flow.sbp.broadcast, flow.sbp.split(0)])
+
+    def make(_):
+        return flow.ones(5, 8, placement=flat, sbp=[flow.sbp.broadcast, flow.sbp.split(0)])
+
     result["hierarchy_2d"] = _numbers(flowflops.profile(_Gather(model, bb), input_constructor=make, mode="graph"))
     # no input_constructor: the default input is ones, broadcast on the first parameter's placement
     model, _ = build("data_parallel", dist=True)

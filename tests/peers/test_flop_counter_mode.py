@@ -13,11 +13,34 @@ from flowflops import FlopCounterMode
 from .twin_models import small_models
 
 TORCH_COUNTS = {
-    'conv_relu': {'ConvReLU.conv': {'aten.convolution': 884736}, 'Global': {'aten.convolution': 884736}, 'ConvReLU': {'aten.convolution': 884736}},
-    'small_cnn': {'SmallCNN.conv1': {'aten.convolution': 442368}, 'SmallCNN': {'aten.convolution': 1032192, 'aten.addmm': 320}, 'Global': {'aten.convolution': 1032192, 'aten.addmm': 320}, 'SmallCNN.conv2': {'aten.convolution': 589824}, 'SmallCNN.fc': {'aten.addmm': 320}},
-    'mlp_block': {'MLPBlock': {'aten.addmm': 131072}, 'Global': {'aten.addmm': 131072}, 'MLPBlock.fc1': {'aten.addmm': 65536}, 'MLPBlock.fc2': {'aten.addmm': 65536}},
-    'functional': {'Functional': {'aten.convolution': 110592, 'aten.bmm': 8192}, 'Global': {'aten.convolution': 110592, 'aten.bmm': 8192}, 'Functional.conv': {'aten.convolution': 110592}},
-    'upnet': {'UpNet.conv': {'aten.convolution': 18432}, 'UpNet': {'aten.convolution': 18432}, 'Global': {'aten.convolution': 18432}},
+    'conv_relu': {
+        'ConvReLU.conv': {'aten.convolution': 884736},
+        'Global': {'aten.convolution': 884736},
+        'ConvReLU': {'aten.convolution': 884736},
+    },
+    'small_cnn': {
+        'SmallCNN.conv1': {'aten.convolution': 442368},
+        'SmallCNN': {'aten.convolution': 1032192, 'aten.addmm': 320},
+        'Global': {'aten.convolution': 1032192, 'aten.addmm': 320},
+        'SmallCNN.conv2': {'aten.convolution': 589824},
+        'SmallCNN.fc': {'aten.addmm': 320},
+    },
+    'mlp_block': {
+        'MLPBlock': {'aten.addmm': 131072},
+        'Global': {'aten.addmm': 131072},
+        'MLPBlock.fc1': {'aten.addmm': 65536},
+        'MLPBlock.fc2': {'aten.addmm': 65536},
+    },
+    'functional': {
+        'Functional': {'aten.convolution': 110592, 'aten.bmm': 8192},
+        'Global': {'aten.convolution': 110592, 'aten.bmm': 8192},
+        'Functional.conv': {'aten.convolution': 110592},
+    },
+    'upnet': {
+        'UpNet.conv': {'aten.convolution': 18432},
+        'UpNet': {'aten.convolution': 18432},
+        'Global': {'aten.convolution': 18432},
+    },
 }
 
 # printed by torch 2.14.1 on exit (display=True, depth=2) for the "small_cnn" twin

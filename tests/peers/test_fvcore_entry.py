@@ -27,10 +27,12 @@ FVCORE = {
     'small_cnn': dict(
         total=536736,
         by_operator={'conv': 516096, 'batch_norm': 16384, 'adaptive_avg_pool2d': 4096, 'linear': 160},
-        by_module={'': 536736, 'conv1': 221184, 'bn1': 16384, 'relu': 0, 'pool': 0, 'conv2': 294912, 'act2': 0, 'avg': 4096, 'fc': 160},
+        by_module={'': 536736, 'conv1': 221184, 'bn1': 16384, 'relu': 0, 'pool': 0, 'conv2': 294912, 'act2': 0,
+            'avg': 4096, 'fc': 160},
         unsupported={'aten::max_pool2d': 1, 'aten::elu': 1},
         uncalled=set(),
-        params={'': 1570, 'conv1': 216, 'conv1.weight': 216, 'bn1': 16, 'bn1.weight': 8, 'bn1.bias': 8, 'conv2': 1168, 'conv2.weight': 1152, 'conv2.bias': 16, 'fc': 170, 'fc.weight': 160, 'fc.bias': 10},
+        params={'': 1570, 'conv1': 216, 'conv1.weight': 216, 'bn1': 16, 'bn1.weight': 8, 'bn1.bias': 8, 'conv2': 1168,
+            'conv2.weight': 1152, 'conv2.bias': 16, 'fc': 170, 'fc.weight': 160, 'fc.bias': 10},
     ),
     'mlp_block': dict(
         total=68096,
@@ -38,7 +40,8 @@ FVCORE = {
         by_module={'': 68096, 'norm': 2560, 'fc1': 32768, 'act': 0, 'fc2': 32768, 'softmax': 0},
         unsupported={'aten::gelu': 1, 'aten::add': 1, 'aten::softmax': 1},
         uncalled=set(),
-        params={'': 4256, 'norm': 64, 'norm.weight': 32, 'norm.bias': 32, 'fc1': 2112, 'fc1.weight': 2048, 'fc1.bias': 64, 'fc2': 2080, 'fc2.weight': 2048, 'fc2.bias': 32},
+        params={'': 4256, 'norm': 64, 'norm.weight': 32, 'norm.bias': 32, 'fc1': 2112, 'fc1.weight': 2048,
+            'fc1.bias': 64, 'fc2': 2080, 'fc2.weight': 2048, 'fc2.bias': 32},
     ),
     'functional': dict(
         total=59392,
@@ -54,7 +57,8 @@ FVCORE = {
         by_module={'': 15360, 'conv': 9216, 'prelu': 0, 'up': 1024, 'gn': 5120},
         unsupported={'aten::prelu': 1},
         uncalled=set(),
-        params={'': 157, 'conv': 148, 'conv.weight': 144, 'conv.bias': 4, 'prelu': 1, 'prelu.weight': 1, 'gn': 8, 'gn.weight': 4, 'gn.bias': 4},
+        params={'': 157, 'conv': 148, 'conv.weight': 144, 'conv.bias': 4, 'prelu': 1, 'prelu.weight': 1, 'gn': 8,
+            'gn.weight': 4, 'gn.bias': 4},
     ),
 }
 

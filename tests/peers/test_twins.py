@@ -32,19 +32,30 @@ from .twin_models import small_models
 
 SMALL = {
     # tiny_swin measured 2026-12-07 11:58 UTC, tiny_vit 11:56 UTC, the same environment
-    'tiny_swin': {'params': 7802, 'ptflops': 373578, 'ptflops_nofunc': 369482, 'ptflops_aten': 425290, 'thop': 366912, 'thop_params': 7802, 'fvcore': 438080, 'torch': 819840},
-    'tiny_vit': {'params': 21098, 'ptflops': 1204554, 'ptflops_nofunc': 1196362, 'ptflops_aten': 1702218, 'thop': 1188160, 'thop_params': 19050, 'fvcore': 1722688, 'torch': 3342976},
-    'conv_relu': {'params': 448, 'ptflops': 491520, 'ptflops_nofunc': 475136, 'ptflops_aten': 458752, 'thop': 442368, 'thop_params': 448, 'fvcore': 442368, 'torch': 884736},
-    'small_cnn': {'params': 1570, 'ptflops': 585898, 'ptflops_nofunc': 561322, 'ptflops_aten': 520362, 'thop': 553136, 'thop_params': 1570, 'fvcore': 536736, 'torch': 1032512},
-    'mlp_block': {'params': 4256, 'ptflops': 70144, 'ptflops_nofunc': 68608, 'ptflops_aten': 67072, 'thop': 69104, 'thop_params': 4256, 'fvcore': 68096, 'torch': 131072},
-    'upnet': {'params': 157, 'ptflops': 14080, 'ptflops_nofunc': 12800, 'ptflops_aten': 9472, 'thop': 10496, 'thop_params': 149, 'fvcore': 15360, 'torch': 18432},
-    'functional': {'params': 224, 'ptflops': 65536, 'ptflops_nofunc': 57344, 'ptflops_aten': 61440, 'thop': 55296, 'thop_params': 224, 'fvcore': 59392, 'torch': 118784},
+    'tiny_swin': {'params': 7802, 'ptflops': 373578, 'ptflops_nofunc': 369482, 'ptflops_aten': 425290, 'thop': 366912,
+        'thop_params': 7802, 'fvcore': 438080, 'torch': 819840},
+    'tiny_vit': {'params': 21098, 'ptflops': 1204554, 'ptflops_nofunc': 1196362, 'ptflops_aten': 1702218,
+        'thop': 1188160, 'thop_params': 19050, 'fvcore': 1722688, 'torch': 3342976},
+    'conv_relu': {'params': 448, 'ptflops': 491520, 'ptflops_nofunc': 475136, 'ptflops_aten': 458752, 'thop': 442368,
+        'thop_params': 448, 'fvcore': 442368, 'torch': 884736},
+    'small_cnn': {'params': 1570, 'ptflops': 585898, 'ptflops_nofunc': 561322, 'ptflops_aten': 520362, 'thop': 553136,
+        'thop_params': 1570, 'fvcore': 536736, 'torch': 1032512},
+    'mlp_block': {'params': 4256, 'ptflops': 70144, 'ptflops_nofunc': 68608, 'ptflops_aten': 67072, 'thop': 69104,
+        'thop_params': 4256, 'fvcore': 68096, 'torch': 131072},
+    'upnet': {'params': 157, 'ptflops': 14080, 'ptflops_nofunc': 12800, 'ptflops_aten': 9472, 'thop': 10496,
+        'thop_params': 149, 'fvcore': 15360, 'torch': 18432},
+    'functional': {'params': 224, 'ptflops': 65536, 'ptflops_nofunc': 57344, 'ptflops_aten': 61440, 'thop': 55296,
+        'thop_params': 224, 'fvcore': 59392, 'torch': 118784},
 }
 
 ZOO = {
-    'resnet50': {'params': 25557032, 'ptflops': 4132436968, 'ptflops_nofunc': 4121925096, 'ptflops_aten': 4089185256, 'thop': 4133742592, 'thop_params': 25557032, 'fvcore': 4111512576, 'torch': 8178368512},
-    'densenet161': {'params': 28681000, 'ptflops': 7850193256, 'ptflops_nofunc': 7818356584, 'ptflops_aten': 7727908072, 'thop': 7845841056, 'thop_params': 28681000, 'fvcore': 7786843488, 'torch': 15455814144},
-    'mobilenet_v2': {'params': 3504872, 'ptflops': 320300008, 'ptflops_nofunc': 320237288, 'ptflops_aten': 300775272, 'thop': 327486720, 'thop_params': 3504872, 'fvcore': 314193216, 'torch': 601548544},
+    'resnet50': {'params': 25557032, 'ptflops': 4132436968, 'ptflops_nofunc': 4121925096, 'ptflops_aten': 4089185256,
+        'thop': 4133742592, 'thop_params': 25557032, 'fvcore': 4111512576, 'torch': 8178368512},
+    'densenet161': {'params': 28681000, 'ptflops': 7850193256, 'ptflops_nofunc': 7818356584,
+        'ptflops_aten': 7727908072, 'thop': 7845841056, 'thop_params': 28681000, 'fvcore': 7786843488,
+        'torch': 15455814144},
+    'mobilenet_v2': {'params': 3504872, 'ptflops': 320300008, 'ptflops_nofunc': 320237288, 'ptflops_aten': 300775272,
+        'thop': 327486720, 'thop_params': 3504872, 'fvcore': 314193216, 'torch': 601548544},
 }
 
 THOP_LAYERS = {

@@ -4,9 +4,9 @@ FlopCounterMode counts 2 FLOPs per multiply-add of the matrix products and convo
 formulas for (mm, addmm, bmm, baddbmm, convolution, scaled-dot-product attention), and nothing
 else: no bias, normalisation, activation, pooling or add (its registry,
 torch/utils/flop_counter.py:822-839). On the CPU, scaled-dot-product attention runs as
-``_scaled_dot_product_flash_attention_for_cpu``, which has no formula there: counted 0. torchvision's model cards report this
-total / 2 as "GFLOPS"; here ``Cost.macs`` is that half, ``Cost.flops`` FlopCounterMode's own
-total. It works below functional calls, so both engines reproduce it.
+``_scaled_dot_product_flash_attention_for_cpu``, which has no formula there: counted 0.
+torchvision's model cards report this total / 2 as "GFLOPS"; here ``Cost.macs`` is that half,
+``Cost.flops`` FlopCounterMode's own total. It works below functional calls, so both engines reproduce it.
 """
 from __future__ import annotations
 
