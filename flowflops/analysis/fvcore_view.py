@@ -75,7 +75,7 @@ _FN_ATEN = {
     "truediv": "div", "floordiv": "floor_divide", "pow": "pow", "neg": "neg", "conv1d": "_convolution",
     "conv2d": "_convolution", "conv3d": "_convolution", "conv_transpose1d": "_convolution",
     "conv_transpose2d": "_convolution", "conv_transpose3d": "_convolution", "interpolate": "",
-    "relu6": "hardtanh", "getitem": "slice",
+    "relu6": "hardtanh", "getitem": "slice", "batch_matmul": "bmm",  # flow.bmm is flow._C.batch_matmul
 }
 
 _NORMS = ("GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm")
