@@ -136,7 +136,8 @@ def _result_types():
 
     return [result.Report, result.Roofline, result.Fit, result.ReportDiff, result.Comparison, result.Explanation,
             result.GateResult, llm.Generation, llm.Sweep, symbolic.Formula, symbolic.Symbolic, symbolic.SymbolicDiff,
-            symbolic.Piecewise, symbolic.PiecewiseSymbolic, measure.Measurement, measure.MFUSummary]
+            symbolic.Piecewise, symbolic.PiecewiseSymbolic, symbolic.PiecewiseDiff, measure.Measurement,
+            measure.MFUSummary]
 
 
 @pytest.mark.parametrize("cls", _result_types(), ids=lambda c: f"{c.__module__}.{c.__name__}")

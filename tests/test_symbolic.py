@@ -216,12 +216,17 @@ def test_interpolate_recovers_a_known_polynomial():
 
 def test_counts_taken(gpt, cnn):
     # the CNN is linear in B, H and W: the first guess (degree 1 each) holds, so 2 values per size
-    # on the grid, 2*2*2 = 8 counts, and the 2 default checks: 10
-    assert cnn[1].counts == 2 * 2 * 2 + 2
-    # the decoder is quadratic in T: the guess (a 2 x 2 grid, 4 counts, and 2 checks) misses; along
-    # the axes through (B, T) = (2, 2): B = 4 (1 count) shows degree 1, T = 4, 5 (2 counts) degree
-    # 2; the 2 x 3 grid then needs (B, T) = (3, 4) (1 count): 4 + 2 + 3 + 1 = 10
-    assert gpt[1].counts == 10 and gpt[1].macs.degree("T") == 2
+    # on the grid, 2*2*2 = 8 counts, and the default check at the smallest sizes (1, 2, 2): 9
+    assert cnn[1].counts == 2 * 2 * 2 + 1 and cnn[1].check_points == [{"B": 1, "H": 2, "W": 2}]
+    # the decoder is quadratic in T: the guess (a 2 x 2 grid, 4 counts, and the check at (1, 1))
+    # misses; along the axes through (B, T) = (2, 2): B = 4 (1 count) shows degree 1, T = 4, 5
+    # (2 counts) degree 2; the 2 x 3 grid then needs (B, T) = (3, 4) (1 count): 4 + 1 + 3 + 1 = 9
+    assert gpt[1].counts == 9 and gpt[1].macs.degree("T") == 2
+    # checks=2 adds one shape drawn off the grid in every size: B and T in {1, 4, 5}, not (1, 1)
+    two = flowflops.symbolic(cnn[0], ("B", 3, "H", "W"), domain={"H": 2, "W": 2}, checks=2)
+    assert two.counts == 10 and two.macs == cnn[1].macs
+    (drawn,) = [p for p in two.check_points if p != {"B": 1, "H": 2, "W": 2}]
+    assert drawn["B"] in (1, 4, 5) and drawn["H"] in (2, 8, 10) and drawn["W"] in (2, 8, 10)
     # checks=0: every degree is found along its axis first (the base and 2 more per size: 7),
     # then the grid's 8 corners, 4 of them new: 11; the axis counts off the grid check the fit
     model, sym = cnn
@@ -322,6 +327,19 @@ def test_cli_symbolic(tmp_path, capsys):
     assert run(args[:-2] + ["--mode", "both"]) == 2
     assert run(args[:4] + ["--domain", "H=two"]) == 2
     assert "bad --domain" in capsys.readouterr().err
+
+
+def test_cli_domain_and_split_without_symbolic_are_refused(capsys):
+    # they shape --symbolic's formulas; without --symbolic they would be ignored: exit 2, naming the fix
+    from flowflops.cli.command import run
+
+    base = ["tests.test_symbolic:small_cnn", "--input-shape", "1,3,8,8", "--mode", "graph"]
+    for extra, named in ((["--domain", "H=2"], "--domain only go"), (["--split", "H=2"], "--split only go"),
+                         (["--domain", "H=2", "--split", "H=2"], "--domain and --split only go")):
+        assert run(base + extra) == 2
+        err = capsys.readouterr().err
+        assert named in err and "add --symbolic" in err
+    assert run(base) == 0  # the same count without them
 
 
 # -- a decode step in (B, L): the reference decoder against a cache of L positions ----------------
@@ -521,7 +539,87 @@ def test_cli_symbolic_split(capsys):
     assert "where H a multiple of 2:" in out and "0 (Conv2d): 448*H\n" in out + "\n"
     assert run(args[:-1] + ["H=two"]) == 2
     assert "bad --split" in capsys.readouterr().err
-    assert run(args + ["--format", "latex"]) == 2
+    # LaTeX and Markdown as for one formula: each class under its domain
+    assert run(args + ["--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(r"\begin{cases}") == 4 and out.startswith(r"\mathrm{MACs}(H) = \begin{cases} ")
+    assert r"& H \equiv 1 \pmod{2} \\ " in out and r"& H \equiv 0 \pmod{2} \end{cases}" in out
+    assert run(args + ["--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "**Where H = 1 + a multiple of 2:**" in out and "| 0 | Conv2d | `448*H + 448` |" in out
+    assert "**Where H a multiple of 2:**" in out and "| 0 | Conv2d | `448*H` |" in out
+
+
+def test_piecewise_latex_markdown_and_diff():
+    from flowflops.render.symbolic import domain_latex
+    from flowflops.tools.symbolic import PiecewiseDiff, Piecewise, piecewise
+
+    big = 2 ** 62
+    # the classes in LaTeX: residue, then a lower bound where the class starts above its first
+    # positive size (B from 2 up, odd: 3, 5, ...), an upper bound where there is one
+    assert domain_latex("H", range(1, big, 2)) == r"H \equiv 1 \pmod{2}"
+    assert domain_latex("H", range(2, big, 2)) == r"H \equiv 0 \pmod{2}"
+    assert domain_latex("H", range(32, big, 32)) == r"H \equiv 0 \pmod{32}"
+    assert domain_latex("B", range(3, big, 2)) == r"B \equiv 1 \pmod{2},\ B \geq 3"
+    assert domain_latex("T", range(1, 17)) == r"1 \leq T \leq 16"
+    assert domain_latex("T", range(2, big)) == r"T \geq 2"
+    assert domain_latex("H", range(2, 11, 4)) == r"H \equiv 2 \pmod{4},\ H \leq 10"
+
+    narrow, wide = (piecewise(m, (1, 3, "H", 8), split={"H": 2}) for m in (small_cnn(), wide_cnn()))
+    # the conv as in test_piecewise_by_parity_of_a_stride_2_size: 8 channels 896*ceil(H/2) (odd H
+    # 448*H + 448, even 448*H); 16 channels 1792*ceil(H/2) (odd 896*H + 896, even 896*H)
+    conv = narrow.by_module()["0"].macs
+    assert conv.to_latex() == (r"\begin{cases} 448 H + 448 & H \equiv 1 \pmod{2} \\ "
+                               r"448 H & H \equiv 0 \pmod{2} \end{cases}")
+    assert Piecewise.from_dict(conv.to_dict()) == conv
+    assert narrow.to_latex("params").startswith(r"\mathrm{params}(H) = \begin{cases} ")
+    md = narrow.to_markdown()
+    assert md.index("**Where H = 1 + a multiple of 2:**") < md.index("| 0 | Conv2d | `448*H + 448` |") \
+        < md.index("**Where H a multiple of 2:**") < md.index("| 0 | Conv2d | `448*H` |")
+
+    # B - A class by class: the conv (896 - 448)*H + (896 - 448) for odd H, 448*H for even; the
+    # Linear 16*10 + 10 against 8*10 + 10: +80 in both; parameters 40*c + 10 (as in
+    # test_diff_of_two_models_formulas): +320 in both
+    d = narrow.diff(wide, ("8 channels", "16 channels"))
+    assert isinstance(d, PiecewiseDiff) and sorted(d.pieces) == [(0,), (1,)]
+    odd, even = d.pieces[(0,)], d.pieces[(1,)]
+    assert odd.modules()["0"].delta.macs == Formula(("H",), {(1,): 448, (0,): 448})
+    assert even.modules()["0"].delta.macs == Formula(("H",), {(1,): 448})
+    for part in (odd, even):
+        assert part.modules()["5"].delta.macs == Formula(("H",), {(0,): 80})
+        assert part.total.params == Formula(("H",), {(0,): 320})
+    assert d.piece(H=9) is odd and d.piece(H=10) is even
+    text = d.to_text()
+    assert text.index("where H = 1 + a multiple of 2:") < text.index("0 [changed]: 448*H + 448") \
+        < text.index("where H a multiple of 2:") < text.index("0 [changed]: 448*H\n")
+    assert [k for k, _ in d.to_dict()["pieces"]] == [[0], [1]]
+    # one formula for even H against the split: only the even class has a difference
+    plain = flowflops.symbolic(small_cnn(), (1, 3, "H", 8), domain={"H": 2})
+    mixed = plain.diff(wide)
+    assert sorted(mixed.pieces) == [(1,)]
+    assert mixed.pieces[(1,)].modules()["0"].delta.macs == even.modules()["0"].delta.macs
+    with pytest.raises(ValueError, match="split differently"):
+        narrow.diff(piecewise(small_cnn(), (1, 3, "H", 8), split={"H": 2}, domain={"H": range(2, big)}))
+
+
+def test_cli_diff_of_two_piecewise_files(tmp_path, capsys):
+    from flowflops.cli.command import run
+
+    paths = []
+    for factory in ("small_cnn", "wide_cnn"):
+        paths.append(str(tmp_path / f"{factory}.json"))
+        assert run([f"tests.test_symbolic:{factory}", "--input-shape", "1,3,H,8", "--symbolic", "--split", "H=2",
+                    "--format", "json", "--output", paths[-1]]) == 0
+    capsys.readouterr()
+    assert run(["diff", *paths]) == 0
+    out = capsys.readouterr().out  # as in test_piecewise_latex_markdown_and_diff
+    assert "where H = 1 + a multiple of 2:" in out and "0 [changed]: 448*H + 448" in out
+    assert "where H a multiple of 2:" in out and "5 [changed]: 80" in out
+    assert run(["diff", *paths, "--format", "json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert [k for k, _ in data["pieces"]] == [[0], [1]]
 
 
 @pytest.mark.slow

@@ -132,7 +132,7 @@ def _model_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     from .symbolic import add_arguments
 
-    add_arguments(p)  # --symbolic, --domain
+    add_arguments(p)  # --symbolic, --domain, --split
     return p
 
 
@@ -196,6 +196,9 @@ def _count_model(args: argparse.Namespace) -> None:
         raise CliError(f"--count-functional prices eager mode's functional calls; --mode {args.mode} "
                        "compiles the model and sees every op already: drop it, or use --mode eager")
     kwargs = parse_kwargs(args.kwargs)
+    from .symbolic import check_symbolic_flags
+
+    check_symbolic_flags(args)  # --domain / --split without --symbolic
     if args.symbolic:
         from .symbolic import cmd_symbolic
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Tuple, Union
 
 from .common import CliError, _write
 
-__all__ = ["add_arguments", "parse_spec", "parse_domain", "cmd_symbolic"]
+__all__ = ["add_arguments", "check_symbolic_flags", "parse_spec", "parse_domain", "cmd_symbolic"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,6 +18,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--symbolic: the sizes a name covers: NAME=M (multiples of M) or NAME=A..B")
     p.add_argument("--split", default=None, metavar="H=2,W=2",
                    help="--symbolic: one formula per residue class of NAME modulo M (e.g. the parity of H)")
+
+
+def check_symbolic_flags(args: argparse.Namespace) -> None:
+    """``--domain`` and ``--split`` shape the formulas of ``--symbolic``: given without it they
+    would be ignored, so they are refused, naming the fix."""
+    given = [f for f, v in (("--domain", getattr(args, "domain", None)), ("--split", getattr(args, "split", None)))
+             if v is not None]
+    if given and not getattr(args, "symbolic", False):
+        raise CliError(f"{' and '.join(given)} only go with --symbolic (exact formulas in the names of "
+                       "--input-shape): add --symbolic with a shape that names its sizes, e.g. "
+                       "--input-shape B,3,H,W --symbolic --domain H=32,W=32; or drop "
+                       f"{' and '.join(given)} to count one shape")
 
 
 def parse_spec(text: Any) -> Tuple[Union[int, str], ...]:
@@ -82,19 +94,13 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
     spec = parse_spec(args.input_shape)
     domain = parse_domain(args.domain)
     split = parse_split(getattr(args, "split", None))
-    if split and args.format in ("markdown", "latex"):
-        raise CliError(f"--symbolic --split writes text or json, not {args.format}")
     model, ctor, _ = build()
     cfg = {"count_functional": True} if args.count_functional else {}
     kw = dict(domain=domain, input_constructor=ctor, mode=args.mode, convention=args.convention,
               backend_specific_config=cfg)
     depth = 1 if args.depth is None else args.depth
     try:
-        if split:
-            pw = piecewise(model, spec, split, **kw)
-            _write(pw.to_json() if args.format == "json" else pw.table(depth), args.output)
-            return
-        sym = symbolic(model, spec, **kw)
+        sym: Any = piecewise(model, spec, split, **kw) if split else symbolic(model, spec, **kw)
     except (ValueError, TypeError) as err:  # the names, the domain: the user's arguments
         raise CliError(str(err))
     if args.format == "json":
@@ -109,8 +115,9 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
 
 
 def _load_symbolic(path: str) -> Any:
-    """The :class:`Symbolic` in ``path`` (a ``--symbolic --format json`` file), or ``None`` when
-    the file is something else (a report: the plain diff reads it)."""
+    """The :class:`Symbolic` (or, with ``--split``, :class:`PiecewiseSymbolic`) in ``path`` (a
+    ``--symbolic --format json`` file), or ``None`` when the file is something else (a report:
+    the plain diff reads it)."""
     import json
     import os
 
@@ -123,13 +130,19 @@ def _load_symbolic(path: str) -> Any:
             data = json.load(f)
     except (OSError, ValueError, RecursionError):
         return None
-    if not (isinstance(data, dict) and {"spec", "dims", "total", "modules", "operators"} <= set(data)):
+    if not isinstance(data, dict):
         return None
-    from ..tools.symbolic import Symbolic
+    from ..tools.symbolic import PiecewiseSymbolic, Symbolic
 
+    if {"spec", "split", "pieces"} <= set(data):  # --symbolic --split: one formula per residue class
+        read: Callable[[Any], Any] = PiecewiseSymbolic.from_dict
+    elif {"spec", "dims", "total", "modules", "operators"} <= set(data):
+        read = Symbolic.from_dict
+    else:
+        return None
     try:
-        return Symbolic.from_dict(data)
-    except (KeyError, TypeError, ValueError) as err:
+        return read(data)
+    except (KeyError, IndexError, StopIteration, TypeError, ValueError) as err:
         raise CliError(f"{path} looks like a --symbolic JSON file but cannot be read: {err}") from None
 
 

@@ -8,7 +8,9 @@ from typing import Any, List, Tuple
 
 __all__ = [
     "NAMES", "UNBOUNDED", "domain_text", "formula_text", "formula_latex", "domain_line", "symbolic_text",
-    "symbolic_markdown", "symbolic_latex"
+    "symbolic_markdown", "symbolic_latex", "symbolic_diff_text", "domain_latex", "piecewise_text",
+    "piecewise_latex", "piecewise_symbolic_text", "piecewise_symbolic_latex", "piecewise_symbolic_markdown",
+    "piecewise_diff_text"
 ]
 
 NAMES = {"macs": "MACs", "flops": "FLOPs", "params": "params", "bytes": "bytes"}
@@ -190,4 +192,53 @@ def piecewise_symbolic_text(ps: Any, depth: Any = None) -> str:
     for _, sym in sorted(ps.pieces.items()):
         out.append(f"where {'; '.join(domain_text(d, sym.domain[d]) for d in ps.split)}:")
         out.append(symbolic_text(sym, depth))
+    return "\n".join(out)
+
+
+def domain_latex(name: str, r: range) -> str:
+    """A dimension's domain in LaTeX: ``H \\equiv 1 \\pmod{2}``, ``T \\geq 2``, ``1 \\leq T \\leq 16``;
+    a lower bound beside the residue where the class starts above its first positive size."""
+    top = None if r.stop >= UNBOUNDED else r[-1]
+    if r.step == 1:
+        if top is None:
+            return f"{name} \\geq {r.start}"
+        return f"{r.start} \\leq {name} \\leq {top}"
+    residue = r.start % r.step
+    parts = [f"{name} \\equiv {residue} \\pmod{{{r.step}}}"]
+    if r.start > (residue or r.step):
+        parts.append(f"{name} \\geq {r.start}")
+    if top is not None:
+        parts.append(f"{name} \\leq {top}")
+    return ",\\ ".join(parts)
+
+
+def piecewise_latex(pw: Any) -> str:
+    """``\\begin{cases} f_0 & \\text{domain}_0 \\\\ ... \\end{cases}``: one row per residue class, in
+    the order of the classes (the domain's 1st size is in class 0)."""
+    sep = ",\\ "
+    rows = [f"{formula_latex(f)} & {sep.join(domain_latex(d, f.domain[d]) for d in pw.split)}"
+            for _, f in sorted(pw.pieces.items())]
+    return "\\begin{cases} " + " \\\\ ".join(rows) + " \\end{cases}"
+
+
+def piecewise_symbolic_latex(ps: Any, quantity: str = "macs") -> str:
+    """``\\mathrm{MACs}(H) = \\begin{cases} ... \\end{cases}`` for the whole model."""
+    return f"\\mathrm{{{NAMES[quantity]}}}({', '.join(ps.dims)}) = {piecewise_latex(ps.formula(quantity))}"
+
+
+def piecewise_symbolic_markdown(ps: Any, depth: int = 1) -> str:
+    """Each residue class's table (:func:`symbolic_markdown`) under a line naming its class."""
+    out = []
+    for _, sym in sorted(ps.pieces.items()):
+        out.append(f"**Where {'; '.join(domain_text(d, sym.domain[d]) for d in ps.split)}:**\n")
+        out.append(symbolic_markdown(sym, depth))
+    return "\n".join(out)
+
+
+def piecewise_diff_text(pd: Any, depth: Any = None, show_all: bool = False) -> str:
+    """Each residue class's difference (:func:`symbolic_diff_text`) under its class."""
+    out = []
+    for _, d in sorted(pd.pieces.items()):
+        out.append(f"where {'; '.join(domain_text(n, d.domain[n]) for n in pd.split)}:")
+        out.append(symbolic_diff_text(d, depth, show_all))
     return "\n".join(out)

@@ -12,8 +12,10 @@ raised a :class:`CountError` naming what missed.
 (``domain={"H": 32}``: 32, 64, 96, ...; ``domain={"T": range(1, 17)}``: 1..16; default: 1, 2,
 3, ...). The first guess is degree 1 in every dimension: the grid of the domain's second and
 third values per dimension is counted, every number interpolated on it (a tensor-product
-Lagrange fit, exact fractions) and checked at ``checks`` further shapes: the domain's smallest
-sizes, then shapes drawn at random off the grid in every dimension. Only where a check misses is
+Lagrange fit, exact fractions) and checked at ``checks`` further shapes (1 by default): the
+domain's smallest sizes (off the grid in every dimension, so a wrong degree in any of them shows,
+and where models take other paths: a batch of 1, a 1x1 map), then shapes drawn at random off
+the grid in every dimension. Only where a check misses is
 the degree found along each axis (the other dimensions at their second value): the values
 ``x_1, x_2, ...`` are counted until the ``(d+1)``-th finite difference of every cost is zero, up
 to ``max_degree``; the grid is widened to ``d_X + 1`` values and the fit checked again (at the
@@ -32,27 +34,21 @@ from __future__ import annotations
 import itertools
 import keyword
 import operator
-import random
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..errors import CountError
+from ..analysis.polyfit import (Exps, Fitter, Point, Sample, Terms, describe_key, fit_counts, interpolate,
+                                sample_of)
 from ..records import Cost
 from ..render.symbolic import UNBOUNDED, domain_text
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..result import Report
 
 __all__ = [
     "Exps", "Terms", "Point", "QUANTITIES", "Formula", "CostAt", "Costs", "Symbolic", "Sample", "sample_of",
     "interpolate", "symbolic"
 ]
 
-Exps = Tuple[int, ...]
-Terms = Dict[Exps, Fraction]
-Point = Tuple[int, ...]
 QUANTITIES = ("macs", "flops", "params", "bytes")
 _BIG = UNBOUNDED
 
@@ -383,9 +379,13 @@ class Symbolic(Costs):
 
         return json.dumps(self.to_dict(), indent=indent)
 
-    def diff(self, other: "Symbolic", names: Sequence[str] = ("A", "B")) -> "SymbolicDiff":
+    def diff(self, other: Any, names: Sequence[str] = ("A", "B")) -> Any:
         """What changes from these formulas (A) to ``other``'s (B): ``B - A`` as formulas, for
-        the whole model, per module path and per op type, on the sizes both domains hold."""
+        the whole model, per module path and per op type, on the sizes both domains hold (a
+        :class:`SymbolicDiff`; against a :class:`PiecewiseSymbolic`, a :class:`PiecewiseDiff`,
+        one per residue class)."""
+        if isinstance(other, PiecewiseSymbolic):
+            return piecewise_diff(self, other, names)
         return symbolic_diff(self, other, names)
 
     @classmethod
@@ -503,157 +503,10 @@ def symbolic_diff(a: "Symbolic", b: "Symbolic", names: Sequence[str] = ("A", "B"
     return SymbolicDiff((first, second), dims, domain, a, b, minus(a, b), rows)
 
 
-# -- fitting ------------------------------------------------------------------------------
-
-Sample = Dict[Tuple[str, str, str], int]  # (kind, key, quantity) -> value; kind "m" module / "o" op
-
-
-def sample_of(report: "Report") -> Sample:
-    """Every number :func:`symbolic` fits, from one count's :class:`flowflops.Report`."""
-    out: Sample = {}
-    costs, traffic = report.by_module(), report.by_module_bytes()
-    for p, info in report.modules.items():
-        c = costs.get(p, Cost())
-        out[("m", p, "macs")], out[("m", p, "flops")] = c.macs, c.flops
-        out[("m", p, "params")] = info.params
-        out[("m", p, "bytes")] = traffic[p].total if p in traffic else 0
-    op_traffic = report.by_operator_bytes()
-    for op, c in report.by_operator().items():
-        out[("o", op, "macs")], out[("o", op, "flops")] = c.macs, c.flops
-    for op, t in op_traffic.items():
-        out[("o", op, "bytes")] = t.total
-        out.setdefault(("o", op, "macs"), 0)
-        out.setdefault(("o", op, "flops"), 0)
-    if ("m", "", "macs") not in out:  # a report without a module tree: the totals
-        out[("m", "", "macs")], out[("m", "", "flops")] = report.macs, report.flops
-        out[("m", "", "params")], out[("m", "", "bytes")] = report.params, report.bytes
-    return out
-
-
-def _lagrange_matrix(xs: Sequence[int]) -> List[List[Fraction]]:
-    """``M`` with ``coef[e] = sum_k M[e][k] * y[k]``: the polynomial of degree ``len(xs) - 1``
-    through ``(xs[k], y[k])``, lowest degree first."""
-    n = len(xs)
-    m = [[Fraction(0)] * n for _ in range(n)]
-    for k, xk in enumerate(xs):
-        basis = [Fraction(1)]
-        denom = 1
-        for j, xj in enumerate(xs):
-            if j == k:
-                continue
-            nxt = [Fraction(0)] * (len(basis) + 1)
-            for i, b in enumerate(basis):  # basis * (x - xj)
-                nxt[i + 1] += b
-                nxt[i] -= xj * b
-            basis = nxt
-            denom *= xk - xj
-        for e, b in enumerate(basis):
-            m[e][k] = b / denom
-    return m
-
-
-def interpolate(grid: Sequence[Sequence[int]], values: Mapping[Point, int],
-                mats: Optional[List[List[List[Fraction]]]] = None) -> Terms:
-    """The polynomial of degree ``< len(grid[i])`` in variable ``i`` through ``values`` on the
-    grid ``product(*grid)`` (exact: tensor-product Lagrange interpolation; ``mats``: the
-    grid's :func:`_lagrange_matrix` per axis, when already made)."""
-    mats = mats or [_lagrange_matrix(xs) for xs in grid]
-    # index space: start with grid indices, replace axis by axis with exponents
-    table: Dict[Tuple[int, ...], Fraction] = {
-        idx: Fraction(values[tuple(grid[i][k] for i, k in enumerate(idx))])
-        for idx in itertools.product(*(range(len(xs)) for xs in grid))}
-    for axis, m in enumerate(mats):
-        n = len(m)
-        nxt: Dict[Tuple[int, ...], Fraction] = {}
-        for idx in table:
-            if idx[axis] != 0:
-                continue
-            ys = [table[idx[:axis] + (k,) + idx[axis + 1:]] for k in range(n)]
-            for e in range(n):
-                c = sum((m[e][k] * ys[k] for k in range(n) if ys[k]), Fraction(0))
-                nxt[idx[:axis] + (e,) + idx[axis + 1:]] = c
-        table = nxt
-    return {e: c for e, c in table.items() if c != 0}
-
-
-def _differences_vanish(ys: Sequence[int], order: int) -> bool:
-    """Whether the ``order``-th finite difference of ``ys`` (equally spaced) is zero."""
-    d = list(ys)
-    for _ in range(order):
-        d = [b - a for a, b in zip(d, d[1:])]
-    return all(v == 0 for v in d)
-
+# -- fitting: flowflops.analysis.polyfit ----------------------------------------------------
 
 def _describe(kind: str, key: str, quantity: str) -> str:
-    what = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "bytes": "bytes"}[quantity]
-    if kind == "m":
-        return f"the {what} of {'the whole model' if key == '' else f'module {key!r}'}"
-    return f"the {what} of the {key!r} ops"
-
-
-def _most_specific(keys: List[Tuple[str, str, str]]) -> Tuple[str, str, str]:
-    """The key an error names: the deepest module (then MACs before FLOPs, bytes, params),
-    else an op type."""
-    order = {q: i for i, q in enumerate(QUANTITIES)}
-    return min(keys, key=lambda k: (k[0] != "m", -(k[1].count(".") + bool(k[1])), order[k[2]], k[1]))
-
-
-def _at(dims: Sequence[str], point: Point) -> str:
-    return ", ".join(f"{d}={v}" for d, v in zip(dims, point))
-
-
-class _Fitter:
-    def __init__(self, count: Callable[[Point], Any], dims: Tuple[str, ...], domain: Dict[str, range],
-                 max_degree: int) -> None:
-        self.count_report, self.dims, self.domain, self.max_degree = count, dims, domain, max_degree
-        self.samples: Dict[Point, Sample] = {}
-        self.last: Any = None
-        self.first: Any = None
-
-    def sample(self, point: Point) -> Sample:
-        if point not in self.samples:
-            report = self.count_report(point)
-            self.samples[point] = sample_of(report)
-            self.last = report
-            if self.first is None:
-                self.first = report
-        return self.samples[point]
-
-    def axis_values(self, i: int, n: int) -> List[int]:
-        """The first ``n`` values of dimension ``i`` the fit uses: from the domain's second value
-        (the first, when the domain is too short), equally spaced."""
-        r = self.domain[self.dims[i]]
-        skip = 1 if len(r) >= n + 1 else 0
-        if len(r) < n + skip:
-            raise CountError(
-                f"the domain of {self.dims[i]} ({domain_text(self.dims[i], r)}) has {len(r)} sizes, too few to "
-                f"find the degree of the cost in {self.dims[i]} ({n} needed): widen it")
-        return [r[k + skip] for k in range(n)]
-
-    def degree(self, i: int, base: Point, start: int = 0) -> int:
-        """The degree in dimension ``i`` of every fitted number, along the axis through ``base``
-        (at least ``start``: from the ``start + 2`` first values on)."""
-        d = start
-        while True:
-            xs = self.axis_values(i, d + 2)
-            pts = [base[:i] + (x,) + base[i + 1:] for x in xs]
-            samples = [self.sample(p) for p in pts]
-            keys = set().union(*samples)
-            bad = [k for k in sorted(keys) if not _differences_vanish([s.get(k, 0) for s in samples], d + 1)]
-            if not bad:
-                return d
-            if d >= self.max_degree:
-                k = _most_specific(bad)
-                others = self.dims[:i] + self.dims[i + 1:]
-                rest = base[:i] + base[i + 1:]
-                raise CountError(
-                    f"{_describe(*k)} is not a polynomial of degree <= {self.max_degree} in {self.dims[i]} "
-                    f"(counted at {self.dims[i]} = {', '.join(map(str, xs))}"
-                    f"{', with ' + _at(others, rest) if others else ''}): "
-                    "give a domain where the shapes are regular (e.g. "
-                    f"domain={{{self.dims[i]!r}: 32}} for a network that halves its input 5 times), or raise "
-                    "max_degree")
-            d += 1
+    return describe_key((kind, key, quantity))
 
 
 def symbolic(
@@ -663,7 +516,7 @@ def symbolic(
     domain: Optional[Mapping[str, Union[int, range]]] = None,
     input_constructor: Optional[Callable[[Any], Any]] = None,
     mode: str = "graph",
-    checks: int = 2,
+    checks: int = 1,
     max_degree: int = 4,
     seed: int = 0,
     **profile_kwargs: Any,
@@ -678,7 +531,8 @@ def symbolic(
     an int ``m`` (the multiples of ``m``) or a ``range`` (``range(1, 17)`` for a model whose
     positional table has 16 rows); every other name: 1, 2, 3, ...
     ``checks``: shapes counted only to check every fit (besides the axis counts the grid does
-    not use): the smallest sizes of the domain, then shapes drawn at random (``seed``).
+    not use; 1 by default): the smallest sizes of the domain, then shapes drawn at random off
+    the grid (``seed``).
     ``max_degree``: the highest degree tried per dimension. Every other keyword goes to
     :func:`flowflops.profile` (``mode`` is ``"graph"`` here by default; ``convention``,
     ``attention``, ``optimizer``...).
@@ -717,41 +571,16 @@ def symbolic(
         shape = tuple(values[s] if isinstance(s, str) else s for s in spec)
         return profile(model, shape, input_constructor=input_constructor, mode=mode, **profile_kwargs)
 
-    fit = _Fitter(count, names, doms, max_degree)
-    base = tuple(fit.axis_values(i, 1)[0] for i in range(len(names)))
-    # a first guess of degree 1 in every size (most costs are), checked at shapes off the grid;
-    # only where a check misses is the degree found along each axis (and the grid widened)
-    degrees = [min(1, max_degree)] * len(names)
-    if not checks:  # nothing off the grid would check a guess: find every degree along its axis
-        degrees = [fit.degree(i, base) for i in range(len(names))]
-    rng = random.Random(seed)
-    extra: Optional[List[Point]] = None
-    while True:
-        grid = [fit.axis_values(i, d + 1) for i, d in enumerate(degrees)]
-        fit_pts = list(itertools.product(*grid))
-        for p in fit_pts:
-            fit.sample(p)
-        if extra is None:
-            extra = _random_points(names, doms, grid, set(fit.samples), checks, rng)
-            for p in extra:
-                fit.sample(p)
-        on_grid = set(fit_pts)
-        check_pts = [p for p in fit.samples if p not in on_grid]
-        formulas, misses = _fit_all(fit, names, doms, grid, fit_pts, check_pts)
-        if not misses:
-            break
-        found = [fit.degree(i, base, d) for i, d in enumerate(degrees)]
-        if found == degrees:  # no axis shows a higher degree: the miss is the model's, not the fit's
-            k = _most_specific(list(misses))
-            p, want, got = misses[k]
-            others = f" (and {len(misses) - 1} more numbers)" if len(misses) > 1 else ""
-            raise CountError(
-                f"{_describe(*k)}{others} does not follow one polynomial in {', '.join(names)}: fitted on "
-                f"{len(fit_pts)} counts it predicts {want} at {_at(names, p)}, counted {got:,} "
-                f"({'; '.join(domain_text(d, doms[d]) for d in names)}). The model may take another path "
-                "at some sizes (a size of 1, a size a stride or pooling does not divide): give a domain "
-                "that leaves them out (e.g. domain={'T': range(2, 4097)} or {'H': 32}), or raise max_degree")
-        degrees = found
+    last: List[Any] = [None]
+
+    def sample(point: Point) -> Sample:
+        last[0] = count(point)
+        return sample_of(last[0])
+
+    fitter = Fitter(sample, names, doms, max_degree, words=domain_text)
+    found = fit_counts(fitter, checks=checks, seed=seed)
+    fit_pts, check_pts, base = found.fit_points, found.check_points, found.base
+    formulas = {k: Formula(names, t, doms, _describe(*k)) for k, t in found.terms.items()}
     keys = sorted(formulas)
 
     zero = Formula(names, {}, doms)
@@ -761,7 +590,7 @@ def symbolic(
 
     modules = {k[1]: None for k in keys if k[0] == "m"}
     operators = {k[1]: None for k in keys if k[0] == "o"}
-    report = fit.last
+    report = last[0]
     tree = list(report.modules) if report is not None and report.modules else list(modules)
     ordered = tree + [p for p in modules if p not in tree]
     by_module = {p: bundle("m", p) for p in ordered if p in modules}
@@ -773,70 +602,6 @@ def symbolic(
         convention=str(profile_kwargs.get("convention", "flowflops")), module_types=types,
         fit_points=[dict(zip(names, p)) for p in fit_pts], check_points=[dict(zip(names, p)) for p in check_pts],
         unsupported=getattr(report, "unsupported", {}))
-
-
-def _fit_all(fit: "_Fitter", names: Tuple[str, ...], doms: Dict[str, range], grid: List[List[int]],
-             fit_pts: List[Point], check_pts: List[Point]
-             ) -> Tuple[Dict[Tuple[str, str, str], Formula], Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]]]:
-    """Every number's polynomial through the grid counts, and the numbers a check point misses
-    (key -> the first such point, the prediction, the count)."""
-    keys = sorted(set().union(*fit.samples.values()))
-    formulas: Dict[Tuple[str, str, str], Formula] = {}
-    misses: Dict[Tuple[str, str, str], Tuple[Point, Fraction, int]] = {}
-    mats = [_lagrange_matrix(xs) for xs in grid]
-    seen: Dict[Tuple[int, ...], Tuple[Terms, Optional[Tuple[Point, Fraction, int]]]] = {}
-    for k in keys:
-        ys = tuple(fit.samples[p].get(k, 0) for p in fit_pts)
-        zs = tuple(fit.samples[p].get(k, 0) for p in check_pts)
-        if ys + zs not in seen:  # many numbers count alike (zeros, constants, twin modules)
-            terms = interpolate(grid, dict(zip(fit_pts, ys)), mats)
-            f = Formula(names, terms, doms)
-            miss = None
-            for p, got in zip(check_pts, zs):
-                want = f.exact(dict(zip(names, p)))
-                if want != got:
-                    miss = (p, want, got)
-                    break
-            seen[ys + zs] = (terms, miss)
-        terms, miss = seen[ys + zs]
-        formulas[k] = Formula(names, terms, doms, _describe(*k))
-        if miss is not None:
-            misses[k] = miss
-    return formulas, misses
-
-
-def _random_points(names: Tuple[str, ...], doms: Dict[str, range], grid: List[List[int]], used: set,
-                   n: int, rng: random.Random) -> List[Point]:
-    """``n`` shapes of the domain no count used: the smallest sizes of every dimension, then
-    shapes with each size drawn from the domain's first values up to two steps past the largest
-    one the grid used."""
-    choices, off = [], []
-    for d, xs in zip(names, grid):
-        r = doms[d]
-        top = min(len(r), r.index(max(xs)) + 3)
-        choices.append([r[k] for k in range(top)])
-        off.append([v for v in choices[-1] if v not in xs] or choices[-1])
-    space = 1
-    for c in choices:
-        space *= len(c)
-    out: List[Point] = []
-    smallest = tuple(doms[d][0] for d in names)  # the smallest sizes first: where edge cases live
-    if n and smallest not in used:
-        out.append(smallest)
-    tries = 0
-    while len(out) < n and tries < 200:  # off the grid in every size: a check of every degree at once
-        tries += 1
-        p = tuple(rng.choice(c) for c in (off if tries <= 100 else choices))
-        if p not in used and p not in out:
-            out.append(p)
-    if len(out) < n and space > len(used) + len(out):  # a small space: take what is left, in order
-        for p in itertools.product(*choices):
-            if len(out) >= n:
-                break
-            if p not in used and p not in out:
-                out.append(p)
-    return out
-
 
 
 # -- piecewise: one polynomial per residue class ---------------------------------------------
@@ -894,10 +659,22 @@ class Piecewise:
     def __repr__(self) -> str:
         return f"Piecewise({len(self.pieces)} pieces, dims={self.dims})"
 
+    def to_latex(self) -> str:
+        """The pieces as a LaTeX ``cases`` environment (math mode, without the ``$``): each
+        class's formula, then its residue class, e.g. ``448 H + 448 & H \\equiv 1 \\pmod{2}``."""
+        from ..render.symbolic import piecewise_latex
+
+        return piecewise_latex(self)
+
     def to_dict(self) -> Dict[str, Any]:
         return {"dims": list(self.dims),
                 "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
                 "pieces": [[list(k), f.to_dict()] for k, f in sorted(self.pieces.items())]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Piecewise":
+        split = {d: (range(*v[:3]), v[3]) for d, v in data["split"].items()}
+        return cls(data["dims"], split, {tuple(k): Formula.from_dict(f, name) for k, f in data["pieces"]})
 
 
 class PiecewiseCosts:
@@ -975,6 +752,24 @@ class PiecewiseSymbolic(PiecewiseCosts):
     def __str__(self) -> str:
         return self.to_text()
 
+    def to_latex(self, quantity: str = "macs") -> str:
+        """``\\mathrm{MACs}(H) = \\begin{cases} ... \\end{cases}``: the whole model's formula of
+        ``quantity``, one line per residue class (math mode, without the ``$``)."""
+        from ..render.symbolic import piecewise_symbolic_latex
+
+        return piecewise_symbolic_latex(self, quantity)
+
+    def to_markdown(self, depth: int = 1) -> str:
+        """One Markdown table per residue class (as :meth:`Symbolic.to_markdown`), each under
+        its domain."""
+        from ..render.symbolic import piecewise_symbolic_markdown
+
+        return piecewise_symbolic_markdown(self, depth)
+
+    def diff(self, other: Union[Symbolic, "PiecewiseSymbolic"], names: Sequence[str] = ("A", "B")) -> "PiecewiseDiff":
+        """``other - self`` class by class (see :func:`piecewise_diff`)."""
+        return piecewise_diff(self, other, names)
+
     def to_dict(self) -> Dict[str, Any]:
         return {"spec": list(self.spec),
                 "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
@@ -1019,3 +814,72 @@ def piecewise(model: Any, input_res: Sequence[Union[int, str]], split: Mapping[s
             doms[d] = range(r.start + c * r.step, r.stop, r.step * m)
         pieces[key] = symbolic(model, spec, domain=doms, **kwargs)
     return PiecewiseSymbolic(spec, base, pieces)
+
+
+@dataclass
+class PiecewiseDiff:
+    """B - A where one side or both are split by residue classes (:func:`piecewise_diff`):
+    one :class:`SymbolicDiff` per class (``pieces``, keyed as the split side's pieces), each on
+    the sizes of its class both sides hold."""
+
+    names: Tuple[str, str]
+    split: Dict[str, Tuple[range, int]]
+    pieces: Dict[Tuple[int, ...], SymbolicDiff]
+
+    def piece(self, **sizes: int) -> SymbolicDiff:
+        """The difference of the residue class ``sizes`` fall in."""
+        return self.pieces[Piecewise(list(sizes), self.split, {}).key(sizes)]
+
+    def to_text(self, depth: Optional[int] = None, show_all: bool = False) -> str:
+        """Each class's difference (:meth:`SymbolicDiff.to_text`) under its domain."""
+        from ..render.symbolic import piecewise_diff_text
+
+        return piecewise_diff_text(self, depth, show_all)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"names": list(self.names),
+                "split": {d: [r.start, r.stop, r.step, m] for d, (r, m) in self.split.items()},
+                "pieces": [[list(k), d.to_dict()] for k, d in sorted(self.pieces.items())]}
+
+
+def piecewise_diff(a: Union[Symbolic, PiecewiseSymbolic], b: Union[Symbolic, PiecewiseSymbolic],
+                   names: Sequence[str] = ("A", "B")) -> PiecewiseDiff:
+    """``b - a`` class by class, where ``a`` or ``b`` (or both) is a :class:`PiecewiseSymbolic`:
+    two split the same way are compared piece by piece; a plain :class:`Symbolic` is compared
+    with each piece of the other on the sizes both hold (the classes its domain leaves out have
+    no difference; none left raises). Two splits that differ raise (fit both with the same
+    ``split`` and ``domain``)."""
+    split_a = a.split if isinstance(a, PiecewiseSymbolic) else None
+    split_b = b.split if isinstance(b, PiecewiseSymbolic) else None
+    if split_a is None and split_b is None:
+        raise TypeError("piecewise_diff compares results split by residue classes; for two Symbolic "
+                        "results use Symbolic.diff")
+    if split_a is not None and split_b is not None and split_a != split_b:
+        def said(sp: Mapping[str, Tuple[range, int]]) -> str:
+            return ", ".join(f"{d} modulo {m} ({domain_text(d, r)})" for d, (r, m) in sp.items())
+
+        raise ValueError(f"the two results are split differently ({said(split_a)}; {said(split_b)}): fit both "
+                         "with the same split and domain to compare them class by class")
+    split = split_a if split_a is not None else split_b
+    assert split is not None
+    keys = sorted((a if isinstance(a, PiecewiseSymbolic) else b).pieces)  # type: ignore[union-attr]
+
+    def side(x: Union[Symbolic, PiecewiseSymbolic], k: Tuple[int, ...]) -> Symbolic:
+        return x.pieces[k] if isinstance(x, PiecewiseSymbolic) else x
+
+    first, second = (tuple(names) + ("A", "B"))[:2]
+    pieces: Dict[Tuple[int, ...], SymbolicDiff] = {}
+    missed: List[ValueError] = []
+    for k in keys:
+        try:
+            pieces[k] = symbolic_diff(side(a, k), side(b, k), (first, second))
+        except ValueError as err:  # a class the plain side's domain leaves out: no difference there
+            if split_a is not None and split_b is not None or "share no size" not in str(err):
+                raise
+            missed.append(err)
+    if not pieces:
+        raise missed[0]
+    return PiecewiseDiff((first, second), dict(split), pieces)
