@@ -89,7 +89,7 @@ def by_hand(T: int, layers: int = LAYERS, d: int = WIDTH, H: int = HEADS, V: int
     bias adds and elementwise ops 1 per output element, adds of two tensors 1 per element;
     LayerNorm as the ops OneFlow runs for it (mean: reduce_sum + scalar_mul, var, + eps, rsqrt
     per row; x - mean, * rstd, * weight, + bias per element: 6 per element + 3 per row, as in
-    tests/test_modern.py)."""
+    tests/test_transformers.py)."""
     ln = 6 * T * d + 3 * T
     lin = lambda rows, i, o, bias=True: rows * i * o + (rows * o if bias else 0)  # noqa: E731
     dh = d // H

@@ -16,6 +16,14 @@ class Fn(nn.Module):
         return self.fn(*args)
 
 
+class Adds(nn.Module):
+    """``flow.add(x, x) + x``: two adds of ``x``'s size, one a function call (the one ptflops
+    patches, as torch.add) and one the ``+`` operator (which it does not see)."""
+
+    def forward(self, x):
+        return flow.add(x, x) + x
+
+
 class Block(nn.Module):
     """A block of ``Linear(8, 8)`` then ReLU: on a (4, 8) input 4*8*8 = 256 MACs + 32 bias adds + 32 ReLU
     = 320; several in a row are the repeated blocks of the roll-up and fold tests."""
@@ -72,6 +80,21 @@ class ModelGraph(flow.nn.Graph):
 
     def build(self, *args, **kwargs):
         return self.model(*args, **kwargs)
+
+
+class TrainGraph(flow.nn.Graph):
+    """A user's training graph: the loss is the sum of ``model``'s output, then backward and
+    ``optimizer``'s step (one that can be run, as :class:`ModelGraph`)."""
+
+    def __init__(self, model, optimizer):
+        super().__init__()
+        self.model = model
+        self.add_optimizer(optimizer)
+
+    def build(self, x):
+        loss = self.model(x).sum()
+        loss.backward()
+        return loss
 
 
 def buggy_factory(width: int = 4):

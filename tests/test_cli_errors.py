@@ -77,3 +77,55 @@ def test_a_factory_that_cannot_be_imported_or_returns_no_model_exits_2(tmp_path,
     out, err = capsys.readouterr()
     assert code == 2, (code, err)
     assert err.count("\n") == 1 and want in err, err
+
+
+# -- the command line (issue 14's failure 11) ----------------------------------------
+def _cli(capsys, *argv):
+    from flowflops.cli.command import run
+
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_11_a_bug_inside_a_factory_is_named_as_the_factorys(capsys):
+    code, _, err = _cli(capsys, "models:buggy_factory", "--input-shape", "1,4")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "factory 'models:buggy_factory' raised TypeError" in err and "--kwargs" not in err
+    code, _, err = _cli(capsys, "models:buggy_factory", "--kwargs", '{"depth": 3}')
+    assert code == 2 and "--kwargs" in err  # a keyword it does not take is a --kwargs error
+
+
+def test_11_missing_output_folder_fails_before_any_work(capsys, tmp_path, monkeypatch):
+    import flowflops.cli.command as cli
+
+    monkeypatch.setattr(cli, "load_model", lambda *a, **k: pytest.fail("counted before checking"))
+    for option in ("--output", "--plot"):
+        code, _, err = _cli(capsys, "resnet18", option, str(tmp_path / "nope" / "out.png"))
+        assert code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(capsys, "zoo", "--models", "resnet18", "--output", str(tmp_path / "nope" / "t.txt"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_11_zoo_checks_every_name_first(capsys, monkeypatch):
+    import flowflops.cli.command as cli
+
+    monkeypatch.setattr(cli, "zoo_rows", lambda *a, **k: pytest.fail("counted before checking"))
+    code, _, err = _cli(capsys, "zoo", "--models", "resnet18,nope")
+    assert code == 2 and "unknown model 'nope'" in err
+
+
+@pytest.mark.parametrize("argv", [["--top", "-1"], ["--depth", "-1"]])
+def test_11_negative_top_and_depth_are_refused(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        _cli(capsys, "resnet18", *argv)
+    assert info.value.code == 2
+    assert "negative" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["graph", "train"])
+def test_11_count_functional_with_a_compiled_mode_is_refused(capsys, mode):
+    code, _, err = _cli(capsys, "models:BasicBlock", "--mode", mode, "--count-functional")
+    assert code == 2 and "--count-functional" in err
+    code, _, err = _cli(capsys, "zoo", "--models", "resnet18", "--mode", "graph", "--count-functional")
+    assert code == 2 and "--count-functional" in err

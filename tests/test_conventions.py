@@ -12,6 +12,7 @@ import pytest
 
 from flowflops import get_model_complexity_info, profile
 from flowflops.conventions import NAMES
+from models import Adds
 
 ALL = ("flowflops", "ptflops", "ptflops-aten", "fvcore", "thop", "torch")
 
@@ -114,11 +115,6 @@ def test_matmul_function_and_operator():
                                           "thop": 0, "torch": 120})
     check(MatMul("operator"), (2, 3, 4), {"ptflops": 0, "ptflops-aten": 120, "fvcore": 120,
                                           "thop": 0, "torch": 120})
-
-
-class Adds(nn.Module):
-    def forward(self, x):
-        return flow.add(x, x) + x  # torch.add is patched by ptflops; the + operator is not
 
 
 def test_adds():

@@ -331,10 +331,7 @@ def test_ignore_modules_and_custom_hooks():
 
 def test_model_without_parameters():
     r = eager(nn.Sequential(nn.ReLU()), (2, 3))
-    assert (r.macs, r.params) == (2 * 3, 0)
-    assert flowflops.get_model_complexity_info(
-        nn.Sequential(nn.ReLU()), (2, 3), as_strings=False, print_per_layer_stat=False
-    ) == (6, 0)
+    assert (r.macs, r.params) == (2 * 3, 0)  # get_model_complexity_info's: tests/test_api.py
 
 
 def test_silu_is_unsupported_in_eager_mode():

@@ -1,14 +1,18 @@
 """Eager (module hooks + count_functional) and graph mode agree, op by op, on calls where they
 once differed (issue 27), each priced by what OneFlow 0.9 really runs, derived by hand below.
 Elementwise ops, reductions and the per-row roots cost 1 MAC and 1 FLOP per element; a
-matmul k MACs and 2k FLOPs per output element (see flowflops.Cost)."""
+matmul k MACs and 2k FLOPs per output element (see flowflops.Cost). Then whole models: recurrent
+nets and every zoo model give the same totals in both engines."""
+import flowvision.models as zoo
 import oneflow as flow
 import oneflow.nn as nn
 import oneflow.nn.functional as F
 import pytest
 
 import flowflops
+from models import ZOO, zoo_input
 from models import Fn as Call
+from snapshot import assert_same, snapshot
 
 FUNCTIONAL = {"count_functional": True}
 
@@ -132,3 +136,28 @@ def test_a_function_no_patch_reaches_lowers_coverage_naming_it():
     assert (g.macs, g.unsupported) == (64, {})
     assert e.macs == 0 and not e.complete and e.coverage < 1.0
     assert list(e.unsupported) == [f"unreached:{F.gelu.__name__}"]
+
+
+# -- whole models: recurrent nets and the zoo --------------------------------------------------
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_recurrent_eager_equals_graph(cls, bidirectional):
+    m = cls(8, 16, num_layers=2, batch_first=True, bidirectional=bidirectional)
+    e = flowflops.profile(m, (2, 5, 8))
+    g = flowflops.profile(m, (2, 5, 8), mode="graph")
+    assert e.macs == g.macs
+    assert e.unsupported == g.unsupported == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_eager_with_functional_equals_graph(name):
+    model = getattr(zoo, name)().eval()
+    before = snapshot(model)
+    full = flowflops.profile(model, zoo_input(name), backend_specific_config=FUNCTIONAL)
+    graph = flowflops.profile(model, zoo_input(name), mode="graph")
+    assert_same(before, snapshot(model))
+    assert full.unsupported == {} and graph.unsupported == {}
+    assert full.macs == graph.macs
+    assert full.flops == graph.flops
+    assert full.params == graph.params

@@ -5,7 +5,12 @@ import os
 import subprocess
 import sys
 
+import oneflow.nn as nn
+import pytest
+
+import flowflops
 from flowflops.runtime import limits
+from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,3 +79,46 @@ def test_an_input_past_the_address_space_limit_is_refused_not_aborted():
     out = p.stdout.strip()
     # 2 GiB = 2 * 2**30 = 2.147e9 bytes: "2.1 GB"
     assert out.startswith("refused:") and "needs 2.1 GB" in out, out
+
+
+# -- huge shapes (issue 14's failure 7) --------------------------------------------------
+@pytest.mark.usefixtures("default_sigint")
+@pytest.mark.parametrize("shape", [(2 ** 64, 4), (2 ** 40, 2 ** 40)])
+@pytest.mark.parametrize("mode", ["eager", "graph", "train"])
+def test_7_shapes_past_int64_are_a_clear_error(shape, mode):
+    with pytest.raises(flowflops.InputError, match="int64"):
+        flowflops.profile(nn.Linear(4, 3), shape, mode=mode)
+    assert_process_clean()
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_7_eager_input_larger_than_memory_is_a_clear_error():
+    with pytest.raises(flowflops.InputError, match=" GB "):
+        flowflops.profile(nn.Conv2d(3, 4, 3), (1, 3, 100000, 100000))
+    with pytest.raises(flowflops.InputError, match="mode='graph'"):
+        flowflops.profile(nn.Linear(4, 3), (2 ** 40, 4))
+    assert_process_clean()
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_7_graph_mode_counts_huge_inputs_without_allocating_them():
+    # (2**40, 4) float32 is 16 TiB; graph mode reads only the shape.
+    # Linear 4 -> 3 without bias: 2**40 * 3 outputs x 4
+    assert flowflops.profile(nn.Linear(4, 3, bias=False), (2 ** 40, 4), mode="graph").macs == 2 ** 40 * 12
+    # conv 3 -> 4, 3x3, no bias, on 100000 x 100000: 4 * 99998**2 outputs x 27; its output
+    # (160 GB) is never allocated either
+    conv = nn.Conv2d(3, 4, 3, bias=False)
+    assert flowflops.profile(conv, (1, 3, 100000, 100000), mode="graph").macs == 4 * 99998 ** 2 * 27
+    assert_process_clean()
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_7_cli_huge_shape_is_one_line_and_exit_2():
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowflops", "tests.models:BasicBlock", "--input-shape", "1,32,100000,100000"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("flowflops")]
+    assert len(lines) == 1 and " GB " in lines[0]

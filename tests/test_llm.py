@@ -17,7 +17,7 @@ def decoder_macs(B, T, L, V=256, layers=2, d=64, H=4, G=4, f=256, pairs=None, gp
 
     Per layer, rows = B*T: two norms (RMSNorm: x*x, the mean's sum, x*r, *weight: 4 per
     element; the mean's scale, + eps, rsqrt: 3 per row. LayerNorm: 6 per element, 3 per row, as
-    in test_modern.py); the q, k, v, o projections (d*H*dh, d*G*dh twice, H*dh*d per row, and
+    in test_transformers.py); the q, k, v, o projections (d*H*dh, d*G*dh twice, H*dh*d per row, and
     with biases one add per output); rotary on q and k (x*cos, swap*sin, +: 3 per element);
     the scores q@k^T and att@v (dh per (query, key) pair and head), the scale and the softmax
     (1 per pair and head) and, for more than one new token, the mask add (1 more); two residual

@@ -13,6 +13,7 @@ import pytest
 
 import flowflops.thop
 from flowflops import get_model_complexity_info, profile
+from models import Adds
 
 
 def gmci(model, res, **kw):
@@ -117,9 +118,6 @@ def test_graph_recurrent_warns(convention):
 
 
 def test_graph_ptflops_operators_warn():
-    class Adds(nn.Module):
-        def forward(self, x):
-            return flow.add(x, x) + x
     with pytest.warns(UserWarning, match="ptflops convention cannot be reproduced in graph mode.*broadcast_add|add_n"):
         profile(Adds(), (2, 3), mode="graph", convention="ptflops")
 

@@ -1,11 +1,13 @@
 """The user's model leaves a count exactly as it came in."""
 import itertools
 
+import flowvision.models as zoo
 import oneflow as flow
 import oneflow.nn as nn
 import pytest
 
 import flowflops
+from models import ZOO, zoo_input
 from snapshot import assert_same, snapshot
 
 
@@ -97,3 +99,18 @@ def test_batchnorm_running_stats_untouched_in_train_mode():
     assert (bn.running_mean.numpy() == mean).all() and (bn.running_var.numpy() == var).all()
     assert int(bn.num_batches_tracked.numpy()) == tracked
     assert model.training and bn.training
+
+
+# -- every zoo model, from train mode, every mode ---------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_model_untouched_in_every_mode(name):
+    model = getattr(zoo, name)()
+    for training in (True, False):
+        model.train(training)
+        before = snapshot(model)
+        flowflops.profile(model, zoo_input(name))
+        flowflops.profile(model, zoo_input(name), backend_specific_config={"count_functional": True})
+        if training:  # graph mode once per model keeps the suite short; eval mode: test_functional_agreement
+            flowflops.profile(model, zoo_input(name), mode="graph")
+        assert_same(before, snapshot(model))

@@ -1,4 +1,4 @@
-"""Issue 13: every computing op is priced or reported, in every mode. Each number below is
+"""Coverage: every computing op is priced or reported, in every mode (issue 13). Each number below is
 derived by hand in its comment (MACs in the seed's convention: an elementwise op is 1, a
 multiply-accumulate 1; FLOPs: an elementwise op 1, a multiply-accumulate 2)."""
 from __future__ import annotations
@@ -335,7 +335,7 @@ def test_untraceable_op_is_named_with_its_line():
             return x * x.sum().item()
 
     with pytest.raises(CountError, match=r"cannot trace a tensor read as a Python number.*"
-                                         r"test_no_silent_zeros.py:\d+ in forward.*mode='eager'") as info:
+                                         r"test_coverage.py:\d+ in forward.*mode='eager'") as info:
         profile(Item(), (2, 8), mode="graph")
     assert "Check that the shape" not in str(info.value)
 

@@ -1,0 +1,58 @@
+"""What a count must leave as it found in the process, shared by the tests of the guard, the
+interrupts and the limits: the SIGINT handler, the functional patches, the module claims, grad
+mode and OneFlow's lazy mode (:func:`assert_process_clean`), and the helpers those tests need
+(``default_sigint``, a fixture; threads that make their first tensor alone)."""
+import signal
+import threading
+
+import oneflow as flow
+import pytest
+
+from flowflops.eager import functional
+from flowflops.runtime import guard, interrupts
+
+__all__ = ["default_sigint", "first_tensor_alone", "started_alone", "assert_process_clean"]
+
+
+@pytest.fixture
+def default_sigint():
+    """Each test starts with Python's own SIGINT handler, as in a foreground terminal: a runner
+    that starts pytest in the background (``cmd &`` without job control, ``nohup``) hands it
+    SIGINT ignored, and Ctrl-C could not be tested (flowflops leaves an ignored SIGINT alone)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+_FIRST_TENSOR = threading.Lock()
+
+
+def first_tensor_alone():
+    """Called first in every worker thread: OneFlow 0.9 can deadlock when two threads make
+    their first tensors at the same moment (with or without flowflops), which hung these tests
+    now and then; each thread makes its first tensor on its own, then the test goes on."""
+    with _FIRST_TENSOR:
+        flow.ones(1).numpy()
+
+
+def started_alone(fn):
+    """``fn`` run in a worker thread after :func:`first_tensor_alone`."""
+
+    def run(*args):
+        first_tensor_alone()
+        return fn(*args)
+
+    return run
+
+
+def assert_process_clean():
+    """Nothing global is left from a count: SIGINT handler, functional patches, module claims,
+    grad mode, OneFlow's lazy mode."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not functional.installed()
+    assert guard._owners == {}
+    assert interrupts._State.depth == 0
+    assert flow.is_grad_enabled()
+    assert not flow._oneflow_internal.lazy_mode.is_enabled()
