@@ -185,6 +185,38 @@ def test_a_cost_that_is_not_a_polynomial_is_refused():
         llm.fit_range(lambda x: flowflops.Cost(2 ** x, 2 ** x), 0, 10, "2^x")
 
 
+def test_pieces_are_fitted_by_the_symbolic_machinery():
+    # fit_range is flowflops.symbolic's fit in one size (analysis/polyfit.fit_counts): degree 1
+    # guessed through lo + 1, lo + 2, checked at lo and hi. x^2 + 3 over 0..20: the guess through
+    # (1, 4), (2, 7) predicts 1 at 0 (counted 3): the degree is found along the axis (x = 3: second
+    # differences 2; x = 4: third differences 0, degree 2), the fit goes through 1, 2, 3 and holds
+    # at 0, 4 and 20 (403)
+    seen = []
+
+    def square(x):
+        seen.append(x)
+        return flowflops.Cost(x * x + 3, 2 * (x * x + 3))
+
+    p = llm.fit_range(square, 0, 20, "x^2 + 3")
+    assert p.macs == (3, 0, 1) and p.flops == (6, 0, 2)
+    assert sorted(seen) == [0, 1, 2, 3, 4, 20] and sorted(p.counted) == sorted(seen)
+    assert p.at(20).macs == 403 and p.total().macs == sum(x * x + 3 for x in range(21))
+    # a rule that changes near the far end (2x from 15 on): linear through 1, 2 and right at 0,
+    # but 20 is counted 40, not 20; no higher degree explains it along the axis: refused
+    with pytest.raises(CountError, match="does not follow one polynomial in L.*predicts 20 at L=20, counted 40.*"
+                                         "exact_steps=True"):
+        llm.fit_range(lambda x: flowflops.Cost(x if x < 15 else 2 * x, 0), 0, 20, "a late rule")
+
+
+def test_generation_counts_the_points_the_machinery_chooses(model):
+    # a decode step is linear in L: the guess through P + 1, P + 2 holds at P and P + N - 2
+    P, N = 16, 10
+    g = llm.generation(model, P, N)
+    (piece,) = g.pieces
+    assert sorted(piece.counted) == [P, P + 1, P + 2, P + N - 2]
+    assert all(piece.counted[L].macs == decoder_macs(1, 1, L) for L in piece.counted)
+
+
 @pytest.mark.slow
 def test_generation_512_512_equals_the_sum_of_every_step():
     # the polynomial total against every one of the 511 decode steps counted on its own

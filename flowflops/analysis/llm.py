@@ -1,17 +1,20 @@
 """Language-model costs as exact polynomials in a length: :class:`Piece` (a cost over a range
 of lengths), :class:`Generation` (prefill and decode steps) and :class:`Sweep` (forwards over
 sequence lengths and batch sizes), and the polynomial fitting they are made with. The counts
-are made by :mod:`flowflops.tools.llm`; the printouts by :mod:`flowflops.render.llm`."""
+are made by :mod:`flowflops.tools.llm`; the printouts by :mod:`flowflops.render.llm`. The fits
+are the fitting machinery of :mod:`flowflops.analysis.polyfit`, the one
+:func:`flowflops.symbolic` uses: a length is one named size."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 from ..errors import CountError
 from ..records import Cost
+from .polyfit import Point, Sample, fit_on_grid, interpolate
 
-__all__ = ["Poly", "fit_polynomial", "evaluate", "Piece", "fit_piece", "Generation", "Sweep"]
+__all__ = ["Poly", "fit_polynomial", "poly_of", "evaluate", "Piece", "fit_piece", "Generation", "Sweep"]
 
 Poly = Tuple[Fraction, ...]  # coefficients, lowest degree first
 
@@ -20,24 +23,17 @@ Poly = Tuple[Fraction, ...]  # coefficients, lowest degree first
 
 def fit_polynomial(points: Sequence[Tuple[int, int]]) -> Poly:
     """The polynomial of degree ``len(points) - 1`` through ``points`` (exact rationals,
-    lowest degree first), by Lagrange interpolation; trailing zero coefficients dropped."""
-    n = len(points)
-    coeffs = [Fraction(0)] * n
-    for i, (xi, yi) in enumerate(points):
-        basis = [Fraction(1)]  # prod_{j != i} (x - xj) / (xi - xj)
-        denom = Fraction(1)
-        for j, (xj, _) in enumerate(points):
-            if j == i:
-                continue
-            basis = [Fraction(0)] + basis  # * x
-            for k in range(len(basis) - 1):
-                basis[k] -= xj * basis[k + 1]
-            denom *= xi - xj
-        for k, b in enumerate(basis):
-            coeffs[k] += yi * b / denom
-    while len(coeffs) > 1 and coeffs[-1] == 0:
-        coeffs.pop()
-    return tuple(coeffs)
+    lowest degree first; trailing zero coefficients dropped): the one-size case of the fitting
+    machinery's :func:`~flowflops.analysis.polyfit.interpolate`."""
+    xs = [x for x, _ in points]
+    return poly_of(interpolate([xs], {(x,): y for x, y in points}))
+
+
+def poly_of(terms: Mapping[Tuple[int, ...], Fraction]) -> Poly:
+    """One size's :data:`~flowflops.analysis.polyfit.Terms` as coefficients, lowest degree first
+    (``(Fraction(0),)`` for the zero polynomial)."""
+    top = max((e[0] for e in terms), default=0)
+    return tuple(Fraction(terms.get((k,), 0)) for k in range(top + 1))
 
 
 def evaluate(poly: Poly, x: Union[int, Fraction]) -> Fraction:
@@ -79,15 +75,19 @@ def fit_piece(counted: Dict[int, Cost], fit_xs: Sequence[int], lo: int, hi: int,
               hint: str = "") -> Piece:
     """The :class:`Piece` over ``lo .. hi`` through the counts at ``fit_xs`` (at most three:
     degree <= 2), checked against every other count in ``counted``; a miss is a
-    :class:`CountError` naming ``what``."""
-    macs = fit_polynomial([(x, counted[x].macs) for x in fit_xs])
-    flops = fit_polynomial([(x, counted[x].flops) for x in fit_xs])
-    for x, c in counted.items():
-        if evaluate(macs, x) != c.macs or evaluate(flops, x) != c.flops:
-            raise CountError(
-                f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {list(fit_xs)} it "
-                f"predicts {evaluate(macs, x)} MACs at {x}, counted {c.macs:,}.{hint}")
-    return Piece(lo, hi, macs, flops, dict(counted))
+    :class:`CountError` naming ``what``. The fitting machinery's
+    :func:`~flowflops.analysis.polyfit.fit_on_grid` on the one-size grid ``fit_xs``."""
+    samples: Dict[Point, Sample] = {(x,): {"macs": c.macs, "flops": c.flops} for x, c in counted.items()}
+    fit_pts: List[Point] = [(x,) for x in fit_xs]
+    terms, misses = fit_on_grid(samples, [list(fit_xs)], fit_pts, [p for p in samples if p not in fit_pts])
+    if misses:
+        q = "macs" if "macs" in misses else "flops"
+        where, want, got = misses[q]
+        x = where[0]
+        raise CountError(
+            f"{what} is not a polynomial of degree <= 2 over {lo}..{hi}: fitted at {list(fit_xs)} it "
+            f"predicts {want} {'MACs' if q == 'macs' else 'FLOPs'} at {x}, counted {got:,}.{hint}")
+    return Piece(lo, hi, poly_of(terms["macs"]), poly_of(terms["flops"]), dict(counted))
 
 
 # -- generation and sweeps -------------------------------------------------------------

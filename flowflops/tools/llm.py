@@ -18,11 +18,14 @@ the cache so far, so there are ``N - 1`` steps, at cache lengths ``P .. P + N - 
 **Exactness.** A step's cost is a polynomial in the cache length ``L`` (degree 1 for a
 transformer: the scores and their weighted sum grow with ``L``). Where a rule makes it
 piecewise (a sliding window of ``W``: constant once ``L + 1 >= W``) each piece is a
-polynomial. :func:`fit_polynomial` determines one of degree <= 2 from three counts (both ends
-of the piece and its middle) and checks it against a fourth; a piece with four lengths or fewer
-is counted at every length. A check that fails raises :class:`CountError` (count every step
-with ``exact_steps=True`` then). Sums of the polynomial over the steps are exact rationals,
-which are integers for integer counts.
+polynomial. Each piece is fitted as :func:`flowflops.symbolic` fits a cost in one named size
+(the same machinery, :mod:`flowflops.analysis.polyfit`): degree 1 guessed through two counts
+(``lo + 1``, ``lo + 2``) and checked at both ends of the piece (``lo``, ``hi``); a miss finds the
+degree (<= 2) from more counts, and one that no degree explains raises :class:`CountError`
+(count every step with ``exact_steps=True`` then). A sweep's lengths are the user's: its
+polynomial goes through three of them (first, middle, last; the machinery's grid fit) and is
+checked at the rest. Sums of the polynomial over the steps are exact rationals, which are
+integers for integer counts.
 """
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import oneflow as flow
 
 from ..analysis import llm as results
-from ..analysis.llm import Piece, Poly, evaluate, fit_piece, fit_polynomial
+from ..analysis.llm import Piece, Poly, evaluate, fit_piece, fit_polynomial, poly_of
+from ..analysis.polyfit import Fitter, fit_counts
 from ..records import Cost
 from ..rules.sparsity import parse_attention
 
@@ -87,17 +91,30 @@ def decode_step(model: Any, cache_len: int, **kw: Any) -> Any:
 
 # -- pieces: polynomials over ranges of lengths ------------------------------------------
 
-def fit_range(count: Callable[[int], Cost], lo: int, hi: int, what: str, every: bool = False) -> Piece:
-    """A :class:`Piece` over ``lo .. hi`` from counts at both ends and the middle, checked at
-    ``lo + 1`` (every length counted when there are four or fewer, or with ``every``)."""
-    if every or hi - lo + 1 <= 4:
-        xs = list(range(lo, hi + 1))
-        fit_xs = xs[:3]
-    else:
-        fit_xs = [lo, (lo + hi) // 2, hi]
-        xs = sorted(fit_xs + [lo + 1])
-    return fit_piece({x: count(x) for x in xs}, fit_xs, lo, hi, what,
-                     " Count every length instead (exact_steps=True).")
+def fit_range(count: Callable[[int], Cost], lo: int, hi: int, what: str, every: bool = False,
+              dim: str = "L") -> Piece:
+    """A :class:`Piece` over ``lo .. hi``: the cost in one named size ``dim``, fitted by the
+    machinery of :func:`flowflops.symbolic` (:func:`~flowflops.analysis.polyfit.fit_counts`,
+    degree <= 2): a first guess of degree 1 through ``lo + 1`` and ``lo + 2``, checked at ``lo``
+    and ``hi``; only where a check misses is the degree found (more counts from ``lo + 1`` on).
+    A piece of four lengths or fewer is counted at every length; ``every``: every length of any
+    piece (each one checks the fit)."""
+    costs: Dict[int, Cost] = {}
+
+    def sample(point: Tuple[int, ...]) -> Dict[str, int]:
+        c = costs[point[0]] = count(point[0])
+        return {"macs": c.macs, "flops": c.flops}
+
+    from ..render.symbolic import domain_text
+
+    fitter = Fitter(sample, (dim,), {dim: range(lo, hi + 1)}, 2, words=domain_text,
+                    describe=lambda q: f"the {'MACs' if q == 'macs' else 'FLOPs'} of {what}",
+                    pick=lambda qs: "macs" if "macs" in qs else qs[0],
+                    advice="Count every length instead (exact_steps=True).")
+    also = range(lo, hi + 1) if every else [hi]
+    found = fit_counts(fitter, checks=1, also=[(x,) for x in also])
+    return Piece(lo, hi, poly_of(found.terms["macs"]), poly_of(found.terms["flops"]),
+                 {x: costs[x] for x in sorted(costs)})
 
 
 def _breaks(attention: str, lo: int, hi: int, offset: int) -> List[Tuple[int, int]]:
