@@ -6,15 +6,15 @@ takes against one count of the same model.
    best of 5 repeats, per call; also ``sym.at(...)`` (all four quantities) and, for reference,
    the same polynomial evaluated with :class:`fractions.Fraction` (``Formula.exact``).
 2. *Analysis*: ``flowflops.symbolic(...)`` (graph mode, default checks) against one graph-mode
-   count of the same model, both in CPU time of this process (``time.process_time``: every
-   thread of it, and far less sensitive than the wall clock to other work on a shared machine),
-   interleaved after a warm-up count: count, analysis, count, analysis, count (``--repeats``
-   analyses); the medians. The count is at the analysis's own first grid shape (B=2, H=W=64;
-   B=T=2) and, for reference, at a typical one (B=1, 224x224; B=1, T=16). Also the analysis
-   over the mean of its own counts (each timed inside it) and the fitting time (the analysis
-   less its own counts).
+   count of the same model at a typical shape (B=1, 224x224; the decoder B=1, T=16), both in
+   CPU time of this process (``time.process_time``: every thread of it; on a shared machine far
+   steadier than the wall clock, yet it still drifts with the load). Interleaved: right after
+   each of the analysis's own counts, one such count is made (and left out of the analysis's
+   time), so both are measured in the same seconds; "one count" is their median. ``--repeats``
+   analyses (the median one reported). Also the analysis over the mean of its own counts, and
+   the fitting time (the analysis less its own counts).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/symbolic.py [--models resnet18,resnet50,gpt] [--repeats 2]
+    PYTHONPATH=. .venv/bin/python benchmarks/symbolic.py [--models resnet18,resnet50,gpt] [--repeats 3]
 
 Writes its section of ``benchmarks/RESULTS.md`` (machine, date, load average included).
 """
@@ -56,61 +56,57 @@ def case(name: str):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="resnet18,resnet50,gpt")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     import flowflops
     import flowflops.api as api
 
     rows = []
     load_before = load_average()
+    plain = api.profile
     for name in args.models.split(","):
         model, spec, domain, ic, at, typical = case(name)
-        first = {d: (domain.get(d, 1) if isinstance(domain.get(d, 1), int) else domain[d][0]) * 2 for d in spec
-                 if isinstance(d, str)}
-        shape = tuple(first[s] if isinstance(s, str) else s for s in spec)
-
-        def one(s: tuple) -> float:
-            t0 = time.process_time()
-            flowflops.profile(model, s, input_constructor=ic, mode="graph")
-            return time.process_time() - t0
-
-        one(shape)  # warm-up
-        counts, typical_counts, analyses, own, walls = [one(shape)], [one(typical)], [], [], []
-        plain = api.profile
+        plain(model, typical, input_constructor=ic, mode="graph")  # warm-up
+        runs = []
         for _ in range(args.repeats):
-            counting = [0.0]
+            own, ref, left_out = [0.0], [], [0.0]
 
-            def timed(*a, **k):  # the analysis's own counts, timed one by one
+            def timed(*a, **k):  # the analysis's own count, then one reference count (left out)
                 t = time.process_time()
                 try:
                     return plain(*a, **k)
                 finally:
-                    counting[0] += time.process_time() - t
+                    t1 = time.process_time()
+                    own[0] += t1 - t
+                    plain(model, typical, input_constructor=ic, mode="graph")
+                    t2 = time.process_time()
+                    ref.append(t2 - t1)
+                    left_out[0] += t2 - t1
 
             api.profile = timed
             try:
                 w0, t0 = time.perf_counter(), time.process_time()
                 sym = flowflops.symbolic(model, spec, domain=domain, input_constructor=ic)
-                analyses.append(time.process_time() - t0)
-                walls.append(time.perf_counter() - w0)
+                total = time.process_time() - t0
+                wall = time.perf_counter() - w0
             finally:
                 api.profile = plain
-            own.append(counting[0])
-            counts.append(one(shape))
-            typical_counts.append(one(typical))
-        analysis, count, count_typ = (statistics.median(x) for x in (analyses, counts, typical_counts))
-        k = analyses.index(statistics.median_low(analyses))
+            analysis = total - left_out[0]
+            runs.append(dict(analysis=analysis, count=statistics.median(ref), own=own[0], wall=wall,
+                             refs=ref))
+        runs.sort(key=lambda r: r["analysis"] / r["count"])
+        r = runs[(len(runs) - 1) // 2]  # the median run (the lower one of two)
         f = sym.macs
         eval_us = per_call_us(lambda: f(**at))
         at_us = per_call_us(lambda: sym.at(**at), 20_000)
         exact_us = per_call_us(lambda: f.exact(at), 20_000)
         rows.append(dict(
-            name=name, spec="(" + ", ".join(map(str, spec)) + ")", counts=sym.counts, analysis=analysis,
-            wall=statistics.median(walls), count=count, ratio=analysis / count, count_typ=count_typ,
-            ratio_typ=analysis / count_typ, fitting=analyses[k] - own[k],
-            own_ratio=analyses[k] / (own[k] / sym.counts), eval_us=eval_us, at_us=at_us, exact_us=exact_us,
-            shape="x".join(map(str, shape)), typical="x".join(map(str, typical)), value=f"{f(**at):,}",
-            all=", ".join(f"{a:.2f}" for a in analyses), all_counts=", ".join(f"{c:.3f}" for c in counts)))
+            name=name, spec="(" + ", ".join(map(str, spec)) + ")", counts=sym.counts, analysis=r["analysis"],
+            wall=r["wall"], count=r["count"], ratio=r["analysis"] / r["count"], fitting=r["analysis"] - r["own"],
+            own_ratio=r["analysis"] / (r["own"] / sym.counts), eval_us=eval_us, at_us=at_us, exact_us=exact_us,
+            typical="x".join(map(str, typical)), value=f"{f(**at):,}",
+            all=", ".join(f"{x['analysis'] / x['count']:.1f}" for x in runs),
+            refs=", ".join(f"{c:.2f}" for c in r["refs"])))
         print(rows[-1], flush=True)
     m = machine()
     lines = [
@@ -119,28 +115,27 @@ def main() -> None:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB, Python {m['python']}; {m['date']}; "
         f"load average {load_before} before, {load_average()} after (a shared machine).",
         "Evaluation: per call, best of 5 x 100,000 calls (`sym.at` and the Fraction reference: 20,000).",
-        f"Analysis: `flowflops.symbolic` (graph mode, default checks) and graph-mode counts of the same model, "
-        f"in CPU seconds of the process (`time.process_time`), interleaved after a warm-up count: count, "
-        f"then {args.repeats} x (analysis, count); medians. \"One count\": at the analysis's first grid shape; "
-        "\"typical\": at B=1, 224x224 (B=1, T=16 for the decoder).",
+        f"Analysis: `flowflops.symbolic` (graph mode, default checks) against one graph-mode count at a typical "
+        f"shape (B=1, 224x224; the decoder B=1, T=16), in CPU seconds of the process (`time.process_time`), "
+        f"interleaved: one such count right after each of the analysis's own counts (left out of its time); "
+        f"one count = their median. The median of {args.repeats} analyses (by the ratio; the lower of two).",
         "",
-        "| model | input | counts | analysis CPU s | one count CPU s | **analysis / count** | typical count CPU s | "
-        "analysis / typical | analysis / its mean count | fitting CPU s | analysis wall s | "
-        "`sym.macs(...)` us | `sym.at(...)` us | Fraction eval us | MACs at |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model | input | counts | analysis CPU s | one count CPU s | **analysis / one count** | analysis / its "
+        "mean count | fitting CPU s | analysis wall s | `sym.macs(...)` us | `sym.at(...)` us | Fraction eval us "
+        "| MACs at |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(f"| {r['name']} | {r['spec']} | {r['counts']} | {r['analysis']:.2f} | {r['count']:.3f} | "
-                     f"**{r['ratio']:.1f}** | {r['count_typ']:.3f} | {r['ratio_typ']:.1f} | {r['own_ratio']:.1f} | "
-                     f"{r['fitting']:.2f} | {r['wall']:.2f} | {r['eval_us']:.2f} | {r['at_us']:.2f} | "
-                     f"{r['exact_us']:.1f} | {r['value']} |")
+                     f"**{r['ratio']:.1f}** | {r['own_ratio']:.1f} | {r['fitting']:.2f} | {r['wall']:.2f} | "
+                     f"{r['eval_us']:.2f} | {r['at_us']:.2f} | {r['exact_us']:.1f} | {r['value']} |")
     lines.append("")
-    lines.append("Each analysis's CPU s: " + "; ".join(f"{r['name']} {r['all']} (counts at {r['shape']}: "
-                                                        f"{r['all_counts']})" for r in rows) + ".")
+    lines.append("Analysis / one count of every run: " + "; ".join(f"{r['name']} {r['all']}" for r in rows)
+                 + ". The reported run's reference counts (CPU s): "
+                 + "; ".join(f"{r['name']} {r['refs']}" for r in rows) + ".")
     lines.append("MACs at: B=8, H=W=512 (image models), B=8, T=16 (the decoder of tests/gpt.py). "
-                 "Fitting: the analysis less its own counts (interpolation, checks, formulas), of the "
-                 "median analysis; analysis / its mean count: the same analysis over the mean of the "
-                 "counts it made.")
+                 "Fitting: the analysis less its own counts (interpolation, checks, formulas); analysis / its "
+                 "mean count: the analysis over the mean of the counts it made.")
     write_section("symbolic", "\n".join(lines))
 
 
