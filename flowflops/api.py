@@ -25,8 +25,8 @@ from .runtime.guard import counting_state
 from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
 from .runtime.interrupts import from_signal, guarded
 from .runtime.modules import module_paths, module_tree
-from .records import Trace
-from .registry import DEFAULT_CONVENTION, price_records
+from .records import ZERO, Trace
+from .registry import DEFAULT_CONVENTION, price, price_records
 from .result import Agreement, Report, _with_renderings
 from .render.units import flops_to_string, params_to_string
 
@@ -115,14 +115,13 @@ def profile(
     FLOPs differ between the two, with both numbers (a warning says so when they differ).
     """
     from .graph.repeats import check_repeats
-    from .rules.sparsity import apply_rules, check_experts, parse_attention
+    from .rules.sparsity import check_experts, parse_attention
 
     parse_attention(attention)
     check_experts(experts)
     report = _profile(model, input_res, input_constructor, mode, backend_specific_config,
                       ignore_modules, custom_modules_hooks, loss_fn, optimizer, target, convention,
-                      check_repeats(repeats))
-    report = apply_rules(report, model, attention, experts)
+                      check_repeats(repeats), sparsity=(attention, experts))
     if verify:
         plain = not ignore_modules and not custom_modules_hooks and attention == "dense" and experts == "all"
         report.verification = _verification(report if plain else None, model, input_res, input_constructor,
@@ -172,7 +171,10 @@ def _user_stacklevel() -> int:
 
 def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, backend_specific_config: Any,
              ignore_modules: Any, custom_modules_hooks: Any, loss_fn: Any, optimizer: Any,
-             target: Any, convention: str = "flowflops", repeats: str = "trace") -> Report:
+             target: Any, convention: str = "flowflops", repeats: str = "trace",
+             sparsity: Tuple[str, str] = ("dense", "all")) -> Report:
+    """One count: check the arguments, build the inputs once, run the engine, apply the rules
+    (users', peers', ``sparsity`` = ``(attention, experts)``) to its records, price them."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     conv = check_convention(convention)
@@ -202,7 +204,7 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
         rules = GraphRules(model, ignore, {}, op_rules)
         with rules.tracing():
             trace = trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target)
-        return _report(trace, convention, rules)
+        return _report(trace, convention, rules, model, sparsity)
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import trace_graph
 
@@ -217,14 +219,14 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
             raise CountError(f"{err}{hint}") from err
         if convention != DEFAULT_CONVENTION:
             trace = _peer_graph_trace(model, trace, convention, cfg)
-        return _report(trace, convention, rules)
+        return _report(trace, convention, rules, model, sparsity)
 
     cfg.setdefault("count_functional", conv.count_functional)
     try:
         trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg, convention)
     except CountError as err:
         raise _unless_it_fails_too(err, "graph", model, input_res, input_constructor, cfg)
-    return _report(trace, convention, op_rules)
+    return _report(trace, convention, op_rules, model, sparsity)
 
 
 def _unless_it_fails_too(err: CountError, mode: str, model: Any, input_res: Any,
@@ -302,15 +304,31 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                  dict(counter.unsupported), counter.outputs, dict(counter.unpriced))
 
 
-def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = None) -> Report:
+def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = None, model: Any = None,
+            sparsity: Tuple[str, str] = ("dense", "all")) -> Report:
     """Apply the user's ``rules`` (``ignore_modules`` / ``custom_modules_hooks``: a
-    :class:`~flowflops.graph.scopes.GraphRules` or :class:`~flowflops.hooks.OpRules`) to the
-    trace's records, price them under ``convention`` and build the report."""
-    records = rules.apply(trace.records) if rules is not None else trace.records
-    return Report(price_records(records, convention), trace.modules, mode=trace.mode,
-                  inputs=trace.inputs, unsupported=trace.unsupported,
-                  module_outputs=trace.module_outputs, convention=convention,
-                  unpriced_modules=trace.unpriced_modules)
+    :class:`~flowflops.graph.scopes.GraphRules` or :class:`~flowflops.rules.custom.OpRules`) and
+    the sparsity rules (``sparsity`` = ``(attention, experts)``, see
+    :func:`flowflops.rules.sparsity.mark_records`) to the trace's records, price them under
+    ``convention`` and build the report. With records marked, ``report.upper_bounds["dense"]``
+    is the total of the same records unmarked."""
+    from .rules.sparsity import mark_records
+
+    records = list(rules.apply(trace.records) if rules is not None else trace.records)
+    marked, kind = mark_records(records, model, *sparsity)
+    entries = price_records(marked, convention)
+    report = Report(entries, trace.modules, mode=trace.mode,
+                    inputs=trace.inputs, unsupported=trace.unsupported,
+                    module_outputs=trace.module_outputs, convention=convention,
+                    unpriced_modules=trace.unpriced_modules)
+    report.attention = kind
+    if any(new is not old for old, new in zip(records, marked)):
+        dense = [price(old, convention) if new is not old else cost
+                 for old, (new, cost) in zip(records, entries)]
+        total = sum((c for c in dense if c is not None), ZERO)
+        if total != report.cost:
+            report.upper_bounds["dense"] = total
+    return report
 
 
 def count_graph_text(text: str) -> Report:

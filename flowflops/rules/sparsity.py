@@ -1,4 +1,5 @@
-"""Rules that mark the work a specialised kernel skips, on the records of a count.
+"""Rules that mark the work a specialised kernel skips, on the records of a count, before they
+are priced (:func:`mark_records`: records -> records, as the conventions' and users' rules).
 
 Both rules set ``attrs["_keep"] = (kept, of)`` on records; :func:`flowflops.registry.price`
 then prices such a record at ``kept / of`` of its dense cost. The dense count stays available
@@ -29,17 +30,14 @@ The router and the gate-weighted combination are counted as they run.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..records import KEEP, OpRecord, Shape
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Aggregate
 
 __all__ = [
     "ATTENTION_HELP", "EXPERTS_HELP", "MATMULS", "CAUSAL_MASK_OPS", "parse_attention", "check_experts", "kept_pairs",
     "score_chains", "score_shapes", "detect_attention", "mask_attention", "moe_modules", "active_experts",
-    "apply_rules"
+    "mark_records"
 ]
 
 ATTENTION_HELP = "attention must be 'dense', 'causal', 'window:W' (W a positive int) or 'auto'"
@@ -178,27 +176,16 @@ def active_experts(records: Sequence[OpRecord], moe: Dict[str, Tuple[int, int]])
     return out
 
 
-_R = TypeVar("_R", bound="Aggregate")
-
-
-def apply_rules(report: _R, model: Any, attention: str = "dense", experts: str = "all") -> _R:
-    """Mark the skipped work of ``report``'s records in place (attention masks, inactive
-    experts), re-price the marked ones, record the attention kind applied in
-    ``report.attention`` and the dense total in ``report.upper_bounds["dense"]``."""
-    from ..registry import price
-
+def mark_records(records: Sequence[OpRecord], model: Any, attention: str = "dense",
+                 experts: str = "all") -> Tuple[List[OpRecord], str]:
+    """The records with the work the kernels skip marked (attention masks, inactive experts of
+    ``model``'s mixtures of experts), and the attention kind applied (``"auto"`` resolved). A
+    marked record is a new :class:`OpRecord`; the others are the records given."""
     parse_attention(attention)
     check_experts(experts)
     if attention == "dense" and experts == "all":
-        return report
-    dense = report.cost
-    records = [r for r, _ in report.entries]
+        return list(records), "dense"
     marked, kind = mask_attention(records, attention)
     if experts == "active" and hasattr(model, "named_modules"):
         marked = active_experts(marked, moe_modules(model.named_modules()))
-    report.entries = [(new, price(new, report.convention)) if new is not old else (old, cost)
-                      for (old, cost), new in zip(report.entries, marked)]
-    report.attention = kind
-    if report.cost != dense:
-        report.upper_bounds["dense"] = dense
-    return report
+    return marked, kind
