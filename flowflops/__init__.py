@@ -17,9 +17,11 @@ above (``tests/test_layout.py`` reads the imports: no circle but registry <-> fo
     analysis/   results without strings: roofline, memory, ranks, diff, hardware, llm fits
     report.py   the aggregate: totals and views, nothing above the registry
     rules/      records -> records before pricing: users' ignore/custom rules, sparsity, peers' marks
-    runtime/    around a count: inputs, module tree, state guard, Ctrl-C, quiet stderr, limits
-    eager/ graph/          engines: model -> records, nothing else
-    registry.py formulas/  op type -> formula -> Cost (formulas/peers/: other tools' rules)
+    registry.py formulas/  op type -> formula -> Cost (formulas/peers/: other tools' rules;
+                formulas/derivation.py: a formula's arithmetic as data)
+    eager/ graph/          engines: model -> records; they import only what is below them
+    runtime/    around a count: inputs, module tree, state guard, Ctrl-C, quiet stderr, limits,
+                calling users' module hooks
     records.py conventions.py errors.py
     models.py thop/ flops_counter.py torch_models/  documented and drop-in paths
 
@@ -58,9 +60,11 @@ from . import torch_models  # timm:/hf: models through oneflow.mock_torch (impor
 from .analysis import hardware
 from .render import export
 from .tools import llm
+from .formulas import derivation
 
 # documented module paths from before the role folders, kept for one release: the same modules
-sys.modules.update({f"{__name__}.export": export, f"{__name__}.hardware": hardware, f"{__name__}.llm": llm})
+sys.modules.update({f"{__name__}.export": export, f"{__name__}.hardware": hardware, f"{__name__}.llm": llm,
+                    f"{__name__}.derivation": derivation})
 
 from ._version import __version__
 

@@ -201,14 +201,14 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
     if train:
         from .graph.train import trace_train
 
-        rules = GraphRules(model, ignore, {}, op_rules)
+        rules = GraphRules(model, ignore, {})
         with rules.tracing():
             trace = trace_train(model, args, kwargs, loss_fn=loss_fn, optimizer=optimizer, target=target)
-        return _report(trace, convention, rules, model, sparsity)
+        return _report(trace, convention, (rules, op_rules), model, sparsity)
     if isinstance(model, flow.nn.Graph) or mode == "graph":
         from .graph.engine import trace_graph
 
-        rules = GraphRules(None if isinstance(model, flow.nn.Graph) else model, ignore, custom, op_rules)
+        rules = GraphRules(None if isinstance(model, flow.nn.Graph) else model, ignore, custom)
         try:
             with rules.tracing():
                 trace = trace_graph(model, args, kwargs, "trace" if rules.by_module else repeats)
@@ -219,14 +219,14 @@ def _profile(model: Any, input_res: Any, input_constructor: Any, mode: str, back
             raise CountError(f"{err}{hint}") from err
         if convention != DEFAULT_CONVENTION:
             trace = _peer_graph_trace(model, trace, convention, cfg)
-        return _report(trace, convention, rules, model, sparsity)
+        return _report(trace, convention, (rules, op_rules), model, sparsity)
 
     cfg.setdefault("count_functional", conv.count_functional)
     try:
         trace = _trace_eager(model, args, kwargs, input_res, input_constructor, ignore, custom, cfg, convention)
     except CountError as err:
         raise _unless_it_fails_too(err, "graph", model, input_res, input_constructor, cfg)
-    return _report(trace, convention, op_rules, model, sparsity)
+    return _report(trace, convention, (op_rules,), model, sparsity)
 
 
 def _unless_it_fails_too(err: CountError, mode: str, model: Any, input_res: Any,
@@ -304,17 +304,20 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                  dict(counter.unsupported), counter.outputs, dict(counter.unpriced))
 
 
-def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Any = None, model: Any = None,
+def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Sequence[Any] = (), model: Any = None,
             sparsity: Tuple[str, str] = ("dense", "all")) -> Report:
-    """Apply the user's ``rules`` (``ignore_modules`` / ``custom_modules_hooks``: a
-    :class:`~flowflops.graph.scopes.GraphRules` or :class:`~flowflops.rules.custom.OpRules`) and
+    """Apply the user's ``rules`` in turn (``ignore_modules`` / ``custom_modules_hooks``: a
+    :class:`~flowflops.graph.scopes.GraphRules` by module type, then the
+    :class:`~flowflops.rules.custom.OpRules` by op type) and
     the sparsity rules (``sparsity`` = ``(attention, experts)``, see
     :func:`flowflops.rules.sparsity.mark_records`) to the trace's records, price them under
     ``convention`` and build the report. With records marked, ``report.upper_bounds["dense"]``
     is the total of the same records unmarked."""
     from .rules.sparsity import mark_records
 
-    records = list(rules.apply(trace.records) if rules is not None else trace.records)
+    records = list(trace.records)
+    for rule in rules:
+        records = list(rule.apply(records))
     marked, kind = mark_records(records, model, *sparsity)
     entries = price_records(marked, convention)
     report = Report(entries, trace.modules, mode=trace.mode,

@@ -30,7 +30,33 @@ OUT_ITEMSIZES = "_out_itemsizes"
 #: Blob names of each input / output tensor (graph records; for tensor lifetimes).
 IN_TENSORS = "_in_tensors"
 OUT_TENSORS = "_out_tensors"
-#: ``(kept, of)``: the share of the op a specialised kernel runs (see flowflops.sparsity).
+#: Communication op types: ``"boxing"`` (a compiled job reading a tensor with another SBP or
+#: placement than it was written with; see flowflops.graph.parallel) and OneFlow's NCCL-logical and
+#: eager collective ops. They move data and cost no arithmetic (flowflops.formulas.comm).
+COMM_OP_TYPES = (
+    "boxing",
+    "_nccl_logical_all_reduce", "_nccl_logical_reduce_scatter", "_nccl_logical_all_gather",
+    "_nccl_logical_all_gather_noncontinuous", "_nccl_logical_reduce_scatter_noncontinuous",
+    "_nccl_logical_s2s", "_nccl_logical_send_recv", "_nccl_logical_2D_same_dim0_all_reduce",
+    "_nccl_logical_2D_same_dim1_all_reduce", "_nccl_logical_2D_same_dim0_all_gather",
+    "_nccl_logical_2D_same_dim0_all_gather_noncontinuous", "_nccl_logical_2D_same_dim0_all2all",
+    "eager_nccl_all_reduce", "eager_nccl_all_gather", "eager_nccl_reduce_scatter",
+    "eager_nccl_broadcast", "eager_nccl_reduce", "eager_nccl_s2s", "eager_nccl_touch",
+    "eager_ccl_all_reduce", "eager_ccl_all_gather", "eager_ccl_reduce_scatter",
+    "eager_ccl_broadcast", "eager_ccl_reduce",
+    "eager_b_to_s", "eager_s_to_b", "eager_p_to_b", "eager_p_to_s", "eager_s_to_p",
+    "eager_naive_s_to_s", "eager_symmetric_s_to_p",
+)
+_COMM = frozenset(COMM_OP_TYPES)
+_COMM_PREFIXES = ("_nccl_logical", "eager_nccl_", "eager_ccl_")
+
+
+def is_comm_op(op_type: str) -> bool:
+    """True for a communication record: ``"boxing"`` or one of OneFlow's communication op types."""
+    return op_type in _COMM or op_type.startswith(_COMM_PREFIXES)
+
+
+#: ``(kept, of)``: the share of the op a specialised kernel runs (see flowflops.rules.sparsity).
 KEEP = "_keep"
 #: ``"file:line"`` of the user's code that made the op: a functional call's calling line (eager),
 #: OneFlow's own op location (``OperatorConf.loc``, graph).

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from .derivation import NOTHING, Derivation
+from .formulas.derivation import NOTHING, Derivation
 from .errors import FormulaError
 from .records import GIVEN_COST, KEEP, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
 
@@ -48,7 +48,7 @@ __all__ = [
     "known_op_types"
 ]
 
-#: A formula returns a Cost, or a :class:`~flowflops.derivation.Derivation` (the arithmetic as
+#: A formula returns a Cost, or a :class:`~flowflops.formulas.derivation.Derivation` (the arithmetic as
 #: data, which ``Report.explain`` shows; the registry prices the record with its ``cost``).
 Formula = Callable[[OpRecord], Union[Cost, Derivation]]
 BytesRule = Callable[[OpRecord], Traffic]
@@ -164,7 +164,7 @@ def _call(fn: Formula, rec: OpRecord) -> Union[Cost, Derivation]:
 
 def derive(rec: OpRecord, convention: str = DEFAULT_CONVENTION) -> Optional[Union[Cost, Derivation]]:
     """What the formula (or rule) pricing ``rec`` under ``convention`` returns: a
-    :class:`~flowflops.derivation.Derivation` when it gives its arithmetic, else its
+    :class:`~flowflops.formulas.derivation.Derivation` when it gives its arithmetic, else its
     :class:`Cost`; ``None`` without a formula. Before any ``_keep`` scaling (see :func:`price`)."""
     fn = formula_of(rec.op_type, convention)
     return None if fn is None else _call(fn, rec)
@@ -215,5 +215,10 @@ def known_op_types() -> List[str]:
 
 
 # The built-in formulas, registered on import (after the functions above, which they use), so
-# that a user's register() always comes after them.
-from . import formulas  # noqa: E402,F401
+# that a user's register() always comes after them; the peer conventions' rules after flowflops' own.
+from .formulas import (  # noqa: E402,F401
+    activation, backward, comm, conv, elementwise, fused, loss, matmul, norm, optimizer, pool,
+    recurrent, reduce, zero,
+)
+from .formulas import traffic as _traffic_rules  # noqa: E402,F401  (the name traffic is the function above)
+from .formulas import peers  # noqa: E402,F401

@@ -8,7 +8,7 @@ import pytest
 
 import flowflops
 from flowflops import OpRecord
-from flowflops.derivation import Derivation
+from flowflops.formulas.derivation import Derivation
 from flowflops.registry import derive, price
 
 

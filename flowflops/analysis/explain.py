@@ -1,5 +1,5 @@
 """Why a number is what it is: from a total, a module or an op type down to its op records, the
-formula that priced each (with its arithmetic, see :mod:`flowflops.derivation`), the
+formula that priced each (with its arithmetic, see :mod:`flowflops.formulas.derivation`), the
 convention's rule, the sum, what was counted zero there and why, and where in the user's code
 the work was made. Data only: :mod:`flowflops.render.explain` makes the text."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..conventions import CONVENTIONS, FUNCTION_ATTR
-from ..derivation import Derivation
+from ..formulas.derivation import Derivation
 from ..records import AT, GIVEN_COST, KEEP, ZERO, Cost, OpRecord, itemsizes
 from ..registry import DEFAULT_CONVENTION, derive, formula_of, is_zero_rule
 from ..report import Aggregate

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..errors import FormulaError
-from ..formulas.comm import is_comm_op
+from ..records import is_comm_op
 from ..records import (IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, ZERO, Cost, OpRecord,
                       Shape, flat_ranks, numel)
 from ..registry import price

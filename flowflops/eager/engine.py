@@ -26,7 +26,7 @@ import oneflow.nn as nn
 
 from ..conventions import FUNCTIONAL_ON_ATTR, INSIDE_ATTR, MODULE_ATTR, peer_type_name
 from ..runtime.interrupts import call_user
-from ..rules.custom import call_module_hook, matching_type
+from ..runtime.module_hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from ..runtime.source import caller_outside
 from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of

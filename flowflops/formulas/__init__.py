@@ -1,6 +1,4 @@
-"""Per-op formulas, one file per family. Importing this package registers them all."""
-from . import (  # noqa: F401
-    activation, backward, comm, conv, elementwise, fused, loss, matmul, norm, optimizer, pool,
-    recurrent, reduce, traffic, zero,
-)
-from . import peers  # noqa: F401,E402  (the peer conventions' rules, after flowflops' own)
+"""Per-op formulas, one file per family (and the peers' rules in ``peers/``), and
+:mod:`~flowflops.formulas.derivation`, a formula's arithmetic kept as data. :mod:`flowflops.registry`
+imports every family when it is imported, which registers them (so this package's own import
+registers nothing, and the registry can import ``derivation`` from here)."""

@@ -1,7 +1,7 @@
 """Activations: one op per output element, as the article counts ReLU."""
 from __future__ import annotations
 
-from ..derivation import Derivation, first, ops, tensor
+from .derivation import Derivation, first, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

@@ -7,7 +7,7 @@ groups are all accounted for by the real output size:
 """
 from __future__ import annotations
 
-from ..derivation import Derivation, first, macs, ops, tensor
+from .derivation import Derivation, first, macs, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

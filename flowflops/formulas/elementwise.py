@@ -2,7 +2,7 @@
 first). ``broadcast_*`` ops are priced by their output, the broadcast shape."""
 from __future__ import annotations
 
-from ..derivation import Derivation, first, number, ops, tensor
+from .derivation import Derivation, first, number, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

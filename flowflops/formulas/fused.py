@@ -3,7 +3,7 @@
 the ops it fuses, so a fused graph counts the same as an unfused one."""
 from __future__ import annotations
 
-from ..derivation import Derivation, first, macs, number, ops, tensor
+from .derivation import Derivation, first, macs, number, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

@@ -8,7 +8,7 @@ equal M, then K == M and either answer is right).
 """
 from __future__ import annotations
 
-from ..derivation import Derivation, macs, number, tensor
+from .derivation import Derivation, macs, number, tensor
 from ..records import OpRecord
 from ..registry import register
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from ..derivation import Derivation, Factor, Term, first, macs, ops, tensor
+from .derivation import Derivation, Factor, Term, first, macs, ops, tensor
 from ..records import OpRecord, Shape
 from ..registry import register
 

@@ -1,7 +1,7 @@
 """Pooling and resampling."""
 from __future__ import annotations
 
-from ..derivation import Derivation, first, ops, tensor
+from .derivation import Derivation, first, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

@@ -1,7 +1,7 @@
 """Reductions: one op per input element."""
 from __future__ import annotations
 
-from ..derivation import Derivation, first, macs, ops, tensor
+from .derivation import Derivation, first, macs, ops, tensor
 from ..records import OpRecord
 from ..registry import register
 

@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from google.protobuf import text_format
 
-from ..formulas.comm import is_comm_op
+from ..records import is_comm_op
 from ..records import IN_SBP, ITEM_BYTES, OUT_SBP, PLACEMENT, SRC_PLACEMENT, TENSOR, OpRecord, flat_ranks
 
 __all__ = ["Sbp", "BOXING_OP_TYPE", "sbp_strings", "JobParallel"]

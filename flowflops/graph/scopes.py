@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import oneflow.nn as nn
 
-from ..rules.custom import OpRules, call_module_hook, matching_type
+from ..runtime.module_hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, OpRecord, ancestors
 
 __all__ = ["GraphRules"]
@@ -41,16 +41,16 @@ _installed: Dict[str, Any] = {"count": 0, "original": None}
 
 
 class GraphRules:
-    """``ignore_modules`` / ``custom_modules_hooks`` for one graph count of ``model``: the
-    module types (by scope, as above) and the op type names (an :class:`OpRules`)."""
+    """``ignore_modules`` / ``custom_modules_hooks`` by module type for one graph count of
+    ``model`` (by scope, as above; the op type names are :class:`flowflops.rules.custom.OpRules`,
+    applied after these)."""
 
     def __init__(
         self, model: Optional[nn.Module], ignore: Sequence[type] = (),
-        custom: Optional[Dict[type, Callable]] = None, ops: OpRules = OpRules(),
+        custom: Optional[Dict[type, Callable]] = None,
     ) -> None:
         self.ignore = tuple(ignore)
         self.custom = dict(custom or {})
-        self.ops = ops
         self.paths = {id(m): p for p, m in model.named_modules()} if model is not None else {}
         self.skipped: set = set()  # paths whose ops are dropped (ignored or custom-priced)
         self.calls: List[OpRecord] = []  # one per custom-priced module call
@@ -115,7 +115,7 @@ class GraphRules:
     # -- after tracing --------------------------------------------------------------------
     def apply(self, records: List[OpRecord]) -> List[OpRecord]:
         """Drop the records made inside ignored or custom-priced modules; add one record per
-        custom-priced module call; then apply the op-level rules."""
+        custom-priced module call."""
         if self.skipped:
             records = [rec for rec in records if not any(p in self.skipped for p in ancestors(rec.module))]
-        return self.ops.apply(list(records) + list(self.calls))
+        return list(records) + list(self.calls)

@@ -1,14 +1,9 @@
 """Users' own pricing: custom module hooks (in flowflops', ptflops' and thop's styles) and the
 op-level rules (``ignore_modules`` / ``custom_modules_hooks`` keyed by OneFlow op type name).
 
-A module hook ``fn(module, inputs, output)`` may
-
-- return the call's MACs (an int or float) or a :class:`flowflops.Cost` (flowflops' style), or
-- add them to ``module.__flops__`` (ptflops' style: ``module.__flops__ += n``), or
-- add them to ``module.total_ops`` (thop's style: ``m.total_ops += n``, a number or a tensor).
-
-The accumulator attributes exist only while the hook runs; the module's ``__dict__`` is put
-back exactly as it was afterwards (an attribute of the same name the user had is restored).
+A module hook ``fn(module, inputs, output)`` is called by the engines while they trace
+(:func:`flowflops.runtime.module_hooks.call_module_hook`, which says what it may return); its
+names are re-exported here.
 
 An op-level hook ``fn(inputs, outputs)`` (ptflops' aten style) gets the op's input and output
 tensors as :class:`TensorShape` objects (``.shape``, ``.numel()``, ``.dim()``) and returns the
@@ -22,101 +17,12 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CustomHookError
-from ..records import GIVEN_COST, Cost, OpRecord, Shape, mac, numel
+from ..records import GIVEN_COST, Cost, OpRecord, Shape, numel
+from ..runtime.module_hooks import ACCUMULATORS, call_module_hook, hook_cost, hook_name, matching_type
 
 __all__ = [
     "ACCUMULATORS", "matching_type", "call_module_hook", "TensorShape", "check_op_type", "OpRules", "split_rules"
 ]
-
-#: Attributes a hook may add its MACs to: ptflops' and thop's.
-ACCUMULATORS = ("__flops__", "total_ops")
-
-
-class _Untouched(int):
-    """The accumulators' start value; any ``+=`` replaces it with a plain number."""
-
-
-_MISSING = object()
-
-
-def _as_number(value: Any) -> Any:
-    """A hook's number: ints and floats as they are, one-element tensors (thop) as a float."""
-    if hasattr(value, "item") and not isinstance(value, (int, float)):
-        try:
-            return value.item()
-        except Exception:
-            return value
-    return value
-
-
-def _cost(value: Any, what: str) -> Cost:
-    value = _as_number(value)
-    if isinstance(value, Cost):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CustomHookError(
-            f"the custom hook for {what} gave {value!r}: return the call's MACs as a number "
-            "(or a flowflops.Cost), or add them to module.__flops__"
-        )
-    return mac(int(round(value)))
-
-
-def matching_type(module: Any, types: Iterable[type]) -> Optional[type]:
-    """The first of ``types`` that ``module`` is an instance of (``None``: none is)."""
-    for t in types:
-        if isinstance(module, t):
-            return t
-    return None
-
-
-def _hook_name(fn: Any) -> str:
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-
-
-def call_module_hook(fn: Callable, module: Any, args: tuple, output: Any, path: str) -> Cost:
-    """The cost of one call of ``module`` as the user's hook ``fn`` prices it (any of the
-    three styles above). A hook that raises, or gives neither a number nor an accumulated
-    count, raises :class:`CustomHookError` naming the hook, the module type and its path."""
-    type_name = type(module).__name__
-    where = f"{type_name} (module '{path}')"
-    saved = {a: module.__dict__.get(a, _MISSING) for a in ACCUMULATORS}
-    usable = [a for a in ACCUMULATORS
-              if a not in getattr(module, "_buffers", {}) and a not in getattr(module, "_parameters", {})]
-    try:
-        for a in usable:
-            module.__dict__[a] = _Untouched(0)
-        try:
-            returned = fn(module, args, output)
-        except CustomHookError:
-            raise
-        except Exception as err:
-            from ..runtime.interrupts import from_signal
-
-            if from_signal(err):  # the user's signal handler's own exception
-                raise
-            raise CustomHookError(
-                f"the custom hook {_hook_name(fn)!r} for {where} raised {type(err).__name__}: {err}"
-            ) from err
-        added = [module.__dict__.get(a) for a in usable]
-        added = [v for v in added if type(v) is not _Untouched]
-    finally:
-        for a in usable:
-            if saved[a] is _MISSING:
-                module.__dict__.pop(a, None)
-            else:
-                module.__dict__[a] = saved[a]
-    if returned is not None:
-        return _cost(returned, f"{where} ({_hook_name(fn)!r})")
-    if not added:
-        raise CustomHookError(
-            f"the custom hook {_hook_name(fn)!r} for {where} returned None and added nothing to "
-            "module.__flops__: return the call's MACs, or add them with module.__flops__ += n"
-        )
-    total = Cost()
-    for v in added:
-        total = total + _cost(v, f"{where} ({_hook_name(fn)!r})")
-    return total
-
 
 # -- op-level rules ---------------------------------------------------------------------------
 
@@ -199,9 +105,9 @@ class OpRules:
             value = fn(ins, outs)
         except Exception as err:
             raise CustomHookError(
-                f"the custom hook {_hook_name(fn)!r} for {where} raised {type(err).__name__}: {err}"
+                f"the custom hook {hook_name(fn)!r} for {where} raised {type(err).__name__}: {err}"
             ) from err
-        return _cost(value, f"{where} ({_hook_name(fn)!r})")
+        return hook_cost(value, f"{where} ({hook_name(fn)!r})")
 
 
 def split_rules(

@@ -1,1 +1,2 @@
-"""Around a count: inputs, the module tree, the state guard, Ctrl-C, quiet stderr, advice."""
+"""Around a count: inputs, the module tree, the state guard, Ctrl-C, quiet stderr, advice, memory
+limits, calling users' module hooks (module_hooks); below the engines, which import it."""

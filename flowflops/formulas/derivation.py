@@ -6,7 +6,7 @@ A formula (see :mod:`flowflops.registry`) may return a :class:`Derivation` inste
 (``1*64*56*56 output elements x 64*3*3 weight elements per output = 115,605,504 MACs``).
 The cost is computed from the same terms it shows, so the two cannot disagree::
 
-    from flowflops.derivation import Derivation, macs, tensor
+    from flowflops.formulas.derivation import Derivation, macs, tensor
 
     @register("conv2d", override=True)
     def conv(rec):
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
-from .records import ZERO, Cost, Shape, elementwise, mac, numel
+from ..records import ZERO, Cost, Shape, elementwise, mac, numel
 
 __all__ = ["Factor", "Term", "Derivation", "tensor", "number", "macs", "ops", "NOTHING"]
 
