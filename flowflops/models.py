@@ -32,6 +32,11 @@ import numpy as np
 import oneflow as flow
 import oneflow.nn as nn
 
+__all__ = [
+    "Cache", "DecoderConfig", "gpt2_medium", "llama2_70b", "Linear", "Embedding", "RMSNorm", "Rotary", "Attention",
+    "MLP", "MoE", "Block", "Decoder"
+]
+
 Cache = Tuple[Tuple[flow.Tensor, flow.Tensor], ...]
 
 

@@ -6,6 +6,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Tuple
 
+__all__ = [
+    "Shape", "PHASE", "IN_SBP", "OUT_SBP", "PLACEMENT", "SRC_PLACEMENT", "ITEM_BYTES", "TENSOR", "PARAMS",
+    "IN_ITEMSIZES", "OUT_ITEMSIZES", "IN_TENSORS", "OUT_TENSORS", "COMM_OP_TYPES", "is_comm_op", "KEEP", "AT",
+    "GIVEN_COST", "flat_ranks", "numel", "OpRecord", "Cost", "ZERO", "mac", "elementwise", "Traffic", "NO_TRAFFIC",
+    "ITEMSIZE", "itemsizes", "ModuleInfo", "ancestors", "Trace"
+]
+
 Shape = Tuple[int, ...]
 
 # -- the attrs keys engines set for other modules to read (OneFlow's own attrs have no "_") ----

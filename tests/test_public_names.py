@@ -84,9 +84,6 @@ def test_the_scan_finds_names_in_every_kind_of_file():
 # -- every module says what it offers ---------------------------------------------------------
 
 PACKAGE = ROOT / "flowflops"
-# documented paths and drop-ins, whose names are those of the tools they mirror
-MIRRORS = {"models.py", "records.py", "flops_counter.py", "thop", "torch_models", "ptflops", "fvcore", "flop_counter"}
-
 
 def _bound_names(tree) -> set:
     """Names a module binds at its top level (definitions, assignments, imports)."""
@@ -105,24 +102,22 @@ def _declared_all(tree):
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
             return ast.literal_eval(node.value)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "__all__":
+            return ast.literal_eval(node.value)
     return None
 
 
-MODULE_FILES = sorted(
-    p for p in PACKAGE.rglob("*.py")
-    if p.relative_to(PACKAGE).parts[0] not in MIRRORS
-    and not any(part.startswith("_") and part != "__init__.py" for part in p.relative_to(PACKAGE).parts))
+#: every module of the package: private (``_x.py``), drop-in and package ``__init__`` files too
+MODULE_FILES = sorted(PACKAGE.rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", MODULE_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_every_module_declares_its_public_names(path):
     tree = ast.parse(path.read_text())
     names = _declared_all(tree)
-    defines = any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in tree.body)
-    if names is None:
-        assert path.name == "__init__.py" and not defines, (
-            f"{path.relative_to(ROOT)} declares no __all__: list its public names (or prefix the private ones with _)")
-        return
+    assert names is not None, (
+        f"{path.relative_to(ROOT)} declares no __all__: list its public names (or prefix the private ones "
+        "with _; a package __init__ that defines nothing: __all__: list = [])")
     missing = sorted(set(names) - _bound_names(tree))
     assert not missing, f"{path.relative_to(ROOT)}: __all__ names {missing}, which it does not define"
     assert len(set(names)) == len(names), f"{path.relative_to(ROOT)}: __all__ names something twice"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from ..records import OpRecord, numel
 
+__all__ = ["out_numel", "in_numel"]
+
 
 def out_numel(rec: OpRecord) -> int:
     """Elements of the first output (0 when the record has no output shape)."""

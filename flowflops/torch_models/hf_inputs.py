@@ -27,6 +27,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import oneflow as flow
 
+__all__ = ["DEFAULT_SEQ_LEN", "AUDIO_SAMPLES", "FEATURE_FRAMES", "MODALITIES", "positive_limit", "input_names",
+    "hf_inputs"
+]
+
 #: the sequence length of a Hugging Face text model's default input, ``(1, DEFAULT_SEQ_LEN)``
 DEFAULT_SEQ_LEN = 128
 #: samples of a raw waveform: one second at 16 kHz

@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 
+__all__ = ["MOCKED_TORCH_VERSION", "mocked_torch"]
+
 #: the third-party packages the block may import under the mock
 _MOCKED_PREFIXES = ("torch", "torchvision", "timm", "transformers")
 

@@ -12,6 +12,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from ..errors import CountError
 from .hf_inputs import DEFAULT_SEQ_LEN, hf_inputs, positive_limit  # noqa: F401 (re-exported)
 
+__all__ = ["PREFIXES", "TorchModel", "is_torch_model_name", "build_error", "check_config_sizes", "build",
+           "DEFAULT_SEQ_LEN", "hf_inputs", "positive_limit"]
+
 PREFIXES = ("timm:", "hf:")
 
 

@@ -10,6 +10,11 @@ from .._shapes import out_numel as out_elems  # noqa: F401
 from ..conv import conv, conv_transpose
 from ..matmul import matmul
 
+__all__ = [
+    "peer", "module_of", "module_is", "function_of", "conv_macs", "matmul_macs", "inside", "norm_layer",
+    "is_affine_term", "CONV_OPS", "MATMUL_OPS", "NORM_MODULES", "GATES", "cell_dims", "recurrent_macs"
+]
+
 
 def peer(n: float) -> Cost:
     """A peer's count ``n`` (its "MACs": one multiply-add = 1) as a Cost: ``n`` MACs,
