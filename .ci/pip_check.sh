@@ -56,4 +56,7 @@ t = json.load(open(sys.argv[1]))["totals"]
 assert (t["macs"], t["params"]) == (1822177768, 11689512), t
 print("flowflops resnet18 --format json:", t["macs"], "MACs,", t["params"], "params (the article's numbers)")
 PY
+
+echo "== the README's install commands, this clone as the repository URL (git+file://)"
+bash .ci/readme_install.sh "$PYTHON" "$work"
 echo "pip check passed"

@@ -102,7 +102,9 @@ def test_the_pages_say_how_to_install_this_project():
 
     for page in PAGES:
         for b in blocks(page):
-            assert not re.search(r"pip install\s+[\"']?flowflops(\[[\w,-]+\])?[\"']?\s*$", b.code, re.M), \
+            # `pip install flowflops`, `"flowflops[x]"`, `flowflops -r req.txt`: the index's; `flowflops @ git+...` is not
+            assert not re.search(r"pip install\s+(?:-\S+\s+)*[\"']?flowflops(\[[\w,-]+\])?(?![\w.\[-])(?![\"']?\s*@)",
+                                 b.code), \
                 f"{_id(page)}:{b.line} installs flowflops from the package index"
     version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     assert Version(version) > Version("0.0.1.post2211300851")
