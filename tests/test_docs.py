@@ -102,7 +102,7 @@ def test_the_pages_say_how_to_install_this_project():
 
     for page in PAGES:
         for b in blocks(page):
-            # `pip install flowflops`, `"flowflops[x]"`, `flowflops -r req.txt`: the index's; `flowflops @ git+...` is not
+            # `pip install flowflops`, `"flowflops[x]"`, `flowflops -r r.txt`: the index's; `flowflops @ git+...` is not
             assert not re.search(r"pip install\s+(?:-\S+\s+)*[\"']?flowflops(\[[\w,-]+\])?(?![\w.\[-])(?![\"']?\s*@)",
                                  b.code), \
                 f"{_id(page)}:{b.line} installs flowflops from the package index"

@@ -74,7 +74,7 @@ CLAIMS = {
     ("conventions.md", "FlopCounterMode` / 2"): ("2", lambda: _flops_per_mac("torch")),
     ("ptflops-thop.md", "mobilenet_v2 and 7 small twins"): ("7", _small_twins),
     ("guarantees.md", "counted (params 0)"): ("0", _no_params),
-    ("guarantees.md", "counted 0, listed in"): ("0", "checked by tests/test_no_silent_zeros.py (an op with no "
+    ("guarantees.md", "counted 0, listed in"): ("0", "checked by tests/test_coverage.py (an op with no "
                                                      "formula counted 0 and listed)"),
     ("differences.md", "exactly N x batch 1"): ("1", "a label: the batch size 1"),
     ("differences.md", "numel(in)·prod(weight[1:])"): ("1", "an index in a formula"),
