@@ -5,6 +5,9 @@ FlopCounterMode.get_total_flops(). Runs in the peers' own environment, never the
 
     /work/peers-venv/bin/python benchmarks/peer_twins.py [--models a,b] > numbers.json
 
+The timm models (TIMM) are counted only when named in --models (timm 0.9.16 installed with
+``pip install --no-deps timm==0.9.16`` in that environment).
+
 Prints one JSON object: tool versions, date, and per model the integers (eval mode, batch 1).
 """
 import argparse
@@ -22,6 +25,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from twin_models import small_models  # noqa: E402  (the same code builds the OneFlow twins)
 
 ZOO = {"resnet50": (1, 3, 224, 224), "densenet161": (1, 3, 224, 224), "mobilenet_v2": (1, 3, 224, 224)}
+# timm's (flowvision 0.2.1 ported its vit and swin from timm): attention as explicit matmuls,
+# as flowvision writes it (TIMM_FUSED_ATTN=0, set before timm is imported: no fused SDPA)
+TIMM = {"vit_base_patch16_224": (1, 3, 224, 224), "swin_tiny_patch4_window7_224": (1, 3, 224, 224)}
 
 
 def count(model, shape):
@@ -59,9 +65,17 @@ def main():
     for name, shape in ZOO.items():
         models[name] = (getattr(torchvision.models, name)(), shape)
     wanted = [m for m in args.models.split(",") if m] or list(models)
+    if any(m in TIMM for m in wanted):
+        os.environ["TIMM_FUSED_ATTN"] = "0"
+        import timm  # timm 0.9.16 (0.6.12 does not import on Python 3.11)
+
+        for name in TIMM:
+            if name in wanted:
+                models[name] = (timm.create_model(name), TIMM[name])
     out = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "versions": {k: md.version(k) for k in ("torch", "torchvision", "ptflops", "fvcore", "thop")},
+        "versions": {k: md.version(k) for k in ("torch", "torchvision", "ptflops", "fvcore", "thop")
+                     + (("timm",) if any(m in TIMM for m in wanted) else ())},
         "models": {},
     }
     for name in wanted:

@@ -58,6 +58,41 @@ ZOO = {
         'thop': 327486720, 'thop_params': 3504872, 'fvcore': 314193216, 'torch': 601548544},
 }
 
+# timm's ViT-B/16 and Swin-T, the models flowvision 0.2.1 ported (the same parameter counts:
+# 86,567,656 and 28,288,354), counted by the peers with timm 0.9.16 (timm 0.6.12 does not import
+# on Python 3.11) and TIMM_FUSED_ATTN=0 (attention as explicit matmuls, as flowvision writes it):
+# `benchmarks/peer_twins.py --models vit_base_patch16_224,swin_tiny_patch4_window7_224`,
+# 2026-12-07 14:41 UTC, the environment above. The ptflops pytorch-backend figures differ for
+# named reasons (TIMM_PTFLOPS below); every other figure is flowflops' as it is.
+TIMM = {
+    'vit_base_patch16_224': {'params': 86567656, 'ptflops': 12021392632, 'ptflops_nofunc': 12014130424,
+        'ptflops_aten': 17580319720,
+        'thop': 16863630336, 'thop_params': 86415592, 'fvcore': 17582740224, 'torch': 35127656448},
+    'swin_tiny_patch4_window7_224': {'params': 28288354, 'ptflops': 4380952696, 'ptflops_nofunc': 4373042920,
+        'ptflops_aten': 4503738856,
+        'thop': 4371851808, 'thop_params': 28265032, 'fvcore': 4509194496, 'torch': 8981133312},
+}
+
+# ViT: ptflops 0.7.5 prices timm's own Attention class with a hook of its own
+# (pytorch_ops.py:246-267, MODULES_MAPPING[timm.models.vision_transformer.Attention]), and
+# since that module is then "supported", its qkv and proj Linears are not summed. flowvision's
+# port is a different class, so ptflops, like flowflops.ptflops, sums its Linears. Measured with
+# that one entry deleted from ptflops' MODULES_MAPPING (the same environment, 2026-12-07 14:51
+# UTC): 16,883,299,048 and 16,876,036,840. By hand, per block (N = 197 tokens, C = 768, 12
+# heads of 64): qkv 197*768*2304 + 197*2304 = 349,039,872, proj 197*768*768 + 197*768 =
+# 116,346,624, the hook 197*64*12 + 12*(2*197*197*64 + 197*197) = 60,227,628; 12 blocks:
+# 12 * (349,039,872 + 116,346,624 - 60,227,628) = 4,861,906,416 = 16,883,299,048 - 12,021,392,632.
+VIT_BLOCK = 197 * 768 * 2304 + 197 * 2304 + 197 * 768 * 768 + 197 * 768 - (
+    197 * 64 * 12 + 12 * (2 * 197 * 197 * 64 + 197 * 197))
+# Swin: flowvision's WindowAttention multiplies with flow.matmul, timm's with `@`; ptflops patches
+# torch.matmul, not the `@` operator. Per block 2 * tokens * 49 * C (q @ k^T and attn @ v over
+# 7x7 windows): stages (3136 tokens, C 96, 2 blocks), (784, 192, 2), (196, 384, 6), (49, 768, 2).
+SWIN_MATMULS = sum(2 * t * 49 * c * d for t, c, d in ((3136, 96, 2), (784, 192, 2), (196, 384, 6), (49, 768, 2)))
+TIMM_PTFLOPS = {
+    'vit_base_patch16_224': {'ptflops': 16883299048, 'ptflops_nofunc': 16876036840},
+    'swin_tiny_patch4_window7_224': {'ptflops': 4380952696 + SWIN_MATMULS, 'ptflops_nofunc': 4373042920},
+}
+
 THOP_LAYERS = {
     'ZeroPad2d': (0, 0),
     'Conv1d': (168, 28),
@@ -116,7 +151,24 @@ class _FunctionalPool(flow.nn.Module):
         return flow.nn.functional.adaptive_avg_pool2d(x, (1, 1))
 
 
+class _MeanPool(flow.nn.Module):
+    """timm 0.9's Swin head averages the tokens with ``x.mean((1, 2))``; flowvision 0.2.1's with
+    an ``nn.AdaptiveAvgPool1d`` module, which thop and ptflops would price (thop 768 x 50 =
+    38,400, ptflops 768 x 49 = 37,632). This stand-in makes the OneFlow model the twin: the same
+    mean, in a module no peer hooks."""
+
+    def forward(self, x):
+        return x.mean(-1, keepdim=True)
+
+
 def _model(name):
+    if name in TIMM:
+        import flowvision
+
+        model = getattr(flowvision.models, name)()
+        if name == "swin_tiny_patch4_window7_224":
+            model.avgpool = _MeanPool()
+        return model, (1, 3, 224, 224)
     if name in ZOO:
         import flowvision
 
@@ -159,6 +211,19 @@ def test_small_twin(name):
 @pytest.mark.parametrize("name", list(ZOO))
 def test_zoo_twin(name):
     _check(name, ZOO[name], ("eager",))
+
+
+def test_timm_twins_derivations():
+    assert 12 * VIT_BLOCK == 16883299048 - 12021392632 == 4861906416
+    assert SWIN_MATMULS == 59006976 + 29503488 + 44255232 + 7375872 == 140141568
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(TIMM))
+def test_timm_twin(name):
+    """flowvision's port of a timm model: every peer's integer, ptflops' pytorch backend as it
+    prices flowvision's classes (TIMM_PTFLOPS, the reasons beside it)."""
+    _check(name, {**TIMM[name], **TIMM_PTFLOPS[name]}, ("eager", "graph"))
 
 
 _NO_ONEFLOW_CASE = {
