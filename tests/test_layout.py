@@ -190,3 +190,14 @@ def test_one_class_named_report():
                             if a.asname == "Report" and a.name != "Report"]
     assert defined == ["result"], defined
     assert not aliased, aliased
+
+
+def test_registry_imports_every_formula_family():
+    """registry.py imports each family of formulas/ (importing one registers its formulas), and
+    formulas/peers/__init__.py each peer's rules: a new file there is priced only once listed."""
+    families = {m for m in MODULES if m.startswith("formulas.") and m.count(".") == 1
+                and m not in ("formulas.derivation", "formulas._shapes")}
+    assert not families - IMPORTS["registry"], f"registry.py does not import {sorted(families - IMPORTS['registry'])}"
+    peers = {m for m in MODULES if m.startswith("formulas.peers.") and m != "formulas.peers._common"}
+    missing = peers - IMPORTS["formulas.peers"]
+    assert not missing, f"formulas/peers/__init__.py does not import {sorted(missing)}"
