@@ -13,10 +13,16 @@ per module as torch names them (the called module's class name, then attribute p
 (``aten.convolution``, ``aten.addmm``, ``aten.mm``, ``aten.bmm``). On exit with ``display`` the
 table ``get_table`` returns is printed, as torch prints it.
 
+Ops run outside any module in the ``with`` body (``x @ w``, ``F.linear``, ``F.conv2d``,
+``flow.bmm``...) are counted too, under ``"Global"`` only, as torch counts them: the functions
+flowflops' eager engine prices are patched while the context is active (and restored on exit),
+and a call made while no module call is being counted is priced under ``"torch"``.
+
 What differs from torch 2.14 (no dispatcher to intercept in OneFlow 0.9):
 
-- only module calls are seen: an op run outside any module inside the context (``x @ w`` in the
-  ``with`` body) and the backward pass are not counted; a context in which no module ran warns;
+- the backward pass is not counted: ``loss.backward()`` inside the context warns once, naming
+  the way to count a training step (``flowflops.profile(model, shape, mode="train")``);
+- a context in which nothing was counted warns;
 - ``custom_mapping`` (aten op -> formula) is refused: give OneFlow op formulas through
   ``flowflops.profile(..., custom_modules_hooks={"matmul": fn})``;
 - a call whose module raises while being counted is run as usual and not counted, with a
@@ -29,18 +35,33 @@ import warnings
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
 
+import oneflow as flow
 import oneflow.nn as nn
 from oneflow._oneflow_internal import lazy_mode
 
 from ..api import profile
 from ..conventions import MODULE_ATTR, base_type_name
-from ..records import ancestors
+from ..eager.functional import patched
+from ..eager.functional_table import patch_targets
+from ..records import AT, OpRecord, ancestors
+from ..registry import price
 from ..render.flop_counter_text import flop_table
 
 __all__ = ["FlopCounterMode"]
 
 _CONV = ("conv1d", "conv2d", "conv3d", "deconv1d", "deconv2d", "deconv3d")
 _BIAS = ("bias_add", "broadcast_add")
+
+
+def _aten_name(rec: OpRecord) -> str:
+    """torch's aten op for a priced record that is not a ``Linear``'s product."""
+    if rec.op_type in _CONV:
+        return "aten.convolution"
+    if rec.op_type == "matmul":
+        return "aten.mm"
+    if rec.op_type in ("batch_matmul", "broadcast_matmul"):
+        return "aten.bmm"
+    return "oneflow." + rec.op_type
 
 
 def _torch_ops(report: Any) -> List[Tuple[str, str, int]]:
@@ -60,12 +81,8 @@ def _torch_ops(report: Any) -> List[Tuple[str, str, int]]:
                 nxt is not None and nxt.module == rec.module and nxt.op_type in _BIAS
                 and base_type_name(nxt.attrs.get(MODULE_ATTR)) == "Linear")
             name = "aten.addmm" if biased else "aten.mm"
-        elif rec.op_type == "matmul":
-            name = "aten.mm"
-        elif rec.op_type in ("batch_matmul", "broadcast_matmul"):
-            name = "aten.bmm"
         else:
-            name = "oneflow." + rec.op_type
+            name = _aten_name(rec)
         out.append((rec.module, name, 2 * cost.macs))
     return out
 
@@ -89,6 +106,11 @@ class FlopCounterMode:
         self._thread = 0
         self._calls = 0
         self._names: Dict[int, str] = {}  # id(module) -> torch's name for it (ModuleTracker's)
+        self._patches: Any = None  # the functional patches of the with body (a context manager)
+        self._last_mm: Optional[Tuple[Any, int, bool]] = None  # (record, FLOPs, made the key) of a
+        # top-level matmul a bias add may still turn into F.linear's aten.addmm
+        self._warned_backward = False
+        self._backward: List[Tuple[Any, str, Any]] = []
 
     # -- reading ------------------------------------------------------------------------------
     def get_total_flops(self) -> int:
@@ -133,11 +155,64 @@ class FlopCounterMode:
             for owner in owners:
                 self.flop_counts[owner][op] += flops
 
+    def _record_top(self, records: List[Any]) -> None:
+        """Records of a function called in the ``with`` body outside any module, priced as torch
+        prices them, under ``"Global"``. OneFlow's ``F.linear`` is a matmul then an in-place bias
+        add on the same line: torch's ``aten.addmm`` (without the add: ``aten.mm``)."""
+        glob = self.flop_counts["Global"]
+        for rec in records:
+            if rec.op_type in _BIAS and self._last_mm is not None:
+                mm, flops, made = self._last_mm
+                if rec.attrs.get(AT) == mm.attrs.get(AT) and tuple(rec.inputs[:1]) == tuple(mm.outputs[:1]):
+                    glob["aten.mm"] -= flops
+                    if made and not glob["aten.mm"]:
+                        del glob["aten.mm"]  # torch never saw an aten.mm here: keep its key order
+                    glob["aten.addmm"] += flops
+                    self._calls += 1
+                    self._last_mm = None
+                    continue
+            self._last_mm = None
+            cost = price(rec, "torch")
+            if cost is None or not cost.macs:
+                continue
+            name = _aten_name(rec)
+            made = name not in glob
+            glob[name] += 2 * cost.macs
+            self._calls += 1
+            if name == "aten.mm":
+                self._last_mm = (rec, 2 * cost.macs, made)
+
+    def _top_level(self) -> bool:
+        return not self._busy and not lazy_mode.is_enabled()
+
+    def _watch_backward(self) -> None:
+        """``Tensor.backward`` / ``autograd.backward`` warn once per context: not counted."""
+        counter = self
+
+        def wrap(owner: Any, name: str) -> None:
+            fn = getattr(owner, name)
+
+            def warned(*args: Any, **kwargs: Any) -> Any:
+                if not counter._warned_backward and threading.get_ident() == counter._thread:
+                    counter._warned_backward = True
+                    warnings.warn("FlopCounterMode does not count the backward pass (OneFlow 0.9 has no dispatcher "
+                                  "mode to see autograd's ops): count a training step with "
+                                  "flowflops.profile(model, shape, mode='train')", stacklevel=2)
+                return fn(*args, **kwargs)
+
+            self._backward.append((owner, name, fn))
+            setattr(owner, name, warned)
+
+        wrap(flow.Tensor, "backward")
+        wrap(flow.autograd, "backward")
+
     def __enter__(self) -> "FlopCounterMode":
         if self._original is not None:
             raise RuntimeError("FlopCounterMode is not reentrant")
         self.flop_counts.clear()
         self._calls = 0
+        self._last_mm = None
+        self._warned_backward = False
         self._thread = threading.get_ident()
         original = nn.Module.__call__
         counter = self
@@ -154,15 +229,31 @@ class FlopCounterMode:
 
         self._original = original
         nn.Module.__call__ = call
+        try:
+            # no profile hook (targets given): a module call counted inside keeps its own
+            self._patches = patched(self._record_top, self._top_level, targets=patch_targets())
+            self._patches.__enter__()
+            self._watch_backward()
+        except BaseException:
+            self._restore()
+            raise
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def _restore(self) -> None:
+        while self._backward:
+            owner, name, fn = self._backward.pop()
+            setattr(owner, name, fn)
+        if self._patches is not None:
+            patches, self._patches = self._patches, None
+            patches.__exit__(None, None, None)
         if self._original is not None:
             nn.Module.__call__ = self._original
             self._original = None
+
+    def __exit__(self, *exc: Any) -> None:
+        self._restore()
         if exc[0] is None and not self._calls:
-            warnings.warn("FlopCounterMode counted nothing: no module was called inside the context (flowflops "
-                          "counts module calls only, not ops run outside a module; count an nn.Graph with "
-                          "flowflops.profile(graph))", stacklevel=2)
+            warnings.warn("FlopCounterMode counted nothing: no module call and no priced op ran inside the context "
+                          "(count an nn.Graph with flowflops.profile(graph))", stacklevel=2)
         if self.display:
             print(self.get_table(self.depth))
