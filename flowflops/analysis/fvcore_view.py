@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
 from ..conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
-from ..records import OpRecord
+from ..records import AT, OpRecord
 
 __all__ = ["SUPPORTED", "IGNORED", "AtenOp", "aten_ops", "op_count_name"]
 
@@ -127,19 +127,23 @@ def _key_and_name(rec: OpRecord) -> Tuple[Optional[tuple], str]:
     fn = rec.attrs.get(FUNCTION_ATTR)
     if fn:
         name = _function_aten(str(fn))
-        return None, ("aten::" + name) if name else f"oneflow::{rec.op_type}"
+        # the records of one call (x.mean(1): a reduce_sum, then a scalar_mul) share the key
+        return ("f", rec.module, fn, rec.attrs.get(AT)), ("aten::" + name) if name else f"oneflow::{rec.op_type}"
     return None, f"oneflow::{rec.op_type}"
 
 
 def aten_ops(report: Any) -> List[AtenOp]:
     """The aten ops of ``report`` (an eager count under ``"fvcore"``), in the order they ran.
     Consecutive records of one layer call are one op (two calls of the same layer with nothing
-    between them would read as one)."""
+    between them would read as one); so are consecutive records of one function call (the same
+    function on the same line), a new call starting where the first record's op type recurs."""
     ops: List[AtenOp] = []
     last: Optional[tuple] = None
     for rec, cost in report.entries:
         key, name = _key_and_name(rec)
         macs = cost.macs if cost is not None else 0
+        if key is not None and key[0] == "f" and key == last and rec.op_type == ops[-1].records[0].op_type:
+            last = None  # the same function called again on the same line
         if key is not None and key == last:
             ops[-1].records.append(rec)
             ops[-1].macs += macs

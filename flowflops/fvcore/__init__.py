@@ -26,14 +26,15 @@ What differs (see the README's fvcore table):
 - ``ancestor_mode("caller")`` is refused (the eager engine attributes an op to the module that
   owns it by name, fvcore's default ``"owner"``); ``tracer_warnings`` has nothing to silence;
 - ``flop_count_str`` prints OneFlow's module ``repr`` (e.g. OneFlow's ``BatchNorm2d`` has no
-  ``bias=True`` where torch 2.x prints one); there is no ``ActivationCountAnalysis``, so the
-  ``activations`` argument of the printouts takes any object with fvcore's ``by_module`` and
-  ``uncalled_modules``.
+  ``bias=True`` where torch 2.x prints one). ``ActivationCountAnalysis`` / ``activation_count``
+  are fvcore's (outputs of convolutions and products); the ``activations`` argument of the
+  printouts takes one, or any object with fvcore's ``by_module`` and ``uncalled_modules``.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from math import prod
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import oneflow.nn as nn
@@ -43,8 +44,8 @@ from ..api import profile
 from ..records import ancestors
 from ..render import fvcore_text
 
-__all__ = ["FlopCountAnalysis", "flop_count", "flop_count_str", "flop_count_table", "parameter_count",
-           "parameter_count_table"]
+__all__ = ["ActivationCountAnalysis", "FlopCountAnalysis", "activation_count", "flop_count", "flop_count_str",
+           "flop_count_table", "parameter_count", "parameter_count_table"]
 
 Handle = Callable[[List[Tuple[int, ...]], List[Tuple[int, ...]]], Any]
 _logger = logging.getLogger(__name__)
@@ -55,16 +56,36 @@ def _canonical(op: str) -> str:
     return op if "::" in op else "aten::" + op
 
 
-class FlopCountAnalysis:
-    """fvcore's ``FlopCountAnalysis(model, inputs)``: one multiply-add counts 1; computed on
-    the first request and again after the handles change."""
+def _activation_handle(op_name: Optional[str] = None) -> Handle:
+    """fvcore's ``generic_activation_jit``: the number of elements of the op's first output
+    (under ``op_name`` when given)."""
+
+    def handle(inputs: List[Tuple[int, ...]], outputs: List[Tuple[int, ...]]) -> Any:
+        n = prod(outputs[0]) if outputs else 0
+        return Counter({op_name: n}) if op_name else n
+
+    return handle
+
+
+#: fvcore's ``activation_count._DEFAULT_SUPPORTED_OPS``: convolutions and products count their
+#: output's elements
+_ACTIVATION_HANDLES: Dict[str, Handle] = {
+    "aten::_convolution": _activation_handle("conv"), "aten::addmm": _activation_handle(),
+    "aten::bmm": _activation_handle(), "aten::einsum": _activation_handle(), "aten::matmul": _activation_handle(),
+    "aten::linear": _activation_handle(),
+}
+
+
+class _OpAnalysis:
+    """fvcore's ``JitModelAnalysis``: per-op handles over the aten ops of one run of the model;
+    computed on the first request and again after the handles change."""
 
     def __init__(self, model: nn.Module, inputs: Any) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a oneflow.nn.Module, got {type(model).__name__}")
         self._model = model
         self._inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-        self._handles: Dict[str, Any] = {name: _KEEP for name in SUPPORTED}
+        self._handles: Dict[str, Any] = self._default_handles()
         self._ops: Optional[List[AtenOp]] = None
         self._counts: Dict[str, Counter] = {}
         self._unsupported: Dict[str, Counter] = {}
@@ -73,6 +94,9 @@ class FlopCountAnalysis:
         self._warn_unsupported = True
         self._warn_uncalled = True
         self._ancestor_mode = "owner"
+
+    def _default_handles(self) -> Dict[str, Any]:
+        return {}
 
     # -- the count ----------------------------------------------------------------------------
     def _analyze(self) -> None:
@@ -147,7 +171,7 @@ class FlopCountAnalysis:
         self._analyze()
         return {m for m in self._modules if m not in self._called}
 
-    def set_op_handle(self, *args: Any, **kwargs: Optional[Handle]) -> "FlopCountAnalysis":
+    def set_op_handle(self, *args: Any, **kwargs: Optional[Handle]) -> "_OpAnalysis":
         """``set_op_handle("aten::addmm", fn, "aten::bmm", None, ...)`` or keywords: ``fn(inputs,
         outputs)`` gets the op's input and output shapes and returns a number or a Counter;
         ``None`` removes the handle (the op is then unsupported)."""
@@ -159,33 +183,61 @@ class FlopCountAnalysis:
         self._ops = None
         return self
 
-    def clear_op_handles(self) -> "FlopCountAnalysis":
+    def clear_op_handles(self) -> "_OpAnalysis":
         """No handle at all: every op is unsupported or ignored."""
         self._handles = {}
         self._ops = None
         return self
 
-    def unsupported_ops_warnings(self, enabled: bool) -> "FlopCountAnalysis":
+    def unsupported_ops_warnings(self, enabled: bool) -> "_OpAnalysis":
         self._warn_unsupported = bool(enabled)
         return self
 
-    def uncalled_modules_warnings(self, enabled: bool) -> "FlopCountAnalysis":
+    def uncalled_modules_warnings(self, enabled: bool) -> "_OpAnalysis":
         self._warn_uncalled = bool(enabled)
         return self
 
-    def tracer_warnings(self, mode: str) -> "FlopCountAnalysis":
+    def tracer_warnings(self, mode: str) -> "_OpAnalysis":
         """fvcore's switch for TorchScript's tracer warnings: no tracer here, nothing to silence."""
         if mode not in ("all", "no_tracer_warning", "none"):
             raise ValueError(f"Unrecognized tracer warning mode {mode!r}: use 'all', 'no_tracer_warning' or 'none'")
         return self
 
-    def ancestor_mode(self, mode: str) -> "FlopCountAnalysis":
+    def ancestor_mode(self, mode: str) -> "_OpAnalysis":
         """``"owner"`` (fvcore's default: an op counts for the module that owns it by name and its
         ancestors); ``"caller"`` is refused."""
         if mode != "owner":
             raise ValueError(f"ancestor_mode {mode!r} is not reproduced: flowflops.fvcore attributes each op to "
                              "the module that owns it ('owner', fvcore's default)")
         return self
+
+
+class FlopCountAnalysis(_OpAnalysis):
+    """fvcore's ``FlopCountAnalysis(model, inputs)``: one multiply-add counts 1, each op priced
+    as fvcore's default handles price it (the ``"fvcore"`` convention)."""
+
+    def _default_handles(self) -> Dict[str, Any]:
+        return {name: _KEEP for name in SUPPORTED}
+
+
+class ActivationCountAnalysis(_OpAnalysis):
+    """fvcore's ``ActivationCountAnalysis(model, inputs)``: the elements of the outputs of
+    convolutions and matrix products (``aten::_convolution`` under ``conv``; ``addmm``, ``bmm``,
+    ``einsum``, ``matmul``, ``linear``); every other op is unsupported or ignored, as in fvcore.
+    The same accessors, handles and switches as :class:`FlopCountAnalysis`."""
+
+    def _default_handles(self) -> Dict[str, Any]:
+        return dict(_ACTIVATION_HANDLES)
+
+
+def activation_count(model: nn.Module, inputs: Any,
+                     supported_ops: Optional[Dict[str, Handle]] = None) -> Tuple[Dict[str, float], Counter]:
+    """fvcore's ``activation_count``: ``(op -> mega activations, unsupported ops)``."""
+    counter = ActivationCountAnalysis(model, inputs).set_op_handle(**(supported_ops or {}))
+    mega: Dict[str, float] = defaultdict(float)
+    for op, act in counter.by_operator().items():
+        mega[op] = act / 1e6
+    return mega, counter.unsupported_ops()
 
 
 def flop_count(model: nn.Module, inputs: Any,
