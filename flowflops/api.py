@@ -289,12 +289,13 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         except Exception as err:
             if from_signal(err):  # the user's signal handler's own exception (a SIGTERM's
                 raise             # Preempted, a SIGALRM timeout): never wrapped
-            from .runtime.advice import eager_advice
+            from .runtime.advice import eager_advice, reason_lines
 
+            reason, rest = reason_lines(err)  # the advice on the line of the cause
             raise CountError(
                 f"{type(model).__name__} failed on the inputs {describe_inputs(args, kwargs)} "
-                f"(from input_res={input_res!r}): {type(err).__name__}: {str(err).strip()}"
-                + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor))
+                f"(from input_res={input_res!r}): {type(err).__name__}: {reason}"
+                + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor)) + rest
             ) from err
     tree = module_tree(model)
     for path, at in counter.called_at.items():  # where the user's code called each module

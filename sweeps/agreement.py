@@ -15,7 +15,10 @@ verify=True)``: eager+count_functional against graph. A row is one of
 - ``agree``: both engines count it and give the same MACs and FLOPs in total, per module
   and per op type, with nothing unsupported;
 - ``differ``: both count it but ``verification`` lists differences (shown);
-- ``fails``: building or counting raised (the error's first line: OneFlow's reason);
+- ``eager only`` / ``graph only``: one engine counts it, the other raised (its first line; the
+  MACs are the engine's that counts);
+- ``fails``: building or counting raised in both engines (the graph engine's first line:
+  OneFlow's reason; ``stage`` says whether the model did not ``build`` or did not ``count``);
 - ``signal``: the process ended by a signal (an abort inside OneFlow): a bug to report;
 - ``timeout``: it ran past ``--timeout`` seconds.
 """
@@ -39,7 +42,7 @@ SHRINK = {"num_hidden_layers": 2, "n_layer": 2, "num_layers": 2, "n_layers": 2, 
 
 def names(args: argparse.Namespace) -> List[str]:
     out = list(args.names)
-    if args.hf or args.timm:
+    if args.hf or args.timm or args.timm_small:
         sys.path.insert(0, ROOT)
         from flowflops.torch_models import mocked_torch
 
@@ -53,7 +56,30 @@ def names(args: argparse.Namespace) -> List[str]:
                 import timm
 
                 out += [f"timm:{n}" for n in timm.list_models()]
+            if args.timm_small:
+                out += [f"timm:{n}" for n in small_timm_names()]
     return out[: args.limit] if args.limit else out
+
+
+#: timm names left out of ``--timm-small``: the large variants (by their names)
+LARGE = re.compile(r"large|huge|giant|gigantic|xlarge|_xl|_l_|_base|_b\d|_b_|base_|_h_|_g_")
+
+
+def small_timm_names() -> List[str]:
+    """timm 0.6.12 names with a pretrained config whose input is at most 256 pixels and whose
+    name does not mark a large variant (``LARGE``), one name of each family first (the family:
+    the name up to its first digit or underscore), then the rest, each part alphabetical: a
+    sweep cut short has seen every family."""
+    import timm
+    from timm.models import get_pretrained_cfg
+
+    keep = [n for n in timm.list_models(pretrained=True)
+            if (get_pretrained_cfg(n) or {}).get("input_size", (3, 224, 224))[-1] <= 256 and not LARGE.search(n)]
+    first: Dict[str, str] = {}
+    for n in keep:
+        first.setdefault(re.split(r"[\d_]", n, maxsplit=1)[0], n)
+    heads = sorted(first.values())
+    return heads + [n for n in keep if n not in set(heads)]
 
 
 def one(name: str) -> Dict[str, Any]:
@@ -68,17 +94,23 @@ def one(name: str) -> Dict[str, Any]:
         if name.startswith("hf:"):
             from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-            defaults = CONFIG_MAPPING[name[3:]]().to_dict()
+            try:
+                defaults = CONFIG_MAPPING[name[3:]]().to_dict()
+            except Exception as err:  # noqa: BLE001 - a config that needs its sub-configs given
+                return {"name": name, "status": "fails", "stage": "build", "why": _first_line(err), "config": config}
             config = {k: v for k, v in SHRINK.items() if isinstance(defaults.get(k), int) and defaults[k] > v}
+            if "num_layers" in config and defaults.get("attention_types"):  # GPT-Neo: one entry per layer
+                config["attention_types"] = [[["global", "local"], 1]]
         try:
             built = tm.build(name, config)
+        except Exception as err:  # noqa: BLE001 - the row records it
+            return {"name": name, "status": "fails", "stage": "build", "why": _first_line(err), "config": config,
+                    "seconds": round(time.perf_counter() - start, 1)}
+        try:
             report = flowflops.profile(built.model, built.default_input_res, input_constructor=built.input_constructor,
                                        mode="graph", verify=True)
         except Exception as err:  # noqa: BLE001 - the row records it
-            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # OneFlow colours some messages
-            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-            return {"name": name, "status": "fails", "why": f"{type(err).__name__}: {first}"[:300],
-                    "config": config, "seconds": round(time.perf_counter() - start, 1)}
+            return _one_engine(name, built, config, err, start)
     v = report.verification
     assert v is not None
     row: Dict[str, Any] = {"name": name, "config": config, "macs": v.graph[0], "flops": v.graph[1],
@@ -91,6 +123,39 @@ def one(name: str) -> Dict[str, Any]:
         row["why"] = v.to_text().strip().splitlines()[0][:300]
         row["differences"] = [[d.kind, d.name, d.eager, d.graph] for d in v.differences[:20]]
         row["unsupported"] = v.unsupported
+    return row
+
+
+def _first_line(err: BaseException) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # OneFlow colours some messages
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first}"[:300]
+
+
+def _one_engine(name: str, built: Any, config: Dict[str, Any], err: BaseException, start: float) -> Dict[str, Any]:
+    """The row of a model ``verify`` could not count in both engines: each engine alone, so
+    that the row says which one counts it (``eager only`` / ``graph only``) or that neither
+    does (``fails``), with each engine's first line."""
+    import flowflops
+
+    counted: Dict[str, Any] = {}
+    why: Dict[str, str] = {}
+    for mode in ("graph", "eager"):
+        try:
+            counted[mode] = flowflops.profile(built.model, built.default_input_res, input_constructor=built.input_constructor,
+                                              mode=mode, backend_specific_config={"count_functional": True} if mode == "eager" else None)
+        except Exception as one_err:  # noqa: BLE001 - the row records it
+            why[mode] = _first_line(one_err)
+    row: Dict[str, Any] = {"name": name, "config": config}
+    if len(counted) == 1:
+        [(mode, report)] = counted.items()
+        other = "eager" if mode == "graph" else "graph"
+        row.update(status=f"{mode} only", stage=other, why=why[other], macs=report.macs, params=report.params)
+    elif counted:  # each alone counts; together (verify) they did not
+        row.update(status="fails", stage="verify", why=_first_line(err))
+    else:
+        row.update(status="fails", stage="count", why=why["graph"], eager_why=why["eager"])
+    row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
 
@@ -125,17 +190,106 @@ def markdown(rows: List[Dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: OneFlow's reason, read from a row's first error line: (pattern, the cause it names)
+CAUSES = [
+    (r"Only eager scalar tensor support GetItem", "a tensor read as a Python number (`.item()`, `int()`, "
+     "a tensor index): data-dependent control flow nn.Graph cannot trace"),
+    (r"InferDataType|Expected k\w+, but got k\w+", "mixed dtypes in one op, which OneFlow 0.9 does not promote "
+     "(`where` on an int64 and a float tensor)"),
+    (r"(\S+) is not implemented\b", "`{0}` is not implemented in OneFlow 0.9"),
+    (r"'(?:MODULE' )?'?ProxyModule' object '[^']*' in nn.Graph has no attribute '(\w+)'",
+     "nn.Graph's module proxy has no attribute the module set outside its parameters and buffers (`{0}`)"),
+    (r"'(\w+)' object has no attribute '(\w+)'", "`{0}.{1}` is missing in OneFlow 0.9"),
+    (r"(\w+)\.forward\(\) got an unexpected keyword argument '(\w+)'", "its forward takes no `{1}`, the input "
+     "flowflops makes (count it with `input_constructor=`)"),
+    (r"`(\w+)` cannot be `None`", "its forward needs `{0}`, which flowflops does not make (count it with "
+     "`input_constructor=`)"),
+    (r"`(\w+)` can not be `None`", "its config is made of two models' configs: give `{0}` (and the other) "
+     "with `--config`"),
+    (r"(\w+)\(\) got an unexpected keyword argument '(\w+)'", "`{0}` takes no `{1}=` argument in OneFlow 0.9"),
+    (r"(\w+)\(\): argument '(\w+)' must be ([\w ]+?)(?:,|$| not)",
+     "`{0}`'s `{1}` must be a {2} in OneFlow 0.9 (the model passes a tensor)"),
+    (r"(\w+)\(\): received an invalid combination of arguments",
+     "`{0}` is called with arguments OneFlow 0.9 does not take"),
+    (r"Cannot find the kernel matching", "an op with no CPU kernel in OneFlow 0.9"),
+    (r"requires the (\S+) library", "needs the `{0}` library, not installed (a PyTorch extension)"),
+    (r"takes '(\w+)' as its main input", "its main input `{0}` is not one flowflops makes from the config "
+     "(count it with `input_constructor=`)"),
+    (r"dropout probability has to be between 0 and 1, but got ([\d.]+)", "OneFlow 0.9's `nn.Dropout2d` refuses "
+     "a drop probability of {0} (`flow._C.dropout2d`: \"has to be between 0 and 1\")"),
+    (r"URLError|Name or service not known", "building it tries to download weights"),
+]
+
+
+def cause(row: Dict[str, Any]) -> str:
+    """The cause a ``fails`` / ``eager only`` / ``graph only`` row names, in the words of
+    :data:`CAUSES`; where none matches, the error's own first line."""
+    why = row.get("why", "")
+    if re.search(r"\w+Error: ?\.?$|\w+Error: \. ", why) and row.get("eager_why"):  # graph's error had no text
+        why = row["eager_why"]
+    for pattern, text in CAUSES:
+        m = re.search(pattern, why)
+        if m:
+            return text.format(*m.groups())
+    m = re.search(r"(?:on the inputs \[.*?\](?: \(from input_res=[^)]*\))?|does not build on OneFlow 0\.9[^:]*): (.*)", why)
+    told = m.group(1) if m else why
+    return re.split(r"\. Graph mode needs|\. Mode '| \(at |; its config", told)[0]
+
+
+#: the sections of docs/cannot-count.md, by a row's status and stage
+SECTIONS = [
+    ("eager only", "Count in eager mode only: `--mode graph` fails, `--mode eager` counts them"),
+    ("graph only", "Count in graph mode only: eager mode fails, `--mode graph` counts them"),
+    ("fails count", "Build but count in neither engine"),
+    ("fails build", "Do not build on OneFlow 0.9 (or flowflops cannot make their input)"),
+    ("timeout", "Did not finish within the sweep's per-model time limit"),
+    ("signal", "Ended the process by a signal"),
+]
+
+
+def _section(row: Dict[str, Any]) -> str:
+    if row["status"] == "fails":
+        return "fails build" if row.get("stage") == "build" else "fails count"
+    return row["status"]
+
+
+def cannot_count(files: List[str]) -> str:
+    """The markdown list of every model of the recorded sweeps ``files`` that does not count in
+    both engines, by section (:data:`SECTIONS`) and then by cause (:func:`cause`)."""
+    rows = [r for f in files for r in json.load(open(os.path.join(ROOT, f)))]
+    out = [f"From {', '.join(f'`{f}`' for f in files)}: {len(rows)} models, "
+           f"{sum(r['status'] == 'agree' for r in rows)} count in both engines and agree, "
+           f"{sum(r['status'] == 'differ' for r in rows)} differ."]
+    for key, title in SECTIONS:
+        rows_here = [r for r in rows if _section(r) == key]
+        if not rows_here:
+            continue
+        by_cause: Dict[str, List[str]] = {}
+        for r in rows_here:
+            by_cause.setdefault(cause(r) if key != "timeout" else r.get("why", ""), []).append(r["name"])
+        out += ["", f"### {title} ({len(rows_here)})", ""]
+        for c, models in sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            out.append(f"- {c}: {', '.join(models)}")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("names", nargs="*", help="timm:<name> / hf:<type>")
     p.add_argument("--hf", action="store_true", help="every transformers model type")
     p.add_argument("--timm", action="store_true", help="every timm model name")
+    p.add_argument("--timm-small", action="store_true", help="timm names with a pretrained config, small (see small_timm_names)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per model")
     p.add_argument("--json", default=None)
     p.add_argument("--markdown", default=None)
+    p.add_argument("--cannot-count", nargs="+", default=None, metavar="JSON",
+                   help="print the list of models that do not count, by cause, from recorded sweeps")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.cannot_count:
+        print(cannot_count(args.cannot_count), end="")
+        return
     if args.one:
         print(json.dumps(one(args.one)))
         return

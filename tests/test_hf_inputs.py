@@ -79,6 +79,16 @@ def test_multimodal_model_gets_each_modality_with_the_main_input_batch():
     assert _shapes(m, (2, 10))[1] == {"input_ids": (2, 10), "pixel_values": (2, 3, 32, 32)}
 
 
+def test_region_features_for_a_model_that_needs_them():
+    # LXMERT: forward(input_ids, visual_feats, visual_pos, ...) raises on visual_feats=None;
+    # 36 regions of visual_feat_dim 8 features and visual_pos_dim 4 box coordinates, batch 2
+    def forward(input_ids=None, visual_feats=None, visual_pos=None, attention_mask=None):
+        pass
+
+    m = _model("input_ids", forward, max_position_embeddings=20, visual_feat_dim=8, visual_pos_dim=4)
+    assert _shapes(m, (2, 20))[1] == {"input_ids": (2, 20), "visual_feats": (2, 36, 8), "visual_pos": (2, 36, 4)}
+
+
 def test_encoder_decoder_text_model_reuses_its_ids():
     def forward(input_ids=None, decoder_input_ids=None):
         pass

@@ -194,3 +194,35 @@ def test_negative_sizes_are_refused_before_oneflow_sees_them(argv, needle):
     assert p.returncode > 0  # an error exit, not a signal (negative returncode)
     lines = [line for line in p.stderr.splitlines() if line.startswith("flowflops: error:")]
     assert len(lines) == 1 and needle in lines[0], p.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_type_graph_mode_cannot_compile_says_eager_counts_it():
+    """DistilBERT's attention passes a 0-d tensor as masked_fill's value, which nn.Graph refuses
+    (OneFlow 0.9: "argument 'value' must be scalar") and eager OneFlow takes: --mode graph
+    exits 1 naming that reason on its one error line and saying eager mode counts the model,
+    and --mode eager counts it."""
+    small = json.dumps({"n_layers": 1, "dim": 32, "hidden_dim": 64, "n_heads": 2, "vocab_size": 100})
+    g = _cli("hf:distilbert", "--config", small, "--input-shape", "1,8", "--mode", "graph")
+    assert g.returncode == 1, g.stderr[-2000:]
+    [line] = [x for x in g.stderr.splitlines() if x.startswith("flowflops: error:")]
+    assert "masked_fill(): argument 'value' must be scalar" in line
+    assert "Mode 'eager' counts this model (tried): count it with mode='eager' (on the command line: --mode eager)" \
+        in line
+    e = _cli("hf:distilbert", "--config", small, "--input-shape", "1,8", "--mode", "eager", "--format", "json")
+    assert e.returncode == 0, e.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_types_that_need_no_download_and_no_architecture_name_build():
+    """DETR's config asks for a pretrained timm backbone (use_pretrained_backbone=True), which
+    would be a download (this machine has no network: a URLError): built with random weights.
+    Funnel maps to two classes and AutoModel.from_config picks by config.architectures, which
+    is None in a fresh config (a TypeError in transformers 4.26.1): the base class is built."""
+    with tm.mocked_torch():
+        detr = tm.build("hf:detr", {"encoder_layers": 1, "decoder_layers": 1, "backbone": "resnet18", "d_model": 32,
+                                    "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "num_queries": 4})
+        assert type(detr.model).__name__ == "DetrModel" and detr.model.config.use_pretrained_backbone is False
+        funnel = tm.build("hf:funnel", {"block_sizes": [1, 1], "d_model": 32, "n_head": 2, "d_head": 16,
+                                        "d_inner": 64, "vocab_size": 100})
+        assert type(funnel.model).__name__ == "FunnelModel"

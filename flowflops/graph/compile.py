@@ -88,7 +88,10 @@ def compile_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what:
             from ..runtime.advice import graph_advice
 
             hint = graph_advice(err, model)
+        from ..runtime.advice import reason_lines
+
+        reason, rest = reason_lines(err)  # the advice on the line of the cause
         raise CountError(
             f"nn.Graph could not compile {what} on the inputs {describe_inputs(args, kwargs)}: "
-            f"{type(err).__name__}: {str(err).strip()}{hint}"
+            f"{type(err).__name__}: {reason}{hint}{rest}"
         ) from err

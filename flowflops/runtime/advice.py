@@ -48,6 +48,28 @@ _DTYPE = re.compile(r"InferDataType|Expected k\w+, but got k\w+|expected (scalar
                     r"data ?type mismatch|dtype mismatch", re.I)
 
 
+#: OneFlow's "not implemented" text: the missing name and a request to file an issue
+_NOT_IMPLEMENTED = re.compile(r"^\s*(\S+) is not implemented, please submit an issue at\b.*?"
+                              r"(?:system information\.|$)", re.S)
+_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def reason_lines(err: BaseException) -> "tuple[str, str]":
+    """OneFlow's reason as ``(first line, the rest)``: the first non-empty line of ``err``'s
+    text (its colour codes taken out), and the lines after it with the newline before them
+    (``""`` where there are none). A name OneFlow 0.9 lacks is said in one line, "X is not
+    implemented in OneFlow 0.9", without its request to file an issue (which runs over three
+    lines). An error that names its cause in its first line is told on one line by the
+    command, with the advice after it on the same line."""
+    text = _COLOURS.sub("", str(err)).strip()
+    missing = _NOT_IMPLEMENTED.match(text)
+    if missing:
+        rest = text[missing.end():].strip()
+        return f"{missing.group(1)} is not implemented in OneFlow 0.9", ("\n" + rest if rest else "")
+    first, _, rest = text.partition("\n")
+    return first.strip(), ("\n" + rest.strip() if rest.strip() else "")
+
+
 def _shape_problem(err: BaseException) -> bool:
     return not isinstance(err, _NOT_SHAPE) and not _DTYPE.search(str(err)) and bool(_SHAPE.search(str(err)))
 
@@ -97,6 +119,8 @@ def eager_advice(err: BaseException, model: Any, half_on_cpu: bool = False, shap
         return _dtype_advice(err, at)
     if _shape_problem(err):
         return f"{at}. Check that the shape, batch included, is one the model accepts{shape_hint}."
+    if _NOT_IMPLEMENTED.match(_COLOURS.sub("", text).strip()):
+        return f"{at}: a gap in OneFlow, not in the model or its inputs."
     return f"{at}. The model's forward raised this itself; fix the call or the model."
 
 
@@ -134,8 +158,7 @@ def _engine_cause(err: BaseException) -> str:
     for needle, what in _UNTRACEABLE:
         if needle in text:
             return f"nn.Graph cannot trace {what}{at}"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return f"{type(err).__name__}: {first[:200]}{at}"
+    return f"{type(err).__name__}: {reason_lines(err)[0][:200]}{at}"
 
 
 #: the advice to count with a mode, in each phrasing advice and the engines give it (the one
@@ -143,7 +166,7 @@ def _engine_cause(err: BaseException) -> str:
 _ADVICE = {
     mode: (re.compile(r"count(?: it)? with mode='" + mode + r"'(?: \([^)]*\))? or (?=run)"),
            re.compile(r"[;,:]? (?:or )?count(?: it)? with mode='" + mode
-                      + r"'(?: instead| \([^)]*\)|, which compiles without running)?"))
+                      + r"'(?: instead| \([^)]*\)|, which compiles[^.;]*)?"))
     for mode in ("eager", "graph")
 }
 
@@ -164,15 +187,20 @@ def unless_it_fails_too(err: BaseException, mode: str, probe: Any) -> BaseExcept
     text = str(err)
     if f"mode='{mode}'" not in text:
         return err
+    head, newline, rest = text.partition("\n")  # the cause and advice; OneFlow's further lines
     try:
         probe()
     except CountError as other:
         cause = other.__cause__ if other.__cause__ is not None else other
-        kept = _without_advice(text, mode).replace(":.", ".").rstrip()
+        kept = _without_advice(head, mode).replace(":.", ".").rstrip()
         kept = kept if kept.endswith(".") else kept + "."
-        new = CountError(f"{kept} Mode '{mode}' fails on this model too: {_engine_cause(cause)}.")
+        new = CountError(f"{kept} Mode '{mode}' fails on this model too: {_engine_cause(cause)}.{newline}{rest}")
         new.__cause__ = err.__cause__
         return new
     except Exception:  # noqa: BLE001 - the probe only refines the advice; it never hides err
         return err
-    return err
+    kept = _without_advice(head, mode).replace(":.", ".").rstrip()
+    new = CountError(f"{kept}{'' if kept.endswith('.') else '.'} Mode '{mode}' counts this model (tried): count it "
+                     f"with mode='{mode}' (on the command line: --mode {mode}).{newline}{rest}")
+    new.__cause__ = err.__cause__
+    return new

@@ -14,7 +14,9 @@ other modalities its ``forward`` takes, and sizes from its config.
 - an encoder-decoder (``is_encoder_decoder``) also gets ``decoder_input_ids``: the same ids as
   its text input, or for a speech/vision encoder ``(1, L)`` under the decoder's limit;
 - a multimodal model (CLIP, BLIP, FLAVA, ...) gets every modality its ``forward`` takes, each
-  sized from its own sub-config (``text_config``, ``vision_config``).
+  sized from its own sub-config (``text_config``, ``vision_config``); LXMERT gets its region
+  features ``visual_feats`` ``(1, 36, visual_feat_dim)`` and boxes ``visual_pos``
+  ``(1, 36, visual_pos_dim)`` (ones; 36 regions, as it was trained).
 
 ``input_res`` (``--input-shape``) is the main input's shape, batch included; the other inputs
 take their default sizes with its batch. Sizes that come from the config are checked to be
@@ -39,6 +41,10 @@ AUDIO_SAMPLES = 16000
 FEATURE_FRAMES = 128
 #: the inputs flowflops can make, in the order they are passed
 MODALITIES = ("input_ids", "pixel_values", "input_values", "input_features")
+#: region features a model's forward requires beside its text (LXMERT): input -> the config
+#: field of its width; ``VISUAL_REGIONS`` regions, the number LXMERT was trained with
+REGION_INPUTS = {"visual_feats": "visual_feat_dim", "visual_pos": "visual_pos_dim"}
+VISUAL_REGIONS = 36
 
 
 def positive_limit(value: Any) -> Optional[int]:
@@ -155,6 +161,14 @@ def hf_inputs(model: Any) -> Tuple[Callable[[Any], Dict[str, Any]], Tuple[int, .
     cfg = model.config
     main, names, decoder = input_names(model)
     shapes = {n: _default_shape(n, cfg) for n in names}
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    for n, width in REGION_INPUTS.items():
+        if n in params and hasattr(cfg, width):
+            names.append(n)
+            shapes[n] = (VISUAL_REGIONS, _field(cfg, n, width, getattr(cfg, width)))
     dec_len = _decoder_len(cfg, main) if decoder else None
 
     def make(res: Any) -> Dict[str, Any]:

@@ -96,8 +96,23 @@ def check_config_sizes(cls_name: str, defaults: Dict[str, Any], config: Dict[str
                              f"(its default is {default}); give a positive number")
 
 
-def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
+def _model_class(model_type: str, cfg: Any) -> Any:
+    """The base model class of ``model_type``: ``AutoModel``'s, or where transformers maps the
+    type to several (Funnel: the full model and its base) and the config names no architecture,
+    the first (``AutoModel.from_config`` then iterates over ``config.architectures``, None)."""
     from transformers import AutoModel
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING
+
+    if type(cfg) not in MODEL_MAPPING:  # AutoModel.from_config says it has no base model
+        return AutoModel
+    classes = MODEL_MAPPING[type(cfg)]
+    if isinstance(classes, (list, tuple)):
+        named = {c.__name__: c for c in classes}
+        return next((named[a] for a in (cfg.architectures or []) if a in named), classes[0])
+    return classes
+
+
+def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     if model_type not in CONFIG_MAPPING:
@@ -115,9 +130,12 @@ def _hf(model_type: str, config: Dict[str, Any]) -> TorchModel:
         raise ValueError(f"{cfg_class.__name__} has no field {unknown[0]!r}"
                          f"{_close(unknown[0], known)}")
     check_config_sizes(cfg_class.__name__, defaults, config)
-    cfg = cfg_class(**config)
+    # DETR's timm backbone: random weights too, nothing downloaded
+    no_download = {"use_pretrained_backbone": False} if defaults.get("use_pretrained_backbone") else {}
+    cfg = cfg_class(**{**no_download, **config})
     try:
-        model = AutoModel.from_config(cfg)
+        cls = _model_class(model_type, cfg)
+        model = cls.from_config(cfg) if cls.__name__ == "AutoModel" else cls._from_config(cfg)
     except (TypeError, ValueError, RuntimeError, AssertionError, AttributeError, NotImplementedError) as err:
         raise build_error(f"hf:{model_type}", config, err) from err
     make, res = hf_inputs(model)
