@@ -249,7 +249,11 @@ SECTIONS = [
 
 def _section(row: Dict[str, Any]) -> str:
     if row["status"] == "fails":
-        return "fails build" if row.get("stage") == "build" else "fails count"
+        stage = row.get("stage")
+        if stage is None:  # a row recorded before rows had a stage: the error's words say it
+            counting = "could not compile" in row.get("why", "") or "failed on the inputs" in row.get("why", "")
+            stage = "count" if counting else "build"
+        return "fails build" if stage == "build" else "fails count"
     return row["status"]
 
 
@@ -257,9 +261,10 @@ def cannot_count(files: List[str]) -> str:
     """The markdown list of every model of the recorded sweeps ``files`` that does not count in
     both engines, by section (:data:`SECTIONS`) and then by cause (:func:`cause`)."""
     rows = [r for f in files for r in json.load(open(os.path.join(ROOT, f)))]
-    out = [f"From {', '.join(f'`{f}`' for f in files)}: {len(rows)} models, "
-           f"{sum(r['status'] == 'agree' for r in rows)} count in both engines and agree, "
-           f"{sum(r['status'] == 'differ' for r in rows)} differ."]
+    source = f"<!-- figures: {', '.join(files)} -->"  # the figures' source, for tests/test_docs_prose.py
+    differ = [r["name"] for r in rows if r["status"] == "differ"]
+    out = [source, f"From {', '.join(f'`{f}`' for f in files)}: every model recorded there that is not listed below "
+           f"counts in both engines and they agree; {'none differs' if not differ else 'differ: ' + ', '.join(differ)}."]
     for key, title in SECTIONS:
         rows_here = [r for r in rows if _section(r) == key]
         if not rows_here:
@@ -267,7 +272,7 @@ def cannot_count(files: List[str]) -> str:
         by_cause: Dict[str, List[str]] = {}
         for r in rows_here:
             by_cause.setdefault(cause(r) if key != "timeout" else r.get("why", ""), []).append(r["name"])
-        out += ["", f"### {title} ({len(rows_here)})", ""]
+        out += ["", f"### {title} ({len(rows_here)})", "", source]
         for c, models in sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             out.append(f"- {c}: {', '.join(models)}")
     return "\n".join(out) + "\n"

@@ -52,7 +52,8 @@ def test_causes_read_from_oneflows_messages():
     cause = _sweep().cause
     graph = "CountError: nn.Graph could not compile M on the inputs [{'input_ids': (1, 128)}]: "
     assert cause({"why": graph + "NotImplementedError: oneflow.nn.functional.group_norm is not implemented in "
-                  "OneFlow 0.9. Graph mode needs"}) == "`oneflow.nn.functional.group_norm` is not implemented in OneFlow 0.9"
+                  "OneFlow 0.9. Graph mode needs"}) \
+        == "`oneflow.nn.functional.group_norm` is not implemented in OneFlow 0.9"
     assert cause({"why": graph + "AttributeError: 'Tensor' object has no attribute 'baddbmm'."}) \
         == "`Tensor.baddbmm` is missing in OneFlow 0.9"
     assert cause({"why": graph + "RuntimeError: Only eager scalar tensor support GetItem."}).startswith(
@@ -62,7 +63,8 @@ def test_causes_read_from_oneflows_messages():
     assert cause({"why": graph + "TypeError: ones_op() got an unexpected keyword argument 'size'."}) \
         == "`ones_op` takes no `size=` argument in OneFlow 0.9"
     assert cause({"why": graph + "TypeError: Error: masked_fill(): argument 'value' must be scalar, not <class "
-                  "'oneflow.Tensor'>."}) == "`masked_fill`'s `value` must be a scalar in OneFlow 0.9 (the model passes a tensor)"
+                  "'oneflow.Tensor'>."}) \
+        == "`masked_fill`'s `value` must be a scalar in OneFlow 0.9 (the model passes a tensor)"
     # an error without text in graph mode: the eager engine's names the cause
     assert cause({"why": graph + "NotImplementedError: . Graph mode needs", "eager_why": "CountError: M failed on the "
                   "inputs [(1, 3)] (from input_res=(1, 3)): NotImplementedError: oneflow.fft is not implemented in "

@@ -103,6 +103,35 @@ def test_batch_norm_weight_without_bias():
     assert_both(BatchNormNoBias(True), (1, 8, 4, 4), 5 * n, 6 * n)
 
 
+class _Layer(nn.Module):
+    """Conditional DETR's decoder layer: every layer but the first sets a submodule to None."""
+
+    def __init__(self, first):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.extra = nn.Linear(4, 4, bias=False)
+        if not first:
+            self.extra = None
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y + self.extra(x) if self.extra is not None else y
+
+
+def test_a_submodule_slot_holding_none_compiles_and_is_put_back():
+    """OneFlow 0.9's nn.Graph proxies raise a bare NotImplementedError on a submodule slot that
+    holds None (hf:conditional_detr); graph mode now counts the model as eager does. On (2, 4):
+    layer 0: fc 2*4*4 + bias 2*4 = 40, extra 2*4*4 = 32, the sum 2*4 = 8; layer 1: fc 40; total
+    120 MACs, FLOPs 2*32 + 8 + 2*32 + 8 + 2*32 + 8 = 216. The slot is None in _modules, in its
+    place, afterwards."""
+    model = nn.Sequential(_Layer(True), _Layer(False))
+    before = list(model[1]._modules.items())
+    state = snapshot(model)
+    assert_both(model, (2, 4), 120, 216)
+    assert list(model[1]._modules.items()) == before and "extra" not in model[1].__dict__
+    assert_same(state, snapshot(model))
+
+
 def test_zero_arithmetic_ops_are_zero_cost_in_both_engines():
     """flip, diag, median (a selection), Tensor.unfold (a strided view): no arithmetic, and
     known to both engines (nothing unsupported)."""

@@ -36,6 +36,20 @@ class _CountGraph(CountGraphMixin, flow.nn.Graph):
         return graph_output(self.model(*args, **kwargs))
 
 
+def _none_slots_as_attributes(model: nn.Module) -> None:
+    """Each submodule slot of ``model`` that holds ``None`` (``self.proj = None`` after
+    ``self.proj = nn.Linear(...)``: PyTorch and eager OneFlow allow it; Conditional DETR's
+    decoder does it on every layer but the first) made a plain attribute of ``None`` for the
+    compile: OneFlow 0.9's graph proxies raise a bare ``NotImplementedError`` on such a slot,
+    and read a plain attribute from the module as it is. Call it inside
+    :func:`counting_state`, which puts every ``_modules`` entry back in its place afterwards
+    and takes the added attributes out again."""
+    for m in model.modules():
+        for name in [k for k, v in m._modules.items() if v is None]:
+            del m._modules[name]
+            m.__dict__[name] = None
+
+
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
     """The module tree of a user's graph: its model attributes as children of the root (or the
     single model itself as the root, matching the scopes :func:`job_records` makes)."""
@@ -87,6 +101,7 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
     if repeats == "once":
         state = Repeats()
         with counting_state(model), active(state):
+            _none_slots_as_attributes(model)
             job = compile_job(_CountGraph(model, True), args, kwargs, type(model).__name__, advise=True, model=model)
         try:
             records = state.expand(job_records(job), "model")  # the wrapper's attribute
@@ -94,6 +109,7 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
             records = None
     if records is None:
         with counting_state(model):
+            _none_slots_as_attributes(model)
             job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
         records = job_records(job)
     aliases = alias_paths(model)  # a module called through a second name: its first name
