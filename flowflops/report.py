@@ -4,6 +4,7 @@ It imports nothing above the registry and renders nothing: :class:`flowflops.Rep
 (:mod:`flowflops.result`) adds the analyses and the renderings."""
 from __future__ import annotations
 
+import operator
 from collections import Counter, OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -106,13 +107,16 @@ class Aggregate:
     def by_module(self) -> Dict[str, Cost]:
         """Module path -> cost of the module and everything inside it (paths as in
         ``named_modules()``, ``""`` the whole model). Every module of the tree is listed."""
-        out: Dict[str, Cost] = {p: ZERO for p in self.modules}
-        for rec, c in self.entries:
-            if c is None:
-                continue
-            for p in ancestors(rec.module):
-                out[p] = out.get(p, ZERO) + c
-        return out
+        sums = _roll_up(self.modules, ((rec.module, (c.macs, c.flops)) for rec, c in self.entries if c is not None), 2)
+        if sums is None:  # not all integers: summed in the records' order, as before
+            out: Dict[str, Cost] = {p: ZERO for p in self.modules}
+            for rec, c in self.entries:
+                if c is None:
+                    continue
+                for p in ancestors(rec.module):
+                    out[p] = out.get(p, ZERO) + c
+            return out
+        return {p: Cost(*v) if v[0] or v[1] else ZERO for p, v in sums.items()}
 
     def by_operator(self) -> Dict[str, Cost]:
         """Op type -> total cost of its calls, most expensive first."""
@@ -150,11 +154,15 @@ class Aggregate:
 
     def by_module_bytes(self) -> Dict[str, Traffic]:
         """Module path -> bytes of the module and everything inside it (like :meth:`by_module`)."""
-        out: Dict[str, Traffic] = {p: NO_TRAFFIC for p in self.modules}
-        for (rec, _), t in zip(self.entries, self.record_traffic()):
-            for p in ancestors(rec.module):
-                out[p] = out.get(p, NO_TRAFFIC) + t
-        return out
+        sums = _roll_up(self.modules, ((rec.module, (t.param_read, t.act_read, t.written))
+                                       for (rec, _), t in zip(self.entries, self.record_traffic())), 3)
+        if sums is None:
+            out: Dict[str, Traffic] = {p: NO_TRAFFIC for p in self.modules}
+            for (rec, _), t in zip(self.entries, self.record_traffic()):
+                for p in ancestors(rec.module):
+                    out[p] = out.get(p, NO_TRAFFIC) + t
+            return out
+        return {p: Traffic(*v) if any(v) else NO_TRAFFIC for p, v in sums.items()}
 
     def by_operator_bytes(self) -> Dict[str, Traffic]:
         """Op type -> bytes of its calls, most bytes first."""
@@ -240,3 +248,37 @@ def backward_forward_ratio(report: Aggregate, *, flops: bool = False) -> float:
     if forward == 0:
         raise ValueError("the report has no forward work: count a training step with mode='train'")
     return float(getattr(phases["backward"], key) / forward)
+
+
+def _roll_up(modules: Iterable[str], items: Iterable[Tuple[str, Tuple[Any, ...]]],
+             width: int) -> Optional[Dict[str, List[int]]]:
+    """Module path -> the sums of the ``items`` (``(module path, numbers)``) of the module and
+    every module inside it, in one pass over the items and one over the paths (not a walk of
+    every ancestor per item): the paths of ``modules`` first, then the others the items name
+    and their ancestors, in the order a walk of each item's ancestors would add them.
+    ``None`` when a number is not an integer (a float sum depends on its order)."""
+    add = operator.add
+    own: Dict[str, List[Any]] = {}
+    for path, vals in items:
+        acc = own.get(path)
+        own[path] = list(vals) if acc is None else list(map(add, acc, vals))
+    if any(type(v) is not int for acc in own.values() for v in acc):
+        return None
+    out: Dict[str, List[int]] = {p: [0] * width for p in modules}
+    # a tree that holds every module's parent (as named_modules gives) holds every ancestor
+    closed = all(p.rpartition(".")[0] in out for p in out if p)
+    for path in own:
+        if closed and path in out:
+            continue
+        for p in ancestors(path):
+            if p not in out:
+                out[p] = [0] * width
+    for path, sums in own.items():
+        out[path] = list(map(add, out[path], sums))
+    # children into parents, deepest first: each path's sum then holds its whole subtree
+    for path in sorted((p for p in out if p), key=lambda p: -p.count(".")):
+        total = out[path]
+        if any(total):
+            parent = path.rpartition(".")[0]
+            out[parent] = list(map(add, out[parent], total))
+    return out

@@ -441,7 +441,7 @@ class Repeats:
                 kept.append(ident)
         rel = functools.partial(_relative, root=root)
         out: List[OpRecord] = []
-        blocks: Dict[int, List[OpRecord]] = {}
+        plans: Dict[int, _Plan] = {}
         redirect: Dict[str, str] = {}
         for item in kept:
             if isinstance(item, OpRecord):
@@ -450,11 +450,10 @@ class Repeats:
             call = self.calls[item]
             tpl = call.copy_of
             assert tpl is not None
-            if tpl.ident not in blocks:
+            if tpl.ident not in plans:
                 prefix = rel(tpl.scope)
-                blocks[tpl.ident] = [r for r in out if _under(r.module, prefix)]
-            out.extend(_copy_block(blocks[tpl.ident], tpl, call, self._lbns(tpl, marks), self._lbns(call, marks),
-                                   rel, redirect))
+                plans[tpl.ident] = _Plan([r for r in out if _under(r.module, prefix)], tpl, self._lbns(tpl, marks), rel)
+            out.extend(plans[tpl.ident].copy(call, self._lbns(call, marks), rel, redirect))
         if not redirect:
             return out
 
@@ -491,54 +490,104 @@ def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + ".")
 
 
-def _copy_block(block: List[OpRecord], tpl: _Call, call: _Call, t_lbns: Tuple[List[str], List[str]],
-                c_lbns: Tuple[List[str], List[str]], rel: Any, redirect: Dict[str, str]) -> List[OpRecord]:
-    """``block`` (the template's records) under ``call``'s module path: op and variable names
-    moved from the template's scope to the call's, the template's input tensors replaced by the
-    call's, its output tensors by the call's ``identity`` outputs (an output the block does not
-    make, such as an input passed through, is redirected to what the call would have
-    returned)."""
-    made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
-    # The copy's dataflow is not known, and the block is traced again in full, when the
-    # template's marks do not name what the block read and made: when the block changed an
-    # input in place (the mark names the changed tensor, made inside), or when a tensor it took
-    # or returned was changed in place after the call and before its marks were made, at its
-    # first copy (efficientnet's ``out += x`` on a block's output): then the block reads a
-    # tensor that is neither made inside it, nor a marked input, nor a parameter, or returns
-    # one made outside it that is not one of its inputs.
-    ins = set(t_lbns[0])
-    reads = {n for r in block for i, n in enumerate(r.attrs.get(IN_TENSORS) or ())
-             if i not in (r.attrs.get(PARAMS) or ())}
-    if ins & made or reads - made - ins or any(n not in made and n not in ins for n in t_lbns[1][0::2]):
-        raise Retrace
-    rename: Dict[str, str] = dict(zip(t_lbns[0], c_lbns[0]))
-    old_scope, new_scope = tpl.scope, call.scope
+class _Plan:
+    """A template's records, prepared once for all its copies: each tensor and op name as an
+    input of the call (by position), an output the block makes (by its output mark's position),
+    a name under the template's scope (by its tail) or a name kept as it is."""
 
-    def name(n: str) -> str:
-        if n in rename:
-            return rename[n]
-        if n.startswith(old_scope + ".") or n.startswith(old_scope + "-"):
-            return new_scope + n[len(old_scope):]
-        return n
+    def __init__(self, block: List[OpRecord], tpl: _Call, t_lbns: Tuple[List[str], List[str]], rel: Any) -> None:
+        made = {n for r in block for n in (r.attrs.get(OUT_TENSORS) or ())}
+        # The copy's dataflow is not known, and the block is traced again in full, when the
+        # template's marks do not name what the block read and made: when the block changed an
+        # input in place (the mark names the changed tensor, made inside), or when a tensor it
+        # took or returned was changed in place after the call and before its marks were made,
+        # at its first copy (efficientnet's ``out += x`` on a block's output): then the block
+        # reads a tensor that is neither made inside it, nor a marked input, nor a parameter, or
+        # returns one made outside it that is not one of its inputs.
+        ins = set(t_lbns[0])
+        reads = {n for r in block for i, n in enumerate(r.attrs.get(IN_TENSORS) or ())
+                 if i not in (r.attrs.get(PARAMS) or ())}
+        t_outs = t_lbns[1][0::2]
+        if ins & made or reads - made - ins or any(n not in made and n not in ins for n in t_outs):
+            raise Retrace
+        self.scope = old = tpl.scope
+        self.path = rel(old)
+        where: Dict[str, Tuple[int, Any]] = {n: (0, i) for i, n in enumerate(t_lbns[0])}  # the last one wins
+        self.produced: List[Tuple[int, Optional[str]]] = []  # per output mark: (own, what else it is)
+        first: Dict[str, int] = {}
+        for j, n in enumerate(t_outs):
+            if n in made and n not in first:
+                first[n] = j
+                self.produced.append((j, None))
+            else:  # passed through, made outside, or returned twice: what the full trace returns
+                self.produced.append((-1, n))
+        where.update((n, (1, j)) for n, j in first.items())
+        self._where = where
+        self._first = first
 
-    produced: Dict[str, str] = {}
-    for t_name, c_name in zip(t_lbns[1][0::2], c_lbns[1][1::2]):
-        if t_name in made and t_name not in produced:
-            produced[t_name] = c_name
-        else:  # passed through, made outside, or returned twice: what the full trace returns
-            redirect[c_name] = produced.get(t_name) or name(t_name)
-    rename.update(produced)
-    old_path, new_path = rel(old_scope), rel(new_scope)
-    out = []
-    for r in block:
-        attrs = dict(r.attrs)
-        for k in (IN_TENSORS, OUT_TENSORS):
-            if attrs.get(k) is not None:
-                attrs[k] = tuple(name(n) for n in attrs[k])
-        module = new_path + r.module[len(old_path):] if old_path else (
-            f"{new_path}.{r.module}" if r.module else new_path)
-        out.append(dataclasses.replace(r, module=module, attrs=attrs, name=name(r.name)))
-    return out
+        def spec(n: str) -> Tuple[int, Any]:
+            hit = where.get(n)
+            if hit is not None:
+                return hit
+            if n.startswith(old + ".") or n.startswith(old + "-"):
+                return (2, n[len(old):])
+            return (3, n)
+
+        self.spec = spec
+        self.records = []
+        for r in block:
+            attrs = r.attrs
+            names = {k: tuple(spec(n) for n in attrs[k]) for k in (IN_TENSORS, OUT_TENSORS)
+                     if attrs.get(k) is not None}
+            tail = r.module[len(self.path):] if self.path else (f".{r.module}" if r.module else "")
+            self.records.append((r, attrs, names, tail, spec(r.name)))
+
+    def copy(self, call: _Call, c_lbns: Tuple[List[str], List[str]], rel: Any,
+             redirect: Dict[str, str]) -> List[OpRecord]:
+        """The template's records under ``call``'s module path, op and variable names moved
+        from the template's scope to the call's, the template's input tensors replaced by the
+        call's, its output tensors by the call's ``identity`` outputs (an output the block does
+        not make, such as an input passed through, is redirected to what the call would have
+        returned)."""
+        new_scope = call.scope
+        c_ins, c_outs = c_lbns[0], c_lbns[1][1::2]
+        outs: List[str] = [""] * len(c_outs)
+        for (j, other), c_name in zip(self.produced, c_outs):
+            if other is None:
+                outs[j] = c_name
+        for (j, other), c_name in zip(self.produced, c_outs):
+            if other is not None:
+                hit = self._first.get(other)
+                redirect[c_name] = outs[hit] if hit is not None else self._name(other, c_ins, outs, new_scope)
+        tables = (c_ins, outs)
+
+        def name(s: Tuple[int, Any]) -> str:
+            kind, v = s
+            if kind < 2:
+                return str(tables[kind][v])
+            return str(new_scope + v if kind == 2 else v)
+
+        new_path = rel(new_scope)
+        out = []
+        new = OpRecord.__new__
+        for r, attrs, names, tail, op_name in self.records:
+            a = dict(attrs)
+            for k, specs in names.items():
+                a[k] = tuple([name(s) for s in specs])
+            rec = new(OpRecord)
+            d = rec.__dict__
+            d.update(r.__dict__)
+            d["module"] = new_path + tail if new_path else tail[1:]
+            d["attrs"] = a
+            d["name"] = name(op_name)
+            out.append(rec)
+        return out
+
+    def _name(self, n: str, c_ins: List[str], outs: List[str], new_scope: str) -> str:
+        kind, v = self.spec(n)
+        if kind < 2:
+            return str((c_ins, outs)[kind][v])
+        return str(new_scope + v if kind == 2 else v)
 
 
 # -- the proxies' __call__ ----------------------------------------------------------------------

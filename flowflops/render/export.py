@@ -16,6 +16,7 @@ from ..records import NO_TRAFFIC, ZERO, Cost
 from ..report import Aggregate
 from ..report import backward_forward_ratio, top_modules
 from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
+from .bulk import bulk
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.memory import Fit, Memory
@@ -40,6 +41,7 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join([lines[0]] + [" " * spaces + ln for ln in lines[1:]])
 
 
+@bulk
 def module_tree_text(
     report: Aggregate, units: Optional[str] = None, precision: int = 2, param_units: Optional[str] = None,
     groups: Optional[Dict[str, List[List[str]]]] = None,
@@ -201,6 +203,7 @@ def module_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Ro
     return rows
 
 
+@bulk
 def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None, precision: int = 2,
                  rows: Optional[List[Row]] = None) -> str:
     """The module tree to ``depth`` as a prettytable: module, type, params, % params, MACs,
@@ -208,18 +211,17 @@ def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None,
     (default :func:`module_rows`); a row with ``copies`` > 1 (identical blocks folded, see
     :func:`flowflops.analysis.rollup.folded_rows`) shows ``Block x 12`` and its MACs as the sum
     and ``12 x`` one copy's."""
-    from prettytable import PrettyTable
+    from .grid import grid
 
-    t = PrettyTable(["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "bytes", "output shape"])
-    t.align = "r"
-    t.align["module"] = t.align["type"] = "l"
+    fields = ["module", "type", "params", "% params", "MACs", "% MACs", "FLOPs", "bytes", "output shape"]
+    table: List[List[str]] = []
     total_params, total_macs = report.params, report.macs  # once: each is a walk of the records
     for r in (module_rows(report, depth) if rows is None else rows):
         n = r.get("copies", 1)
         macs = flops_to_string(r["macs"], units=_mac_unit(units), precision=precision)
         if n > 1:
             macs += f" ({n} x {flops_to_string(r['per_copy'].macs, units=_mac_unit(units), precision=precision)})"
-        t.add_row([
+        table.append([
             "  " * r["depth"] + r["module"],
             r["type"] + (f" x {n}" if n > 1 else ""),
             params_to_string(r["params"], units=_param_unit(units), precision=precision),
@@ -228,25 +230,25 @@ def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None,
             bytes_to_string(r["bytes_read"] + r["bytes_written"], precision),
             "" if r["output_shape"] is None else str(tuple(r["output_shape"])),
         ])
-    return t.get_string() + _unsupported_note(report)
+    return grid(fields, table, {"module": "l", "type": "l"}, default="r") + _unsupported_note(report)
 
 
+@bulk
 def operator_table(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
     """Per op type: calls, MACs, % MACs, FLOPs; unsupported ops listed under it."""
-    from prettytable import PrettyTable
+    from .grid import grid
 
     counts = report.operator_counts()
     by_bytes = report.by_operator_bytes()
-    t = PrettyTable(["operator", "calls", "MACs", "% MACs", "FLOPs", "bytes", "FLOP/B"])
-    t.align = "r"
-    t.align["operator"] = "l"
+    fields = ["operator", "calls", "MACs", "% MACs", "FLOPs", "bytes", "FLOP/B"]
+    table: List[List[Any]] = []
     total_macs = report.macs
     for op, c in report.by_operator().items():
         b = by_bytes.get(op, NO_TRAFFIC).total
-        t.add_row([op, counts.get(op, 0), flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
+        table.append([op, counts.get(op, 0), flops_to_string(c.macs, units=_mac_unit(units), precision=precision),
                    _pct(c.macs, total_macs), real_flops_to_string(c.flops, precision=precision),
                    bytes_to_string(b, precision), f"{c.flops / b:.2f}" if b else "-"])
-    return t.get_string() + _unsupported_note(report)
+    return grid(fields, table, {"operator": "l"}, default="r") + _unsupported_note(report)
 
 
 def _mac_unit(units: Optional[str]) -> Optional[str]:
@@ -270,6 +272,7 @@ CSV_FIELDS = ["module", "type", "depth", "params", "trainable_params", "macs", "
               "bytes_written", "output_shape"]
 
 
+@bulk
 def to_csv(report: Aggregate, depth: int = 1_000) -> str:
     """One row per module (every module of the tree by default, unfolded), integer counts."""
     buf = io.StringIO()
@@ -285,6 +288,7 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
+@bulk
 def to_markdown(report: Aggregate, depth: int = 2) -> str:
     """A Markdown table of the module tree to ``depth`` (integer counts and ptflops strings)."""
     lines = ["| module | type | params | MACs | FLOPs | bytes |", "|---|---|---:|---:|---:|---:|"]
@@ -359,6 +363,7 @@ def _tex(s: str) -> str:
     return s
 
 
+@bulk
 def to_latex(report: Aggregate, depth: int = 2) -> str:
     """A LaTeX ``tabular`` of the module tree to ``depth``, for a paper's appendix."""
     lines = [r"\begin{tabular}{llrrrr}", r"\hline", r"Module & Type & Params & MACs & FLOPs & Bytes \\", r"\hline"]
@@ -373,7 +378,7 @@ def to_latex(report: Aggregate, depth: int = 2) -> str:
 # -- JSON --------------------------------------------------------------------------------------
 
 def _json_safe(v: Any) -> Any:
-    if isinstance(v, (bool, int, float, str)) or v is None:
+    if type(v) in _PLAIN or isinstance(v, (bool, int, float, str)) or v is None:
         return v
     if isinstance(v, (tuple, list)):
         items = [_json_safe(x) for x in v]
@@ -384,8 +389,10 @@ def _json_safe(v: Any) -> Any:
 
 
 _SKIP = object()
+_PLAIN = frozenset({int, str, float, bool, type(None)})
 
 
+@bulk
 def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     import oneflow
@@ -399,11 +406,11 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
     total = report.traffic
     records = []
     for (rec, cost), traffic in zip(report.entries, report.record_traffic()):
-        attrs = {k: _json_safe(v) for k, v in rec.attrs.items()}
+        attrs = {k: v for k, v in ((k, _json_safe(v)) for k, v in rec.attrs.items()) if v is not _SKIP}
         records.append({
             "op_type": rec.op_type, "module": rec.module, "name": rec.name,
             "inputs": [list(s) for s in rec.inputs], "outputs": [list(s) for s in rec.outputs],
-            "attrs": {k: v for k, v in attrs.items() if v is not _SKIP},
+            "attrs": attrs,
             "macs": None if cost is None else cost.macs, "flops": None if cost is None else cost.flops,
             "bytes_read": traffic.bytes_read, "bytes_written": traffic.bytes_written,
         })
@@ -448,8 +455,11 @@ def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
                      "bytes_received": received.get(r, 0)} for r, c in cost_by_rank(report).items()}
 
 
+@bulk
 def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
-    return json.dumps(to_dict(report), indent=indent)
+    from .json_text import dumps
+
+    return dumps(to_dict(report), indent)
 
 
 # -- totals and the command line's summaries ------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..records import PHASE, ZERO, Cost, OpRecord, ancestors
+from .bulk import bulk
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
@@ -193,6 +194,7 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+@bulk
 def to_html(report: "Aggregate", title: Optional[str] = None, roofline: Any = None,
             extras: Optional[Dict[str, Any]] = None) -> str:
     """The full interactive page, one self-contained file (no network needed to open it). With

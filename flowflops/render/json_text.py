@@ -1,0 +1,121 @@
+"""``json.dumps(data, indent=n)``, byte for byte, in a fraction of its time.
+
+With an ``indent`` the standard library encodes in pure Python, through a chain of generators
+(several calls per value): a report of 100,000 modules and their op records took about a
+minute. :func:`dumps` writes the same text with one function call per container, the C string
+escaper of :mod:`json` and ``repr`` of numbers, as ``json.dumps`` does (``ensure_ascii``,
+``NaN``/``Infinity`` for non-finite floats, keys in insertion order, ``", "``-free item
+separators). Data it does not know how to write (other types, a container inside itself) is
+handed to ``json.dumps``, which writes it or raises as it always did."""
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring_ascii
+from typing import Any, Dict, Optional
+
+_INF = float("inf")
+
+
+class _Unknown(Exception):
+    """A value the fast writer leaves to ``json.dumps``."""
+
+
+def _float(v: float) -> str:
+    if v != v:
+        return "NaN"
+    if v == _INF:
+        return "Infinity"
+    if v == -_INF:
+        return "-Infinity"
+    return float.__repr__(v)
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, str):
+        return encode_basestring_ascii(k)
+    if k is True:
+        return '"true"'
+    if k is False:
+        return '"false"'
+    if k is None:
+        return '"null"'
+    if isinstance(k, int):
+        return '"' + int.__repr__(k) + '"'
+    if isinstance(k, float):
+        return '"' + _float(k) + '"'
+    raise _Unknown
+
+
+def dumps(data: Any, indent: Optional[int] = 2) -> str:
+    """``json.dumps(data, indent=indent)``; ``indent=None`` is ``json.dumps(data)`` itself
+    (the standard library's C encoder is fast there)."""
+    if indent is None:
+        return json.dumps(data)
+    try:
+        return _dumps(data, " " * indent)
+    except (_Unknown, RecursionError):
+        return json.dumps(data, indent=indent)
+
+
+def _dumps(data: Any, step: str) -> str:
+    active: set = set()
+    keys: Dict[str, str] = {}  # a key as written, with its ": "
+    esc = encode_basestring_ascii
+    int_repr = int.__repr__
+
+    def enc(v: Any, pad: str) -> str:
+        t = type(v)
+        if t is str:
+            return esc(v)
+        if t is int:
+            return int_repr(v)
+        if v is None:
+            return "null"
+        if v is True:
+            return "true"
+        if v is False:
+            return "false"
+        if t is float:
+            return _float(v)
+        if t is list or t is tuple or t is dict:
+            return container(v, pad)
+        # subclasses, as json.dumps sees them
+        if isinstance(v, str):
+            return esc(v)
+        if isinstance(v, int):
+            return int_repr(v)
+        if isinstance(v, float):
+            return _float(v)
+        if isinstance(v, (list, tuple, dict)):
+            return container(v, pad)
+        raise _Unknown
+
+    def container(v: Any, pad: str) -> str:
+        if not v:
+            return "{}" if isinstance(v, dict) else "[]"
+        if id(v) in active:
+            raise _Unknown
+        active.add(id(v))
+        inner = pad + step
+        sep = ",\n" + inner
+        if isinstance(v, dict):
+            parts = []
+            for k, x in v.items():
+                ek = keys.get(k) if type(k) is str else None
+                if ek is None:
+                    ek = _key(k) + ": "
+                    if type(k) is str:
+                        keys[k] = ek
+                t = type(x)
+                parts.append(ek + (esc(x) if t is str else int_repr(x) if t is int else enc(x, inner)))
+            text = "{\n" + inner + sep.join(parts) + "\n" + pad + "}"
+        else:
+            if all(type(x) is int for x in v):
+                body = sep.join(map(int_repr, v))
+            else:
+                body = sep.join([enc(x, inner) for x in v])
+            text = "[\n" + inner + body + "\n" + pad + "]"
+        active.discard(id(v))
+        return text
+
+    return enc(data, "")
