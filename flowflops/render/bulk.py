@@ -11,6 +11,8 @@ import functools
 import gc
 from typing import Any, Callable, TypeVar, cast
 
+__all__ = ["bulk"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

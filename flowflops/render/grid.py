@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
+__all__ = ["grid"]
+
 
 def _plain(text: str) -> bool:
     """True for text whose width is its length: printable ASCII, no line break."""

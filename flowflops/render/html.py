@@ -124,9 +124,14 @@ def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = 
 
     paths = list(report.modules)
     # modules the records name but the tree lacks (a parsed graph's scopes) still get a row
-    for rec, _ in report.entries:
-        for p in ancestors(rec.module):
-            if p not in report.modules and p not in paths:
+    known = set(paths)
+    closed = all(p.rpartition(".")[0] in known for p in paths if p)  # every module's parent is in the tree
+    for module in dict.fromkeys(rec.module for rec, _ in report.entries):
+        if closed and module in known:
+            continue
+        for p in ancestors(module):
+            if p not in known:
+                known.add(p)
                 paths.append(p)
     index = {p: i for i, p in enumerate(paths)}
     pred = roofline if roofline is not None else getattr(report, "prediction", None)

@@ -13,6 +13,8 @@ import json
 from json.encoder import encode_basestring_ascii
 from typing import Any, Dict, Optional
 
+__all__ = ["dumps"]
+
 _INF = float("inf")
 
 
@@ -107,11 +109,18 @@ def _dumps(data: Any, step: str) -> str:
                     if type(k) is str:
                         keys[k] = ek
                 t = type(x)
-                parts.append(ek + (esc(x) if t is str else int_repr(x) if t is int else enc(x, inner)))
+                parts.append(ek + (esc(x) if t is str else int_repr(x) if t is int else
+                                   container(x, inner) if t is list else enc(x, inner)))
             text = "{\n" + inner + sep.join(parts) + "\n" + pad + "}"
         else:
             if all(type(x) is int for x in v):
                 body = sep.join(map(int_repr, v))
+            elif all(type(x) is list and x and all(type(y) is int for y in x) for x in v):
+                # shapes: lists of whole numbers, written here rather than one call per list
+                deeper = inner + step
+                open_, close = "[\n" + deeper, "\n" + inner + "]"
+                row = ",\n" + deeper
+                body = sep.join([open_ + row.join(map(int_repr, x)) + close for x in v])
             else:
                 body = sep.join([enc(x, inner) for x in v])
             text = "[\n" + inner + body + "\n" + pad + "]"
