@@ -1,0 +1,153 @@
+"""What a count costs beyond the work it cannot avoid, measured as CPU time of this process
+(``time.process_time``, which a loaded machine disturbs far less than the wall clock), with
+the two sides alternated in one process and summarised by their median and minimum:
+
+- ``depth``: a graph count of the reference decoder (width 256, 4 heads, SwiGLU 1024, 128
+  tokens) at 48 layers against 2 layers (issue 30's target: at most 2x);
+- ``bare``: a graph count against OneFlow's own ``build_graph`` of the same model in a bare
+  ``nn.Graph`` where nothing repeats (vit_tiny, swin_tiny, the decoder at 1 layer; target at
+  most 1.05);
+- ``eager``: an eager count against a plain forward followed by ``Sync()`` (resnet50,
+  densenet121, swin_tiny, mobilenet_v3_large; target median at most 1.05, none over 1.15).
+
+    .venv/bin/python benchmarks/count_overhead.py [--rounds 7] [--only depth,bare,eager]
+
+Writes the ``count_overhead`` section of RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def alternate(sides: Dict[str, Callable[[], Any]], rounds: int) -> Dict[str, List[float]]:
+    times: Dict[str, List[float]] = {k: [] for k in sides}
+    for f in sides.values():  # warm-up
+        f()
+    for _ in range(rounds):
+        for k, f in sides.items():
+            t = time.process_time()
+            f()
+            times[k].append(time.process_time() - t)
+    return times
+
+
+def ratio(times: Dict[str, List[float]], num: str, den: str) -> Tuple[float, float]:
+    return (statistics.median(times[num]) / statistics.median(times[den]), min(times[num]) / min(times[den]))
+
+
+def depth(rounds: int) -> List[Dict[str, Any]]:
+    import oneflow as flow
+
+    import flowflops
+    from flowflops.models import Decoder, DecoderConfig
+
+    idx = flow.zeros(1, 128, dtype=flow.int64)
+    ms = {n: Decoder(DecoderConfig(vocab=256, layers=n, hidden=256, heads=4, ffn=1024)).eval() for n in (2, 48)}
+    sides = {f"L={n}": (lambda m=m: flowflops.profile(m, None, mode="graph", input_constructor=lambda _: {"idx": idx}))
+             for n, m in ms.items()}
+    t = alternate(sides, rounds)
+    med, low = ratio(t, "L=48", "L=2")
+    return [dict(what="decoder graph count, 48 vs 2 layers", a=statistics.median(t["L=48"]),
+                 b=statistics.median(t["L=2"]), median_ratio=med, min_ratio=low)]
+
+
+def bare(rounds: int) -> List[Dict[str, Any]]:
+    import flowvision.models as fm
+    import oneflow as flow
+
+    import flowflops
+    from flowflops.models import Decoder, DecoderConfig
+
+    class Bare(flow.nn.Graph):
+        def __init__(self, m: Any) -> None:
+            super().__init__()
+            self.m = m
+
+        def build(self, *a: Any, **k: Any) -> Any:
+            return self.m(*a, **k)
+
+    img = flow.zeros(1, 3, 224, 224)
+    idx = flow.zeros(1, 128, dtype=flow.int64)
+    models = [("vit_tiny_patch16_224", fm.vit_tiny_patch16_224().eval(), (img,), {}),
+              ("swin_tiny_patch4_window7_224", fm.swin_tiny_patch4_window7_224().eval(), (img,), {}),
+              ("decoder L=1", Decoder(DecoderConfig(vocab=256, layers=1, hidden=256, heads=4, ffn=1024)).eval(),
+               (), {"idx": idx})]
+    rows = []
+    for name, m, a, k in models:
+        def make(_: Any, a: Any = a, k: Any = k) -> Any:
+            return dict(k) if k else a[0]
+
+        sides = {"count": lambda m=m, make=make: flowflops.profile(m, None, mode="graph", input_constructor=make),
+                 "build_graph": lambda m=m, a=a, k=k: Bare(m).build_graph(*a, **k)}
+        t = alternate(sides, rounds)
+        med, low = ratio(t, "count", "build_graph")
+        rows.append(dict(what=f"{name}: graph count / bare build_graph", a=statistics.median(t["count"]),
+                         b=statistics.median(t["build_graph"]), median_ratio=med, min_ratio=low))
+    return rows
+
+
+def eager(rounds: int) -> List[Dict[str, Any]]:
+    import flowvision.models as fm
+    import oneflow as flow
+
+    import flowflops
+
+    sync = flow._oneflow_internal.eager.Sync
+    x = flow.zeros(1, 3, 224, 224)
+    rows = []
+    for name in ("resnet50", "densenet121", "swin_tiny_patch4_window7_224", "mobilenet_v3_large"):
+        m = getattr(fm, name)().eval()
+
+        def plain(m: Any = m) -> None:
+            with flow.no_grad():
+                m(x)
+            sync()
+
+        def count(m: Any = m) -> None:
+            flowflops.profile(m, None, mode="eager", input_constructor=lambda _: x)
+            sync()
+
+        t = alternate({"count": count, "forward": plain}, rounds)
+        med, low = ratio(t, "count", "forward")
+        rows.append(dict(what=f"{name}: eager count / plain forward", a=statistics.median(t["count"]),
+                         b=statistics.median(t["forward"]), median_ratio=med, min_ratio=low))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--only", default="depth,bare,eager")
+    args = ap.parse_args()
+    from _common import load_average, machine, write_section
+
+    load0 = load_average()
+    rows: List[Dict[str, Any]] = []
+    for part in args.only.split(","):
+        got = {"depth": depth, "bare": bare, "eager": eager}[part](args.rounds)
+        for r in got:
+            print(f"{r['what']}: {r['a']:.3f} s vs {r['b']:.3f} s, median ratio {r['median_ratio']:.2f}, "
+                  f"min ratio {r['min_ratio']:.2f}", flush=True)
+        rows += got
+    m = machine()
+    lines = ["## What a count costs beyond its work (benchmarks/count_overhead.py)", "",
+             f"Taken {m['date']} on {m['arch']}, {m['cpu']}, {m['cores']} cores, shared with other work; load "
+             f"average at start {load0}, at end {load_average()}. CPU seconds of this process "
+             f"(`time.process_time`), the two sides alternated {args.rounds} times in one process after a "
+             "warm-up of each; ratios of the medians and of the minima.", "",
+             "| what | median (s) | against (s) | ratio of medians | ratio of minima |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['what']} | {r['a']:.3f} | {r['b']:.3f} | {r['median_ratio']:.2f} | {r['min_ratio']:.2f} |"
+              for r in rows]
+    write_section("count_overhead", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
