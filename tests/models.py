@@ -2,6 +2,7 @@
 ``from tests.models import BasicBlock``)."""
 import oneflow as flow
 import oneflow.nn as nn
+import oneflow.nn.functional as F
 
 
 class Fn(nn.Module):
@@ -22,6 +23,32 @@ class Adds(nn.Module):
 
     def forward(self, x):
         return flow.add(x, x) + x
+
+
+class Unknown(nn.Module):
+    """A leaf module with parameters and no formula (like flowvision's LinearLayer): ``x @ w`` with
+    ``w`` of shape (8, 8), 64 parameters; counted as zero unless ``count_functional`` sees the
+    matmul."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(flow.ones(8, 8))
+
+    def forward(self, x):
+        return flow.matmul(x, self.w)
+
+
+class MatVecGelu(nn.Module):
+    """``gelu(x @ ones(4, 2)) + 1``: functional calls only (no module of its own to hook)."""
+
+    def forward(self, x):
+        return F.gelu(x @ flow.ones(4, 2)) + 1
+
+
+def small_train_model() -> nn.Module:
+    """Linear(4, 4), BatchNorm1d(4), Dropout(0.5) and :class:`MatVecGelu`, in train mode: the
+    state a count must put back (BatchNorm statistics, training flags) on a (2, 4) input."""
+    return nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), MatVecGelu()).train()
 
 
 class Block(nn.Module):

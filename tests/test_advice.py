@@ -11,6 +11,7 @@ import pytest
 
 import flowflops
 from flowflops import CountError
+from models import Unknown
 
 HAVE_EXTRA = all(importlib.util.find_spec(p) is not None for p in ("timm", "transformers"))
 
@@ -85,18 +86,9 @@ def test_a_dtype_error_gets_no_shape_hint(mode):
     assert "dtype it does not take" in first.split("InferDataType")[-1]
 
 
-class _Unknown(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.w = nn.Parameter(flow.ones(8, 8))
-
-    def forward(self, x):
-        return flow.matmul(x, self.w)
-
-
 def test_profile_warns_on_unpriced_parameters_where_the_user_called_it():
-    # _Unknown has no formula: its 64 parameters are 64 / (64 + 72) = 47.1 % of the model's
-    model = nn.Sequential(nn.Linear(8, 8), _Unknown())
+    # Unknown has no formula: its 64 parameters are 64 / (64 + 72) = 47.1 % of the model's
+    model = nn.Sequential(nn.Linear(8, 8), Unknown())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         flowflops.profile(model, (2, 8))

@@ -9,7 +9,7 @@ import oneflow.nn.functional as F
 import pytest
 
 from flowflops import profile
-from models import Fn
+from models import Fn, Unknown
 
 FUNC = {"count_functional": True}
 
@@ -264,22 +264,11 @@ def test_graph_mode_isinstance_and_super_inside_forward():
 
 # -- coverage, completeness and the loud warning -------------------------------------------
 
-class _Unknown(nn.Module):
-    """A leaf module with parameters and no formula (like flowvision's LinearLayer)."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = nn.Parameter(flow.ones(8, 8))
-
-    def forward(self, x):
-        return flow.matmul(x, self.w)
-
-
 class _Half(nn.Module):
     def __init__(self):
         super().__init__()
         self.known = nn.Linear(8, 8)   # 64 + 8 = 72 parameters, priced
-        self.unknown = _Unknown()      # 64 parameters, counted as zero by default
+        self.unknown = Unknown()       # 64 parameters, counted as zero by default
 
     def forward(self, x):
         return self.unknown(self.known(x))
@@ -292,12 +281,12 @@ def test_coverage_and_complete():
 
     r = profile(_Half(), (2, 8))
     # records: the Linear's matmul and bias add (2, priced); module calls without a formula:
-    # _Unknown once. Coverage 2 / 3; not complete; 64 of 136 parameters unpriced
-    assert not r.complete and r.unsupported == {"_Unknown": 1}
+    # Unknown once. Coverage 2 / 3; not complete; 64 of 136 parameters unpriced
+    assert not r.complete and r.unsupported == {"Unknown": 1}
     assert r.coverage == pytest.approx(2 / 3)
     assert r.unpriced_params == 64 and r.param_coverage == pytest.approx(72 / 136)
     out = io.StringIO()
-    with pytest.warns(UserWarning, match=r"47\.1% of the parameters .* _Unknown x1.*count_functional"):
+    with pytest.warns(UserWarning, match=r"47\.1% of the parameters .* Unknown x1.*count_functional"):
         get_model_complexity_info(_Half(), (2, 8), ost=out)
     assert "Coverage: 66.67% of ops priced; incomplete" in out.getvalue()
     assert "WARNING: 47.1% of the parameters" in out.getvalue()

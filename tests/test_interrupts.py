@@ -10,12 +10,11 @@ import time
 
 import oneflow as flow
 import oneflow.nn as nn
-import oneflow.nn.functional as F
 import pytest
 
 import flowflops
 from flowflops.runtime import interrupts
-from models import ModelGraph
+from models import ModelGraph, small_train_model
 from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
 from snapshot import assert_same, snapshot
 
@@ -81,15 +80,6 @@ def _check_every_line(make, count, files, last_too=False):
     return len(ks)
 
 
-def _small():
-    return nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), MatVecGelu()).train()
-
-
-class MatVecGelu(nn.Module):
-    def forward(self, x):
-        return F.gelu(x @ flow.ones(4, 2)) + 1
-
-
 GUARD_FILES = tuple(os.path.join(PACKAGE, f) for f in (
     os.path.join("runtime", "interrupts.py"), os.path.join("runtime", "guard.py"), os.path.join("eager", "engine.py"),
     os.path.join("eager", "functional.py"), os.path.join("graph", "building.py"),
@@ -103,7 +93,7 @@ COUNTS = {
 
 
 def _after_interruptions_everything_works():
-    assert flowflops.profile(_small(), (2, 4), mode="graph").macs > 0
+    assert flowflops.profile(small_train_model(), (2, 4), mode="graph").macs > 0
     g = ModelGraph(nn.Linear(4, 3))
     g(flow.ones(1, 4))  # the user's own graph compiles and runs
 
@@ -111,7 +101,7 @@ def _after_interruptions_everything_works():
 @pytest.mark.parametrize("kind", ["functional", "graph"])
 def test_4_ctrl_c_at_every_line_of_the_guarded_paths(kind):
     """Every line of the files that save, patch and put back state (first time each runs)."""
-    _check_every_line(_small, COUNTS[kind], GUARD_FILES)
+    _check_every_line(small_train_model, COUNTS[kind], GUARD_FILES)
     _after_interruptions_everything_works()
 
 
@@ -120,7 +110,7 @@ def test_4_ctrl_c_at_every_line_of_the_guarded_paths(kind):
 def test_4_ctrl_c_at_every_line_of_flowflops(kind):
     """Every line of the package a count runs (inputs, pricing and report building included),
     the first and the last time it runs."""
-    _check_every_line(_small, COUNTS[kind], (PACKAGE,), last_too=True)
+    _check_every_line(small_train_model, COUNTS[kind], (PACKAGE,), last_too=True)
     _after_interruptions_everything_works()
 
 
@@ -128,7 +118,7 @@ def test_4_ctrl_c_at_every_line_of_flowflops(kind):
 def test_4_ctrl_c_at_every_line_of_a_training_step_count():
     """A training-step count (its job is the largest: each run takes longest): every line of
     the guarded files and of the training engine, the first time it runs."""
-    _check_every_line(_small, COUNTS["train"], GUARD_FILES + (os.path.join(PACKAGE, "graph", "train.py"),))
+    _check_every_line(small_train_model, COUNTS["train"], GUARD_FILES + (os.path.join(PACKAGE, "graph", "train.py"),))
     _after_interruptions_everything_works()
 
 
@@ -136,7 +126,7 @@ def test_4_user_sigint_handler_is_called_and_kept():
     calls = []
     previous = signal.signal(signal.SIGINT, lambda s, f: calls.append(s))
     try:
-        model = _small()
+        model = small_train_model()
         before = snapshot(model)
         n = _traced(lambda: flowflops.profile(model, (2, 4)), 10 ** 9, GUARD_FILES)
         for k in (1, n // 2, n):
@@ -153,7 +143,7 @@ def test_4_random_real_sigints_leave_nothing_behind():
     """A few hundred counts, each hit by a real SIGINT (os.kill from a timer thread) at a random
     time while it runs, or just before or after."""
     rng = random.Random(14)
-    model = _small()
+    model = small_train_model()
     before = snapshot(model)
     modes = [("eager", {}), ("eager", FUNCTIONAL), ("graph", {})]
     interrupted = 0

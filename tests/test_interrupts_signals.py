@@ -14,12 +14,12 @@ import time
 
 import oneflow as flow
 import oneflow.nn as nn
-import oneflow.nn.functional as F
 import pytest
 
 import flowflops
 from flowflops.eager import functional
 from flowflops.runtime import guard, interrupts
+from models import small_train_model
 from snapshot import assert_same, snapshot
 
 
@@ -29,15 +29,6 @@ class Preempted(Exception):
 
 class Timeout(Exception):
     """What a SIGALRM handler raises."""
-
-
-def _small():
-    return nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), _Gelu()).train()
-
-
-class _Gelu(nn.Module):
-    def forward(self, x):
-        return F.gelu(x @ flow.ones(4, 2)) + 1
 
 
 COUNTS = {
@@ -86,7 +77,7 @@ def _storm(handlers, n, seed):
     or after it): each raises the handler's own exception and leaves nothing behind."""
     term, alarm = handlers
     rng = random.Random(seed)
-    model = _small()
+    model = small_train_model()
     before = snapshot(model)
     kinds = sorted(COUNTS)
     raised = {Preempted: 0, Timeout: 0}
