@@ -5,6 +5,7 @@
     python sweeps/timm_published.py                    # every model in PUBLISHED
     python sweeps/timm_published.py resnet18 vgg11     # some
     python sweeps/timm_published.py --timeout 300 --json out.json
+    python sweeps/timm_published.py --large            # the larger models (LARGE) only
 
 Published figures: huggingface/pytorch-image-models, results/benchmark-infer-amp-nchw-pt112-
 cu113-rtx3090.csv at commit c865028c34fc05cc7deea8e753b30d8cd1952591 (the
@@ -46,6 +47,18 @@ PUBLISHED = {
     "edgenext_xx_small": (256, 0.33), "poolformer_s12": (224, 1.82), "coat_lite_tiny": (224, 1.6),
     "visformer_tiny": (224, 1.27), "crossvit_tiny_240": (240, 1.57), "convnext_nano_hnf": (224, 2.46),
 }
+#: the larger models (about 8 to 62 GMACs), the same CSV; ``python sweeps/timm_published.py --large``
+LARGE = {
+    "resnet101": (224, 7.83), "resnet152": (224, 11.56), "wide_resnet50_2": (224, 11.43),
+    "resnext101_32x8d": (224, 16.48), "densenet161": (224, 7.79), "vgg16": (224, 15.47), "vgg19": (224, 19.63),
+    "inception_v4": (299, 12.28), "regnety_120": (224, 12.14), "dla169": (224, 11.6), "hrnet_w32": (224, 8.97),
+    "repvgg_b2": (224, 20.45), "vit_base_patch16_224": (224, 17.58), "deit_base_patch16_224": (224, 17.58),
+    "beit_base_patch16_224": (224, 17.58), "vit_large_patch16_224": (224, 61.6), "mixer_b16_224": (224, 12.62),
+    "resmlp_36_224": (224, 8.91), "swin_small_patch4_window7_224": (224, 8.77),
+    "swin_base_patch4_window7_224": (224, 15.47), "convnext_small": (224, 8.71), "convnext_base": (224, 15.38),
+    "pit_b_224": (224, 12.42), "cait_s24_224": (224, 9.35), "crossvit_18_240": (240, 9.05),
+}
+PUBLISHED.update(LARGE)
 
 
 def one(name: str) -> Dict[str, Any]:
@@ -102,13 +115,14 @@ def main() -> None:
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--json")
+    p.add_argument("--large", action="store_true", help="the models of LARGE")
     args = p.parse_args()
     if args.one:
         print(json.dumps(one(args.one)))
         return
     rows: List[Dict[str, Any]] = []
     print("| model | size | published GMACs | eager GMACs | graph GMACs | status | why |\n|---|---:|---:|---:|---:|---|---|")
-    for name in args.names or list(PUBLISHED):
+    for name in args.names or list(LARGE if args.large else PUBLISHED):
         rows.append(run(name, args.timeout))
         print(line(rows[-1]), flush=True)
         if args.json:
