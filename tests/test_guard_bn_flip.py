@@ -44,11 +44,21 @@ def test_bn_statistics_survive_a_train_call_from_another_thread_mid_count():
     t = threading.Thread(target=trainer)
     t.start()
     done = []
-    c = threading.Thread(target=lambda: done.append(flowflops.profile(model, (2, 3, 6, 6))))
+    def count():
+        try:
+            done.append(flowflops.profile(model, (2, 3, 6, 6)))
+        except flowflops.CountError as err:
+            done.append(err)
+
+    c = threading.Thread(target=count)
     c.start()
     c.join(60)
     t.join(60)
-    assert done, "the count did not finish"
+    # the count ran conv in eval mode and BatchNorm in training mode: no mixed number, a
+    # CountError naming what happened; the flags stay as the trainer set them
+    assert len(done) == 1 and isinstance(done[0], flowflops.CountError), done
+    assert "another thread set the training flag" in str(done[0])
+    assert model.training and model.bn.training and model.conv.training
     after = {k: v.numpy() for k, v in model.bn.state_dict().items()}
     for k, v in before.items():
         assert np.array_equal(after[k], v), k  # running_mean, running_var, num_batches_tracked

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..runtime.guard import counting_state
+from ..runtime.guard import counting_state, counting_view
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, OpRecord, Trace
@@ -41,9 +41,9 @@ def _none_slots_as_attributes(model: nn.Module) -> None:
     ``self.proj = nn.Linear(...)``: PyTorch and eager OneFlow allow it; Conditional DETR's
     decoder does it on every layer but the first) made a plain attribute of ``None`` for the
     compile: OneFlow 0.9's graph proxies raise a bare ``NotImplementedError`` on such a slot,
-    and read a plain attribute from the module as it is. Call it inside
-    :func:`counting_state`, which puts every ``_modules`` entry back in its place afterwards
-    and takes the added attributes out again."""
+    and read a plain attribute from the module as it is. Call it on the count's view of the
+    model (:func:`counting_view`), whose ``_modules`` and ``__dict__`` are its own: the user's
+    modules are not touched."""
     for m in model.modules():
         for name in [k for k, v in m._modules.items() if v is None]:
             del m._modules[name]
@@ -100,17 +100,17 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
     records: Optional[List[OpRecord]] = None
     if repeats == "once":
         state = Repeats()
-        with counting_state(model), active(state):
-            _none_slots_as_attributes(model)
-            job = compile_job(_CountGraph(model, True), args, kwargs, type(model).__name__, advise=True, model=model)
+        with counting_view(model) as (view, _), active(state):
+            _none_slots_as_attributes(view)
+            job = compile_job(_CountGraph(view, True), args, kwargs, type(model).__name__, advise=True, model=model)
         try:
             records = state.expand(job_records(job), "model")  # the wrapper's attribute
         except Retrace:
             records = None
     if records is None:
-        with counting_state(model):
-            _none_slots_as_attributes(model)
-            job = compile_job(_CountGraph(model), args, kwargs, type(model).__name__, advise=True, model=model)
+        with counting_view(model) as (view, _):
+            _none_slots_as_attributes(view)
+            job = compile_job(_CountGraph(view), args, kwargs, type(model).__name__, advise=True, model=model)
         records = job_records(job)
     aliases = alias_paths(model)  # a module called through a second name: its first name
     if aliases:

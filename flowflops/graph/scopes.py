@@ -24,6 +24,7 @@ import oneflow.nn as nn
 
 from ..runtime.module_hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, OpRecord, ancestors
+from ..runtime.view import origin
 
 __all__ = ["GraphRules"]
 
@@ -64,7 +65,7 @@ class GraphRules:
     # -- while tracing --------------------------------------------------------------------
     def _call(self, original: Callable, proxy: Any, args: tuple, kwargs: dict) -> Any:
         module = proxy.to(nn.Module)
-        path = self.paths.get(id(module))
+        path = self.paths.get(id(origin(module)))  # a view's module: the user's
         hook_type = matching_type(module, list(self.custom))
         if path is None or self._depth > 0 or not (matching_type(module, self.ignore) or hook_type):
             return original(proxy, *args, **kwargs)

@@ -50,7 +50,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..runtime.guard import counting_state
+from ..runtime.guard import counting_view
+from ..runtime.view import optimizer_view
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import module_tree
 from ..records import PHASE, OpRecord, Trace
@@ -299,12 +300,19 @@ def trace_train(
     # the inputs' own .grad too: compiling backward leaves a lazy gradient on an input that
     # requires grad, after which the user's next eager backward() fails ("a oneflow bug")
     inputs = [t for _, t in input_tensors((args, kwargs, target), "inputs")]
-    with counting_state(model, training=True), detached_grads(trained_tensors([model], [opt]) + inputs):
-        graph = _TrainGraph(model, loss_fn or _cross_entropy, opt, has_target=target is not None)
-        graph_args = (target,) + tuple(args) if target is not None else tuple(args)
-        with warnings.catch_warnings():
-            # the loss function is called in the graph unregistered, on purpose
-            warnings.filterwarnings("ignore", message=".*not registered into a nn.Graph")
-            job = compile_job(graph, graph_args, kwargs, f"a training step of {type(model).__name__}")
+    # compiled on a view of the model with parameters and an optimizer of the count's own
+    # (flowflops.runtime.view): the user's flags, .grad and optimizer are never touched, so a
+    # thread training the model meanwhile is not disturbed and keeps what it sets
+    with counting_view(model, training=True, new_params=True) as (view, memo):
+        view_opt = optimizer_view(opt, memo)
+        mine = {id(v) for v in memo.values()}
+        others = [t for t in trained_tensors([], [view_opt]) if id(t) not in mine]
+        with detached_grads(others + inputs):
+            graph = _TrainGraph(view, loss_fn or _cross_entropy, view_opt, has_target=target is not None)
+            graph_args = (target,) + tuple(args) if target is not None else tuple(args)
+            with warnings.catch_warnings():
+                # the loss function is called in the graph unregistered, on purpose
+                warnings.filterwarnings("ignore", message=".*not registered into a nn.Graph")
+                job = compile_job(graph, graph_args, kwargs, f"a training step of {type(model).__name__}")
     records = assign_phases(job, job_records(job))
     return Trace(records, module_tree(model), "train", describe_inputs(args, kwargs))

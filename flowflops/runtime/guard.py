@@ -26,6 +26,12 @@
   before the count continues elsewhere (reproduced without flowflops). Dropout draws nothing
   in a count (eager counts run in eval mode).
 
+Compiled counts of an ``nn.Module`` (graph, training step) use :func:`counting_view`
+instead: the count's flags, hooks and gradients are set on a private view of the model
+(:mod:`flowflops.runtime.view`), never on the user's objects. An eager count whose model has
+a training flag set by another thread meanwhile is a :class:`~flowflops.CountError` (its
+number could mix training and eval behaviour), and that flag is left as the thread set it.
+
 What is not undone: writes the forward makes outside the model (globals, files, other
 objects), in-place writes to parameters, to tensors held in containers, or to containers
 nested more than two levels deep, and anything another thread does to the model while a count
@@ -48,7 +54,7 @@ from oneflow.nn.modules.batchnorm import _BatchNorm
 from ..errors import CountError
 from .interrupts import take_pending
 
-__all__ = ["ModelState", "counting_state"]
+__all__ = ["ModelState", "counting_state", "counting_view"]
 
 _cond = threading.Condition()
 _owners: Dict[int, int] = {}  # id(module) -> ident of the thread counting it
@@ -193,11 +199,14 @@ class ModelState:
                         self.tensors.append((t, t.numpy().copy()))
             self.rng = flow.get_rng_state().numpy()
 
-    def restore(self) -> None:
+    def restore(self, keep_flags: Optional[set] = None) -> None:
+        """Put everything back, but the training flag of the modules in ``keep_flags`` (ids:
+        another thread set it during the count), which is left as that thread set it."""
         for m, saved in self.dicts:
             now = m.__dict__
             for k, v in saved.items():
-                if now.get(k, now) is not v:
+                if now.get(k, now) is not v and not (keep_flags and k == "training"
+                                                     and id(m) in keep_flags):
                     now[k] = v
             if len(now) != len(saved):  # now holds every saved key: the rest were added
                 for k in [k for k in now if k not in saved]:
@@ -242,6 +251,53 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
                 m.training = training
             with (flow.enable_grad() if training else flow.no_grad()):
                 yield
+            flipped = _flipped(modules, training)
+            if flipped:
+                names = sorted({type(m).__name__ for m in flipped})
+                raise CountError(
+                    f"another thread set the training flag of {len(flipped)} module(s) "
+                    f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}) (model.train() / "
+                    "model.eval()) while this count ran the model, so the count would mix "
+                    "training and eval behaviour: count when no other thread uses the model "
+                    "(or count a copy: copy.deepcopy(model)); the flags are left as that "
+                    "thread set them"
+                )
+        finally:
+            state.restore(keep_flags={id(m) for m in _flipped(modules, training)})
+    finally:
+        _release(modules)
+
+
+def _flipped(modules: List[nn.Module], training: Optional[bool]) -> List[nn.Module]:
+    """The modules whose training flag is no longer what the count set (another thread's)."""
+    if training is None:
+        return []
+    return [m for m in modules if m.__dict__.get("training", training) != training]
+
+
+@contextlib.contextmanager
+def counting_view(model: nn.Module, training: bool = False, *, new_params: bool = False
+                  ) -> Iterator[Tuple[nn.Module, Dict[int, Any]]]:
+    """For compiled counts: claim ``model``'s modules (as :func:`counting_state` does) and give
+    the body a private view of the model (:func:`flowflops.runtime.view.model_view`) in eval
+    mode with gradients off (``training=True``: training mode, gradients on), and the map from
+    the user's objects to the view's. The user's modules, flags, hooks and (``new_params``)
+    parameters are never touched, so another thread using the model meanwhile sees nothing of
+    the count and keeps whatever it sets; what the body changes in containers the view shares
+    with the model (two levels down, as :func:`counting_state`) is put back."""
+    from .view import model_view
+
+    modules = _unique_modules([model])
+    _claim(modules)
+    try:
+        view, memo = model_view(model, new_params=new_params)
+        views = [memo[id(m)] for m in modules]
+        state = ModelState(views, values=False)
+        try:
+            for v in views:
+                v.training = training
+            with (flow.enable_grad() if training else flow.no_grad()):
+                yield view, memo
         finally:
             state.restore()
     finally:

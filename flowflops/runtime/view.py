@@ -1,0 +1,124 @@
+"""A private view of the user's model for a compiled count: the same classes, the same
+forward code, the same tensors, but module objects (and, for a training step, parameter
+objects) of the count's own, so that nothing the count sets is ever seen on the user's model.
+
+Why: a count sets training flags, registers hooks and, for a training step, has OneFlow store
+lazy gradients as ``.grad``. Done on the user's own objects, another thread using the model
+meanwhile (a training loop calling ``model.train()``, ``loss.backward()``, ``optimizer.step()``)
+sees the count's flags and gradients (its step fails with "This is a oneflow bug", or runs in
+eval mode), and what that thread sets during the count is undone when the count puts the
+model back. On a view, the count touches none of the user's modules, parameters, ``.grad``,
+flags, hooks or optimizer, and its number is that of the model as it was when the view was
+taken (a flag another thread flips meanwhile does not reach the view).
+
+:func:`model_view` makes, for every module of the model, a new object of the same class whose
+``__dict__`` is a copy of the module's: the module containers (``_modules``, ``_parameters``,
+``_buffers``, hook dicts) and the attributes' lists, dicts, sets and tuples are new containers
+whose items are mapped (a module of the model -> its view, a method bound to one -> the same
+method bound to the view); everything else (tensors, buffers, deeper containers, other
+objects) is the user's own object, shared. With ``new_params=True`` every parameter is a new
+``nn.Parameter`` on the same memory (``p.detach()``), with the same ``requires_grad``.
+:func:`optimizer_view` gives an optimizer whose parameter groups name those parameters.
+
+What a view cannot redirect: code that reaches the user's module by another path than the
+module's attributes (a closure or ``functools.partial`` made in ``__init__``, a global).
+"""
+from __future__ import annotations
+
+import copy
+import types
+import weakref
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
+
+import oneflow as flow
+import oneflow.nn as nn
+
+__all__ = ["model_view", "optimizer_view", "origin"]
+
+#: view module -> the user's module it stands for (while the view lives)
+_ORIGINS: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
+
+
+def origin(module: Any) -> Any:
+    """The user's module a view module stands for; ``module`` itself for any other object."""
+    try:
+        return _ORIGINS.get(module, module)
+    except TypeError:  # not weak-referenceable
+        return module
+
+
+def _map(value: Any, memo: Dict[int, Any], depth: int) -> Any:
+    got = memo.get(id(value))
+    if got is not None:
+        return got
+    if isinstance(value, types.MethodType) and id(value.__self__) in memo:
+        return types.MethodType(value.__func__, memo[id(value.__self__)])
+    if depth == 0:
+        return value
+    kind = type(value)
+    if kind in (dict, OrderedDict):
+        new: Any = kind()
+        memo[id(value)] = new
+        for k, v in value.items():
+            new[k] = _map(v, memo, depth - 1)
+        return new
+    if kind is list:
+        new = []
+        memo[id(value)] = new
+        new.extend(_map(v, memo, depth - 1) for v in value)
+        return new
+    if kind is set:
+        new = set()
+        memo[id(value)] = new
+        new.update(_map(v, memo, depth - 1) for v in value)
+        return new
+    if kind is tuple:
+        items = tuple(_map(v, memo, depth - 1) for v in value)
+        return items if any(a is not b for a, b in zip(items, value)) else value
+    return value
+
+
+def _shadow(p: nn.Parameter) -> nn.Parameter:
+    return nn.Parameter(p.detach(), requires_grad=p.requires_grad)
+
+
+def model_view(model: nn.Module, new_params: bool = False) -> Tuple[nn.Module, Dict[int, Any]]:
+    """The view of ``model`` (see the module docstring) and the map ``id(user object) -> view
+    object`` (modules, containers and, with ``new_params``, parameters)."""
+    memo: Dict[int, Any] = {}
+    modules: List[nn.Module] = list(model.modules())
+    for m in modules:
+        view = object.__new__(type(m))
+        memo[id(m)] = view
+        _ORIGINS[view] = m
+    if new_params:
+        for m in modules:
+            for p in m.__dict__.get("_parameters", {}).values():
+                if isinstance(p, nn.Parameter) and id(p) not in memo:
+                    memo[id(p)] = _shadow(p)
+    for m in modules:
+        view = memo[id(m)]
+        items = [(k, _map(v, memo, 2)) for k, v in list(m.__dict__.items())]
+        object.__getattribute__(view, "__dict__").update(items)
+    return memo[id(model)], memo
+
+
+def optimizer_view(optimizer: flow.optim.Optimizer, memo: Dict[int, Any]) -> flow.optim.Optimizer:
+    """A shallow copy of ``optimizer`` whose parameter groups name the view's parameters
+    (``memo`` from :func:`model_view`); its options are copies, its state the user's (a
+    compile only reads it)."""
+    view = copy.copy(optimizer)
+    groups = []
+    for group in optimizer.param_groups:
+        g = copy.copy(group)
+        g._parameters = [memo.get(id(p), p) for p in group._parameters]
+        g._options = dict(group._options)
+        groups.append(g)
+    view.param_groups = groups
+    return view
+
+
+def view_parameters(memo: Dict[int, Any]) -> Optional[List[nn.Parameter]]:
+    """The view's new parameters (for tests and diagnostics)."""
+    return [v for v in memo.values() if isinstance(v, nn.Parameter)]
