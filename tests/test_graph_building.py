@@ -67,3 +67,58 @@ def test_holding_the_compile_lock_makes_the_users_compile_and_counts_take_turns(
         assert tuple(user(flow.ones(2, 4)).shape) == (2, 3)
     t.join(60)
     assert results == [30]
+
+
+@pytest.mark.parametrize("hold_lock", [True, False])
+def test_the_users_compile_starting_while_a_count_compiles(hold_lock):
+    """The other order: a count is compiling (paused in the model's forward) when the user's
+    graph makes its first call in another thread. flowflops does not patch nn.Graph globally,
+    so, as docs/guarantees.md says: holding COMPILE_LOCK around that first call makes it wait
+    for the count's compile; without it, the user's thread gets OneFlow's own exception ("cur
+    job not leave before you enter this job_name"), the count is unaffected and both work
+    afterwards."""
+    in_count, release = threading.Event(), threading.Event()
+
+    class Paused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            if threading.current_thread() is threading.main_thread():  # the count's compile
+                in_count.set()
+                release.wait(30)
+            return self.fc(x)
+
+    out = {}
+
+    def users_first_call():
+        assert in_count.wait(30)
+        user = UserGraph(nn.Linear(4, 3))
+        try:
+            if hold_lock:
+                threading.Timer(0.5, release.set).start()  # the count goes on meanwhile
+                with COMPILE_LOCK:
+                    out["shape"] = tuple(user(flow.ones(2, 4)).shape)
+            else:
+                out["shape"] = tuple(user(flow.ones(2, 4)).shape)
+        except Exception as err:  # noqa: BLE001 (OneFlow raises a bare Exception)
+            out["error"] = str(err)
+        release.set()
+
+    flow.ones(1).numpy()
+    t = threading.Thread(target=users_first_call)
+    t.start()
+    try:
+        macs = flowflops.profile(Paused(), (2, 4), mode="graph").macs
+    finally:
+        release.set()
+        t.join(60)
+    assert macs == 30  # matmul 2*3*4 = 24 + bias 2*3 = 6
+    if hold_lock:
+        assert out == {"shape": (2, 3)}
+    else:
+        assert "cur job not leave before you enter this job_name" in out["error"]
+        assert "shape" not in out
+    assert tuple(UserGraph(nn.Linear(4, 3))(flow.ones(2, 4)).shape) == (2, 3)  # both work after
+    assert flowflops.profile(nn.Linear(4, 3), (2, 4), mode="graph").macs == 30

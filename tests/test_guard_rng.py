@@ -62,3 +62,43 @@ def test_oneflow_cannot_put_back_a_generator_that_has_drawn():
     next_block = _draws(3)     # draws 625-627
     assert again != truth
     assert again == next_block
+
+
+def test_one_generator_per_process_so_another_threads_draws_during_a_count_are_undone():
+    """docs/guarantees.md: no private generator for the counting thread (OneFlow 0.9 has one
+    default CPU generator for all threads); an eager forward that draws gets the generator's
+    state set back afterwards, whatever another thread drew meanwhile. Real threads: the
+    forward lets the other thread draw 700 numbers (past one 624-word block, so the state's
+    bytes change) before drawing itself."""
+    import threading
+
+    import numpy as np
+
+    go, done = threading.Event(), threading.Event()
+
+    class Meeting(RandomForward):
+        def forward(self, x):
+            go.set()
+            assert done.wait(30)
+            return super().forward(x)
+
+    model = Meeting()
+    flow.manual_seed(3)
+    _draws(700)
+    before = flow.get_rng_state().numpy().copy()
+
+    def other():
+        assert go.wait(30)
+        seen.append(flow.rand(700).numpy())
+        done.set()
+
+    seen = []
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        flowflops.profile(model, (1, 4))
+    finally:
+        done.set()
+        t.join(30)
+    assert len(seen) == 1
+    assert np.array_equal(flow.get_rng_state().numpy(), before)  # the other thread's draws too
