@@ -153,6 +153,63 @@ def _records(data: Dict[str, Any]) -> Dict[str, int]:
     return unpriced
 
 
+def _ancestors(path: str) -> List[str]:
+    """``"a.b" -> ["", "a", "a.b"]`` (as :func:`flowflops.records.ancestors`)."""
+    parts = path.split(".") if path else []
+    return [""] + [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _sums(data: Dict[str, Any], paths: set) -> None:
+    """The totals written in the file against the same totals recomputed from its records
+    (``totals``, each module's ``macs``/``flops``, ``operators``; ``totals.params`` against the
+    root's), and every record's module among ``modules``. The reader rebuilds every total from
+    the records, so a file whose written totals disagree with them was edited by hand or
+    written by something else: refused rather than shown with numbers it does not hold."""
+    records = data["records"]
+    by_module: Dict[str, List[int]] = {}
+    by_op: Dict[str, List[int]] = {}
+    total = [0, 0]
+    for i, r in enumerate(records):
+        module = r["module"]
+        if paths and module not in paths:
+            raise _Bad(f"records[{i}].module is {module!r}, which is not among modules")
+        by_op.setdefault(r["op_type"], [0, 0, 0])[2] += 1
+        if r["macs"] is None:
+            continue
+        cost = (r["macs"], r["flops"])
+        for k in (0, 1):
+            total[k] += cost[k]
+            by_op[r["op_type"]][k] += cost[k]
+        for p in _ancestors(module):
+            acc = by_module.setdefault(p, [0, 0])
+            acc[0] += cost[0]
+            acc[1] += cost[1]
+    names = ("macs", "flops")
+    totals = data.get("totals")
+    if totals is not None:
+        totals = _dict(totals, "totals")
+        for k, name in enumerate(names):
+            if name in totals and _count(totals[name], f"totals.{name}") != total[k]:
+                raise _Bad(f"totals.{name} is {totals[name]}, but its records add up to {total[k]}")
+        root = next((m for m in data["modules"] if m["path"] == ""), None)
+        if root is not None and "params" in totals and _count(totals["params"], "totals.params") != root["params"]:
+            raise _Bad(f"totals.params is {totals['params']}, but the root module's params are {root['params']}")
+    for i, m in enumerate(data["modules"]):
+        got = by_module.get(m["path"], [0, 0])
+        for k, name in enumerate(names):
+            if m.get(name) is not None and _count(m[name], f"modules[{i}].{name}") != got[k]:
+                raise _Bad(f"modules[{i}].{name} ({m['path']!r}) is {m[name]}, but the records in "
+                           f"that module and the modules inside it add up to {got[k]}")
+    operators = data.get("operators")
+    if operators is not None:
+        for op, c in _dict(operators, "operators").items():
+            c = _dict(c, f"operators[{op!r}]")
+            got = by_op.get(op, [0, 0, 0])
+            for k, name in enumerate(names + ("calls",)):
+                if name in c and _count(c[name], f"operators[{op!r}].{name}") != got[k]:
+                    raise _Bad(f"operators[{op!r}].{name} is {c[name]}, but the {op!r} records add up to {got[k]}")
+
+
 def report_data_problem(data: Any) -> Optional[str]:
     """What is wrong with ``data`` as a report's dict, in one line naming the field, or
     ``None``."""
@@ -164,7 +221,7 @@ def report_data_problem(data: Any) -> Optional[str]:
         for key in ("convention", "attention"):
             if key in data:
                 _text(data[key], key)
-        _modules(data)
+        children = _modules(data)
         unpriced = _records(data)
         unsupported = _dict(data.get("unsupported", {}), "unsupported")
         for op, n in unsupported.items():
@@ -173,6 +230,7 @@ def report_data_problem(data: Any) -> Optional[str]:
             if unsupported.get(op, 0) < n:
                 raise _Bad(f"unsupported[{op!r}] is {unsupported.get(op, 0)}, fewer than the {n} unpriced "
                            f"records of {op!r} (records with null macs)")
+        _sums(data, set(children))
         for path, why in _dict(data.get("unpriced_modules", {}), "unpriced_modules").items():
             _text(why, f"unpriced_modules[{path!r}]")
         for key, c in _dict(data.get("upper_bounds", {}), "upper_bounds").items():

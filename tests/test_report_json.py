@@ -111,7 +111,43 @@ CASES = {
     "convention a number": (_set(["convention"], 5), "convention is a number (5)"),
     "attention a list": (_set(["attention"], ["x"]), "attention is a list"),
     "output_shape a string": (_set(["modules", 1, "output_shape"], "ab"), "modules[1].output_shape is a string"),
+    # totals written in the file, recomputed from the records (12 + 3 = 15 MACs, 24 + 3 = 27 FLOPs)
+    "totals not the records' sum": (_set(["totals"], {"macs": 16, "flops": 27}),
+                                    "totals.macs is 16, but its records add up to 15"),
+    "totals flops not the sum": (_set(["totals"], {"macs": 15, "flops": 30}),
+                                 "totals.flops is 30, but its records add up to 27"),
+    "totals params not the root's": (_set(["totals"], {"params": 14}),
+                                     "totals.params is 14, but the root module's params are 15"),
+    "totals a list": (_set(["totals"], []), "totals is a list, not an object"),
+    "a module's macs not its records' sum": (
+        _set(["modules", 1, "macs"], 14),
+        "modules[1].macs ('0') is 14, but the records in that module and the modules inside it add up to 15"),
+    "the root's flops not the sum": (
+        _set(["modules", 0, "flops"], 24),
+        "modules[0].flops ('') is 24, but the records in that module and the modules inside it add up to 27"),
+    "operator calls not the records'": (_set(["operators"], {"matmul": {"macs": 12, "flops": 24, "calls": 2}}),
+                                        "operators['matmul'].calls is 2, but the 'matmul' records add up to 1"),
+    "operator macs not the records'": (_set(["operators"], {"broadcast_add": {"macs": 4}}),
+                                       "operators['broadcast_add'].macs is 4, but the 'broadcast_add' records add up to 3"),
+    "an operator without records": (_set(["operators"], {"conv2d": {"macs": 5}}),
+                                     "operators['conv2d'].macs is 5, but the 'conv2d' records add up to 0"),
+    "operators a list": (_set(["operators"], [1]), "operators is a list, not an object"),
+    "a record naming an unknown module": (_set(["records", 0, "module"], "9"),
+                                          "records[0].module is '9', which is not among modules"),
 }
+
+
+def test_written_totals_that_equal_the_records_are_accepted():
+    """The totals to_dict writes, derived by hand for _good(): 15 MACs, 27 FLOPs, 15 params;
+    matmul 12 MACs / 24 FLOPs / 1 call, broadcast_add 3 / 3 / 1; both modules 15 / 27."""
+    data = _good()
+    data["totals"] = {"macs": 15, "flops": 27, "params": 15, "trainable_params": 15}
+    data["operators"] = {"matmul": {"macs": 12, "flops": 24, "calls": 1},
+                         "broadcast_add": {"macs": 3, "flops": 3, "calls": 1}}
+    for m in data["modules"]:
+        m.update(macs=15, flops=27)
+    assert report_data_problem(data) is None
+    assert Report.from_dict(data).macs == 15
 
 
 def _bad(case):

@@ -114,6 +114,12 @@ def cmd_symbolic(args: argparse.Namespace, build: Callable[[], Tuple[Any, Any, t
     _write(text, args.output)
 
 
+#: what reading a hand-edited or foreign --symbolic file can raise (a field of the wrong type
+#: or size): one line, exit 2, never a traceback (issue 29)
+_UNREADABLE = (ArithmeticError, AttributeError, IndexError, KeyError, RecursionError, StopIteration,
+               TypeError, ValueError)
+
+
 def _load_symbolic(path: str) -> Any:
     """The :class:`Symbolic` (or, with ``--split``, :class:`PiecewiseSymbolic`) in ``path`` (a
     ``--symbolic --format json`` file), or ``None`` when the file is something else (a report:
@@ -142,7 +148,7 @@ def _load_symbolic(path: str) -> Any:
         return None
     try:
         return read(data)
-    except (KeyError, IndexError, StopIteration, TypeError, ValueError) as err:
+    except _UNREADABLE as err:
         raise CliError(f"{path} looks like a --symbolic JSON file but cannot be read: {err}") from None
 
 
@@ -157,15 +163,20 @@ def cmd_symbolic_diff(args: argparse.Namespace, names: Any) -> bool:
     if a is None or b is None:
         raise CliError("diff compares two reports or two --symbolic formula files, not one of each: "
                        f"{args.a if a is None else args.b} is not a --symbolic JSON file")
+    if args.format not in ("json", "text"):
+        raise CliError(f"diff of two --symbolic files writes text or json, not {args.format}")
     try:
         result = a.diff(b, names or (args.a, args.b))
     except ValueError as err:
         raise CliError(str(err))
-    if args.format == "json":
-        text = json.dumps(result.to_dict(), indent=2)
-    elif args.format == "text":
-        text = result.to_text(args.depth, args.all)
-    else:
-        raise CliError(f"diff of two --symbolic files writes text or json, not {args.format}")
+    except _UNREADABLE as err:  # a field of the right shape for from_dict, but not a formula's
+        raise CliError(f"{args.a} and {args.b} look like --symbolic JSON files but cannot be compared: "
+                       f"{type(err).__name__}: {err}") from None
+    try:
+        text = json.dumps(result.to_dict(), indent=2) if args.format == "json" else \
+            result.to_text(args.depth, args.all)
+    except _UNREADABLE as err:
+        raise CliError(f"{args.a} and {args.b} look like --symbolic JSON files but cannot be compared: "
+                       f"{type(err).__name__}: {err}") from None
     _write(text, args.output)
     return True
