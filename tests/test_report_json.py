@@ -127,8 +127,9 @@ CASES = {
         "modules[0].flops ('') is 24, but the records in that module and the modules inside it add up to 27"),
     "operator calls not the records'": (_set(["operators"], {"matmul": {"macs": 12, "flops": 24, "calls": 2}}),
                                         "operators['matmul'].calls is 2, but the 'matmul' records add up to 1"),
-    "operator macs not the records'": (_set(["operators"], {"broadcast_add": {"macs": 4}}),
-                                       "operators['broadcast_add'].macs is 4, but the 'broadcast_add' records add up to 3"),
+    "operator macs not the records'": (
+        _set(["operators"], {"broadcast_add": {"macs": 4}}),
+        "operators['broadcast_add'].macs is 4, but the 'broadcast_add' records add up to 3"),
     "an operator without records": (_set(["operators"], {"conv2d": {"macs": 5}}),
                                      "operators['conv2d'].macs is 5, but the 'conv2d' records add up to 0"),
     "operators a list": (_set(["operators"], [1]), "operators is a list, not an object"),
