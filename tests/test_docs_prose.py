@@ -26,7 +26,7 @@ ALLOW = {
     ("conventions.md", "2 x"): "a definition (FLOPs = 2 x MACs)",
     ("measure.md", "2 x"): "a quoted rule of thumb the page rejects (backward = 2 x forward)",
     ("engines.md", "100 %"): "a bound (coverage below 100 %)",
-    ("html.md", "81.75 %"): "read off the screenshot docs/vit_tiny.png (docs/screenshots.py); tests/test_html_diff.py "
+    ("html.md", "81.75 %"): "read off the screenshot docs/vit_tiny.png (docs/screenshots.py); tests/test_html.py "
                             "checks that the card is report.coverage with LayerNorm x25, not this value",
     ("conventions.md", "4.11 GMACs"): "an example of how to state a count (ResNet-50 under fvcore, 4,111,512,576 in "
                                       "the table above and benchmarks/peers.json)",
