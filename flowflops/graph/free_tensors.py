@@ -89,10 +89,11 @@ def forget_build(graph: flow.nn.Graph) -> None:
     session = session_context.GetDefaultSession()
     from oneflow.core.job import job_pb2
 
-    job = getattr(graph, "_full_job_proto", None)
-    if job is None:  # the build failed before its job was complete: only the name matters
-        job = job_pb2.Job()
-        job.job_conf.job_name = graph._name
+    # only the graph's name matters to the session (its free tensors are kept by name): a job
+    # holding the name alone, not the compiled job (serialising a whole job costs a few % of a
+    # count)
+    job = job_pb2.Job()
+    job.job_conf.job_name = graph._name
     job_id = getattr(graph, "_job_id", 0) or 0
     serialized = job.SerializeToString()
     c_graph = flow._oneflow_internal.nn.graph.CNNGraph(graph._name, serialized, job_id, session._session_ctx)
