@@ -221,8 +221,8 @@ def _class_state(cls: type) -> tuple:
 
 
 def _attrs(d: Dict[str, Any], skip: frozenset) -> tuple:
-    return tuple((k, _value(v, 0, True)) for k, v in d.items()
-                 if k not in skip and not _is_proxy_value(v))
+    return tuple((k, (type(v).__name__, v) if type(v) in _SIMPLE else _value(v, 0, True)) for k, v in d.items()
+                 if k not in skip and (type(v) in _SIMPLE or not _is_proxy_value(v)))
 
 
 def _is_proxy_value(v: Any) -> bool:

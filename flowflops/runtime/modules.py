@@ -31,16 +31,16 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
     """Path -> :class:`ModuleInfo` for every module, in ``named_modules()`` order; a module
     reachable by two paths appears under both."""
     tree: "OrderedDict[str, ModuleInfo]" = OrderedDict()
+    modules: Dict[str, nn.Module] = {}
 
     def visit(m: nn.Module, path: str) -> None:
-        total, trainable = count_params(m)
         try:
             extra = m.extra_repr()
         except Exception:  # a user's extra_repr must never break a count
             extra = ""
-        info = ModuleInfo(type(m).__name__, extra, total, trainable,
-                          source=code_location(getattr(type(m), "forward", None)))
+        info = ModuleInfo(type(m).__name__, extra, source=code_location(getattr(type(m), "forward", None)))
         tree[path] = info
+        modules[path] = m
         for name, child in m._modules.items():
             if child is None:
                 continue
@@ -49,6 +49,39 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
             visit(child, child_path)
 
     visit(model, "")
+    # each subtree's parameters: its own plus its children's, in one pass from the leaves up,
+    # where no parameter sits in two places of the tree (shared modules or tied weights); a
+    # walk of each subtree otherwise (each shared parameter once per subtree)
+    own: Dict[str, tuple] = {}
+    seen: set = set()
+    shared = False
+    for path, m in modules.items():
+        total = trainable = 0
+        for p in m._parameters.values():
+            if p is None:
+                continue
+            if id(p) in seen:
+                shared = True
+                break
+            seen.add(id(p))
+            n = p.numel()
+            total += n
+            if p.requires_grad:
+                trainable += n
+        if shared:
+            break
+        own[path] = (total, trainable)
+    if shared:
+        for path, m in modules.items():
+            tree[path].params, tree[path].trainable_params = count_params(m)
+        return tree
+    for path in reversed(list(tree)):  # children come after their parent in the tree's order
+        info = tree[path]
+        total, trainable = own[path]
+        for _, child in info.children:
+            total += tree[child].params
+            trainable += tree[child].trainable_params
+        info.params, info.trainable_params = total, trainable
     return tree
 
 
