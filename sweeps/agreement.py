@@ -129,7 +129,7 @@ def one(name: str) -> Dict[str, Any]:
 def _first_line(err: BaseException) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # OneFlow colours some messages
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return f"{type(err).__name__}: {first}"[:300]
+    return f"{type(err).__name__}: {first}"[:600]
 
 
 def _one_engine(name: str, built: Any, config: Dict[str, Any], err: BaseException, start: float) -> Dict[str, Any]:
@@ -206,12 +206,15 @@ CAUSES = [
      "`input_constructor=`)"),
     (r"`(\w+)` can not be `None`", "its config is made of two models' configs: give `{0}` (and the other) "
      "with `--config`"),
-    (r"(\w+)\(\) got an unexpected keyword argument '(\w+)'", "`{0}` takes no `{1}=` argument in OneFlow 0.9"),
+    (r"(\w+)\(\):? got an unexpected keyword argument '(\w+)'", "`{0}` takes no `{1}=` argument in OneFlow 0.9"),
     (r"(\w+)\(\): argument '(\w+)' must be ([\w ]+?)(?:,|$| not)",
      "`{0}`'s `{1}` must be a {2} in OneFlow 0.9 (the model passes a tensor)"),
     (r"(\w+)\(\): received an invalid combination of arguments",
      "`{0}` is called with arguments OneFlow 0.9 does not take"),
     (r"Cannot find the kernel matching", "an op with no CPU kernel in OneFlow 0.9"),
+    (r"Please install (\w+)", "needs the `{0}` library, not installed (a PyTorch extension)"),
+    (r"NotImplementedError: ?\.?(?: Graph mode|$)", "a `NotImplementedError` without a message: the model has no "
+     "`forward` of its own"),
     (r"requires the (\S+) library", "needs the `{0}` library, not installed (a PyTorch extension)"),
     (r"takes '(\w+)' as its main input", "its main input `{0}` is not one flowflops makes from the config "
      "(count it with `input_constructor=`)"),
@@ -231,7 +234,7 @@ def cause(row: Dict[str, Any]) -> str:
         m = re.search(pattern, why)
         if m:
             return text.format(*m.groups())
-    m = re.search(r"(?:on the inputs \[.*?\](?: \(from input_res=[^)]*\))?|does not build on OneFlow 0\.9[^:]*): (.*)", why)
+    m = re.search(r"(?:on the inputs \[.*?\](?: \(from input_res=(?:\([^)]*\)|[^)]*)\))?|does not build on OneFlow 0\.9[^:]*): (.*)", why)
     told = m.group(1) if m else why
     return re.split(r"\. Graph mode needs|\. Mode '| \(at |; its config", told)[0]
 
@@ -271,7 +274,10 @@ def cannot_count(files: List[str]) -> str:
             continue
         by_cause: Dict[str, List[str]] = {}
         for r in rows_here:
-            by_cause.setdefault(cause(r) if key != "timeout" else r.get("why", ""), []).append(r["name"])
+            told = cause(r) if key != "timeout" else r.get("why", "")
+            eager = cause({"why": r["eager_why"]}) if r.get("eager_why") else told
+            name = r["name"] if eager == told else f"{r['name']} (eager mode: {eager})"
+            by_cause.setdefault(told, []).append(name)
         out += ["", f"### {title} ({len(rows_here)})", "", source]
         for c, models in sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             out.append(f"- {c}: {', '.join(models)}")

@@ -59,8 +59,8 @@ ARITH = {
     # Swin-T's head: 49 tokens x 768 channels averaged; one scalar_mul per channel
     ("torch-models.md", "37,632"): (49 * 768, "Swin-T's last stage: 7 x 7 tokens x 768 channels"),
     ("torch-models.md", "768"): (768, "Swin-T's last width (96 x 8)"),
-    # the HF sweep's rows (the "119 models: ..." line is checked by test_docs_agreement_tables.py)
-    ("agreement.md", "119"): (_rows("sweeps/agreement_hf.json"), "rows of sweeps/agreement_hf.json"),
+    # the HF sweep's rows (the "153 models: ..." line is checked by test_docs_agreement_tables.py)
+    ("agreement.md", "153"): (_rows("sweeps/agreement_hf.json"), "rows of sweeps/agreement_hf.json"),
 }
 
 

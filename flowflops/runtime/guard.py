@@ -272,6 +272,9 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
                 return
             for m in modules:
                 m.training = training
+            for m in modules:  # a module whose train()/eval() does work (EfficientFormer's attention
+                if type(m).train is not nn.Module.train:  # caches its biases in train(False)):
+                    m.train(training)  # as model.eval() runs it; restored with the rest
             with (flow.enable_grad() if training else flow.no_grad()):
                 yield
             flipped = _flipped(modules, training)
@@ -319,6 +322,9 @@ def counting_view(model: nn.Module, training: bool = False, *, new_params: bool 
         try:
             for v in views:
                 v.training = training
+            for v in views:  # a module whose train()/eval() does work, as in counting_state
+                if type(v).train is not nn.Module.train:
+                    v.train(training)
             with (flow.enable_grad() if training else flow.no_grad()):
                 yield view, memo
         finally:
