@@ -15,9 +15,10 @@ torch's trace names that layer (``nn.Linear`` -> ``aten::linear``, ``nn.MaxPool2
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
+from ..report import Aggregate
 from ..records import AT, OpRecord
 
 __all__ = ["SUPPORTED", "IGNORED", "AtenOp", "aten_ops", "op_count_name"]
@@ -132,7 +133,7 @@ def _key_and_name(rec: OpRecord) -> Tuple[Optional[tuple], str]:
     return None, f"oneflow::{rec.op_type}"
 
 
-def aten_ops(report: Any) -> List[AtenOp]:
+def aten_ops(report: Aggregate) -> List[AtenOp]:
     """The aten ops of ``report`` (an eager count under ``"fvcore"``), in the order they ran.
     Consecutive records of one layer call are one op (two calls of the same layer with nothing
     between them would read as one); so are consecutive records of one function call (the same

@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CountError
+from ..report import Aggregate
 from ..records import Cost
 
 __all__ = ["Exps", "Terms", "Point", "Key", "Sample", "QUANTITIES", "sample_of", "lagrange_matrix", "interpolate",
@@ -49,7 +50,7 @@ def _plain_words(name: str, r: range) -> str:
 
 # -- samples ------------------------------------------------------------------------------
 
-def sample_of(report: Any) -> Sample:
+def sample_of(report: Aggregate) -> Sample:
     """Every number :func:`flowflops.tools.symbolic.symbolic` fits, from one count's Report:
     ``("m", path, quantity)`` per module (``""`` the model), ``("o", op type, quantity)``."""
     out: Sample = {}

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from ..conventions import FUNCTIONAL_ON_ATTR, MODULE_ATTR, peer_type_name
 from ..formulas.peers.ptflops import HOOKED
+from ..report import Aggregate
 from ..records import OpRecord
 from ..registry import price
 
@@ -54,7 +55,7 @@ def _post_order(module: Any) -> Iterable[Any]:
     yield module
 
 
-def ptflops_view(report: Any, model: Any, batch: int = 1, ignore_modules: Sequence[Any] = (),
+def ptflops_view(report: Aggregate, model: Any, batch: int = 1, ignore_modules: Sequence[Any] = (),
                  custom_modules_hooks: Optional[Dict[Any, Any]] = None) -> PtflopsView:
     """ptflops' sums for ``report`` (an eager count of ``model`` under ``"ptflops"``)."""
     import oneflow.nn as nn

@@ -46,6 +46,7 @@ from ..eager.functional_table import patch_targets
 from ..records import AT, OpRecord, ancestors
 from ..registry import price
 from ..render.flop_counter_text import flop_table
+from ..report import Aggregate
 
 __all__ = ["FlopCounterMode"]
 
@@ -64,7 +65,7 @@ def _aten_name(rec: OpRecord) -> str:
     return "oneflow." + rec.op_type
 
 
-def _torch_ops(report: Any) -> List[Tuple[str, str, int]]:
+def _torch_ops(report: Aggregate) -> List[Tuple[str, str, int]]:
     """``(module path, aten op, FLOPs)`` of each op torch's formulas price, from an eager count
     under ``"torch"`` (MACs x 2). A ``Linear``'s product is ``aten.addmm`` when its bias add
     follows, else ``aten.mm``; a functional batched product is ``aten.bmm``."""

@@ -4,7 +4,10 @@ pytorch_engine.py:111-145) and the aten backend's per-module op table (aten_engi
 Reads :class:`flowflops.analysis.ptflops_view.PtflopsView` and reports; computes nothing."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
+
+from ..analysis.ptflops_view import PtflopsView
+from ..report import Aggregate
 
 from .units import flops_to_string, params_to_string
 
@@ -21,7 +24,7 @@ def _indent(text: str) -> str:
     return "\n".join([lines[0]] + ["  " + ln for ln in lines[1:]])
 
 
-def ptflops_tree(report: Any, view: Any, flops_units: Optional[str] = None,
+def ptflops_tree(report: Aggregate, view: PtflopsView, flops_units: Optional[str] = None,
                  param_units: Optional[str] = None, precision: int = 2) -> str:
     """ptflops' ``print_model_with_flops``: ``repr(model)`` with each module's line
     ``params, x% Params, MACs, y% MACs, <extra_repr>`` (the last item even when empty)."""
