@@ -60,6 +60,16 @@ def handlers():
             signal.signal(s, h)
 
 
+def _wait_for(done, seconds=10.0):
+    """Sleep in 1 ms steps until ``done()`` or a signal handler's exception ends the wait. A
+    signal ``os.kill`` has sent to the process may be taken by any of OneFlow's threads; the
+    main thread runs its Python handler only once that thread has run the C handler, which on
+    a loaded machine can take longer than a fixed short sleep."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def _clean(term, alarm):
     assert signal.getsignal(signal.SIGTERM) is term
     assert signal.getsignal(signal.SIGALRM) is alarm
@@ -90,9 +100,11 @@ def _storm(handlers, n, seed):
             try:
                 timer.start()
                 COUNTS[kind](model)
-            finally:
+            except BaseException:
                 timer.join()
-                time.sleep(0.002)  # the signal, sent by now, is handled here at the latest
+                raise
+            timer.join()
+            _wait_for(lambda: False)  # the signal, sent by now, is handled here at the latest
         raised[want] += 1
         assert_same(before, snapshot(model))
         _clean(term, alarm)
@@ -149,12 +161,12 @@ def test_a_count_from_a_signal_handler_during_a_functional_count_does_not_deadlo
         model = Kill()
         before = snapshot(model)
         rng = random.Random(7)
-        for _ in range(10):
+        for i in range(10):
             timer = threading.Timer(rng.uniform(0, 0.02), os.kill, (os.getpid(), signal.SIGUSR1))
             timer.start()
             r = flowflops.profile(model, (2, 4), backend_specific_config={"count_functional": True})
             timer.join()
-            time.sleep(0.002)
+            _wait_for(lambda: len(results) == i + 1)
             assert r.macs == 2 * 4 * 4 + 2 * 4  # Linear(4, 4) on (2, 4): matmul 32 + bias 8
         assert results == [30 + 10] * 10
         assert_same(before, snapshot(model))
