@@ -59,6 +59,11 @@ SYMBOLIC_CASES = {
     "domain empty": (["domain"], {}),                               # was KeyError: 'B'
     "a negative domain step": (["domain", "B", 1], -1),              # was IndexError
     "a term's power a string": (["total", "macs", "terms", 0, 0], "x"),  # was TypeError
+    # formulas that do not add up (each read without a word before): the model's own module
+    # formulas must be the totals, and the op types' MACs / FLOPs / bytes must sum to them
+    "a total MACs coefficient changed": (["total", "macs", "terms", 0, 1], "999999"),
+    "the model's FLOPs formula changed": (["modules", "", "flops", "terms", 0, 1], "7/3"),
+    "one op type's MACs changed": (["operators", "conv2d", "macs", "terms", 0, 1], "1"),
 }
 
 

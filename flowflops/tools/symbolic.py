@@ -390,6 +390,15 @@ class Symbolic(Costs):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str = "") -> "Symbolic":
+        """The formulas of a :meth:`to_dict`; a ValueError where they do not add up (a file edited
+        by hand): the model's module formulas (path ``""``) must be the totals, and the op types'
+        MACs, FLOPs and bytes must sum to them, as every count's do."""
+        sym = cls._read(data)
+        _check_sums(sym)
+        return sym
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> "Symbolic":
         return cls(
             Costs.from_dict(data["total"]),
             {p: Costs.from_dict(c, p or "the model") for p, c in data["modules"].items()},
@@ -405,6 +414,22 @@ class Symbolic(Costs):
         import json
 
         return cls.from_dict(json.loads(text))
+
+
+def _check_sums(sym: Symbolic) -> None:
+    root = sym.by_module().get("")
+    if root is None:
+        raise ValueError("no formulas for the model itself (module path \"\")")
+    for q in QUANTITIES:
+        if root.formula(q).terms != sym.formula(q).terms:
+            raise ValueError(f"the model's {q} formula (module path \"\") is not the total {q}")
+    for q in ("macs", "flops", "bytes"):
+        terms: Dict[Tuple[int, ...], Fraction] = {}
+        for op in sym.by_operator().values():
+            for e, c in op.formula(q).terms.items():
+                terms[e] = terms.get(e, Fraction(0)) + c
+        if {e: c for e, c in terms.items() if c} != sym.formula(q).terms:
+            raise ValueError(f"the op types' {q} formulas do not add up to the total {q}")
 
 
 # -- comparing two models' formulas -------------------------------------------------------
