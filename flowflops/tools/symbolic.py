@@ -424,11 +424,11 @@ def _check_sums(sym: Symbolic) -> None:
         if root.formula(q).terms != sym.formula(q).terms:
             raise ValueError(f"the model's {q} formula (module path \"\") is not the total {q}")
     for q in ("macs", "flops", "bytes"):
-        terms: Dict[Tuple[int, ...], Fraction] = {}
+        total = sym.formula(q)
+        parts = Formula(total.dims, {})
         for op in sym.by_operator().values():
-            for e, c in op.formula(q).terms.items():
-                terms[e] = terms.get(e, Fraction(0)) + c
-        if {e: c for e, c in terms.items() if c} != sym.formula(q).terms:
+            parts = parts + op.formula(q)  # a ValueError too where an op's sizes differ
+        if parts.terms != total.terms:
             raise ValueError(f"the op types' {q} formulas do not add up to the total {q}")
 
 

@@ -24,6 +24,7 @@ import oneflow.nn.functional as F
 import flowflops
 from flowflops.fvcore import flop_count
 from models import Fn
+from peers.test_fvcore_upstream import CustomNet, ThreeNet  # fvcore's own test models, translated once
 
 
 ENGINE = {"mode": "graph"}
@@ -46,34 +47,6 @@ def count(model, *inputs, **kwargs):
 def priced(report) -> Dict[str, int]:
     """Op type -> MACs, for the ops that cost something (views and copies cost 0)."""
     return {op: c.macs for op, c in report.by_operator().items() if c.macs}
-
-
-class ThreeNet(nn.Module):
-    def __init__(self, input_dim: int, conv_dim: int, linear_dim: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(input_dim, conv_dim, 1, 1)
-        out_dim = 1
-        self.pool = nn.AdaptiveAvgPool2d((out_dim, out_dim))
-        self.linear1 = nn.Linear(conv_dim, linear_dim)
-        self.linear2 = nn.Linear(linear_dim, 1)
-
-    def forward(self, x):
-        x = self.conv(x)
-        x = self.pool(x)
-        x = flow.flatten(x, 1)
-        x = self.linear1(x)
-        x = self.linear2(x)
-        return x
-
-
-class CustomNet(nn.Module):
-    def __init__(self, input_dim: int, output_dim: int) -> None:
-        super().__init__()
-        self.conv = nn.Linear(input_dim, output_dim)
-        self.sigmoid = nn.Sigmoid()
-
-    def forward(self, x):
-        return self.sigmoid(self.conv(x))
 
 
 class TestFlopCountAnalysis:
