@@ -17,7 +17,9 @@
 - **Tensor values (eager counts, which run the forward).** Buffers and tensor attributes of
   modules that are not OneFlow's own layers are copied before the forward (OneFlow's layers do
   not write their buffers in eval mode, which an eager count uses) and written back if the
-  forward changed them (a step counter, a pre-allocated KV cache).
+  forward changed them (a step counter, a pre-allocated KV cache; one rebound through ``.data``
+  to another shape or dtype is bound back the same way). They are copied together, in flat
+  chunks per dtype and device, and checked with one wait at the end.
 - **The RNG, where OneFlow can put it back.** The CPU default generator's state is saved
   before an eager forward and set back if the forward drew random numbers. OneFlow 0.9's
   state holds the seed and the Mersenne Twister's 624 words but not its position among them
@@ -165,23 +167,101 @@ def _local(t: Any) -> bool:
         and not t.is_lazy
 
 
-def _saved(t: flow.Tensor) -> flow.Tensor:
-    """A copy of ``t``'s value, queued after the work already queued on it (no wait)."""
-    with flow.no_grad():
-        return t.detach().clone()
+#: tensors of at most this many elements are saved and checked together, packed into flat
+#: chunks of at most this many elements (one copy each: a few ops for a model's few hundred
+#: BatchNorm buffers instead of several per buffer); a bigger tensor is saved on its own
+_CHUNK = 1 << 22
+_FLOATS = (flow.float16, flow.float32, flow.float64, flow.bfloat16)
 
 
-def _changed(t: flow.Tensor, saved: flow.Tensor) -> flow.Tensor:
-    """A one-element int64 tensor: 1 when ``t`` no longer holds ``saved``'s value (NaN where
-    both hold NaN counts as the same, as ``numpy.array_equal(equal_nan=True)``), else 0."""
-    if tuple(t.shape) != tuple(saved.shape) or t.dtype != saved.dtype:
-        return flow.ones((), dtype=flow.int64)
-    if t.numel() == 0:
-        return flow.zeros((), dtype=flow.int64)
-    differ = t != saved
-    if t.dtype in (flow.float16, flow.float32, flow.float64, flow.bfloat16):
-        differ = differ & ~(flow.isnan(t) & flow.isnan(saved))
-    return differ.to(flow.int64).sum().to("cpu")
+def _differ(now: flow.Tensor, saved: flow.Tensor) -> flow.Tensor:
+    """Where ``now`` no longer holds ``saved``'s value, elementwise (NaN where both hold NaN
+    counts as the same, as ``numpy.array_equal(equal_nan=True)``)."""
+    differ = now != saved
+    if now.dtype in _FLOATS:
+        differ = differ & ~(flow.isnan(now) & flow.isnan(saved))
+    return differ
+
+
+def _flat(pieces: List[flow.Tensor]) -> flow.Tensor:
+    """The values of ``pieces`` (one dtype and device; all of them 0-d, or none) one after
+    another, in a new 1-d tensor."""
+    if len(pieces) == 1:
+        return pieces[0].reshape(-1).clone()
+    if pieces[0].ndim == 0:
+        return flow.stack(pieces)
+    return flow.cat([t if t.ndim == 1 else t.reshape(-1) for t in pieces])
+
+
+class _Values:
+    """Copies of tensors' values, queued after the work already queued on them (no wait), and
+    :meth:`put_back`, which writes back the ones that changed, after a single wait.
+
+    Tensors of one dtype and device are copied together into flat chunks (0-d ones apart), so
+    a model's few hundred BatchNorm buffers cost a few ops at each end, not several each."""
+
+    def __init__(self, tensors: List[flow.Tensor]) -> None:
+        self.shapes = {id(t): (tuple(t.shape), t.dtype) for t in tensors}
+        #: (tensors, the offset of each in the chunk, their sizes, the chunk: a flat copy)
+        self.chunks: List[Tuple[List[flow.Tensor], List[int], List[int], flow.Tensor]] = []
+        groups: Dict[Tuple[Any, str, bool], Tuple[List[flow.Tensor], List[int], List[int]]] = {}
+        filled: Dict[Tuple[Any, str, bool], int] = {}
+        with flow.no_grad():
+            for t in tensors:
+                n = t.numel()
+                if n == 0:  # no value to lose
+                    continue
+                if n > _CHUNK:
+                    self.chunks.append(([t], [0], [n], _flat([t])))
+                    continue
+                key = (t.dtype, str(t.device), t.ndim == 0)
+                at = filled.get(key, 0)
+                if at + n > _CHUNK:
+                    full = groups.pop(key)
+                    self.chunks.append((*full, _flat(full[0])))
+                    at = 0
+                group = groups.setdefault(key, ([], [], []))
+                group[0].append(t)
+                group[1].append(at)
+                group[2].append(n)
+                filled[key] = at + n
+            for group in groups.values():
+                self.chunks.append((*group, _flat(group[0])))
+
+    def put_back(self) -> None:
+        """Write back every tensor whose value, shape or dtype changed since the copy."""
+        with flow.no_grad():
+            shapes = self.shapes
+            moved = {id(t) for c in self.chunks for t in c[0] if (tuple(t.shape), t.dtype) != shapes[id(t)]}
+            differs = []
+            for tensors, starts, sizes, saved in self.chunks:
+                # a tensor whose shape or dtype changed is written back anyway: its place in the
+                # chunk is compared with itself
+                pieces = tensors if not moved else [
+                    saved[s:s + n].reshape(shapes[id(t)][0]) if id(t) in moved else t
+                    for t, s, n in zip(tensors, starts, sizes)]
+                differs.append(_differ(_flat(pieces), saved))
+            if differs:
+                # one wait for the queued work for all the tensors, not one per tensor (each
+                # ``numpy()`` waits for OneFlow's queue: milliseconds per buffer, a few hundred
+                # buffers in a CNN made the eager count cost several forwards)
+                anys = [d.any().reshape(1) for d in differs]
+                anys = [a if a.device.type == "cpu" else a.to("cpu") for a in anys]
+                changed = (anys[0] if len(anys) == 1 else flow.cat(anys)).numpy()
+                for (tensors, starts, sizes, _), d, any_changed in zip(self.chunks, differs, changed):
+                    if any_changed:
+                        flags = d.numpy()
+                        moved.update(id(t) for t, s, n in zip(tensors, starts, sizes) if flags[s:s + n].any())
+            if moved:
+                for tensors, starts, sizes, saved in self.chunks:
+                    for t, s, n in zip(tensors, starts, sizes):
+                        if id(t) in moved:
+                            shape, dtype = shapes[id(t)]
+                            value = saved[s:s + n].reshape(shape)
+                            if tuple(t.shape) == shape and t.dtype == dtype:
+                                t.copy_(value)
+                            else:  # rebound through ``.data``: bound back the same way
+                                t.data = value.clone()
 
 
 class ModelState:
@@ -190,7 +270,7 @@ class ModelState:
     def __init__(self, modules: List[nn.Module], values: bool, layer_values: bool = False) -> None:
         self.dicts = [(m, dict(m.__dict__)) for m in modules]
         self.containers: Dict[int, Tuple[Any, Any]] = {}
-        self.tensors: List[Tuple[flow.Tensor, flow.Tensor]] = []
+        tensors: List[flow.Tensor] = []
         out = self.containers
         for m, d in self.dicts:
             for v in d.values():
@@ -200,6 +280,7 @@ class ModelState:
                     else:
                         _containers(v, out, _DEPTH)
         self.rng = None
+        self.values: Optional[_Values] = None
         if values:
             seen = set()
             for m, d in self.dicts:
@@ -210,12 +291,13 @@ class ModelState:
                         for t in d.get("_buffers", {}).values():
                             if _local(t) and id(t) not in seen:
                                 seen.add(id(t))
-                                self.tensors.append((t, _saved(t)))
+                                tensors.append(t)
                     continue
                 for t in list(d.get("_buffers", {}).values()) + list(d.values()):
                     if _local(t) and id(t) not in seen:
                         seen.add(id(t))
-                        self.tensors.append((t, _saved(t)))
+                        tensors.append(t)
+            self.values = _Values(tensors) if tensors else None
             self.rng = flow.get_rng_state().numpy()
 
     def restore(self, keep_flags: Optional[set] = None) -> None:
@@ -232,15 +314,8 @@ class ModelState:
                     del now[k]
         for container, items in self.containers.values():
             _refill(container, items)
-        if self.tensors:
-            with flow.no_grad():
-                # one wait for the queued work for all the tensors, not one per tensor (each
-                # ``numpy()`` waits for OneFlow's queue: milliseconds per buffer, a few hundred
-                # buffers in a CNN made the eager count cost several forwards)
-                changed = flow.stack([_changed(t, value) for t, value in self.tensors]).numpy()
-                for (t, value), moved in zip(self.tensors, changed):
-                    if moved:
-                        t.copy_(value)
+        if self.values is not None:
+            self.values.put_back()
         if self.rng is not None and not np.array_equal(flow.get_rng_state().numpy(), self.rng):
             flow.set_rng_state(flow.tensor(self.rng, dtype=flow.uint8))
 
