@@ -476,7 +476,9 @@ def normalization(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     # OneFlow applies the affine transform only when both are given (with one missing it runs
     # constants 1 and 0 instead and its graph shows affine=False): price what it runs
     affine = _is_tensor(gamma) and _is_tensor(beta)
-    return [record("normalization", [x, c, c, c, c], [y], affine=affine, training=training)]
+    # fvcore prices the call by its arguments: ``weight`` given is affine there (gamma_given)
+    return [record("normalization", [x, c, c, c, c], [y], affine=affine, training=training,
+                   gamma_given=_is_tensor(gamma))]
 
 
 def layer_norm(affine: bool) -> Emit:

@@ -40,6 +40,34 @@ def tensor_attrs(ins: tuple, outs: tuple, op_types: Dict[str, str], parallel: Jo
     return attrs
 
 
+def _dead_shapes(job: Any, user_ops: List[Any], scopes: Dict[str, str], shapes: Any, op2module: Dict[str, str],
+                 descs: Any) -> Dict[str, set]:
+    """Per module scope, the output shapes of its user ops whose outputs nothing reads (no
+    user op, no graph output). OneFlow 0.9's ``F.batch_norm`` drops ``weight`` when ``bias``
+    is None (and ``bias`` when ``weight`` is): it normalises with a constant gamma of ones,
+    and the dropped per-channel tensor is left in the job unread. A ``normalization`` record
+    with a constant gamma is marked ``gamma_given`` when its scope has such a tensor of shape
+    ``(C,)`` (an unread op output, or an unread parameter of that scope): fvcore prices a
+    call by its arguments (``weight`` given: affine). A dropped ``bias`` alone, or an unused
+    parameter of shape ``(C,)`` in the module, reads the same (the job keeps nothing that
+    tells them apart)."""
+    read = {lbn for op in user_ops for arg in op.user_conf.input.values() for lbn in arg.s}
+    for op in job.net.op:
+        if op.HasField("output_conf"):
+            read.add(getattr(op.output_conf, "in"))
+    dead: Dict[str, set] = {}
+    for op in user_ops:  # ops none of whose outputs is read (not a training norm's unread statistics)
+        out = op.user_conf.output
+        if out and not any(lbn in read for bn in out for lbn in out[bn].s):
+            dead.setdefault(scopes[op.name], set()).update(shapes(out, list(out)))
+    for op in job.net.op:  # a parameter passed as the weight itself
+        if op.HasField("variable_conf") and op.name in op2module:
+            lbn = f"{op.name}/{op.variable_conf.out}"
+            if lbn not in read and lbn in descs:
+                dead.setdefault(op2module[op.name], set()).add(tuple(int(d) for d in descs[lbn].shape.dim))
+    return dead
+
+
 def job_records(job: Any) -> List[OpRecord]:
     """One record per user op of the job, in job order. Scopes are made relative to the
     graph's single model attribute when there is one (so they match ``named_modules()``).
@@ -80,6 +108,7 @@ def job_records(job: Any) -> List[OpRecord]:
             scope = parts[0] if parts else ""
         scopes[op.name] = scope
     paths, _ = module_paths(scopes, job.job_conf.job_name)
+    dead = _dead_shapes(job, user_ops, scopes, shapes, op2module, descs)
 
     parallel = JobParallel(job)
     boxed: set = set()
@@ -90,6 +119,11 @@ def job_records(job: Any) -> List[OpRecord]:
         if u.op_type_name == "normalization" and "gamma" in u.input:
             producer = u.input["gamma"].s[0].split("/", 1)[0]
             attrs["affine"] = op_types.get(producer) != "constant"
+            if not attrs["affine"]:
+                x = descs[u.input["x"].s[0]].shape.dim if "x" in u.input else ()
+                axis = int(attrs.get("axis", 1))
+                channels = (int(x[axis]),) if len(x) > axis else None
+                attrs["gamma_given"] = channels is not None and channels in dead.get(scopes[op.name], ())
         attrs.update(parallel.user_op_attrs(op))
         attrs.update(tensor_attrs(tensors(u.input, u.input_order), tensors(u.output, u.output_order),
                                   op_types, parallel))

@@ -39,8 +39,10 @@ def batch_norm(rec: OpRecord) -> Cost:
     """batchnorm_flop_jit (jit_handles.py:251-262): in training (batch statistics computed)
     norm_flop_counter's 5 per input element with affine, 4 without; at inference input
     elements, twice with affine. A record without ``training`` is taken as inference unless
-    it outputs the batch statistics (the graph's training op)."""
-    affine = rec.attrs.get("affine", True)
+    it outputs the batch statistics (the graph's training op). Affine is fvcore's
+    ``has_affine``: the ``weight`` argument given (``gamma_given``), also where OneFlow 0.9
+    drops it (``F.batch_norm`` with ``weight`` and no ``bias``; timm's ``ScaledStdConv2d``)."""
+    affine = rec.attrs.get("affine", True) or rec.attrs.get("gamma_given", False)
     training = rec.attrs.get("training")
     if training is None:
         training = len(rec.outputs) >= 3
