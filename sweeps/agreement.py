@@ -142,8 +142,10 @@ def _one_engine(name: str, built: Any, config: Dict[str, Any], err: BaseExceptio
     why: Dict[str, str] = {}
     for mode in ("graph", "eager"):
         try:
-            counted[mode] = flowflops.profile(built.model, built.default_input_res, input_constructor=built.input_constructor,
-                                              mode=mode, backend_specific_config={"count_functional": True} if mode == "eager" else None)
+            cfg = {"count_functional": True} if mode == "eager" else None
+            counted[mode] = flowflops.profile(built.model, built.default_input_res,
+                                              input_constructor=built.input_constructor, mode=mode,
+                                              backend_specific_config=cfg)
         except Exception as one_err:  # noqa: BLE001 - the row records it
             why[mode] = _first_line(one_err)
     row: Dict[str, Any] = {"name": name, "config": config}
@@ -181,7 +183,8 @@ def markdown(rows: List[Dict[str, Any]]) -> str:
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     head = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    out = [f"{len(rows)} models: {head}.", "", "| model | status | MACs | params | why / config |", "|---|---|---:|---:|---|"]
+    out = [f"{len(rows)} models: {head}.", "", "| model | status | MACs | params | why / config |",
+           "|---|---|---:|---:|---|"]
     for r in rows:
         why = r.get("why", "") or (f"config {json.dumps(r['config'])}" if r.get("config") else "")
         out.append(f"| {r['name']} | {r['status']} | {r.get('macs', ''):,} | {r.get('params', ''):,} | "
@@ -234,7 +237,8 @@ def cause(row: Dict[str, Any]) -> str:
         m = re.search(pattern, why)
         if m:
             return text.format(*m.groups())
-    m = re.search(r"(?:on the inputs \[.*?\](?: \(from input_res=(?:\([^)]*\)|[^)]*)\))?|does not build on OneFlow 0\.9[^:]*): (.*)", why)
+    m = re.search(r"(?:on the inputs \[.*?\](?: \(from input_res=(?:\([^)]*\)|[^)]*)\))?"
+                  r"|does not build on OneFlow 0\.9[^:]*): (.*)", why)
     told = m.group(1) if m else why
     return re.split(r"\. Graph mode needs|\. Mode '| \(at |; its config", told)[0]
 
@@ -266,8 +270,9 @@ def cannot_count(files: List[str]) -> str:
     rows = [r for f in files for r in json.load(open(os.path.join(ROOT, f)))]
     source = f"<!-- figures: {', '.join(files)} -->"  # the figures' source, for tests/test_docs_prose.py
     differ = [r["name"] for r in rows if r["status"] == "differ"]
+    differing = 'none differs' if not differ else 'differ: ' + ', '.join(differ)
     out = [source, f"From {', '.join(f'`{f}`' for f in files)}: every model recorded there that is not listed below "
-           f"counts in both engines and they agree; {'none differs' if not differ else 'differ: ' + ', '.join(differ)}."]
+           f"counts in both engines and they agree; {differing}."]
     for key, title in SECTIONS:
         rows_here = [r for r in rows if _section(r) == key]
         if not rows_here:
@@ -289,7 +294,8 @@ def main() -> None:
     p.add_argument("names", nargs="*", help="timm:<name> / hf:<type>")
     p.add_argument("--hf", action="store_true", help="every transformers model type")
     p.add_argument("--timm", action="store_true", help="every timm model name")
-    p.add_argument("--timm-small", action="store_true", help="timm names with a pretrained config, small (see small_timm_names)")
+    p.add_argument("--timm-small", action="store_true",
+                   help="timm names with a pretrained config, small (see small_timm_names)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per model")
     p.add_argument("--json", default=None)

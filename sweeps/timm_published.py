@@ -1,133 +1,387 @@
-"""Issue 26's acceptance check, on demand (not in the suite): timm 0.6.12 models counted with
-``convention="fvcore"`` in both engines, rounded to 2 decimals of GMACs, against the
-``infer_gmacs`` timm publishes for them (timm counts with fvcore's FlopCountAnalysis).
+"""Issue 26's acceptance check (and issue 27's timm agreement), on demand, not in the suite:
+every model of timm's published inference benchmark counted with ``convention="fvcore"`` in
+both engines and rounded to 2 decimals of GMACs against the ``infer_gmacs`` timm publishes
+for it (timm counts with fvcore's FlopCountAnalysis); the same model is also counted with the
+default convention in eager+``count_functional`` and graph mode, and the two compared.
 
-    python sweeps/timm_published.py                    # every model in PUBLISHED
-    python sweeps/timm_published.py resnet18 vgg11     # some
-    python sweeps/timm_published.py --timeout 300 --json out.json
-    python sweeps/timm_published.py --large            # the larger models (LARGE) only
+    python sweeps/timm_published.py --json sweeps/timm_published_all.json   # every row, cheap first
+    python sweeps/timm_published.py resnet18 vgg11 --json out.json           # some
+    python sweeps/timm_published.py --json out.json --until 19:20 --max-gmacs 20
+    python sweeps/timm_published.py --markdown sweeps/timm_published_all.json   # the table of a run
 
-Published figures: huggingface/pytorch-image-models, results/benchmark-infer-amp-nchw-pt112-
-cu113-rtx3090.csv at commit c865028c34fc05cc7deea8e753b30d8cd1952591 (the
-columns infer_img_size and infer_gmacs quoted below for the models picked). Each model is built
-with random weights (flowflops.torch_models, timm's defaults) in its own process (an abort in
-OneFlow ends one row), counted on (1, 3, S, S) with S the published infer_img_size, once with
-``mode="eager"`` and once with ``mode="graph"``. A row is ``match`` when both engines round to
-the published figure, ``eager only`` / ``graph only`` / ``neither`` otherwise, ``fails`` when
-building or counting raised, ``timeout`` past ``--timeout``.
+Published figures: ``sweeps/data/timm_infer_pt112.csv``, the file
+``results/benchmark-infer-amp-nchw-pt112-cu113-rtx3090.csv`` of huggingface/pytorch-image-models
+at commit c865028c34fc05cc7deea8e753b30d8cd1952591 (2022-07-27, "Update benchmark with latest
+model adds"), byte for byte: 841 models, each with ``infer_img_size`` and ``infer_gmacs``.
+
+Each model is built with timm 0.6.12's defaults (``flowflops.torch_models``) and counted on
+(1, 3, S, S), S its ``infer_img_size``. Speed, for a run over every row on one CPU core:
+
+- a worker process counts model after model (importing OneFlow and timm once) and is
+  replaced when it dies, runs past ``--timeout`` (killed with its process group: that row is
+  ``timeout``) or grows past ``--max-rss`` GB; an abort inside OneFlow ends one row (``signal``);
+- weights are not initialised (``nn.init`` / timm's init functions and ``Tensor.uniform_`` /
+  ``normal_`` are no-ops in the worker only): a count reads shapes, not values
+  (``--init`` initialises them, to check that on some models);
+- rows run cheapest first (published GMACs plus parameters / 20 M, a proxy for the build and
+  the compile); each row is written to ``--json`` when it ends, and a rerun skips the rows
+  already there (``--retry`` reruns the given statuses).
+
+A row's ``status`` (the fvcore check): ``match`` when both engines round to the published
+figure, ``eager only`` / ``graph only`` / ``neither`` (which engine does), ``fails`` when the
+model does not build or neither engine counts it (``why``: the first line of the error; ``stage``
+build / count), ``graph fails`` / ``eager fails`` when one engine counts and matches and the
+other raised, ``timeout``, ``signal``, ``not in timm`` (a name of the CSV timm 0.6.12 lacks).
+``agree`` (the default convention, eager+count_functional vs graph, MACs and FLOPs of the
+total, every module and op type, nothing unsupported) is True / False / absent where one
+engine could not count; ``fvcore_agree`` the same under fvcore.
 """
 from __future__ import annotations
 
 import argparse
+import calendar
+import csv
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-#: model -> (infer_img_size, infer_gmacs), quoted from the CSV named in the docstring
-PUBLISHED = {
-    "resnet18": (224, 1.82), "resnet34": (224, 3.67), "resnet50": (224, 4.11), "resnet18d": (224, 2.06),
-    "resnet26": (224, 2.36), "resnet26d": (224, 2.6), "resnet50d": (224, 4.35), "seresnet18": (224, 1.82),
-    "seresnet34": (224, 3.67), "mobilenetv2_050": (224, 0.1), "mobilenetv2_100": (224, 0.31),
-    "mobilenetv3_small_100": (224, 0.06), "mobilenetv3_large_100": (224, 0.23), "efficientnet_b0": (224, 0.4),
-    "efficientnet_lite0": (224, 0.4), "tf_efficientnet_b0": (224, 0.4), "mnasnet_100": (224, 0.33),
-    "spnasnet_100": (224, 0.35), "fbnetc_100": (224, 0.4), "ghostnet_100": (224, 0.15), "lcnet_100": (224, 0.16),
-    "tinynet_e": (106, 0.03), "regnetx_002": (224, 0.2), "regnety_002": (224, 0.2), "regnetx_004": (224, 0.4),
-    "regnety_004": (224, 0.41), "rexnet_100": (224, 0.41), "densenet121": (224, 2.87), "dla34": (224, 3.07),
-    "dpn68": (224, 2.35), "repvgg_b0": (224, 3.41), "vgg11": (224, 7.61), "cspresnet50": (256, 4.54),
-    "resnest14d": (224, 2.76), "hrnet_w18_small": (224, 1.61), "vit_tiny_patch16_224": (224, 1.26),
-    "vit_small_patch16_224": (224, 4.61), "deit_tiny_patch16_224": (224, 1.26), "vit_base_patch32_224": (224, 4.41),
-    "mixer_s32_224": (224, 1.0), "mixer_b32_224": (224, 3.24), "resmlp_12_224": (224, 3.01),
-    "gmlp_ti16_224": (224, 1.34), "convit_tiny": (224, 1.26), "pit_ti_224": (224, 0.7), "levit_128s": (224, 0.31),
-    "xcit_nano_12_p16_224": (224, 0.56), "mobilevit_xxs": (256, 0.42), "mobilevitv2_050": (256, 0.48),
-    "edgenext_xx_small": (256, 0.33), "poolformer_s12": (224, 1.82), "coat_lite_tiny": (224, 1.6),
-    "visformer_tiny": (224, 1.27), "crossvit_tiny_240": (240, 1.57), "convnext_nano_hnf": (224, 2.46),
-}
-#: the larger models (about 8 to 62 GMACs), the same CSV; ``python sweeps/timm_published.py --large``
-LARGE = {
-    "resnet101": (224, 7.83), "resnet152": (224, 11.56), "wide_resnet50_2": (224, 11.43),
-    "resnext101_32x8d": (224, 16.48), "densenet161": (224, 7.79), "vgg16": (224, 15.47), "vgg19": (224, 19.63),
-    "inception_v4": (299, 12.28), "regnety_120": (224, 12.14), "dla169": (224, 11.6), "hrnet_w32": (224, 8.97),
-    "repvgg_b2": (224, 20.45), "vit_base_patch16_224": (224, 17.58), "deit_base_patch16_224": (224, 17.58),
-    "beit_base_patch16_224": (224, 17.58), "vit_large_patch16_224": (224, 61.6), "mixer_b16_224": (224, 12.62),
-    "resmlp_36_224": (224, 8.91), "swin_small_patch4_window7_224": (224, 8.77),
-    "swin_base_patch4_window7_224": (224, 15.47), "convnext_small": (224, 8.71), "convnext_base": (224, 15.38),
-    "pit_b_224": (224, 12.42), "cait_s24_224": (224, 9.35), "crossvit_18_240": (240, 9.05),
-}
-PUBLISHED.update(LARGE)
+CSV = os.path.join(ROOT, "sweeps", "data", "timm_infer_pt112.csv")
+SOURCE = ("huggingface/pytorch-image-models@c865028c34fc05cc7deea8e753b30d8cd1952591:"
+          "results/benchmark-infer-amp-nchw-pt112-cu113-rtx3090.csv")
 
 
-def one(name: str) -> Dict[str, Any]:
-    sys.path.insert(0, ROOT)
+def published(path: str = CSV) -> List[Dict[str, Any]]:
+    """The CSV's rows: name, size (``infer_img_size``), published (``infer_gmacs``), params
+    (``param_count``, millions), cheapest first (:func:`cost`)."""
+    with open(path, newline="") as f:
+        rows = [{"name": r["model"], "size": int(r["infer_img_size"]), "published": float(r["infer_gmacs"]),
+                 "params": float(r["param_count"])} for r in csv.DictReader(f)]
+    return sorted(rows, key=cost)
+
+
+def cost(row: Dict[str, Any]) -> float:
+    """A row's expected time, in no unit: its published GMACs (the eager forward) plus its
+    parameters in units of 20 M (building and compiling touch every parameter)."""
+    return float(row["published"]) + float(row["params"]) / 20.0
+
+
+# -- the worker: one process, many models -------------------------------------------------------
+
+
+def _skip_init() -> None:
+    """Make weight initialisation a no-op in this process: OneFlow's ``nn.init`` functions,
+    ``Tensor.uniform_`` / ``normal_`` and timm's own init functions wherever timm's modules
+    imported them. Parameters keep whatever memory ``empty`` gave them."""
+    import oneflow as flow
+    import timm.models.layers.weight_init as wi
+
+    def noop(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+        return tensor
+
+    for n in dir(flow.nn.init):
+        if n.endswith("_") and not n.startswith("_") and callable(getattr(flow.nn.init, n)):
+            setattr(flow.nn.init, n, noop)
+    flow.Tensor.uniform_ = noop
+    flow.Tensor.normal_ = noop
+    originals = {getattr(wi, n) for n in ("trunc_normal_", "trunc_normal_tf_", "variance_scaling_",
+                                          "lecun_normal_") if hasattr(wi, n)}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("timm") and module is not None:
+            for attr, value in list(vars(module).items()):
+                if callable(value) and not isinstance(value, type) and value in originals:
+                    setattr(module, attr, noop)
+
+
+def _first_line(err: BaseException) -> str:
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # OneFlow colours some messages
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first}"[:400]
+
+
+def _rss_gb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    return 0.0
+
+
+def count_one(name: str, size: int, published_gmacs: float) -> Dict[str, Any]:
+    """Build ``name`` and count it: fvcore and the default convention, each in eager
+    (+count_functional) and graph mode. Call inside ``mocked_torch()``."""
+    import warnings
+
+    import timm
+
     import flowflops
     from flowflops import torch_models as tm
+    from flowflops.analysis.agreement import agreement
 
-    size, published = PUBLISHED[name]
-    row: Dict[str, Any] = {"name": name, "size": size, "published": published}
+    row: Dict[str, Any] = {"name": name, "size": size, "published": published_gmacs}
     start = time.perf_counter()
-    with tm.mocked_torch():
-        try:
-            built = tm.build("timm:" + name, {})
-            res = (1,) + tuple(built.default_input_res[1:-2]) + (size, size)
-            for mode in ("eager", "graph"):
-                report = flowflops.profile(built.model, res, input_constructor=built.input_constructor, mode=mode,
-                                           convention="fvcore")
-                row[mode] = report.macs
-        except Exception as err:  # noqa: BLE001 - the row records it
-            first = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
-            row.update(status="fails", why=f"{type(err).__name__}: {first}"[:200])
-            return row
-    ok = {m: round(row[m] / 1e9, 2) == published for m in ("eager", "graph")}
-    row["status"] = ("match" if all(ok.values()) else "eager only" if ok["eager"] else
-                     "graph only" if ok["graph"] else "neither")
+    if not timm.is_model(name):
+        row.update(status="not in timm", why="timm 0.6.12 has no model of this name")
+        return row
+    try:
+        built = tm.build("timm:" + name, {})
+    except Exception as err:  # noqa: BLE001 - the row records it
+        row.update(status="fails", stage="build", why=_first_line(err), seconds=round(time.perf_counter() - start, 1))
+        return row
+    res = (1, int(built.default_input_res[1]), size, size)
+    row["params_counted"] = sum(p.numel() for p in built.model.parameters())
+    reports: Dict[str, Any] = {}
+    seen: List[str] = []
+    for conv in ("fvcore", "flowflops"):
+        for mode in ("eager", "graph"):
+            key = f"{conv} {mode}"
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    reports[key] = flowflops.profile(
+                        built.model, res, mode=mode, convention=conv,
+                        backend_specific_config={"count_functional": True} if mode == "eager" else None)
+                except Exception as err:  # noqa: BLE001 - the row records it
+                    row[f"{key} why"] = _first_line(err)
+            for w in caught:
+                first = str(w.message).strip().splitlines()[0][:300] if str(w.message).strip() else ""
+                if first and first not in seen:
+                    seen.append(first)
+            if key in reports:
+                r = reports[key]
+                row[key] = [int(r.macs), int(r.flops)]
+                if r.unsupported:
+                    row[f"{key} unsupported"] = dict(r.unsupported)
+    if seen:
+        row["warnings"] = seen[:5]
+    for conv, field in (("fvcore", "fvcore_agree"), ("flowflops", "agree")):
+        e, g = reports.get(f"{conv} eager"), reports.get(f"{conv} graph")
+        if e is not None and g is not None:
+            a = agreement(e, g)
+            row[field] = a.agree
+            if not a.agree:
+                row[f"{field} differences"] = [[d.kind, d.name, d.eager, d.graph] for d in a.differences[:12]]
+    row["status"] = status(row)
+    if row["status"] == "fails":
+        row["stage"] = "count"
+        row["why"] = row.get("fvcore graph why") or row.get("fvcore eager why", "")
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
 
-def run(name: str, timeout: float) -> Dict[str, Any]:
+def status(row: Dict[str, Any]) -> str:
+    """The fvcore check's outcome for a counted row (see the module's docstring)."""
+    ok = {m: round(row[f"fvcore {m}"][0] / 1e9, 2) == row["published"] for m in ("eager", "graph")
+          if f"fvcore {m}" in row}
+    if not ok:
+        return "fails"
+    if len(ok) == 1:
+        [(mode, good)] = ok.items()
+        other = "graph" if mode == "eager" else "eager"
+        return f"{other} fails" if good else "neither"
+    return "match" if all(ok.values()) else "eager only" if ok["eager"] else "graph only" if ok["graph"] else "neither"
+
+
+def worker(init: bool, max_rss: float) -> None:
+    """Read ``{"name", "size", "published"}`` lines on stdin, print ``ROW {json}`` lines."""
+    sys.path.insert(0, ROOT)
+    from flowflops import torch_models as tm
+
+    out = sys.stdout
+    sys.stdout = sys.stderr  # whatever a model prints does not mix with the rows
+    with tm.mocked_torch():
+        import timm  # noqa: F401 - imported under the mock before the init functions are replaced
+
+        if not init:
+            _skip_init()
+        for line in sys.stdin:
+            job = json.loads(line)
+            row = count_one(job["name"], job["size"], job["published"])
+            row["init"] = init
+            big = _rss_gb() > max_rss
+            out.write("ROW " + json.dumps(row) + "\n")
+            out.flush()
+            if big:  # a fresh worker for the next row
+                return
+
+
+# -- the parent ----------------------------------------------------------------------------------
+
+
+class Worker:
+    """One worker process (its own process group) and its stderr, in a temporary file."""
+
+    def __init__(self, init: bool, max_rss: float) -> None:
+        self.err = tempfile.TemporaryFile()
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--max-rss", str(max_rss)]
+        self.proc = subprocess.Popen(cmd + (["--init"] if init else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT,
+                                     start_new_session=True)
+        self.buf = b""
+
+    def ask(self, job: Dict[str, Any], timeout: float) -> Tuple[Optional[Dict[str, Any]], str]:
+        """The row for ``job``, or None and why not (``timeout`` / ``died``)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return None, "died"
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line.startswith(b"ROW "):
+                    return json.loads(line[4:]), ""
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, "timeout"
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return None, "died"
+                self.buf += chunk
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+    def last_error(self) -> str:
+        self.err.seek(0)
+        lines = [x.strip() for x in self.err.read().decode(errors="replace").splitlines() if x.strip()]
+        return (lines or ["no output"])[-1][:300]
+
+
+def sweep(jobs: List[Dict[str, Any]], timeout: float, init: bool, max_rss: float,
+          until: Optional[float]) -> Iterator[Dict[str, Any]]:
+    """Count ``jobs`` with one worker at a time; yield each row as it ends."""
+    w: Optional[Worker] = None
     try:
-        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", name], capture_output=True, text=True,
-                           env=dict(os.environ, PYTHONPATH=ROOT), timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return {"name": name, "status": "timeout", "why": f"over {timeout:.0f} s"}
-    if p.returncode < 0:
-        return {"name": name, "status": "signal", "why": f"ended by signal {-p.returncode}"}
-    lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"name": name, "status": "fails", "why": (p.stderr.strip().splitlines() or ["no output"])[-1][:200]}
-    return json.loads(lines[-1])
+        for job in jobs:
+            if until is not None and time.time() > until:
+                print(f"stopped at --until, before {job['name']}", flush=True)
+                return
+            if w is None or w.proc.poll() is not None:
+                if w is not None:
+                    w.stop()
+                w = Worker(init, max_rss)
+            row, why = w.ask({k: job[k] for k in ("name", "size", "published")}, timeout)
+            if row is None:
+                if why == "timeout":
+                    row = dict(job, status="timeout", why=f"over {timeout:.0f} s")
+                    w.stop()
+                else:
+                    code = w.proc.wait()
+                    row = dict(job, status="signal" if code < 0 else "fails",
+                               why=f"ended by signal {-code}" if code < 0 else w.last_error())
+                w = None
+            row.pop("params", None)
+            yield row
+    finally:
+        if w is not None:
+            w.stop()
 
 
-def line(r: Dict[str, Any]) -> str:
-    def g(m: str) -> str:
-        return f"{r[m] / 1e9:.4f}" if m in r else ""
-    return (f"| {r['name']} | {r.get('size', '')} | {r.get('published', '')} | {g('eager')} | {g('graph')} | "
-            f"{r['status']} | {r.get('why', '')} |")
+def load(path: Optional[str]) -> List[Dict[str, Any]]:
+    if path and os.path.exists(path):
+        with open(path) as f:
+            return list(json.load(f))
+    return []
+
+
+def save(path: str, rows: List[Dict[str, Any]]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(tmp, path)
+
+
+def summary(rows: List[Dict[str, Any]], total: int) -> str:
+    counts: Dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    agree = sum(1 for r in rows if r.get("agree") is True)
+    differ = sum(1 for r in rows if r.get("agree") is False)
+    return (f"{len(rows)} of {total} rows: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            + f"; default convention eager+functional vs graph: {agree} agree, {differ} differ")
+
+
+def markdown(rows: List[Dict[str, Any]]) -> str:
+    def g(r: Dict[str, Any], key: str) -> str:
+        return f"{r[key][0] / 1e9:.4f}" if key in r else ""
+
+    out = ["| model | size | published GMACs | fvcore eager | fvcore graph | status | default agree | why |",
+           "|---|---:|---:|---:|---:|---|---|---|"]
+    for r in rows:
+        agree = {True: "agree", False: "differ"}.get(r.get("agree"), "")  # type: ignore[arg-type]
+        why = r.get("why") or r.get("fvcore eager why") or r.get("fvcore graph why") or ""
+        out.append(f"| {r['name']} | {r.get('size', '')} | {r.get('published', '')} | {g(r, 'fvcore eager')} | "
+                   f"{g(r, 'fvcore graph')} | {r['status']} | {agree} | {why.replace('|', '/')} |")
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("names", nargs="*")
-    p.add_argument("--one", help=argparse.SUPPRESS)
-    p.add_argument("--timeout", type=float, default=600)
-    p.add_argument("--json")
-    p.add_argument("--large", action="store_true", help="the models of LARGE")
+    p.add_argument("names", nargs="*", help="models of the CSV (default: every row, cheapest first)")
+    p.add_argument("--json", help="write the rows here, each as it ends; rows already there are skipped")
+    p.add_argument("--timeout", type=float, default=300, help="seconds per row")
+    p.add_argument("--until", help="HH:MM (UTC): start no row after this time")
+    p.add_argument("--max-gmacs", type=float, default=0, help="only rows whose published GMACs are at most this")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--retry", nargs="*", default=[], help="rerun the rows of these statuses (e.g. timeout)")
+    p.add_argument("--init", action="store_true", help="initialise the weights (to check it changes no count)")
+    p.add_argument("--max-rss", type=float, default=6.0, help="GB: a worker this large is replaced")
+    p.add_argument("--markdown", metavar="JSON", help="print the table of a recorded run and exit")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.one:
-        print(json.dumps(one(args.one)))
+    if args.worker:
+        worker(args.init, args.max_rss)
         return
-    rows: List[Dict[str, Any]] = []
-    print("| model | size | published GMACs | eager GMACs | graph GMACs | status | why |\n|---|---:|---:|---:|---:|---|---|")
-    for name in args.names or list(LARGE if args.large else PUBLISHED):
-        rows.append(run(name, args.timeout))
-        print(line(rows[-1]), flush=True)
+    if args.markdown:
+        rows = load(args.markdown)
+        print(summary(rows, len(published())) + "\n\n" + markdown(rows), end="")
+        return
+    every = published()
+    jobs = [r for r in every if not args.names or r["name"] in args.names]
+    if args.max_gmacs:
+        jobs = [r for r in jobs if r["published"] <= args.max_gmacs]
+    done = load(args.json)
+    keep = [r for r in done if r["status"] not in args.retry]
+    have = {r["name"] for r in keep}
+    jobs = [r for r in jobs if r["name"] not in have]
+    if args.limit:
+        jobs = jobs[: args.limit]
+    until = None
+    if args.until:
+        hh, mm = (int(x) for x in args.until.split(":"))
+        now = time.gmtime()
+        until = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0, 0, 0, 0))
+    rows = keep
+    print(f"{len(jobs)} rows to run, {len(keep)} already in {args.json}", flush=True)
+    for row in sweep(jobs, args.timeout, args.init, args.max_rss, until):
+        rows.append(row)
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump(rows, f, indent=1)
+            save(args.json, rows)
+        agree = {True: "agree", False: "DIFFER"}.get(row.get("agree"), "-")  # type: ignore[arg-type]
+        print(f"{row['name']:<42} {row.get('published', '')!s:>7} {row['status']:<11} {agree:<6} "
+              f"{row.get('seconds', '')!s:>6}s {row.get('why', '')[:120]}", flush=True)
+    print(summary(rows, len(every)), flush=True)
 
 
 if __name__ == "__main__":
