@@ -322,6 +322,39 @@ def summary(rows: List[Dict[str, Any]], total: int) -> str:
             + f"; default convention eager+functional vs graph: {agree} agree, {differ} differ")
 
 
+def _cause(row: Dict[str, Any]) -> str:
+    """OneFlow's reason a row names, in the words of ``sweeps/agreement.py``'s ``CAUSES``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_agreement_sweep", os.path.join(ROOT, "sweeps", "agreement.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    eager = row.get("fvcore eager why")
+    return str(mod.cause({"why": row.get("why", ""), "eager_why": eager} if eager else {"why": row.get("why", "")}))
+
+
+def grouped(rows: List[Dict[str, Any]]) -> str:
+    """The rows that do not match, as a list: those that round differently with both figures,
+    then the ones that cannot be counted, by cause."""
+    out = []
+    off = [r for r in rows if r["status"] in ("eager only", "graph only", "neither", "eager fails", "graph fails")]
+    for r in off:
+        e, g = r.get("fvcore eager"), r.get("fvcore graph")
+        out.append(f"- {r['name']} ({r['status']}): published {r['published']}, eager "
+                   f"{e[0] / 1e9:.4f}" if e else f"- {r['name']} ({r['status']}): published {r['published']}, eager -")
+        out[-1] += f", graph {g[0] / 1e9:.4f}" if g else ", graph -"
+    by_cause: Dict[str, List[str]] = {}
+    for r in rows:
+        if r["status"] in ("fails", "timeout", "signal", "not in timm"):
+            told = _cause(r) if r["status"] == "fails" else f"{r['status']}: {r.get('why', '')}"
+            told += " (does not build)" if r.get("stage") == "build" else ""
+            by_cause.setdefault(told, []).append(r["name"])
+    for c, names in sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        out.append(f"- {c} ({len(names)}): {', '.join(names)}")
+    return "\n".join(out) + "\n"
+
+
 def markdown(rows: List[Dict[str, Any]]) -> str:
     def g(r: Dict[str, Any], key: str) -> str:
         return f"{r[key][0] / 1e9:.4f}" if key in r else ""
@@ -355,7 +388,7 @@ def main() -> None:
         return
     if args.markdown:
         rows = load(args.markdown)
-        print(summary(rows, len(published())) + "\n\n" + markdown(rows), end="")
+        print(summary(rows, len(published())) + "\n\n" + grouped(rows) + "\n" + markdown(rows), end="")
         return
     every = published()
     jobs = [r for r in every if not args.names or r["name"] in args.names]

@@ -1,0 +1,68 @@
+"""timm 0.6.12 models counted with ``convention="fvcore"`` against the ``infer_gmacs`` timm
+publishes for them (issue 26's acceptance): a sample of ``sweeps/timm_published.py``, which runs
+every row. Expected numbers: quoted from ``sweeps/data/timm_infer_pt112.csv``, timm's
+``results/benchmark-infer-amp-nchw-pt112-cu113-rtx3090.csv`` at pytorch-image-models c865028c
+(timm counts them with fvcore's FlopCountAnalysis on a batch of 1, rounded to 2 decimals of
+GMACs). Skipped where the torch-models extra is not installed."""
+import csv
+import importlib.util
+import os
+
+import pytest
+
+import flowflops
+
+HAVE_EXTRA = importlib.util.find_spec("timm") is not None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSV = os.path.join(ROOT, "sweeps", "data", "timm_infer_pt112.csv")
+
+
+def _published():
+    with open(CSV, newline="") as f:
+        return {r["model"]: (int(r["infer_img_size"]), float(r["infer_gmacs"])) for r in csv.DictReader(f)}
+
+
+def _sweep():
+    spec = importlib.util.spec_from_file_location("_timm_published_sweep", os.path.join(ROOT, "sweeps",
+                                                                                          "timm_published.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_csv_is_timms_file():
+    # the file as published: 841 model rows; two rows quoted from it by hand
+    rows = _published()
+    assert len(rows) == 841
+    assert rows["resnet50"] == (224, 4.11)
+    assert rows["tinynet_e"] == (106, 0.03)
+
+
+def test_sweep_rows_cheapest_first_and_status():
+    sweep = _sweep()
+    rows = sweep.published(CSV)
+    assert len(rows) == 841
+    costs = [sweep.cost(r) for r in rows]
+    assert costs == sorted(costs)
+    # a row's status from its fvcore counts: 4.1115e9 rounds to 4.11, 4.1049e9 to 4.10
+    row = {"published": 4.11, "fvcore eager": [4_111_500_000, 0], "fvcore graph": [4_111_500_000, 0]}
+    assert sweep.status(row) == "match"
+    assert sweep.status(dict(row, **{"fvcore graph": [4_104_900_000, 0]})) == "eager only"
+    assert sweep.status({"published": 4.11, "fvcore eager": [4_104_900_000, 0]}) == "neither"
+    assert sweep.status({"published": 4.11, "fvcore graph": [4_111_500_000, 0]}) == "eager fails"
+    assert sweep.status({"published": 4.11}) == "fails"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_EXTRA, reason="the torch-models extra is not installed: `make torch-models`")
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+@pytest.mark.parametrize("name", ["resnet18", "nf_resnet26", "efficientnet_b0", "vit_tiny_patch16_224",
+                                  "levit_128s"])
+def test_fvcore_rounds_to_timms_published_gmacs(name, mode):
+    from flowflops import torch_models as tm
+
+    size, gmacs = _published()[name]
+    with tm.mocked_torch():
+        built = tm.build("timm:" + name)
+        report = flowflops.profile(built.model, (1, 3, size, size), mode=mode, convention="fvcore")
+    assert round(report.macs / 1e9, 2) == gmacs
