@@ -3,6 +3,7 @@
 records."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional
@@ -10,6 +11,7 @@ from typing import Any, Dict, List, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
+from ..errors import CountError
 from ..runtime.guard import counting_state, counting_view
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
@@ -20,6 +22,7 @@ from .job import job_records
 from .proxies import graph_output, truthful_proxies
 from .repeats import RepeatCall, Repeats, Retrace, active
 from .train import assign_phases
+from .values import Reads, reading, recorded_reads, reads_values
 
 __all__ = ["trace_graph"]
 
@@ -84,6 +87,27 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
         return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
 
 
+def _compile_module(model: nn.Module, args: tuple, kwargs: Dict[str, Any], reads: Optional[Reads] = None) -> Any:
+    """The compiled job of ``model`` on the inputs, every call traced (no repeats), with
+    ``reads`` replayed when given (:mod:`flowflops.graph.values`)."""
+    with counting_view(model) as (view, _), (reading(reads) if reads is not None else contextlib.nullcontext()):
+        _none_slots_as_attributes(view)
+        return compile_job(_CountGraph(view), args, kwargs, type(model).__name__, advise=True, model=model)
+
+
+def _compile_with_values(model: nn.Module, args: tuple, kwargs: Dict[str, Any], err: CountError) -> Any:
+    """The compile ``err`` stopped, again, with the numbers the forward reads from its tensors
+    taken from one eager run (:mod:`flowflops.graph.values`); ``err`` when the eager run fails
+    or the compile still does."""
+    reads = recorded_reads(model, args, kwargs)
+    if reads is None:
+        raise err
+    try:
+        return _compile_module(model, args, kwargs, reads)
+    except CountError:
+        raise err from err.__cause__
+
+
 def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = "trace") -> Trace:
     """Graph-mode records of an ``nn.Module`` (compiled in a fresh wrapper, in eval mode, on
     ``args``/``kwargs``, not run) or of a user's ``nn.Graph`` (as configured; compiled with
@@ -98,20 +122,23 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
         # phases: training graphs
         return Trace(assign_phases(job, job_records(job)), _graph_tree(model), "graph", inputs)
     records: Optional[List[OpRecord]] = None
-    if repeats == "once":
-        state = Repeats()
-        with counting_view(model) as (view, _), active(state):
-            _none_slots_as_attributes(view)
-            job = compile_job(_CountGraph(view, True), args, kwargs, type(model).__name__, advise=True, model=model)
-        try:
-            records = state.expand(job_records(job), "model")  # the wrapper's attribute
-        except Retrace:
-            records = None
-    if records is None:
-        with counting_view(model) as (view, _):
-            _none_slots_as_attributes(view)
-            job = compile_job(_CountGraph(view), args, kwargs, type(model).__name__, advise=True, model=model)
-        records = job_records(job)
+    try:
+        if repeats == "once":
+            state = Repeats()
+            with counting_view(model) as (view, _), active(state):
+                _none_slots_as_attributes(view)
+                job = compile_job(_CountGraph(view, True), args, kwargs, type(model).__name__, advise=True,
+                                  model=model)
+            try:
+                records = state.expand(job_records(job), "model")  # the wrapper's attribute
+            except Retrace:
+                records = None
+        if records is None:
+            records = job_records(_compile_module(model, args, kwargs))
+    except CountError as err:
+        if not reads_values(err):
+            raise
+        records = job_records(_compile_with_values(model, args, kwargs, err))
     aliases = alias_paths(model)  # a module called through a second name: its first name
     if aliases:
         records = [dataclasses.replace(r, module=canonical_path(r.module, aliases)) for r in records]
