@@ -161,6 +161,33 @@ def test_a_module_whose_eval_does_work_is_counted_as_model_eval_runs_it():
     assert model.training and model[1].training and not hasattr(model[1], "cached")
 
 
+class _CrossEntropy(nn.Module):
+    def __init__(self, reduction, classes):
+        super().__init__()
+        self.loss = nn.CrossEntropyLoss(reduction=reduction)
+        self.classes = classes
+
+    def forward(self, x):
+        target = flow.zeros(x.shape[0], *x.shape[2:], dtype=flow.int64)
+        return self.loss(x, target)
+
+
+@pytest.mark.parametrize("reduction, shape, total", [
+    # (3, 5): log_softmax 15, nll 3 (one negation per row), then "sum": reduce_sum 3;
+    # "mean": reduce_sum 3 of the losses, 3 of their weights, and one division
+    ("none", (3, 5), 15 + 3),
+    ("sum", (3, 5), 15 + 3 + 3),
+    ("mean", (3, 5), 15 + 3 + 3 + 3 + 1),
+    # (2, 5, 4): classes on axis 1, 2 * 4 = 8 rows of 5: log_softmax 40, nll 8, mean 8 + 8 + 1
+    ("mean", (2, 5, 4), 40 + 8 + 8 + 8 + 1),
+])
+def test_cross_entropy(reduction, shape, total):
+    """nn.CrossEntropyLoss (RetriBERT's loss) calls flow._C.cross_entropy, which eager mode
+    could not price (reported unsupported) while graph mode counted the ops OneFlow's functor
+    compiles it to: both now count log_softmax, nll and the reduction's ops."""
+    assert_both(_CrossEntropy(reduction, shape[1]), shape, total, total)
+
+
 def test_zero_arithmetic_ops_are_zero_cost_in_both_engines():
     """flip, diag, median (a selection), Tensor.unfold (a strided view): no arithmetic, and
     known to both engines (nothing unsupported)."""

@@ -112,11 +112,60 @@ def test_an_impossible_size_from_the_config_is_refused_naming_the_field(config, 
 
 
 def test_a_main_input_flowflops_cannot_make_says_how_to_give_it():
-    def forward(inputs=None):
+    def forward(past_values=None):
         pass
 
     with pytest.raises(ValueError, match="main input.*input_constructor"):
-        input_names(_model("inputs", forward))
+        input_names(_model("past_values", forward))
+
+
+def _dtypes(model, res=None):
+    make, default = hf_inputs(model)
+    return {k: str(v.dtype) for k, v in make(res or default).items()}
+
+
+def test_perceiver_gets_embedded_inputs_of_its_width():
+    # Perceiver without a preprocessor: inputs (1, L, d_model), L = 128 under its 2048 positions
+    def forward(inputs=None, attention_mask=None, subsampled_output_points=None):
+        pass
+
+    m = _model("inputs", forward, d_model=16, max_position_embeddings=2048)
+    assert _shapes(m) == ((1, DEFAULT_SEQ_LEN, 16), {"inputs": (1, DEFAULT_SEQ_LEN, 16)})
+    assert _dtypes(m) == {"inputs": "oneflow.float32"}
+
+
+def test_trajectory_transformer_gets_token_ids_under_its_block_size():
+    def forward(trajectories=None, past_key_values=None, targets=None, attention_mask=None):
+        pass
+
+    m = _model("trajectories", forward, block_size=50)
+    assert _shapes(m) == ((1, 50), {"trajectories": (1, 50)}) and _dtypes(m) == {"trajectories": "oneflow.int64"}
+
+
+def test_decision_transformer_gets_every_step_input_of_the_states_length():
+    # 3 tokens per step (return, state, action) under n_positions 30: 30 // 3 = 10 steps; each
+    # step input follows the states' batch and length, also under --input-shape
+    def forward(states=None, actions=None, rewards=None, returns_to_go=None, timesteps=None, attention_mask=None):
+        pass
+
+    m = _model("states", forward, state_dim=17, act_dim=4, n_positions=30)
+    assert _shapes(m) == ((1, 10, 17), {"states": (1, 10, 17), "actions": (1, 10, 4), "rewards": (1, 10, 1),
+                                        "returns_to_go": (1, 10, 1), "timesteps": (1, 10)})
+    assert _shapes(m, (2, 5, 17))[1] == {"states": (2, 5, 17), "actions": (2, 5, 4), "rewards": (2, 5, 1),
+                                         "returns_to_go": (2, 5, 1), "timesteps": (2, 5)}
+    assert _dtypes(m)["timesteps"] == "oneflow.int64" and _dtypes(m)["actions"] == "oneflow.float32"
+
+
+def test_a_model_of_two_texts_gets_both_with_their_masks():
+    # RetriBERT: no input_ids; a query and a document, each with a required attention mask
+    def forward(input_ids_query, attention_mask_query, input_ids_doc, attention_mask_doc, checkpoint_batch_size=-1):
+        pass
+
+    m = _model("input_ids", forward, max_position_embeddings=16)
+    assert _shapes(m) == ((1, 16), {n: (1, 16) for n in (
+        "input_ids_query", "input_ids_doc", "attention_mask_query", "attention_mask_doc")})
+    assert set(_shapes(m, (2, 8))[1].values()) == {(2, 8)}
+    assert set(_dtypes(m).values()) == {"oneflow.int64"}
 
 
 # -- the five model types once fed input_ids, built from small configs --------------------------
@@ -184,3 +233,43 @@ def test_command_counts_whisper_in_graph_mode():
                        timeout=600, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     assert json.loads(p.stdout)["inputs"] == [{"input_features": [1, 16, 64]}, {"decoder_input_ids": [1, 32]}]
+
+
+OWN = {
+    "perceiver": {"num_latents": 8, "d_latents": 32, "d_model": 16, "num_blocks": 1, "num_self_attends_per_block": 1,
+                  "num_self_attention_heads": 2, "num_cross_attention_heads": 1, "max_position_embeddings": 16},
+    "decision_transformer": {"n_layer": 1, "hidden_size": 32, "n_head": 2, "n_positions": 30},
+    "trajectory_transformer": {"n_layer": 1, "n_embd": 32, "n_head": 2, "block_size": 50},
+    "retribert": {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
+                  "vocab_size": 100, "max_position_embeddings": 16, "projection_dim": 8},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_EXTRA, reason="the torch-models extra is not installed: `make torch-models`")
+@pytest.mark.parametrize("arch,inputs,module,macs", [
+    # Perceiver: inputs (1, 16, d_model 16); the cross-attention key Linear(16 -> 16: its
+    # qk_channels are the inputs' width, cross_attention_shape_for_attention "kv"), bias:
+    # 16 rows * 16 * 16 + 16 * 16
+    ("perceiver", [{"inputs": [1, 16, 16]}], "encoder.cross_attention.attention.self.key", 16 * 16 * 16 + 16 * 16),
+    # Decision Transformer: 30 // 3 = 10 steps; embed_state Linear(17 -> 32), bias: 10 * 17 * 32 + 10 * 32
+    ("decision_transformer", [{"states": [1, 10, 17]}, {"actions": [1, 10, 4]}, {"rewards": [1, 10, 1]},
+                              {"returns_to_go": [1, 10, 1]}, {"timesteps": [1, 10]}], "embed_state",
+     10 * 17 * 32 + 10 * 32),
+    # Trajectory Transformer: 50 tokens (block_size); the key Linear(32 -> 32), bias: 50 * 32 * 32 + 50 * 32
+    ("trajectory_transformer", [{"trajectories": [1, 50]}], "blocks.0.attn.key", 50 * 32 * 32 + 50 * 32),
+    # RetriBERT: the query's pooled vector (1, 32) through project_query Linear(32 -> 8, no bias)
+    ("retribert", [{"input_ids_query": [1, 16]}, {"input_ids_doc": [1, 16]}, {"attention_mask_query": [1, 16]},
+                   {"attention_mask_doc": [1, 16]}], "project_query", 32 * 8),
+])
+def test_models_of_their_own_inputs_count_in_both_engines(arch, inputs, module, macs):
+    """These four once stopped before counting ("takes 'states' as its main input, which flowflops
+    cannot make", RetriBERT: "unexpected keyword argument 'input_ids'"): their inputs are made from
+    their forward and config, and both engines count them alike."""
+    from flowflops import torch_models as tm
+
+    g = tm.profile(f"hf:{arch}", config=OWN[arch], mode="graph", verify=True)
+    assert [{k: list(v) for k, v in i.items()} for i in g.to_dict()["inputs"]] == inputs
+    assert g.by_module()[module].macs == macs
+    assert g.verification is not None and g.verification.agree, g.verification.to_text()
+    assert g.unsupported == {}

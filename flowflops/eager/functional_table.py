@@ -389,6 +389,33 @@ def baddbmm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     return [record("batch_matmul", [b1, b2], [y], transpose_a=False), record("scalar_mul", [x], [x]), add]
 
 
+def cross_entropy(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``cross_entropy(input, target)`` with class-index targets, no class weights and no label
+    smoothing, as OneFlow's functor compiles it: ``log_softmax`` over the input (the class axis
+    moved last: ``(n, C)`` rows, ``n`` = elements / ``C``), ``nll`` of the ``n`` rows (outputs: the
+    losses and their weights), then for ``reduction="sum"`` a ``reduce_sum`` of the losses, for
+    ``"mean"`` a ``reduce_sum`` of the losses and one of the weights and their ``broadcast_div``.
+    Another form (weights, smoothing, probability targets) is recorded without a formula."""
+    x, target = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "target")
+    weight = _arg(args, kwargs, 2, "weight")
+    reduction = _arg(args, kwargs, 4, "reduction", default="mean")
+    smoothing = _arg(args, kwargs, 5, "label_smoothing", default=0.0)
+    if (not _is_tensor(x) or not _is_tensor(target) or target.dtype.is_floating_point or weight is not None
+            or smoothing or reduction not in ("none", "sum", "mean") or len(shape_of(x)) < 2):
+        return reported("cross_entropy")(args, kwargs, out)
+    shape = shape_of(x)
+    c = shape[1]
+    n = numel(shape) // c if c else 0
+    rows, losses = (n, c), (n,)
+    recs = [record("log_softmax", [rows], [rows]), record("nll", [rows, losses], [losses, losses])]
+    if reduction == "sum":
+        recs.append(record("reduce_sum", [losses], [()]))
+    elif reduction == "mean":
+        recs += [record("reduce_sum", [losses], [()]), record("reduce_sum", [losses], [()]),
+                 record("broadcast_div", [(), ()], [()])]
+    return recs
+
+
 def contraction(op_name: str, out: Any, k: int) -> List[OpRecord]:
     """A contraction of ``k`` products per output element, as the ``matmul`` the graph runs
     for it: ``(n_out, k) @ (k, 1)``."""
@@ -574,7 +601,7 @@ FUNCTIONALS.update({
     "logsigmoid": unary("log_sigmoid"), "gelu_with_approximate": gelu_approximate,
     "prelu": unary("prelu"),
     "matmul": matmul, "batch_matmul": matmul, "bmm": matmul, "mm": matmul, "dot": matmul,
-    "matrix_vector_product": matmul, "baddbmm": baddbmm, "einsum": einsum, "tensordot": tensordot,
+    "matrix_vector_product": matmul, "baddbmm": baddbmm, "cross_entropy": cross_entropy, "einsum": einsum, "tensordot": tensordot,
     "add": binary("add"), "sub": binary("sub"), "mul": binary("mul"), "div": binary("div"),
     "pow": binary("pow"), "fmod": binary("fmod"), "floor_divide": binary("floordiv"),
     "atan2": fused("atan2"),

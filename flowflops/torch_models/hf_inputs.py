@@ -41,6 +41,13 @@ AUDIO_SAMPLES = 16000
 FEATURE_FRAMES = 128
 #: the inputs flowflops can make, in the order they are passed
 MODALITIES = ("input_ids", "pixel_values", "input_values", "input_features")
+#: main inputs of one model family each (see the module docstring)
+OWN_MAIN = ("inputs", "trajectories", "states")
+#: the Decision Transformer's inputs beside ``states``, one row per time step: input -> the config
+#: field of its width, or a fixed width (``None``: ids, no width)
+STEP_INPUTS: Dict[str, Any] = {"actions": "act_dim", "rewards": 1, "returns_to_go": 1, "timesteps": None}
+#: the inputs made as int64 ids (the rest are float32)
+ID_INPUTS = ("input_ids", "trajectories", "timesteps")
 #: region features a model's forward requires beside its text (LXMERT): input -> the config
 #: field of its width; ``VISUAL_REGIONS`` regions, the number LXMERT was trained with
 REGION_INPUTS = {"visual_feats": "visual_feat_dim", "visual_pos": "visual_pos_dim"}
@@ -113,10 +120,24 @@ def _features_shape(cfg: Any) -> Tuple[int, ...]:
     raise ValueError(f"{type(cfg).__name__} gives no size for input_features")
 
 
+def _under(cfg: Any, name: str, field: str, per: int = 1) -> int:
+    """:data:`DEFAULT_SEQ_LEN`, or fewer where ``per`` times it would pass the config's ``field``."""
+    limit = positive_limit(getattr(cfg, field, None))
+    if limit is None:
+        return DEFAULT_SEQ_LEN
+    return _field(cfg, name, field, min(DEFAULT_SEQ_LEN, limit // per))
+
+
 def _default_shape(name: str, cfg: Any) -> Tuple[int, ...]:
     """The shape of input ``name``, without the batch."""
     if name == "input_ids":
         return (_text_len(cfg),)
+    if name == "inputs":  # Perceiver without a preprocessor: embedded already
+        return (_text_len(cfg), _field(cfg, name, "d_model", getattr(cfg, "d_model", None)))
+    if name == "trajectories":
+        return (_under(cfg, name, "block_size"),)
+    if name == "states":  # 3 tokens a step (return, state, action) under the positions
+        return (_under(cfg, name, "n_positions", 3), _field(cfg, name, "state_dim", getattr(cfg, "state_dim", None)))
     if name == "pixel_values":
         return _image_shape(cfg)
     if name == "input_values":
@@ -145,12 +166,17 @@ def input_names(model: Any) -> Tuple[str, List[str], bool]:
         params = inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
         params = {}  # type: ignore[assignment]
-    if main not in MODALITIES:
+    if main not in MODALITIES + OWN_MAIN:
         raise ValueError(
             f"{type(model).__name__} takes {main!r} as its main input, which flowflops cannot make "
             "from the config: count it with flowflops.profile(model, input_constructor=...) "
             "giving that input")
     names = [main] + [n for n in MODALITIES if n != main and n in params]
+    if main == "input_ids" and params and "input_ids" not in params:  # several texts (RetriBERT)
+        texts = [n for n in params if n.startswith("input_ids_")]
+        if texts:
+            names = texts + [n for n in MODALITIES if n != main and n in params]
+            main = texts[0]
     decoder = "decoder_input_ids" in params and bool(getattr(model.config, "is_encoder_decoder", False))
     return main, names, decoder
 
@@ -160,11 +186,24 @@ def hf_inputs(model: Any) -> Tuple[Callable[[Any], Dict[str, Any]], Tuple[int, .
     docstring); ``input_res`` is the main input's shape."""
     cfg = model.config
     main, names, decoder = input_names(model)
-    shapes = {n: _default_shape(n, cfg) for n in names}
     try:
         params = inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
         params = {}  # type: ignore[assignment]
+    texts = [n for n in names if n.startswith("input_ids_")]
+    shapes = {n: _default_shape("input_ids" if n in texts else n, cfg) for n in names}
+    like_main = set(texts)  # the shape of the main input, whatever --input-shape makes it
+    for t in texts:  # RetriBERT: each text's mask, a required argument
+        mask = "attention_mask_" + t[len("input_ids_"):]
+        if mask in params:
+            names.append(mask)
+            like_main.add(mask)
+    steps: Dict[str, Tuple[int, ...]] = {}  # per time step of the main input (Decision Transformer)
+    if main == "states":
+        for n, width in STEP_INPUTS.items():
+            if n in params:
+                steps[n] = () if width is None else (
+                    _field(cfg, n, width, getattr(cfg, width, None)) if isinstance(width, str) else width,)
     for n, width in REGION_INPUTS.items():
         if n in params and hasattr(cfg, width):
             names.append(n)
@@ -174,11 +213,15 @@ def hf_inputs(model: Any) -> Tuple[Callable[[Any], Dict[str, Any]], Tuple[int, .
     def make(res: Any) -> Dict[str, Any]:
         shape = _checked(res)
         batch = shape[0]
+        if steps and len(shape) < 2:
+            raise ValueError(f"the {main} input needs a shape (batch, steps, ...), not {shape}")
         out: Dict[str, Any] = {}
         for n in names:
-            s = shape if n == main else (batch,) + shapes[n]
-            ids = n == "input_ids"
+            s = shape if n == main or n in like_main else (batch,) + shapes[n]
+            ids = n in ID_INPUTS or n in like_main
             out[n] = flow.ones(*s, dtype=flow.int64 if ids else flow.float32)
+        for n, width in steps.items():
+            out[n] = flow.ones(*shape[:2], *width, dtype=flow.int64 if n in ID_INPUTS else flow.float32)
         if decoder:
             out["decoder_input_ids"] = (out["input_ids"] if dec_len is None
                                         else flow.ones(batch, dec_len, dtype=flow.int64))
