@@ -130,6 +130,36 @@ def test_reads_act_only_in_the_thread_that_records_them():
     assert t.item() == 3.0 and flow.Tensor.item is values._ORIGINAL_ITEM
 
 
+def test_overlapping_runs_in_two_threads_put_every_function_back():
+    """Two runs overlap (A starts, B starts, A ends, B ends): the wrappers stay while either
+    runs and the originals are back after the last."""
+    import threading
+
+    before = _originals()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    wrapped_for_b = []
+
+    def run_a():
+        with values.reading(values.Reads()):
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def run_b():
+        a_in.wait(10)
+        with values.reading(values.Reads()):
+            b_in.set()
+            a_out.wait(10)
+            wrapped_for_b.append(flow.Tensor.item is not values._ORIGINAL_ITEM)  # still wrapped for B
+
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert wrapped_for_b == [True] and _originals() == before
+
+
 def test_reads_values_knows_oneflows_messages():
     assert values.reads_values(RuntimeError("Only eager scalar tensor support GetItem."))
     assert values.reads_values(TypeError(

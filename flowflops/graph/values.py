@@ -177,37 +177,49 @@ def _current(owner: Any, name: str) -> Any:
     return owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
 
 
+#: the wrappers in place: ``(owner, name, original, wrapper)``, and how many runs use them
+_installed: List[Tuple[Any, str, Any, Any]] = []
+_users = [0]
+
+
+def _targets() -> List[Tuple[Any, str, Callable[[Callable], Callable]]]:
+    out: List[Tuple[Any, str, Callable[[Callable], Callable]]] = [
+        (flow.Tensor, name, _read_wrapper) for name in READS]
+    out += [(owner, name, (lambda p: lambda fn: _arg_wrapper(fn, p))(params)) for owner, name, params in SCALAR_ARGS]
+    return out
+
+
 @contextlib.contextmanager
 def _patched() -> Iterator[None]:
-    """The wrappers in place while the body runs (they act only in a thread with ``_tls.reads``).
-    A ``count_functional`` wrapper another count installs over one of them meanwhile is told to
-    put back the original (not this wrapper) when its count ends."""
+    """The wrappers in place while the body runs (they act only in a thread with ``_tls.reads``):
+    installed by the first run that needs them, removed by the last (runs in several threads
+    share them). A ``count_functional`` wrapper another count installed over one of them
+    meanwhile is told to put back the original (not this wrapper) when its count ends."""
     from ..eager import functional
 
-    targets: List[Tuple[Any, str, Callable[[Callable], Callable]]] = [
-        (flow.Tensor, name, _read_wrapper) for name in READS]
-    targets += [(owner, name, (lambda p: lambda fn: _arg_wrapper(fn, p))(params))
-                for owner, name, params in SCALAR_ARGS]
-    done: List[Tuple[Any, str, Any, Any]] = []
-    try:
-        with functional._lock:
-            for owner, name, make in targets:
+    with functional._lock:
+        if _users[0] == 0:
+            for owner, name, make in _targets():
                 fn = _current(owner, name)
-                if fn is None:
-                    continue
-                wrapper = make(fn)
-                setattr(owner, name, wrapper)
-                done.append((owner, name, fn, wrapper))
+                if fn is not None:
+                    wrapper = make(fn)
+                    setattr(owner, name, wrapper)
+                    _installed.append((owner, name, fn, wrapper))
+        _users[0] += 1
+    try:
         yield
     finally:
         with functional._lock:
-            for owner, name, fn, wrapper in reversed(done):
-                if _current(owner, name) is wrapper:
-                    setattr(owner, name, fn)
-                    continue
-                entry = functional._patches.get((id(owner), name))
-                if entry is not None and entry[2] is wrapper:  # a count's wrapper over ours
-                    entry[2] = fn
+            _users[0] -= 1
+            if _users[0] == 0:
+                while _installed:
+                    owner, name, fn, wrapper = _installed.pop()
+                    if _current(owner, name) is wrapper:
+                        setattr(owner, name, fn)
+                        continue
+                    entry = functional._patches.get((id(owner), name))
+                    if entry is not None and entry[2] is wrapper:  # a count's wrapper over ours
+                        entry[2] = fn
 
 
 @contextlib.contextmanager
@@ -222,6 +234,20 @@ def reading(reads: Reads) -> Iterator[None]:
             _tls.reads = previous
 
 
+def _fits(args: tuple, kwargs: Dict[str, Any]) -> bool:
+    """Whether each input, allocated, fits the memory available (graph mode's inputs may be
+    broadcast views of one element: an eager run would allocate what it computes from them)."""
+    from ..graph.compile import input_tensors
+    from ..runtime.inputs import check_input_size
+
+    try:
+        for _, t in list(input_tensors(args, "args")) + list(input_tensors(kwargs, "kwargs")):
+            check_input_size(tuple(t.shape), t.element_size(), t.device, True)
+    except Exception:  # noqa: BLE001 - InputError: too large to run eagerly
+        return False
+    return True
+
+
 def recorded_reads(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Optional[Reads]:
     """The reads of one eager run of ``model`` on the inputs (its state guarded as an eager
     count's, the calls that abort the process on the CPU refused); ``None`` when the run fails
@@ -230,6 +256,8 @@ def recorded_reads(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Optional[
     from ..runtime.guard import counting_state
     from ..runtime.interrupts import call_user
 
+    if not _fits(args, kwargs):
+        return None
     reads = Reads()
     try:
         with counting_state(model, run=True), patched(lambda recs: None, lambda: False, targets=abort_targets()), \
