@@ -91,8 +91,10 @@ def profile(
 
     ``mode="eager"`` runs the model once under ``no_grad`` in eval mode with module hooks;
     ``mode="graph"`` compiles it to ``nn.Graph`` without running it and prices every op of the
-    compiled job. The model's hooks, training flags, parameters and buffers are as before
-    afterwards. All counts are for the input as given (per batch, not per sample).
+    compiled job (a forward that reads a tensor as a Python number, which a trace cannot, is
+    run once eagerly for those numbers and compiled again: :mod:`flowflops.graph.values`). The
+    model's hooks, training flags, parameters and buffers are as before afterwards. All counts
+    are for the input as given (per batch, not per sample).
 
     ``ignore_modules`` / ``custom_modules_hooks`` take module classes (ops inside such a module
     cost 0 / the hook prices the module's call, in eager and graph mode; see

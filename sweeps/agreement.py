@@ -210,10 +210,15 @@ CAUSES = [
     (r"`(\w+)` can not be `None`", "its config is made of two models' configs: give `{0}` (and the other) "
      "with `--config`"),
     (r"(\w+)\(\):? got an unexpected keyword argument '(\w+)'", "`{0}` takes no `{1}=` argument in OneFlow 0.9"),
+    (r"(upsample_\w+)\(\): argument '(\w+)' must be double", "an interpolation sized by tensors the model "
+     "computes from its input (`F.interpolate(size=...)`): a data-dependent shape, and OneFlow 0.9's `{0}` takes "
+     "its `{1}` only as a number"),
     (r"(\w+)\(\): argument '(\w+)' must be ([\w ]+?)(?:,|$| not)",
      "`{0}`'s `{1}` must be a {2} in OneFlow 0.9 (the model passes a tensor)"),
     (r"(\w+)\(\): received an invalid combination of arguments",
      "`{0}` is called with arguments OneFlow 0.9 does not take"),
+    (r"no CPU kernel for the op '(\w+)'", "`{0}` has no CPU kernel in OneFlow 0.9 for the dtypes the model gives "
+     "it"),
     (r"Cannot find the kernel matching", "an op with no CPU kernel in OneFlow 0.9"),
     (r"Please install (\w+)", "needs the `{0}` library, not installed (a PyTorch extension)"),
     (r"NotImplementedError: ?\.?(?: Graph mode|$)", "a `NotImplementedError` without a message: the model has no "
