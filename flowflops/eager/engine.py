@@ -90,6 +90,8 @@ class EagerCounter:
         self.ignore = tuple(ignore_modules)
         self.custom = dict(custom_modules_hooks or {})
         self.table = EMITTERS if table is None else table
+        #: the types whose subclasses are descended into when they override ``forward``
+        self._bases = frozenset(list(self.table) + [t for t in ZERO_MODULES if t not in CONTAINERS])
         self.records: List[OpRecord] = []
         self.unsupported: Counter = Counter()
         self.unpriced: Dict[str, str] = {}  # path -> type of each module counted as zero
@@ -115,10 +117,10 @@ class EagerCounter:
                 return ("track", None)
         elif matching_type(m, self.ignore):
             return ("ignore", None)
-        t = matching_type(m, list(self.custom))
+        t = matching_type(m, self.custom) if self.custom else None
         if t is not None:
             return ("custom", self.custom[t])
-        if forward_differs(m, list(self.table) + [t for t in ZERO_MODULES if t not in CONTAINERS]):
+        if forward_differs(m, self._bases):
             self.descended.append(self.paths.get(id(m), ""))
             return ("descend", None)
         emitter = emitter_for(m, self.table)
@@ -131,64 +133,67 @@ class EagerCounter:
         return None
 
     # -- hooks ----------------------------------------------------------------------------------
-    def _make_hooks(self, kind: str, fn: Any) -> Tuple[Callable, Callable]:
+    def _make_hooks(self, kind: str, fn: Any, path: str, type_name: str) -> Tuple[Callable, Callable]:
+        """The pre- and post-hook of one module (``path``, its :func:`peer_type_name`
+        ``type_name``); what does not change from call to call is worked out here, once."""
         me = self._thread
+        key = self._key
+        stack, types, called_at, outputs = self._stack, self._types, self.called_at, self.outputs
+        get_ident = threading.get_ident
+        descend = kind == "descend"
+        priced = kind not in ("unknown", "track", "descend")
 
         def pre(m: nn.Module, args: tuple) -> None:
-            if threading.get_ident() != me:
+            if get_ident() != me:
                 return
             hooks = m.__dict__.get("_forward_hooks")
-            if isinstance(hooks, dict) and self._key not in hooks:
+            if isinstance(hooks, dict) and key not in hooks:
                 # a user's pre-hook (run before this one) cleared or replaced the module's
                 # forward hooks: the counting hook goes back in front for this call
                 rest = list(hooks.items())
                 hooks.clear()
-                hooks[self._key] = post
+                hooks[key] = post
                 hooks.update(rest)
-            path = self.paths.get(id(m), "")
-            if path not in self.called_at:
-                self.called_at[path] = caller_outside(sys._getframe(1))
-            self._stack.append(path)
-            self._types.append(peer_type_name(type(m)))
-            if kind == "descend":
+            if path not in called_at:
+                called_at[path] = caller_outside(sys._getframe(1))
+            stack.append(path)
+            types.append(type_name)
+            if descend:
                 self._descend_depth += 1
-            elif kind not in ("unknown", "track"):
+            elif priced:
                 self._priced_depth += 1
 
         def post(m: nn.Module, args: tuple, out: Any) -> None:
-            if threading.get_ident() != me:
+            if get_ident() != me:
                 return
-            if self._stack:
-                self._stack.pop()
-                self._types.pop()
+            if stack:
+                stack.pop()
+                types.pop()
             first = first_tensor(out)
-            if hasattr(first, "shape"):
-                self.outputs.setdefault(self.paths.get(id(m), ""), shape_of(first))
-            if kind == "descend":
+            if path not in outputs and hasattr(first, "shape"):
+                outputs[path] = shape_of(first)
+            if priced:
+                self._priced_depth -= 1
+                if self._priced_depth == 0:
+                    self._record(kind, fn, m, args, out, path, type_name, first)
+            elif descend:
                 self._descend_depth -= 1
-                return
-            if kind == "track":
-                return
-            if kind == "unknown":  # (inside a descended module its functional calls counted)
+            elif kind == "unknown":  # (inside a descended module its functional calls counted)
                 if self._priced_depth == 0 and self._descend_depth == 0:
                     self.unsupported[type(m).__name__] += 1
-                    self.unpriced[self.paths.get(id(m), "")] = type(m).__name__
-                return
-            self._priced_depth -= 1
-            if self._priced_depth == 0:
-                self._record(kind, fn, m, args, out)
+                    self.unpriced[path] = type(m).__name__
 
         return pre, post
 
-    def _record(self, kind: str, fn: Any, m: nn.Module, args: tuple, out: Any) -> None:
-        path = self.paths.get(id(m), "")
+    def _record(self, kind: str, fn: Any, m: nn.Module, args: tuple, out: Any, path: str = "",
+                type_name: str = "", first: Any = None) -> None:
         if kind == "ignore":
             return
         if kind == "custom":
             cost = call_module_hook(fn, m, args, out, path)
             self.records.append(OpRecord(f"custom:{type(m).__name__}", path, attrs={GIVEN_COST: cost}))
             return
-        marks = {ITEM_BYTES: itemsize_of(first_tensor(out)), MODULE_ATTR: peer_type_name(type(m))}
+        marks = {ITEM_BYTES: itemsize_of(first), MODULE_ATTR: type_name}
         if self.count_functional:  # for peer conventions (ptflops' double count)
             marks[FUNCTIONAL_ON_ATTR] = True
         self._add(fn(m, args, out), path, marks)
@@ -205,7 +210,7 @@ class EagerCounter:
             h = self._handler(m)
             if h is None:
                 continue
-            pre, post = self._make_hooks(*h)
+            pre, post = self._make_hooks(*h, self.paths.get(id(m), ""), peer_type_name(type(m)))
             d = m.__dict__
             own_pre, own_post = d["_forward_pre_hooks"], d["_forward_hooks"]
             self._hooked.append((m, own_pre, own_post))

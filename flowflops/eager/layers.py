@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+import oneflow as flow
 import oneflow.nn as nn
 
 from ..records import ITEMSIZE, OpRecord, Shape, numel
@@ -64,9 +65,19 @@ def record(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **at
     return OpRecord(op_type, "", tuple(inputs), tuple(outputs), attrs)
 
 
+_ITEMSIZE_OF: Dict[Any, int] = {}  # dtype -> its bytes per element, as worked out below
+
+
 def itemsize_of(t: Any) -> int:
     """Bytes per element of a tensor (4 when its dtype is not known)."""
-    return ITEMSIZE.get(str(getattr(t, "dtype", "")).replace("oneflow.", ""), 4)
+    dtype = getattr(t, "dtype", "")
+    try:
+        return _ITEMSIZE_OF[dtype]
+    except (KeyError, TypeError):  # TypeError: an unhashable dtype attribute
+        size = ITEMSIZE.get(str(dtype).replace("oneflow.", ""), 4)
+        if isinstance(dtype, flow.dtype):
+            _ITEMSIZE_OF[dtype] = size
+        return size
 
 
 def first_tensor(out: Any) -> Any:

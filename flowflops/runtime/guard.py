@@ -46,9 +46,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import oneflow as flow
 import oneflow.nn as nn
 from oneflow.nn.modules.batchnorm import _BatchNorm
@@ -83,6 +83,9 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 _CONTAINERS = (list, dict, set)
+#: a module's own tables, which hold modules, parameters or tensors (or None), never containers
+_TABLES = frozenset({"_modules", "_parameters", "_buffers"})
+_DICTS = (dict, OrderedDict)
 _DEPTH = 2
 
 
@@ -194,8 +197,9 @@ def _flat(pieces: List[flow.Tensor]) -> flow.Tensor:
 
 
 class _Values:
-    """Copies of tensors' values, queued after the work already queued on them (no wait), and
-    :meth:`put_back`, which writes back the ones that changed, after a single wait.
+    """Copies of tensors' values, queued after the work already queued on them (no wait);
+    :meth:`check` queues their comparison with the values at the end and :meth:`put_back`
+    writes back the ones that changed, after one wait for them all.
 
     Tensors of one dtype and device are copied together into flat chunks (0-d ones apart), so
     a model's few hundred BatchNorm buffers cost a few ops at each end, not several each."""
@@ -204,6 +208,8 @@ class _Values:
         self.shapes = {id(t): (tuple(t.shape), t.dtype) for t in tensors}
         #: (tensors, the offset of each in the chunk, their sizes, the chunk: a flat copy)
         self.chunks: List[Tuple[List[flow.Tensor], List[int], List[int], flow.Tensor]] = []
+        self.moved: set = set()  # (check) ids of the tensors whose shape or dtype changed
+        self.differs: List[flow.Tensor] = []  # (check) per chunk: where its values changed
         groups: Dict[Tuple[Any, str, bool], Tuple[List[flow.Tensor], List[int], List[int]]] = {}
         filled: Dict[Tuple[Any, str, bool], int] = {}
         with flow.no_grad():
@@ -228,40 +234,45 @@ class _Values:
             for group in groups.values():
                 self.chunks.append((*group, _flat(group[0])))
 
-    def put_back(self) -> None:
-        """Write back every tensor whose value, shape or dtype changed since the copy."""
+    def check(self) -> List[flow.Tensor]:
+        """Queue the comparison of every chunk with the tensors' values now (no wait): one
+        1-element bool tensor per chunk, on the CPU, true where some tensor of it changed.
+        Read them with one ``numpy()`` and give them to :meth:`put_back`."""
         with flow.no_grad():
             shapes = self.shapes
-            moved = {id(t) for c in self.chunks for t in c[0] if (tuple(t.shape), t.dtype) != shapes[id(t)]}
-            differs = []
+            self.moved = {id(t) for c in self.chunks for t in c[0] if (tuple(t.shape), t.dtype) != shapes[id(t)]}
+            self.differs = []
             for tensors, starts, sizes, saved in self.chunks:
                 # a tensor whose shape or dtype changed is written back anyway: its place in the
                 # chunk is compared with itself
-                pieces = tensors if not moved else [
-                    saved[s:s + n].reshape(shapes[id(t)][0]) if id(t) in moved else t
+                pieces = tensors if not self.moved else [
+                    saved[s:s + n].reshape(shapes[id(t)][0]) if id(t) in self.moved else t
                     for t, s, n in zip(tensors, starts, sizes)]
-                differs.append(_differ(_flat(pieces), saved))
-            if differs:
-                # one wait for the queued work for all the tensors, not one per tensor (each
-                # ``numpy()`` waits for OneFlow's queue: milliseconds per buffer, a few hundred
-                # buffers in a CNN made the eager count cost several forwards)
-                anys = [d.any().reshape(1) for d in differs]
-                anys = [a if a.device.type == "cpu" else a.to("cpu") for a in anys]
-                changed = (anys[0] if len(anys) == 1 else flow.cat(anys)).numpy()
-                for (tensors, starts, sizes, _), d, any_changed in zip(self.chunks, differs, changed):
-                    if any_changed:
-                        flags = d.numpy()
-                        moved.update(id(t) for t, s, n in zip(tensors, starts, sizes) if flags[s:s + n].any())
-            if moved:
-                for tensors, starts, sizes, saved in self.chunks:
-                    for t, s, n in zip(tensors, starts, sizes):
-                        if id(t) in moved:
-                            shape, dtype = shapes[id(t)]
-                            value = saved[s:s + n].reshape(shape)
-                            if tuple(t.shape) == shape and t.dtype == dtype:
-                                t.copy_(value)
-                            else:  # rebound through ``.data``: bound back the same way
-                                t.data = value.clone()
+                self.differs.append(_differ(_flat(pieces), saved))
+            anys = [d.any().reshape(1) for d in self.differs]
+            return [a if a.device.type == "cpu" else a.to("cpu") for a in anys]
+
+    def put_back(self, changed: Sequence[bool]) -> None:
+        """Write back every tensor whose value, shape or dtype changed since the copy
+        (``changed``: the flags of :meth:`check`, read)."""
+        moved = self.moved
+        with flow.no_grad():
+            for (tensors, starts, sizes, _), d, any_changed in zip(self.chunks, self.differs, changed):
+                if any_changed:
+                    flags = d.numpy()
+                    moved.update(id(t) for t, s, n in zip(tensors, starts, sizes) if flags[s:s + n].any())
+            self.differs = []
+            if not moved:
+                return
+            for tensors, starts, sizes, saved in self.chunks:
+                for t, s, n in zip(tensors, starts, sizes):
+                    if id(t) in moved:
+                        shape, dtype = self.shapes[id(t)]
+                        value = saved[s:s + n].reshape(shape)
+                        if tuple(t.shape) == shape and t.dtype == dtype:
+                            t.copy_(value)
+                        else:  # rebound through ``.data``: bound back the same way
+                            t.data = value.clone()
 
 
 class ModelState:
@@ -273,13 +284,15 @@ class ModelState:
         tensors: List[flow.Tensor] = []
         out = self.containers
         for m, d in self.dicts:
-            for v in d.values():
+            for k, v in d.items():
                 if isinstance(v, _CONTAINERS):
                     if not v:  # most hook and state dicts: nothing to look into
                         out[id(v)] = (v, ())
+                    elif k in _TABLES and type(v) in _DICTS:  # modules, tensors or None in them
+                        out[id(v)] = (v, list(v.items()))
                     else:
                         _containers(v, out, _DEPTH)
-        self.rng = None
+        self.rng: Optional[flow.Tensor] = None
         self.values: Optional[_Values] = None
         if values:
             seen = set()
@@ -298,7 +311,7 @@ class ModelState:
                         seen.add(id(t))
                         tensors.append(t)
             self.values = _Values(tensors) if tensors else None
-            self.rng = flow.get_rng_state().numpy()
+            self.rng = flow.get_rng_state()  # (it waits for the work queued before)
 
     def restore(self, keep_flags: Optional[set] = None) -> None:
         """Put everything back, but the training flag of the modules in ``keep_flags`` (ids:
@@ -313,11 +326,24 @@ class ModelState:
                 for k in [k for k in now if k not in saved]:
                     del now[k]
         for container, items in self.containers.values():
-            _refill(container, items)
+            if items or container:  # (most are hook dicts, empty before and after)
+                _refill(container, items)
+        if self.values is None and self.rng is None:
+            return
+        # one wait for the queued work for all the tensors and the RNG, not one per tensor
+        # (each ``numpy()`` waits for OneFlow's queue: milliseconds per buffer, a few hundred
+        # buffers in a CNN made the eager count cost several forwards)
+        with flow.no_grad():
+            flags = self.values.check() if self.values is not None else []
+            if self.rng is not None:
+                now = flow.get_rng_state()  # it waits for the forward's work, its draws included
+                flags.append(flow.ones(1, dtype=flow.bool) if tuple(now.shape) != tuple(self.rng.shape)
+                             else (now != self.rng).any().reshape(1))
+            changed = (flags[0] if len(flags) == 1 else flow.cat(flags)).numpy().tolist() if flags else []
         if self.values is not None:
-            self.values.put_back()
-        if self.rng is not None and not np.array_equal(flow.get_rng_state().numpy(), self.rng):
-            flow.set_rng_state(flow.tensor(self.rng, dtype=flow.uint8))
+            self.values.put_back(changed[:len(self.values.chunks)])
+        if self.rng is not None and changed[-1]:
+            flow.set_rng_state(self.rng)
 
 
 def _unique_modules(models: Sequence[nn.Module]) -> List[nn.Module]:
