@@ -7,7 +7,7 @@ nothing themselves. Subclasses of a listed type use its emitter.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Collection, Dict, List, Optional, Sequence
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -44,7 +44,7 @@ def emitter_for(module: nn.Module, table: Optional[Dict[type, Emitter]] = None) 
     return None
 
 
-def forward_differs(module: nn.Module, bases: Sequence[type]) -> bool:
+def forward_differs(module: nn.Module, bases: Collection[type]) -> bool:
     """True when ``module`` is an instance of a subclass of one of ``bases`` (the nearest in its
     MRO) whose ``forward`` is not that base's: the subclass computes something else
     (timm's ``BatchNormAct2d`` is a BatchNorm plus an activation; a ``Conv2dSame`` pads

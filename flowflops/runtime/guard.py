@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import oneflow as flow
@@ -85,7 +84,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 _CONTAINERS = (list, dict, set)
 #: a module's own tables, which hold modules, parameters or tensors (or None), never containers
 _TABLES = frozenset({"_modules", "_parameters", "_buffers"})
-_DICTS = (dict, OrderedDict)
 _DEPTH = 2
 
 
@@ -288,7 +286,7 @@ class ModelState:
                 if isinstance(v, _CONTAINERS):
                     if not v:  # most hook and state dicts: nothing to look into
                         out[id(v)] = (v, ())
-                    elif k in _TABLES and type(v) in _DICTS:  # modules, tensors or None in them
+                    elif k in _TABLES and isinstance(v, dict):  # modules, tensors or None in them
                         out[id(v)] = (v, list(v.items()))
                     else:
                         _containers(v, out, _DEPTH)
