@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -283,7 +283,9 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         count_functional=bool(cfg.get("count_functional", False)),
         ignore_hook_only=convention == "ptflops",
     )
-    with counting_state(model, training=None if cfg.get("keep_training") else False, run=True):
+    trees: List[Any] = []  # the module tree, read while OneFlow runs the queued forward
+    with counting_state(model, training=None if cfg.get("keep_training") else False, run=True,
+                        meanwhile=lambda: trees.append(module_tree(model))):
         try:
             counter.run(args, kwargs)
         except (CountError, CustomHookError):
@@ -299,7 +301,7 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                 f"(from input_res={input_res!r}): {type(err).__name__}: {reason}"
                 + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor)) + rest
             ) from err
-    tree = module_tree(model)
+    tree = trees[0] if trees else module_tree(model)
     for path, at in counter.called_at.items():  # where the user's code called each module
         if path in tree:
             tree[path].called_at = at

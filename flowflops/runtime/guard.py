@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -311,9 +311,12 @@ class ModelState:
             self.values = _Values(tensors) if tensors else None
             self.rng = flow.get_rng_state()  # (it waits for the work queued before)
 
-    def restore(self, keep_flags: Optional[set] = None) -> None:
+    def restore(self, keep_flags: Optional[set] = None, meanwhile: Optional[Callable[[], Any]] = None) -> None:
         """Put everything back, but the training flag of the modules in ``keep_flags`` (ids:
-        another thread set it during the count), which is left as that thread set it."""
+        another thread set it during the count), which is left as that thread set it.
+        ``meanwhile`` is called once the modules' attributes and containers are back, while
+        OneFlow still runs the queued work (the forward) that tensor values wait for; an
+        exception it raises is dropped (the caller finds its result missing)."""
         for m, saved in self.dicts:
             now = m.__dict__
             for k, v in saved.items():
@@ -326,6 +329,11 @@ class ModelState:
         for container, items in self.containers.values():
             if items or container:  # (most are hook dicts, empty before and after)
                 _refill(container, items)
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except Exception:  # noqa: BLE001 - the caller does the work again, afterwards
+                pass
         if self.values is None and self.rng is None:
             return
         # one wait for the queued work for all the tensors and the RNG, not one per tensor
@@ -354,12 +362,14 @@ def _unique_modules(models: Sequence[nn.Module]) -> List[nn.Module]:
 
 @contextlib.contextmanager
 def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optional[bool] = False,
-                   *, run: bool = False) -> Iterator[None]:
+                   *, run: bool = False, meanwhile: Optional[Callable[[], Any]] = None) -> Iterator[None]:
     """Run the body with every module of ``model`` (a module or several) in eval mode and
     gradients off (``training=True``: training mode and gradients on; ``None``: flags and grad
     mode as they are), the modules claimed for this count and their state saved; afterwards
     they are as before (see the module docstring), also when the body raises. ``run=True``
-    (the body runs the forward eagerly) also saves tensor values and the RNG."""
+    (the body runs the forward eagerly) also saves tensor values and the RNG. ``meanwhile``:
+    called (once, also when the body raises) as soon as the modules' attributes are put back,
+    while the forward's queued work is still running (see :meth:`ModelState.restore`)."""
     modules = _unique_modules([model] if isinstance(model, nn.Module) else model)
     _claim(modules)
     try:
@@ -388,7 +398,7 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
                     "thread set them"
                 )
         finally:
-            state.restore(keep_flags={id(m) for m in _flipped(modules, training)})
+            state.restore(keep_flags={id(m) for m in _flipped(modules, training)}, meanwhile=meanwhile)
     finally:
         _release(modules)
 
