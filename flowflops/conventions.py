@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Dict, Tuple
 
 __all__ = [
-    "MODULE_ATTR", "INSIDE_ATTR", "FUNCTIONAL_ON_ATTR", "FUNCTION_ATTR", "peer_type_name", "base_type_name",
+    "MODULE_ATTR", "INSIDE_ATTR", "FUNCTIONAL_ON_ATTR", "FUNCTION_ATTR", "VIA_ATTR", "peer_type_name", "base_type_name",
     "Convention", "CONVENTIONS", "NAMES", "check_convention"
 ]
 
@@ -30,6 +30,10 @@ FUNCTIONAL_ON_ATTR = "_cf"
 #: attribute an eager functional patch puts on its records: the function called
 #: (``relu``, ``matmul``...; ``Tensor.<name>`` for a tensor method or operator)
 FUNCTION_ATTR = "_fn"
+#: attribute an eager functional patch puts on a record when the primitive was called straight
+#: from one of OneFlow's Python composites that torch traces as one aten op (``F.linear`` is a
+#: ``matmul`` and an in-place bias add): the composite's name (``"linear"``)
+VIA_ATTR = "_via"
 
 
 def peer_type_name(module_type: type) -> str:

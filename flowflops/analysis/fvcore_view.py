@@ -10,14 +10,15 @@ one call of a hooked layer, or of the ops a norm layer runs, are one aten op her
 torch's trace names that layer (``nn.Linear`` -> ``aten::linear``, ``nn.MaxPool2d`` ->
 ``aten::max_pool2d``); a functional call's record is named after the function
 (``Tensor.__add__`` -> ``aten::add``, ``F.relu`` -> ``aten::relu``). A record neither names is
-``oneflow::<op type>``.
+``oneflow::<op type>``. The primitives OneFlow's ``F.linear`` runs (a ``matmul``, then an
+in-place bias add) are one ``aten::linear``, as torch traces it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from ..conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
+from ..conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, VIA_ATTR, base_type_name
 from ..report import Aggregate
 from ..records import AT, OpRecord
 
@@ -125,6 +126,9 @@ def _key_and_name(rec: OpRecord) -> Tuple[Optional[tuple], str]:
         return ("n", rec.module, inside), "aten::" + _LAYER_ATEN[str(inside)]
     if rec.op_type in _OP_ATEN:
         return None, "aten::" + _OP_ATEN[rec.op_type]
+    via = rec.attrs.get(VIA_ATTR)
+    if via:  # a primitive of F.linear (its matmul, its bias add): one aten::linear
+        return ("c", rec.module, via, rec.attrs.get(AT)), "aten::" + str(via)
     fn = rec.attrs.get(FUNCTION_ATTR)
     if fn:
         name = _function_aten(str(fn))
@@ -143,7 +147,7 @@ def aten_ops(report: Aggregate) -> List[AtenOp]:
     for rec, cost in report.entries:
         key, name = _key_and_name(rec)
         macs = cost.macs if cost is not None else 0
-        if key is not None and key[0] == "f" and key == last and rec.op_type == ops[-1].records[0].op_type:
+        if key is not None and key[0] in ("f", "c") and key == last and rec.op_type == ops[-1].records[0].op_type:
             last = None  # the same function called again on the same line
         if key is not None and key == last:
             ops[-1].records.append(rec)

@@ -45,7 +45,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import oneflow as flow
 
-from ..conventions import FUNCTION_ATTR
+from ..conventions import FUNCTION_ATTR, VIA_ATTR
 from ..errors import CountError
 from ..records import AT, ITEM_BYTES, PARAMS, OpRecord
 from ..runtime.source import caller_outside
@@ -53,16 +53,18 @@ from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
 
 __all__ = [
-    "with_dtypes", "ABORTS_ON_CPU", "abort_targets", "Record", "Target", "unreached_calls", "patched_attributes",
-    "installed", "patched"
+    "with_dtypes", "COMPOSITES", "ABORTS_ON_CPU", "abort_targets", "Record", "Target", "unreached_calls",
+    "patched_attributes", "installed", "patched"
 ]
 
 
-def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "", at: str = "") -> List[OpRecord]:
+def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "", at: str = "",
+                via: str = "") -> List[OpRecord]:
     """The records with ``_itemsize`` (the output's dtype), ``_fn`` (``label``, the function
     called, read by the peer conventions), ``_at`` (``at``: the user's calling line, when
-    known) and, on the first, ``_params``: the positions of the call's arguments that are
-    parameters (read by the bytes rules)."""
+    known), ``_via`` (``via``: the OneFlow composite that called it, when it is one of
+    :data:`COMPOSITES`) and, on the first, ``_params``: the positions of the call's arguments
+    that are parameters (read by the bytes rules)."""
     size = itemsize_of(first_tensor(out))
     params = tuple(i for i, a in enumerate(args) if isinstance(a, flow.nn.Parameter))
     done = []
@@ -70,6 +72,8 @@ def with_dtypes(recs: List[OpRecord], args: tuple, out: Any, label: str = "", at
         extra: Dict[str, Any] = {ITEM_BYTES: size, FUNCTION_ATTR: label}
         if at:
             extra[AT] = at
+        if via:
+            extra[VIA_ATTR] = via
         if n == 0 and params:
             extra[PARAMS] = tuple(i for i in params if i < len(r.inputs))
         done.append(OpRecord(r.op_type, r.module, r.inputs, r.outputs, {**extra, **r.attrs}, r.name))
@@ -101,6 +105,10 @@ def abort_targets() -> List["Target"]:
     ``count_functional`` installs: nothing is recorded through them, calls are only checked)."""
     return [t for t in patch_targets() if t[1] in ABORTS_ON_CPU]
 
+
+#: OneFlow's Python composites that torch's trace keeps as one aten op, by their code object:
+#: a primitive called straight from one is marked with its name (:data:`VIA_ATTR`)
+COMPOSITES = {flow.nn.functional.linear.__code__: "linear"}
 
 Record = Callable[[List[OpRecord]], None]
 Target = Tuple[Any, str, Emit]
@@ -146,7 +154,9 @@ def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
         finally:
             active.busy = False
         try:
-            recs = with_dtypes(emit(args, kwargs, out), args, out, label, caller_outside(sys._getframe(1)))
+            caller = sys._getframe(1)
+            recs = with_dtypes(emit(args, kwargs, out), args, out, label, caller_outside(caller),
+                               COMPOSITES.get(caller.f_code, ""))
         except Exception:  # an unusual call signature: never break the user's forward, but
             # leave a record without a formula, so the report lists the call as unsupported
             recs = [OpRecord(f"call:{name}", "")]

@@ -40,10 +40,10 @@ import oneflow.nn as nn
 from oneflow._oneflow_internal import lazy_mode
 
 from ..api import profile
-from ..conventions import MODULE_ATTR, base_type_name
+from ..conventions import MODULE_ATTR, VIA_ATTR, base_type_name
 from ..eager.functional import patched
 from ..eager.functional_table import patch_targets
-from ..records import AT, OpRecord, ancestors
+from ..records import OpRecord, ancestors
 from ..registry import price
 from ..render.flop_counter_text import flop_table
 from ..report import Aggregate
@@ -159,12 +159,13 @@ class FlopCounterMode:
     def _record_top(self, records: List[Any]) -> None:
         """Records of a function called in the ``with`` body outside any module, priced as torch
         prices them, under ``"Global"``. OneFlow's ``F.linear`` is a matmul then an in-place bias
-        add on the same line: torch's ``aten.addmm`` (without the add: ``aten.mm``)."""
+        add, both marked as called from it: torch's ``aten.addmm`` (without the add: ``aten.mm``)."""
         glob = self.flop_counts["Global"]
         for rec in records:
             if rec.op_type in _BIAS and self._last_mm is not None:
                 mm, flops, made = self._last_mm
-                if rec.attrs.get(AT) == mm.attrs.get(AT) and tuple(rec.inputs[:1]) == tuple(mm.outputs[:1]):
+                if (rec.attrs.get(VIA_ATTR) == mm.attrs.get(VIA_ATTR) == "linear"
+                        and tuple(rec.inputs[:1]) == tuple(mm.outputs[:1])):
                     glob["aten.mm"] -= flops
                     if made and not glob["aten.mm"]:
                         del glob["aten.mm"]  # torch never saw an aten.mm here: keep its key order

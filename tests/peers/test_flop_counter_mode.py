@@ -128,6 +128,17 @@ def test_top_level_ops_as_torch(capsys):
     assert flow.matmul(x, w).shape == (4, 16) and not _patched()  # every patch is gone after the context
 
 
+def test_a_bias_added_by_hand_on_the_same_line_stays_mm():
+    """Only F.linear's own bias add makes an ``aten.addmm``: a matmul and a ``+=`` written by the
+    user on one line are torch's ``aten.mm`` (2 * 4*8*16 = 1,024) and an uncounted ``aten.add_``.
+    torch 2.14.1's FlopCounterMode gave {'Global': {aten.mm: 1024}} on the same body
+    (2026-12-07 18:05 UTC); flowflops said ``aten.addmm`` before the fix."""
+    x, w, b = flow.ones(4, 8), flow.ones(16, 8), flow.ones(16)
+    with FlopCounterMode(display=False) as fc:
+        y = x @ w.t(); y += b  # noqa: E702
+    assert fc.get_flop_counts() == {"Global": {"aten.mm": 2 * 4 * 8 * 16}}
+
+
 def _patched():
     from flowflops.eager.functional import installed
 
