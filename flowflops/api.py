@@ -21,7 +21,7 @@ from .backends import resolve as resolve_backend
 from .render.export import print_report, zero_op_warnings, zero_share_warning
 from .graph.scopes import GraphRules
 from .rules.custom import split_rules
-from .runtime.guard import counting_state
+from .runtime.guard import counting_view
 from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
 from .runtime.interrupts import from_signal, guarded
 from .runtime.modules import module_paths, module_tree
@@ -278,14 +278,17 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
     from .eager.engine import EagerCounter
     from .eager.peer_layers import table_for
 
-    counter = EagerCounter(
-        model, module_paths(model), ignore, custom, table=table_for(convention),
-        count_functional=bool(cfg.get("count_functional", False)),
-        ignore_hook_only=convention == "ptflops",
-    )
+    paths = module_paths(model)
     trees: List[Any] = []  # the module tree, read while OneFlow runs the queued forward
-    with counting_state(model, training=None if cfg.get("keep_training") else False, run=True,
-                        meanwhile=lambda: trees.append(module_tree(model))):
+    # the forward runs on the count's view of the model (flowflops.runtime.view): its flags,
+    # hooks and attributes are the count's own, never set on the user's modules
+    with counting_view(model, training=None if cfg.get("keep_training") else False, run=True,
+                       meanwhile=lambda: trees.append(module_tree(model))) as (view, memo):
+        counter = EagerCounter(
+            view, {id(memo[i]): p for i, p in paths.items() if i in memo}, ignore, custom,
+            table=table_for(convention), count_functional=bool(cfg.get("count_functional", False)),
+            ignore_hook_only=convention == "ptflops",
+        )
         try:
             counter.run(args, kwargs)
         except (CountError, CustomHookError):

@@ -1,7 +1,8 @@
 """A model being counted can be copied and pickled by another thread (a checkpoint thread, an
 EMA copy), and the copy carries none of the count's hooks (issue 29). OneFlow 0.9's
 Module.__getstate__ drops every hook of a copy (with a warning), the user's too, so this holds
-by OneFlow's rule; what a copy does carry is the count's eval flags (not fixed). Real threads."""
+by OneFlow's rule; and the count's hooks and eval flags are set on the count's own view of the
+model, never on the user's modules, so a copy has the user's flags. Real threads."""
 import warnings
 import copy
 import pickle
@@ -49,8 +50,9 @@ def test_deepcopy_and_pickle_mid_count_carry_nothing_of_the_count():
     t.start()
     try:
         assert inside.wait(60)
-        # mid-count: the module's hook dicts hold the count's hooks too
-        assert len(model.fc._forward_hooks) == len(own_keys) + 1
+        # mid-count: the module's hook dicts are the user's (the count's are on its view)
+        assert list(model.fc._forward_hooks) == own_keys
+        assert model.training and model.fc.training  # the user's flags, not the count's eval
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # OneFlow: "The module hooks will not be remained"
             twin = copy.deepcopy(model)
@@ -63,6 +65,7 @@ def test_deepcopy_and_pickle_mid_count_carry_nothing_of_the_count():
     loaded = pickle.loads(blob)
     assert [h.__name__ for h in model.fc._forward_hooks.values()] == ["_user_hook"]
     for other in (twin, loaded):
+        assert other.training and other.fc.training  # the user's flags (a new module's: True)
         for m in other.modules():
             assert len(m._forward_hooks) == 0 and len(m._forward_pre_hooks) == 0
         out = other.fc(flow.ones(2, 4))  # the copy runs, uncounted

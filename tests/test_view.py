@@ -6,8 +6,10 @@ lets the other thread act and waits until it has.
 Training-step and graph counts compile a private view of the model
 (:mod:`flowflops.runtime.view`): the other thread sees none of the count's flags, gradients
 or optimizer, keeps what it sets, and the count's number is that of the model as the count
-found it. Eager counts run the user's modules: a flag flipped by another thread mid-count is
-a CountError (never a silently mixed number) and the flag is left as that thread set it.
+found it. Eager counts run a view too, whose forward hooks call the user's hooks with the user's own
+modules: mid-count another thread sees the user's flags, hooks and attributes, a copy or a
+pickle carries nothing of the count, and a flag that thread flips is its own (the count runs
+in eval mode throughout).
 """
 import copy
 import threading
@@ -159,28 +161,159 @@ def test_a_deepcopy_mid_compiled_count_has_the_users_flags(mode):
     assert dup.fc.weight.grad is None
 
 
-def test_a_deepcopy_mid_eager_count_has_the_counts_eval_flags_as_documented():
-    """Eager counts run the user's modules in eval mode: a copy taken mid-count is a copy of
-    that (README, "Guarantees"); it carries no hook of the count (OneFlow's
-    Module.__getstate__ drops hooks)."""
-    model, _ = net_and_optimizer()
+class Deep(nn.Module):
+    """Linear(4, 3) -> BatchNorm1d(3) -> ReLU -> Dropout -> Linear(3, 2), with a user hook on
+    the last Linear; in the counting thread the forward lets the other thread act first."""
+
+    def __init__(self):
+        super().__init__()
+        self.seq = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Dropout(0.5),
+                                 nn.Linear(3, 2))
+        self.seen = []  # the modules the user's hook was called with
+        self.seq[4].register_forward_hook(lambda m, i, o: self.seen.append(m))
+
+    def forward(self, x):
+        if threading.get_ident() == MEET["thread"]:
+            _go.set()
+            assert _done.wait(30)
+        return self.seq(x)
+
+
+def user_state(model):
+    """What another thread can see of every module: its flag, its hooks (keys and the hook
+    objects), its attribute names."""
+    return {name: (m.training, list(m._forward_hooks.items()), list(m._forward_pre_hooks.items()),
+                   sorted(m.__dict__))
+            for name, m in model.named_modules()}
+
+
+# Deep on (2, 4), eager, eval mode: Linear(4, 3) 2*3*4 + bias 2*3 = 30; BatchNorm1d on 2*3
+# elements, normalise and affine: 2 each = 12; ReLU: 6 (one per element); Dropout: 0;
+# Linear(3, 2) 2*2*3 + bias 2*2 = 16. In all 30 + 12 + 6 + 16 = 64.
+DEEP_MACS = 30 + 12 + 6 + 16
+KEEP = {False: {}, True: {"backend_specific_config": {"keep_training": True}}}
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["eval", "keep_training"])
+def test_another_thread_mid_eager_count_sees_the_users_modules_as_they_are(keep):
+    flow.manual_seed(3)
+    model = Deep()
     model.train()
-    report, seen = count_while(lambda: copy.deepcopy(model), model)
+    model.seq[1].eval()  # mixed flags, the user's own
+    before = user_state(model)
+    report, seen = count_while(lambda: user_state(model), model, **KEEP[keep])
     assert not isinstance(report, CountError), report
-    dup = seen["value"]
-    assert dup.training is False and dup.fc.training is False
-    assert not dup._forward_hooks and not dup.fc._forward_hooks
-    assert model.training and model.fc.training  # the user's flags are back
+    assert seen["value"] == before  # mid-count: the user's flags, hooks and attributes
+    assert user_state(model) == before
+    if not keep:
+        assert report.macs == DEEP_MACS
+    # the user's hook fired once, with the user's own module (identity), not a stand-in
+    assert len(model.seen) == 1 and model.seen[0] is model.seq[4]
 
 
 @pytest.mark.parametrize("start", [True, False])
-def test_a_flag_flipped_mid_eager_count_is_a_count_error_and_stays(start):
-    model, _ = net_and_optimizer()
+def test_a_flag_flipped_mid_eager_count_is_the_users_and_the_count_is_evals(start):
+    model = Deep()
     model.train(start)
-    report, seen = count_while(lambda: model.fc.train(True), model)
-    # the count ran fc in eval mode, then another thread put it in training mode: the
-    # number could mix the two, so there is none
-    assert isinstance(report, CountError)
-    assert "another thread set the training flag of 1 module(s) (Linear)" in str(report)
-    assert model.fc.training is True  # that thread's
-    assert model.training is start  # the root's own flag, which nobody flipped, is back
+
+    def flip():
+        was = {name: m.training for name, m in model.named_modules()}
+        model.seq.train(not start)
+        return was
+
+    report, seen = count_while(flip, model)
+    assert not isinstance(report, CountError), report
+    assert set(seen["value"].values()) == {start}  # the user's flags, never the count's eval
+    assert model.training is start  # nobody flipped the root
+    assert all(m.training is (not start) for m in model.seq.modules())  # that thread's, kept
+    assert report.macs == DEEP_MACS  # the count ran in eval mode throughout
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["eval", "keep_training"])
+def test_a_deepcopy_and_a_pickle_mid_eager_count_carry_nothing_of_the_count(keep):
+    import pickle
+    import warnings
+
+    model = Deep()
+    model.train()
+    model.seq[0].register_forward_pre_hook(_keep_args)
+
+    def take():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # OneFlow: "The module hooks will not be remained"
+            return copy.deepcopy(model), pickle.loads(pickle.dumps(model))
+
+    report, seen = count_while(take, model, **KEEP[keep])
+    assert not isinstance(report, CountError), report
+    for dup in seen["value"]:
+        for (name, m), (_, mine) in zip(dup.named_modules(), model.named_modules()):
+            assert m.training is mine.training is True, name  # the user's flags
+            # OneFlow's __getstate__ drops hooks: the copies have none (the count's never)
+            assert not m._forward_hooks and not m._forward_pre_hooks, name
+            assert sorted(m.__dict__) == sorted(mine.__dict__), name  # nothing of the count
+        assert np.array_equal(dup.seq[1].running_mean.numpy(), np.zeros(3))
+    assert [type(h).__name__ for h in model.seq[0]._forward_pre_hooks.values()] == ["function"]
+
+
+def _keep_args(m, args):
+    return None
+
+
+def test_a_user_hook_writing_on_its_module_sees_it_and_leaves_nothing():
+    """A user's hook gets the user's module; what it binds there is moved onto the count's
+    view after the call (the forward reads it there), and the user's module keeps nothing."""
+    calls = []
+
+    class Reads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            y = self.fc(x)
+            calls.append(getattr(self.fc, "last", None) is y)  # the hook's attribute, read back
+            return y
+
+    model = Reads()
+
+    def hook(m, args, out):
+        assert m is model.fc
+        m.last = out
+        m._forward_hooks.clear()  # a container changed in place: the user's dict gets it back
+
+    model.fc.register_forward_hook(hook)
+    keys = list(model.fc._forward_hooks)
+    assert flowflops.profile(model, (2, 4)).macs == 2 * 3 * 4 + 2 * 3  # matmul + bias
+    assert calls == [True]
+    assert "last" not in model.fc.__dict__
+    assert list(model.fc._forward_hooks) == keys
+    model(flow.ones(2, 4))  # a plain forward: the hook's writes are the user's now
+    assert calls == [True, True] and "last" in model.fc.__dict__
+
+
+def test_a_module_reached_through_a_closure_is_counted_as_the_counts():
+    """``self.fn = lambda x: self.fc(x)`` holds the user's fc, not the view's: the count sends
+    that call (made in the counting thread) to fc's view, so it is priced, in eval mode; the
+    wrapper of ``nn.Module.__call__`` is gone after the count."""
+    import functools
+
+    class Closure(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.bn = nn.BatchNorm1d(3)
+            self.fn = lambda x: self.bn(self.fc(x))
+            self.again = functools.partial(self.fc)
+
+        def forward(self, x):
+            return self.fn(x) + self.again(x)
+
+    call = nn.Module.__call__
+    model = Closure()
+    model.train()
+    # Linear(4, 3) on (2, 4) twice: 2 * (2*3*4 + 2*3) = 60; BatchNorm1d in eval mode on 2*3
+    # elements, 2 each: 12; the add of two (2, 3) tensors is a functional (not counted here)
+    assert flowflops.profile(model, (2, 4)).macs == 60 + 12
+    assert nn.Module.__call__ is call
+    assert model.training and model.bn.training  # the user's
+    assert np.array_equal(model.bn.running_mean.numpy(), np.zeros(3))  # eval: not written

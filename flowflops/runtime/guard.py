@@ -28,18 +28,21 @@
   before the count continues elsewhere (reproduced without flowflops). Dropout draws nothing
   in a count (eager counts run in eval mode).
 
-Compiled counts of an ``nn.Module`` (graph, training step) use :func:`counting_view`
-instead: the count's flags, hooks and gradients are set on a private view of the model
-(:mod:`flowflops.runtime.view`), never on the user's objects. An eager count whose model has
-a training flag set by another thread meanwhile is a :class:`~flowflops.CountError` (its
-number could mix training and eval behaviour), and that flag is left as the thread set it.
+Counts of an ``nn.Module`` (eager, graph, training step) use :func:`counting_view` instead:
+the count's flags, hooks, attributes and gradients are set on a private view of the model
+(:mod:`flowflops.runtime.view`), never on the user's objects, so another thread sees the
+user's modules as they are and keeps what it sets. :func:`counting_state` is left for what
+still runs the user's own modules (a user's ``nn.Graph`` of them, ``tools/measure.py``'s
+timed runs): there a training flag another thread sets meanwhile is a
+:class:`~flowflops.CountError` (the number could mix training and eval behaviour), and that
+flag is left as the thread set it.
 
 What is not undone: writes the forward makes outside the model (globals, files, other
 objects), in-place writes to parameters, to tensors held in containers, or to containers
-nested more than two levels deep, and anything another thread does to the model while a count
-runs (its changes are undone with the count's; it sees the count's eval flags and hooks, which
-do nothing for it). Random numbers another thread draws while an eager forward that draws them
-runs are drawn again afterwards.
+nested more than two levels deep. Tensor values put back are put back whoever wrote them (an
+in-place write another thread makes meanwhile to such a buffer is undone too), and random
+numbers another thread draws while an eager forward that draws them runs are drawn again
+afterwards.
 """
 from __future__ import annotations
 
@@ -88,11 +91,20 @@ _DEPTH = 2
 
 
 # -- one count of a module at a time ------------------------------------------------------
+def _keys(modules: List[nn.Module]) -> List[int]:
+    """The claim of each module: the user's module's, also for a count's view of it (a count
+    started in a view's forward is a count of the user's model)."""
+    from .view import origin
+
+    return [id(origin(m)) for m in modules]
+
+
 def _claim(modules: List[nn.Module]) -> None:
     me = threading.get_ident()
+    keys = _keys(modules)
     with _cond:
         while True:
-            owners = {_owners.get(id(m)) for m in modules} - {None}
+            owners = {_owners.get(k) for k in keys} - {None}
             if me in owners:
                 raise CountError(
                     "this model is already being counted in this thread (a count inside a "
@@ -103,14 +115,15 @@ def _claim(modules: List[nn.Module]) -> None:
             _cond.wait(0.05)
             if take_pending():  # Ctrl-C while waiting for another thread's count
                 raise KeyboardInterrupt
-        for m in modules:
-            _owners[id(m)] = me
+        for k in keys:
+            _owners[k] = me
 
 
 def _release(modules: List[nn.Module]) -> None:
+    keys = _keys(modules)
     with _cond:
-        for m in modules:
-            _owners.pop(id(m), None)
+        for k in keys:
+            _owners.pop(k, None)
         _cond.notify_all()
 
 
@@ -276,7 +289,8 @@ class _Values:
 class ModelState:
     """A snapshot of ``modules`` (see the module docstring); :meth:`restore` puts it back."""
 
-    def __init__(self, modules: List[nn.Module], values: bool, layer_values: bool = False) -> None:
+    def __init__(self, modules: List[nn.Module], values: bool, layer_values: bool = False,
+                 norms: bool = True) -> None:
         self.dicts = [(m, dict(m.__dict__)) for m in modules]
         self.containers: Dict[int, Tuple[Any, Any]] = {}
         tensors: List[flow.Tensor] = []
@@ -296,7 +310,7 @@ class ModelState:
             seen = set()
             for m, d in self.dicts:
                 if _is_flow_layer(m) and not layer_values:  # in eval mode they change nothing
-                    if isinstance(m, _NORMS):
+                    if norms and isinstance(m, _NORMS):
                         # eval mode writes nothing, but another thread may call train() on the
                         # model while the count runs: its statistics would move for good
                         for t in d.get("_buffers", {}).values():
@@ -411,32 +425,49 @@ def _flipped(modules: List[nn.Module], training: Optional[bool]) -> List[nn.Modu
 
 
 @contextlib.contextmanager
-def counting_view(model: nn.Module, training: bool = False, *, new_params: bool = False
+def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_params: bool = False,
+                  run: bool = False, meanwhile: Optional[Callable[[], Any]] = None
                   ) -> Iterator[Tuple[nn.Module, Dict[int, Any]]]:
-    """For compiled counts: claim ``model``'s modules (as :func:`counting_state` does) and give
-    the body a private view of the model (:func:`flowflops.runtime.view.model_view`) in eval
-    mode with gradients off (``training=True``: training mode, gradients on), and the map from
-    the user's objects to the view's. The user's modules, flags, hooks and (``new_params``)
-    parameters are never touched, so another thread using the model meanwhile sees nothing of
-    the count and keeps whatever it sets; what the body changes in containers the view shares
-    with the model (two levels down, as :func:`counting_state`) is put back."""
-    from .view import model_view
+    """Claim ``model``'s modules (as :func:`counting_state` does) and give the body a private
+    view of the model (:func:`flowflops.runtime.view.model_view`) in eval mode with gradients
+    off (``training=True``: training mode, gradients on; ``None``: the flags and grad mode as
+    they are when the view is taken), and the map from the user's objects to the view's. The
+    user's modules, flags, hooks and (``new_params``) parameters are never touched, so another
+    thread using the model meanwhile sees nothing of the count and keeps whatever it sets; what
+    the body changes in containers the view shares with the model (two levels down, as
+    :func:`counting_state`) is put back.
+
+    ``run=True`` (an eager count: the body runs the view's forward) also saves the tensor
+    values a forward may write in place and the RNG, as :func:`counting_state` does, and the
+    view's forward hook dicts call the user's hooks with the user's own modules
+    (:class:`flowflops.runtime.view.UserHook`). OneFlow's BatchNorm buffers are saved only with
+    ``training=None``: in eval mode they are not written, and no other thread can put the
+    view's layers in training mode (saving them would undo the statistics another thread's
+    training writes meanwhile). ``meanwhile``: as for :func:`counting_state`."""
+    from .view import call_hooks_of_users, calls_to_view, model_view
 
     modules = _unique_modules([model])
     _claim(modules)
     try:
         view, memo = model_view(model, new_params=new_params)
         views = [memo[id(m)] for m in modules]
-        state = ModelState(views, values=False)
+        if run:
+            call_hooks_of_users(memo, modules)
+        state = ModelState(views, values=run, layer_values=training is None, norms=False)
         try:
+            redirect = calls_to_view(memo, modules) if run else contextlib.nullcontext()
+            if training is None:
+                with redirect:
+                    yield view, memo
+                return
             for v in views:
                 v.training = training
             for v in views:  # a module whose train()/eval() does work, as in counting_state
                 if type(v).train is not nn.Module.train:
                     v.train(training)
-            with (flow.enable_grad() if training else flow.no_grad()):
+            with (flow.enable_grad() if training else flow.no_grad()), redirect:
                 yield view, memo
         finally:
-            state.restore()
+            state.restore(meanwhile=meanwhile)
     finally:
         _release(modules)

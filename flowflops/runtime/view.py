@@ -25,11 +25,13 @@ module's attributes (a closure or ``functools.partial`` made in ``__init__``, a 
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
 import types
 import weakref
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -122,3 +124,120 @@ def optimizer_view(optimizer: flow.optim.Optimizer, memo: Dict[int, Any]) -> flo
 def view_parameters(memo: Dict[int, Any]) -> Optional[List[nn.Parameter]]:
     """The view's new parameters (for tests and diagnostics)."""
     return [v for v in memo.values() if isinstance(v, nn.Parameter)]
+
+
+#: the hook dicts a forward call runs (OneFlow 0.9's ``Module.__call__``)
+_CALL_HOOKS = ("_forward_pre_hooks", "_forward_hooks")
+_MISSING = object()
+
+
+class UserHook:
+    """A user's forward hook or pre-hook in a view's hook dict, for eager counts: called with
+    the user's own module (the one it was registered on), never the view, so a hook keyed by
+    module identity (``store[m] = out``, ``m is model.fc``, ``names[m]``) sees what it sees in
+    a plain forward. What the hook writes on that module is taken off it right after the call
+    (the module's ``__dict__`` and its containers one level down get their contents back); an
+    attribute it binds or deletes is moved onto the view, where the rest of the forward reads
+    it. So another thread sees the user's module changed only while the hook itself runs."""
+
+    __slots__ = ("hook", "user", "__weakref__")
+
+    def __init__(self, hook: Any, user: nn.Module) -> None:
+        self.hook = hook
+        self.user = user
+
+    def __call__(self, module: Any, *rest: Any) -> Any:
+        user = self.user
+        d = user.__dict__
+        before = dict(d)
+        # the containers the hook may change in place: hook dicts, _modules, a list of outputs
+        kept = [(v, list(v.items()) if isinstance(v, dict) else list(v))
+                for v in before.values() if type(v) in (dict, OrderedDict, list, set)]
+        try:
+            return self.hook(user, *rest)
+        finally:
+            _take_back(user, module, before, kept)
+
+
+def _take_back(user: nn.Module, view: Any, before: Dict[str, Any], kept: List[Tuple[Any, Any]]) -> None:
+    d = user.__dict__
+    if len(d) != len(before) or any(d.get(k, _MISSING) is not v for k, v in before.items()):
+        mine = object.__getattribute__(view, "__dict__") if view is not user else None
+        for k in [k for k in d if k not in before]:  # added by the hook
+            if mine is not None:
+                mine[k] = d[k]
+            del d[k]
+        for k, v in before.items():
+            now = d.get(k, _MISSING)
+            if now is not v:  # rebound or deleted by the hook
+                if mine is not None:
+                    if now is _MISSING:
+                        mine.pop(k, None)
+                    else:
+                        mine[k] = now
+                d[k] = v
+    for container, items in kept:
+        if isinstance(container, dict):
+            if len(container) != len(items) or any(container.get(k, _MISSING) is not v for k, v in items):
+                container.clear()
+                container.update(items)
+        elif isinstance(container, list):
+            if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
+                container[:] = items
+        elif len(container) != len(items) or any(x not in container for x in items):
+            container.clear()
+            container.update(items)
+
+
+def call_hooks_of_users(memo: Dict[int, Any], modules: List[nn.Module]) -> None:
+    """Give each view module (of ``modules``, the user's) forward hook dicts holding the
+    user's own hooks as :class:`UserHook` (see there), under the user's keys, in the user's
+    order. For eager counts, where the view's forward runs the hooks."""
+    for m in modules:
+        view = memo[id(m)]
+        mine = object.__getattribute__(view, "__dict__")
+        for name in _CALL_HOOKS:
+            own = m.__dict__.get(name)
+            if isinstance(own, dict) and own:
+                mine[name] = OrderedDict((k, UserHook(h, m)) for k, h in list(own.items()))
+
+
+# -- calls that reach the user's modules by another path than the view's attributes ---------
+_redirect_lock = threading.Lock()
+_redirect: Dict[str, Any] = {"count": 0, "original": None, "wrapper": None}
+_local = threading.local()  # .to: id(user's module) -> its view, in an eager count's thread
+
+
+@contextlib.contextmanager
+def calls_to_view(memo: Dict[int, Any], modules: List[nn.Module]) -> Iterator[None]:
+    """While the body runs, a call of one of the user's ``modules`` made in this thread runs
+    its view instead (``nn.Module.__call__`` is wrapped, as :mod:`flowflops.graph.scopes`
+    wraps ``ProxyModule.__call__``; other threads' calls pass through). A forward that reaches
+    a module through a closure, a ``functools.partial`` or a global (``self.fn = lambda x:
+    self.fc(x)`` in ``__init__``) then still runs the count's module, with its flags and
+    hooks, instead of the user's module uncounted."""
+    with _redirect_lock:
+        if _redirect["count"] == 0:
+            original = nn.Module.__call__
+
+            def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+                to = getattr(_local, "to", None)
+                if to is not None:
+                    self = to.get(id(self), self)
+                return original(self, *args, **kwargs)
+
+            _redirect["original"], _redirect["wrapper"] = original, __call__
+            nn.Module.__call__ = __call__
+        _redirect["count"] += 1
+    previous = getattr(_local, "to", None)
+    _local.to = {id(m): memo[id(m)] for m in modules}
+    try:
+        yield
+    finally:
+        _local.to = previous
+        with _redirect_lock:
+            _redirect["count"] -= 1
+            if _redirect["count"] == 0:
+                if nn.Module.__call__ is _redirect["wrapper"]:  # (not if another patch replaced it)
+                    nn.Module.__call__ = _redirect["original"]
+                _redirect["original"] = _redirect["wrapper"] = None
