@@ -57,7 +57,10 @@ def forward_differs(module: nn.Module, bases: Collection[type]) -> bool:
 
 def shape_of(t: Any) -> Shape:
     """A tensor's shape as a tuple of ints."""
-    return tuple(int(d) for d in t.shape)
+    shape = t.shape
+    if type(shape) is flow.Size:  # a tuple of ints already
+        return tuple(shape)
+    return tuple(int(d) for d in shape)
 
 
 def record(op_type: str, inputs: Sequence[Shape], outputs: Sequence[Shape], **attrs: Any) -> OpRecord:
