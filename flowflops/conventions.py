@@ -31,8 +31,9 @@ FUNCTIONAL_ON_ATTR = "_cf"
 #: (``relu``, ``matmul``...; ``Tensor.<name>`` for a tensor method or operator)
 FUNCTION_ATTR = "_fn"
 #: attribute an eager functional patch puts on a record when the primitive was called straight
-#: from one of OneFlow's Python composites that torch traces as one aten op (``F.linear`` is a
-#: ``matmul`` and an in-place bias add): the composite's name (``"linear"``)
+#: from one of OneFlow's Python composites that torch runs as one aten op (``F.linear`` is a
+#: ``matmul`` and an in-place bias add; ``flow.addmm`` two scalar products, a ``matmul`` and
+#: an add): the composite's name (``"linear"``, ``"addmm"``)
 VIA_ATTR = "_via"
 
 

@@ -11,7 +11,8 @@ torch's trace names that layer (``nn.Linear`` -> ``aten::linear``, ``nn.MaxPool2
 ``aten::max_pool2d``); a functional call's record is named after the function
 (``Tensor.__add__`` -> ``aten::add``, ``F.relu`` -> ``aten::relu``). A record neither names is
 ``oneflow::<op type>``. The primitives OneFlow's ``F.linear`` runs (a ``matmul``, then an
-in-place bias add) are one ``aten::linear``, as torch traces it.
+in-place bias add) are one ``aten::linear``, and those of ``flow.addmm`` (``beta * x``, the
+``matmul``, ``alpha *`` it, the add) one ``aten::addmm``, as torch traces them.
 """
 from __future__ import annotations
 
@@ -107,7 +108,14 @@ class AtenOp:
 
     @property
     def inputs(self) -> List[Tuple[int, ...]]:
-        return list(self.records[0].inputs) if self.records else []
+        """The input shapes as torch's op takes them: ``aten::addmm``'s are ``(x, mat1, mat2)``."""
+        if not self.records:
+            return []
+        if self.name == "aten::addmm" and len(self.records) > 1:
+            products = [r for r in self.records if r.op_type == "matmul"]
+            if products:
+                return [self.records[0].inputs[0], *products[0].inputs]
+        return list(self.records[0].inputs)
 
     @property
     def outputs(self) -> List[Tuple[int, ...]]:
@@ -127,7 +135,7 @@ def _key_and_name(rec: OpRecord) -> Tuple[Optional[tuple], str]:
     if rec.op_type in _OP_ATEN:
         return None, "aten::" + _OP_ATEN[rec.op_type]
     via = rec.attrs.get(VIA_ATTR)
-    if via:  # a primitive of F.linear (its matmul, its bias add): one aten::linear
+    if via:  # a primitive of F.linear (its matmul, its bias add) or flow.addmm: one aten op
         return ("c", rec.module, via, rec.attrs.get(AT)), "aten::" + str(via)
     fn = rec.attrs.get(FUNCTION_ATTR)
     if fn:

@@ -44,6 +44,7 @@ import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import oneflow as flow
+import oneflow.nn.modules.math_ops as _math_ops  # flow.addmm's body: addmm(x, mat1, mat2, alpha, beta)
 
 from ..conventions import FUNCTION_ATTR, VIA_ATTR
 from ..errors import CountError
@@ -108,7 +109,7 @@ def abort_targets() -> List["Target"]:
 
 #: OneFlow's Python composites that torch's trace keeps as one aten op, by their code object:
 #: a primitive called straight from one is marked with its name (:data:`VIA_ATTR`)
-COMPOSITES = {flow.nn.functional.linear.__code__: "linear"}
+COMPOSITES = {flow.nn.functional.linear.__code__: "linear", _math_ops.addmm.__code__: "addmm"}
 
 Record = Callable[[List[OpRecord]], None]
 Target = Tuple[Any, str, Emit]

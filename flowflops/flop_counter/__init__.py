@@ -55,7 +55,14 @@ _BIAS = ("bias_add", "broadcast_add")
 
 
 def _aten_name(rec: OpRecord) -> str:
-    """torch's aten op for a priced record that is not a ``Linear``'s product."""
+    """torch's aten op for a priced record that is not a ``Linear``'s product. OneFlow's
+    ``flow.addmm`` is ``aten.addmm``; ``F.linear``'s product ``aten.mm``, any rank (its bias add
+    makes it ``aten.addmm``)."""
+    via = rec.attrs.get(VIA_ATTR)
+    if via == "addmm":
+        return "aten.addmm"
+    if via == "linear":
+        return "aten.mm"
     if rec.op_type in _CONV:
         return "aten.convolution"
     if rec.op_type == "matmul":
@@ -65,10 +72,20 @@ def _aten_name(rec: OpRecord) -> str:
     return "oneflow." + rec.op_type
 
 
+def _bias_follows(rec: OpRecord, nxt: Optional[OpRecord]) -> bool:
+    """Whether ``nxt`` is the bias add of the ``Linear`` (or ``F.linear``) call whose product
+    is ``rec``."""
+    if nxt is None or nxt.op_type not in _BIAS:
+        return False
+    if base_type_name(rec.attrs.get(MODULE_ATTR)) == "Linear":
+        return nxt.module == rec.module and base_type_name(nxt.attrs.get(MODULE_ATTR)) == "Linear"
+    return nxt.attrs.get(VIA_ATTR) == "linear" and tuple(nxt.inputs[:1]) == tuple(rec.outputs[:1])
+
+
 def _torch_ops(report: Aggregate) -> List[Tuple[str, str, int]]:
     """``(module path, aten op, FLOPs)`` of each op torch's formulas price, from an eager count
-    under ``"torch"`` (MACs x 2). A ``Linear``'s product is ``aten.addmm`` when its bias add
-    follows, else ``aten.mm``; a functional batched product is ``aten.bmm``."""
+    under ``"torch"`` (MACs x 2). A ``Linear``'s or ``F.linear``'s product is ``aten.addmm``
+    when its bias add follows, else ``aten.mm``; a functional batched product is ``aten.bmm``."""
     entries = list(report.entries)
     out: List[Tuple[str, str, int]] = []
     for i, (rec, cost) in enumerate(entries):
@@ -76,12 +93,11 @@ def _torch_ops(report: Aggregate) -> List[Tuple[str, str, int]]:
             continue
         if rec.op_type in _CONV:
             name = "aten.convolution"
-        elif base_type_name(rec.attrs.get(MODULE_ATTR)) == "Linear" or rec.op_type == "fused_matmul_bias":
+        elif rec.op_type == "fused_matmul_bias":
+            name = "aten.addmm"
+        elif base_type_name(rec.attrs.get(MODULE_ATTR)) == "Linear" or rec.attrs.get(VIA_ATTR) == "linear":
             nxt = entries[i + 1][0] if i + 1 < len(entries) else None
-            biased = rec.op_type == "fused_matmul_bias" or (
-                nxt is not None and nxt.module == rec.module and nxt.op_type in _BIAS
-                and base_type_name(nxt.attrs.get(MODULE_ATTR)) == "Linear")
-            name = "aten.addmm" if biased else "aten.mm"
+            name = "aten.addmm" if _bias_follows(rec, nxt) else "aten.mm"
         else:
             name = _aten_name(rec)
         out.append((rec.module, name, 2 * cost.macs))

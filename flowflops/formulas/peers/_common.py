@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, base_type_name
+from ...conventions import FUNCTION_ATTR, INSIDE_ATTR, MODULE_ATTR, VIA_ATTR, base_type_name
 from ...records import Cost, OpRecord
 from .._shapes import in_numel as in_elems  # noqa: F401  (re-exported for the peer rules)
 from .._shapes import out_numel as out_elems  # noqa: F401
@@ -11,7 +11,7 @@ from ..conv import conv, conv_transpose
 from ..matmul import matmul
 
 __all__ = [
-    "peer", "module_of", "module_is", "function_of", "conv_macs", "matmul_macs", "inside", "norm_layer",
+    "peer", "module_of", "module_is", "function_of", "via_of", "conv_macs", "matmul_macs", "inside", "norm_layer",
     "is_affine_term", "CONV_OPS", "MATMUL_OPS", "NORM_MODULES", "GATES", "cell_dims", "recurrent_macs"
 ]
 
@@ -39,6 +39,13 @@ def module_is(rec: OpRecord) -> Optional[str]:
 def function_of(rec: OpRecord) -> Optional[str]:
     """Name of the patched function that emitted ``rec`` (eager count_functional), else None."""
     return rec.attrs.get(FUNCTION_ATTR)
+
+
+def via_of(rec: OpRecord) -> Optional[str]:
+    """The OneFlow composite (``"linear"`` for ``F.linear``, ``"addmm"`` for ``flow.addmm``)
+    whose body called the primitive that emitted ``rec`` (eager count_functional), else None.
+    torch runs each as one aten op, which the peers price as one."""
+    return rec.attrs.get(VIA_ATTR)
 
 
 def conv_macs(rec: OpRecord) -> int:

@@ -23,7 +23,7 @@ from ...records import Cost, OpRecord, numel
 from ...registry import register
 from ..pool import POOLS, UPSAMPLES
 from ._common import (CONV_OPS, GATES, MATMUL_OPS, cell_dims, conv_macs, function_of, in_elems,
-                      inside, is_affine_term, matmul_macs, module_of, norm_layer, out_elems, peer)
+                      inside, is_affine_term, matmul_macs, module_of, norm_layer, out_elems, peer, via_of)
 
 __all__ = [
     "C", "HOOKED", "CALLS_PATCHED", "PATCHED", "conv", "conv_bias", "linear_or_matmul", "add_or_mul", "batch_norm",
@@ -59,10 +59,14 @@ def _twice(rec: OpRecord) -> int:
 
 
 def _hooked_or_functional(rec: OpRecord) -> bool:
-    """Whether ptflops sees this record at all."""
+    """Whether ptflops sees this record at all. Not the primitives of OneFlow's ``F.linear``:
+    torch's is one C function that calls nothing ptflops patches, and F.linear itself is not
+    patched."""
     mod, fn = module_of(rec), function_of(rec)
     if mod is not None:
         return mod in HOOKED
+    if via_of(rec) == "linear":
+        return False
     if fn is not None:
         return fn in PATCHED
     return True
@@ -96,8 +100,15 @@ def linear_or_matmul(rec: OpRecord) -> Cost:
 def add_or_mul(rec: OpRecord) -> Cost:
     """nn.Linear's bias, one per output element (pytorch_ops.py:41-43); torch.add/mul, one per
     element of the broadcast shape (pytorch_ops.py:397-419); a norm layer's affine scale (see
-    ``norm``); nothing for operators and for other ops."""
-    mod, fn = module_of(rec), function_of(rec)
+    ``norm``); nothing for operators and for other ops. Inside OneFlow's ``flow.addmm``
+    (``beta * x + alpha * mat1 @ mat2``) torch.addmm's hook adds ``prod(x.shape)`` when beta
+    is not 0 (pytorch_ops.py:390-394): the add's first operand is ``beta * x``; the scalar
+    products count nothing (a beta of 0 is not seen: its ``x`` is counted too)."""
+    mod, fn, via = module_of(rec), function_of(rec), via_of(rec)
+    if via == "addmm":
+        return peer(numel(rec.inputs[0]) if rec.op_type in ("broadcast_add", "add_n") else 0)
+    if via == "linear":
+        return peer(0)
     if mod == "Linear" or fn in ("add", "mul", "Tensor.add", "Tensor.mul"):
         return peer(out_elems(rec))
     if is_affine_term(rec) and inside(rec) != "LayerNorm":

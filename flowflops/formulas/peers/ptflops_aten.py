@@ -7,7 +7,7 @@ from __future__ import annotations
 from ...records import Cost, OpRecord
 from ...registry import register
 from ._common import (CONV_OPS, GATES, MATMUL_OPS, conv_macs, matmul_macs, module_is, out_elems, peer,
-                      recurrent_macs)
+                      recurrent_macs, via_of)
 
 __all__ = ["C", "conv", "conv_bias", "matmul", "linear_bias", "recurrent"]
 
@@ -33,12 +33,14 @@ def matmul(rec: OpRecord) -> Cost:
     return peer(matmul_macs(rec))
 
 
-@register("broadcast_add", convention=C)
+@register("broadcast_add", "add_n", convention=C)
 def linear_bias(rec: OpRecord) -> Cost:
-    """nn.Linear runs as aten.addmm, whose bias counts one per output element
-    (ptflops/aten_ops.py:51-52); other adds count nothing. Known from the eager module hook
-    only (the ``_module`` mark)."""
-    if module_is(rec) != "Linear":
+    """nn.Linear, F.linear with a bias and flow.addmm run as aten.addmm, whose bias counts one
+    per output element (ptflops/aten_ops.py:51-52); other adds count nothing. Known from the
+    eager module hook (the ``_module`` mark) or functional patch (the ``_via`` mark) only."""
+    if via_of(rec) == "addmm":
+        return peer(out_elems(rec))
+    if module_is(rec) != "Linear" and via_of(rec) != "linear":
         return peer(0)
     x = rec.inputs[0]
     if len(x) > 2 and not rec.attrs.get("contiguous", True):
