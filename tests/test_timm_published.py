@@ -66,3 +66,26 @@ def test_fvcore_rounds_to_timms_published_gmacs(name, mode):
         built = tm.build("timm:" + name)
         report = flowflops.profile(built.model, (1, 3, size, size), mode=mode, convention="fvcore")
     assert round(report.macs / 1e9, 2) == gmacs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_EXTRA, reason="the torch-models extra is not installed: `make torch-models`")
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_convnext_nano_ols_changed_its_stem(mode):
+    # timm 0.6.12's convnext_nano_ols is not the model timm benchmarked (pytorch-image-models
+    # c865028c): its stem was one Conv2d(3, 80, 9, stride 4, padding 4) and is now
+    # Conv2d(3, 80, 3, stride 2) + Conv2d(80, 80, 3, stride 2). At 224, fvcore's conv MACs:
+    # then 56 x 56 x 80 x 3 x 81 = 60,963,840; now 112 x 112 x 80 x 27 + 56 x 56 x 80 x 720 =
+    # 27,095,040 + 180,633,600 = 207,728,640; 146,764,800 more. The rest is unchanged, so the
+    # count less that difference rounds to the published 2.5.
+    from flowflops import torch_models as tm
+
+    size, gmacs = _published()["convnext_nano_ols"]
+    then, now = 56 * 56 * 80 * 3 * 81, 112 * 112 * 80 * 27 + 56 * 56 * 80 * 720
+    with tm.mocked_torch():
+        built = tm.build("timm:convnext_nano_ols")
+        stem = [m for m in built.model.stem if m.__class__.__name__ == "Conv2d"]
+        assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in stem] == [
+            (3, 80, (3, 3), (2, 2)), (80, 80, (3, 3), (2, 2))]
+        report = flowflops.profile(built.model, (1, 3, size, size), mode=mode, convention="fvcore")
+    assert round((report.macs - (now - then)) / 1e9, 2) == gmacs == 2.5
