@@ -206,3 +206,26 @@ def test_functional_batch_norm_drops_a_lone_weight():
     plain = F.batch_norm(x, None, None, training=True)
     weighted = F.batch_norm(x, None, None, weight=flow.full((8,), 2.0), training=True)
     assert flow.allclose(weighted, plain)
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+@pytest.mark.parametrize("padding", [4, "same"])
+def test_fvcore_conv_with_string_padding_counts_nothing(mode, padding):
+    # depthwise Conv2d(8, 8, 9, groups=8) on (1, 8, 16, 16): 8 x 9 x 9 weights x 16 x 16 outputs
+    # = 165,888 multiply-adds. With padding="same" torch traces aten::_convolution_mode, which
+    # fvcore has no handle for: 0, listed unsupported. Real fvcore 0.1.5.post20221221 with torch
+    # 2.14.1 (2026-12-07): padding=4 -> 165888, padding="same" -> 0 and
+    # {'aten::_convolution_mode': 1}. (timm's ConvMixer: its published infer_gmacs leave out the
+    # depthwise convolutions, written with padding="same".) The default convention counts both.
+    m = nn.Conv2d(8, 8, 9, groups=8, padding=padding)
+    want = 165888 if padding == 4 else 0
+    assert profile(m, (1, 8, 16, 16), mode=mode, convention="fvcore").macs == want
+    assert profile(m, (1, 8, 16, 16), mode=mode).macs == 165888 + 8 * 256  # + the bias, 8 x 16 x 16
+
+
+def test_fvcore_analysis_lists_convolution_mode_unsupported():
+    from flowflops.fvcore import FlopCountAnalysis
+
+    fca = FlopCountAnalysis(nn.Conv2d(8, 8, 9, groups=8, padding="same"), flow.ones(1, 8, 16, 16))
+    assert fca.total() == 0
+    assert dict(fca.unsupported_ops()) == {"aten::_convolution_mode": 1}

@@ -128,12 +128,15 @@ def _key_and_name(rec: OpRecord) -> Tuple[Optional[tuple], str]:
     module = rec.attrs.get(MODULE_ATTR)
     if module is not None:  # made by a layer's hook: the layer's aten op
         name = _LAYER_ATEN.get(base_type_name(module) or "") or _OP_ATEN.get(rec.op_type)
+        if name == "_convolution" and rec.attrs.get("string_padding"):
+            name = "_convolution_mode"  # padding="same"/"valid": no fvcore handle
         return ("m", rec.module, module), ("aten::" + name) if name else f"oneflow::{rec.op_type}"
     inside = base_type_name(rec.attrs.get(INSIDE_ATTR))
     if inside in _NORMS:  # the ops OneFlow's Python norm layer runs: one aten norm op
         return ("n", rec.module, inside), "aten::" + _LAYER_ATEN[str(inside)]
     if rec.op_type in _OP_ATEN:
-        return None, "aten::" + _OP_ATEN[rec.op_type]
+        mode = "_mode" if _OP_ATEN[rec.op_type] == "_convolution" and rec.attrs.get("string_padding") else ""
+        return None, "aten::" + _OP_ATEN[rec.op_type] + mode
     via = rec.attrs.get(VIA_ATTR)
     if via:  # a primitive of F.linear (its matmul, its bias add) or flow.addmm: one aten op
         return ("c", rec.module, via, rec.attrs.get(AT)), "aten::" + str(via)

@@ -94,7 +94,10 @@ def first_tensor(out: Any) -> Any:
 
 def _conv_records(op_type: str, m: nn.Module, args: tuple, out: Any) -> List[OpRecord]:
     x, y = shape_of(args[0]), shape_of(out)
-    recs = [record(op_type, [x, shape_of(m.weight)], [y], groups=m.groups, _params=(1,))]
+    # padding="same"/"valid": torch traces it as aten::_convolution_mode (fvcore reads that).
+    # OneFlow 0.9's layers keep such a padding as the list get_padding() makes, a number as a tuple
+    mode = {"string_padding": True} if isinstance(getattr(m, "padding", None), (str, list)) else {}
+    recs = [record(op_type, [x, shape_of(m.weight)], [y], groups=m.groups, _params=(1,), **mode)]
     if m.bias is not None:
         recs.append(record("bias_add", [y, shape_of(m.bias)], [y], _params=(1,)))
     return recs

@@ -31,6 +31,7 @@ __all__ = ["PEERS", "mark_graph_records", "graph_caveats"]
 
 PEERS = ("ptflops", "ptflops-aten", "fvcore", "thop", "torch")
 _RECURRENT = tuple(getattr(nn, n) for n in ("RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"))
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _OPERATOR_LIKE = {"broadcast_add", "broadcast_mul", "add_n", "scalar_add", "scalar_mul",
                   "matmul", "batch_matmul", "broadcast_matmul"}
 
@@ -61,6 +62,10 @@ def mark_graph_records(model: Any, records: List[OpRecord], count_functional: bo
     if not isinstance(model, nn.Module):
         return records
     types = {path: peer_type_name(type(m)) for path, m in model.named_modules()}
+    # convolution layers with padding="same"/"valid" (torch traces them as aten::_convolution_mode;
+    # OneFlow 0.9 keeps such a padding as the list get_padding() makes, a number as a tuple)
+    string_padding = {path for path, m in model.named_modules()
+                      if isinstance(m, _CONVS) and isinstance(getattr(m, "padding", None), (str, list))}
     producers: Dict[str, str] = {}
     for r in records:
         for t in r.attrs.get("_out_tensors") or ():
@@ -75,6 +80,8 @@ def mark_graph_records(model: Any, records: List[OpRecord], count_functional: bo
                 extra[FUNCTIONAL_ON_ATTR] = True
             if name == "Linear" and r.op_type == "broadcast_add" and _linear_on_transposed(records, i, producers):
                 extra["contiguous"] = False
+            if r.module in string_padding and r.op_type in ("conv1d", "conv2d", "conv3d"):
+                extra["string_padding"] = True
         else:
             # the function a user would have called (``max_pool_2d`` -> ``max_pool2d``)
             extra = {INSIDE_ATTR: name or "~Module", FUNCTION_ATTR: re.sub(r"_pool_(\d)d$", r"_pool\1d", r.op_type)}

@@ -23,7 +23,12 @@ C = "fvcore"
 @register(*CONV_OPS, convention=C)
 def conv(rec: OpRecord) -> Cost:
     """conv_flop_count: batch x prod(weight) x prod(output spatial) (input spatial when
-    transposed), bias ignored (fvcore/nn/jit_handles.py:127-151)."""
+    transposed), bias ignored (fvcore/nn/jit_handles.py:127-151). A convolution with
+    ``padding="same"`` / ``"valid"`` (``string_padding``) counts 0: torch traces it as
+    ``aten::_convolution_mode``, which fvcore has no handle for (it lists it unsupported;
+    fvcore 0.1.5.post20221221 with torch 2.14.1, and timm's published ConvMixer figures)."""
+    if rec.attrs.get("string_padding"):
+        return peer(0)
     return peer(conv_macs(rec))
 
 
