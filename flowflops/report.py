@@ -56,6 +56,7 @@ class Aggregate:
         self.attention = "dense"
         self.upper_bounds: Dict[str, Cost] = {}
         self._traffic: Optional[List[Traffic]] = None
+        self._sums: Dict[str, Tuple[Tuple[int, int, int, int], Dict[str, Any]]] = {}
 
     # -- totals -------------------------------------------------------------------------
     @property
@@ -104,9 +105,24 @@ class Aggregate:
         return 1.0 - self.unpriced_params / self.params if self.params else 1.0
 
     # -- views --------------------------------------------------------------------------
+    def _cached(self, name: str, make: Any) -> Dict[str, Any]:
+        """A copy of the per-module sums ``make()`` gives, made once while ``entries`` and
+        ``modules`` are the same lists of the same lengths: views of a large report ask for
+        them several times (the page: explanations, repeated blocks, table), and each time
+        made 100,000 new objects for the garbage collector to walk."""
+        key = (id(self.entries), len(self.entries), id(self.modules), len(self.modules))
+        sums = self.__dict__.setdefault("_sums", {})  # (a copy made without __init__ has none)
+        got = sums.get(name)
+        if got is None or got[0] != key:
+            got = sums[name] = (key, make())
+        return dict(got[1])
+
     def by_module(self) -> Dict[str, Cost]:
         """Module path -> cost of the module and everything inside it (paths as in
         ``named_modules()``, ``""`` the whole model). Every module of the tree is listed."""
+        return self._cached("macs", self._by_module)
+
+    def _by_module(self) -> Dict[str, Cost]:
         sums = _roll_up(self.modules, ((rec.module, (c.macs, c.flops)) for rec, c in self.entries if c is not None), 2)
         if sums is None:  # not all integers: summed in the records' order, as before
             out: Dict[str, Cost] = {p: ZERO for p in self.modules}
@@ -116,7 +132,7 @@ class Aggregate:
                 for p in ancestors(rec.module):
                     out[p] = out.get(p, ZERO) + c
             return out
-        return {p: Cost(*v) if v[0] or v[1] else ZERO for p, v in sums.items()}
+        return _shared(sums, Cost, ZERO)
 
     def by_operator(self) -> Dict[str, Cost]:
         """Op type -> total cost of its calls, most expensive first."""
@@ -154,6 +170,9 @@ class Aggregate:
 
     def by_module_bytes(self) -> Dict[str, Traffic]:
         """Module path -> bytes of the module and everything inside it (like :meth:`by_module`)."""
+        return self._cached("bytes", self._by_module_bytes)
+
+    def _by_module_bytes(self) -> Dict[str, Traffic]:
         sums = _roll_up(self.modules, ((rec.module, (t.param_read, t.act_read, t.written))
                                        for (rec, _), t in zip(self.entries, self.record_traffic())), 3)
         if sums is None:
@@ -162,7 +181,7 @@ class Aggregate:
                 for p in ancestors(rec.module):
                     out[p] = out.get(p, NO_TRAFFIC) + t
             return out
-        return {p: Traffic(*v) if any(v) else NO_TRAFFIC for p, v in sums.items()}
+        return _shared(sums, Traffic, NO_TRAFFIC)
 
     def by_operator_bytes(self) -> Dict[str, Traffic]:
         """Op type -> bytes of its calls, most bytes first."""
@@ -250,21 +269,40 @@ def backward_forward_ratio(report: Aggregate, *, flops: bool = False) -> float:
     return float(getattr(phases["backward"], key) / forward)
 
 
+def _shared(sums: Dict[str, Tuple[int, ...]], make: Any, zero: Any) -> Dict[str, Any]:
+    """Path -> ``make(*numbers)``, one object per distinct tuple of numbers (the objects are
+    frozen): the identical blocks of a large model share theirs instead of each making one
+    more object for the garbage collector to walk."""
+    made: Dict[Tuple[int, ...], Any] = {}
+    out: Dict[str, Any] = {}
+    for p, v in sums.items():
+        got = made.get(v)
+        if got is None:
+            got = made[v] = make(*v) if any(v) else zero
+        out[p] = got
+    return out
+
+
 def _roll_up(modules: Iterable[str], items: Iterable[Tuple[str, Tuple[Any, ...]]],
-             width: int) -> Optional[Dict[str, List[int]]]:
+             width: int) -> Optional[Dict[str, Tuple[int, ...]]]:
     """Module path -> the sums of the ``items`` (``(module path, numbers)``) of the module and
     every module inside it, in one pass over the items and one over the paths (not a walk of
     every ancestor per item): the paths of ``modules`` first, then the others the items name
     and their ancestors, in the order a walk of each item's ancestors would add them.
-    ``None`` when a number is not an integer (a float sum depends on its order)."""
+    ``None`` when a number is not an integer (a float sum depends on its order).
+
+    The sums are tuples, not lists: a tuple of numbers is dropped from the cyclic garbage
+    collector's watch at its next pass, so 100,000 of them do not make it walk every object of
+    the process again and again (lists did: a 100,000-module view spent seconds in it)."""
     add = operator.add
-    own: Dict[str, List[Any]] = {}
+    own: Dict[str, Tuple[Any, ...]] = {}
     for path, vals in items:
         acc = own.get(path)
-        own[path] = list(vals) if acc is None else list(map(add, acc, vals))
+        own[path] = tuple(vals) if acc is None else tuple(map(add, acc, vals))
     if any(type(v) is not int for acc in own.values() for v in acc):
         return None
-    out: Dict[str, List[int]] = {p: [0] * width for p in modules}
+    zero = (0,) * width
+    out: Dict[str, Tuple[int, ...]] = dict.fromkeys(modules, zero)
     # a tree that holds every module's parent (as named_modules gives) holds every ancestor
     closed = all(p.rpartition(".")[0] in out for p in out if p)
     for path in own:
@@ -272,13 +310,13 @@ def _roll_up(modules: Iterable[str], items: Iterable[Tuple[str, Tuple[Any, ...]]
             continue
         for p in ancestors(path):
             if p not in out:
-                out[p] = [0] * width
+                out[p] = zero
     for path, sums in own.items():
-        out[path] = list(map(add, out[path], sums))
+        out[path] = tuple(map(add, out[path], sums))
     # children into parents, deepest first: each path's sum then holds its whole subtree
     for path in sorted((p for p in out if p), key=lambda p: -p.count(".")):
         total = out[path]
         if any(total):
             parent = path.rpartition(".")[0]
-            out[parent] = list(map(add, out[parent], total))
+            out[parent] = tuple(map(add, out[parent], total))
     return out

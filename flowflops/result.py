@@ -29,7 +29,6 @@ from .analysis.hardware import Device
 from .errors import ReportFileError
 from .records import Cost, ModuleInfo, OpRecord
 from .render import diff as diff_render
-from .render.bulk import bulk
 from .render.agreement import agreement_text
 from .render import export
 from .render.explain import explanation_text
@@ -282,7 +281,6 @@ class Report(Aggregate):
     def to_latex(self, depth: int = 2) -> str:
         return export.to_latex(self, depth)
 
-    @bulk
     def to_html(self, title: Optional[str] = None, roofline: Optional[Roofline] = None) -> str:
         """One self-contained interactive HTML page: treemap, sortable and searchable tables,
         no network (see :mod:`flowflops.render.html`)."""

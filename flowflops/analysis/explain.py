@@ -183,8 +183,8 @@ Grouped = Dict[str, List[Tuple[OpRecord, Optional[Cost]]]]
 def _grouped(report: Aggregate) -> Grouped:
     """Module path -> its op records and costs, in the report's order."""
     out: Grouped = OrderedDict()
-    for rec, cost in report.entries:
-        out.setdefault(rec.module, []).append((rec, cost))
+    for entry in report.entries:  # the report's own (record, cost) pairs, not new ones
+        out.setdefault(entry[0].module, []).append(entry)
     return out
 
 

@@ -8,7 +8,6 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 
 from ..analysis.diff import Comparison, Numbers, ReportDiff, Row
 from .units import flops_to_string, params_to_string, real_flops_to_string
-from .bulk import bulk
 
 __all__ = [
     "COMPARE_FORMATS", "mismatch_message", "MODULE_HEAD", "OP_HEAD", "diff_text", "diff_markdown", "diff_latex",
@@ -86,7 +85,6 @@ def _head(result: ReportDiff) -> List[str]:
     return lines
 
 
-@bulk
 def diff_text(result: ReportDiff, depth: Optional[int] = None, everything: bool = False) -> str:
     """The diff as plain-text tables: totals, the modules that differ, the op types that differ."""
     from prettytable import PrettyTable
@@ -115,7 +113,6 @@ def _md(cells: Sequence[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-@bulk
 def diff_markdown(result: ReportDiff, depth: Optional[int] = None, everything: bool = False) -> str:
     """The diff as Markdown tables."""
     out = [f"- {line}" if not line.startswith("WARNING") else f"> **{line}**" for line in _head(result)]
@@ -140,7 +137,6 @@ def _tabular(head: Sequence[str], rows: List[List[str]], left: int) -> List[str]
     return lines + [r"\hline", r"\end{tabular}"]
 
 
-@bulk
 def diff_latex(result: ReportDiff, depth: Optional[int] = None, everything: bool = False) -> str:
     """The diff as LaTeX ``tabular``s (comment lines name A and B)."""
     out = [f"% {line}" for line in _head(result)]
@@ -189,7 +185,6 @@ def _page(title: str, body: str) -> str:
             f"</head>\n<body>\n<div id=\"ff-app\">\n{body}\n</div>\n</body>\n</html>\n")
 
 
-@bulk
 def diff_html(result: ReportDiff, depth: Optional[int] = None, everything: bool = False) -> str:
     """The diff as one self-contained HTML page (no scripts, no network)."""
     esc = html.escape

@@ -16,7 +16,6 @@ from ..records import NO_TRAFFIC, ZERO, Cost
 from ..report import Aggregate
 from ..report import backward_forward_ratio, top_modules
 from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
-from .bulk import bulk
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.memory import Fit, Memory
@@ -41,7 +40,6 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join([lines[0]] + [" " * spaces + ln for ln in lines[1:]])
 
 
-@bulk
 def module_tree_text(
     report: Aggregate, units: Optional[str] = None, precision: int = 2, param_units: Optional[str] = None,
     groups: Optional[Dict[str, List[List[str]]]] = None,
@@ -203,7 +201,6 @@ def module_rows(report: Aggregate, depth: int = 3, fold: bool = True) -> List[Ro
     return rows
 
 
-@bulk
 def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None, precision: int = 2,
                  rows: Optional[List[Row]] = None) -> str:
     """The module tree to ``depth`` as a prettytable: module, type, params, % params, MACs,
@@ -233,7 +230,6 @@ def module_table(report: Aggregate, depth: int = 3, units: Optional[str] = None,
     return grid(fields, table, {"module": "l", "type": "l"}, default="r") + _unsupported_note(report)
 
 
-@bulk
 def operator_table(report: Aggregate, units: Optional[str] = None, precision: int = 2) -> str:
     """Per op type: calls, MACs, % MACs, FLOPs; unsupported ops listed under it."""
     from .grid import grid
@@ -272,7 +268,6 @@ CSV_FIELDS = ["module", "type", "depth", "params", "trainable_params", "macs", "
               "bytes_written", "output_shape"]
 
 
-@bulk
 def to_csv(report: Aggregate, depth: int = 1_000) -> str:
     """One row per module (every module of the tree by default, unfolded), integer counts."""
     buf = io.StringIO()
@@ -288,7 +283,6 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
-@bulk
 def to_markdown(report: Aggregate, depth: int = 2) -> str:
     """A Markdown table of the module tree to ``depth`` (integer counts and ptflops strings)."""
     lines = ["| module | type | params | MACs | FLOPs | bytes |", "|---|---|---:|---:|---:|---:|"]
@@ -363,7 +357,6 @@ def _tex(s: str) -> str:
     return s
 
 
-@bulk
 def to_latex(report: Aggregate, depth: int = 2) -> str:
     """A LaTeX ``tabular`` of the module tree to ``depth``, for a paper's appendix."""
     lines = [r"\begin{tabular}{llrrrr}", r"\hline", r"Module & Type & Params & MACs & FLOPs & Bytes \\", r"\hline"]
@@ -392,7 +385,6 @@ _SKIP = object()
 _PLAIN = frozenset({int, str, float, bool, type(None)})
 
 
-@bulk
 def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     import oneflow
@@ -455,7 +447,6 @@ def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
                      "bytes_received": received.get(r, 0)} for r, c in cost_by_rank(report).items()}
 
 
-@bulk
 def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
     from .json_text import dumps
 

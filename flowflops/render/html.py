@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..records import PHASE, ZERO, Cost, OpRecord, ancestors
-from .bulk import bulk
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Aggregate
@@ -37,7 +36,7 @@ def _asset(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
-def record_metrics(report: "Aggregate", roofline: Any = None) -> Tuple[List[str], List[List[float]]]:
+def record_metrics(report: "Aggregate", roofline: Any = None) -> Tuple[List[str], List[Tuple[float, ...]]]:
     """``(names, rows)``: the per-record numbers the page can size by, one row per entry of
     ``report.entries``: ``macs`` and ``flops`` (0 for an op without formula), ``bytes`` (read plus
     written, :meth:`Report.record_traffic`) and, given a roofline, ``time`` (its predicted
@@ -50,7 +49,9 @@ def record_metrics(report: "Aggregate", roofline: Any = None) -> Tuple[List[str]
     if roofline is not None and len(roofline.ops) == len(report.entries):
         names.append("time")
         columns.append([o.time for o in roofline.ops])
-    return names, [list(r) for r in zip(*columns)] if report.entries else []
+    # tuples, not lists: the collector stops watching a tuple of numbers at its next pass, so
+    # a 100,000-module report's rows do not make it walk the whole process again and again
+    return names, list(zip(*columns)) if report.entries else []
 
 
 def _views(report: "Aggregate") -> List[Tuple[str, Pick, bool]]:
@@ -81,25 +82,25 @@ def _rank_pick(per_record: List[Dict[int, Cost]], rank: int) -> Pick:
     return pick
 
 
-def _view_values(report: "Aggregate", index: Dict[str, int], names: List[str], rows: List[List[float]],
+def _view_values(report: "Aggregate", index: Dict[str, int], names: List[str], rows: List[Tuple[float, ...]],
                  pick: Pick, whole: bool) -> Tuple[Dict[str, List[Any]], List[List[Any]]]:
     """Per module (inclusive of its submodules) and per op type: each metric summed over the
     records that ``pick`` keeps (only MACs and FLOPs unless the view is ``whole``)."""
     names = names if whole else names[:2]
-    around: Dict[str, List[int]] = {}  # module path -> its row and the rows of its ancestors
+    around: Dict[str, Tuple[int, ...]] = {}  # module path -> its row and the rows of its ancestors
     per_module: Dict[str, List[Any]] = {m: [0] * len(index) for m in names}
     per_op: Dict[str, List[Any]] = {}
     for i, ((rec, c), row) in enumerate(zip(report.entries, rows)):
         got = pick(i, rec, c if c is not None else ZERO)
         if got is None:
             continue
-        vals = [got.macs, got.flops] + row[2:len(names)]
+        vals = (got.macs, got.flops, *row[2:len(names)])
         op = per_op.setdefault(rec.op_type, [rec.op_type, 0] + [0] * len(names))
         op[1] += 1
         for k, v in enumerate(vals):
             op[2 + k] += v
         if rec.module not in around:
-            around[rec.module] = [index[p] for p in ancestors(rec.module) if p in index]
+            around[rec.module] = tuple(index[p] for p in ancestors(rec.module) if p in index)
         for m, v in zip(names, vals):
             col = per_module[m]
             for at in around[rec.module]:
@@ -108,7 +109,7 @@ def _view_values(report: "Aggregate", index: Dict[str, int], names: List[str], r
 
 
 def _shape(shapes: Iterable[Iterable[int]]) -> str:
-    return "; ".join("x".join(str(d) for d in s) or "scalar" for s in shapes)
+    return "; ".join(["x".join(map(str, s)) or "scalar" for s in shapes])
 
 
 def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = None,
@@ -147,9 +148,20 @@ def page_data(report: "Aggregate", title: Optional[str] = None, roofline: Any = 
     ops = sorted({rec.op_type for rec, _ in report.entries})
     op_index = {o: i for i, o in enumerate(ops)}
     phase_of = {ph: i for i, ph in enumerate(PHASES)}
-    records = [[op_index[rec.op_type], index.get(rec.module, 0), _shape(rec.inputs), _shape(rec.outputs),
+    texts: Dict[Any, str] = {}  # shapes -> their text, made once per distinct shapes
+
+    def shape(shapes: Any) -> str:
+        try:
+            got = texts.get(shapes)
+        except TypeError:  # (not hashable)
+            return _shape(shapes)
+        if got is None:
+            got = texts[shapes] = _shape(shapes)
+        return got
+
+    records = [(op_index[rec.op_type], index.get(rec.module, 0), shape(rec.inputs), shape(rec.outputs),
                 None if c is None else c.macs, None if c is None else c.flops,
-                phase_of.get(rec.attrs.get(PHASE, "forward"), 0)]
+                phase_of.get(rec.attrs.get(PHASE, "forward"), 0))  # (a JSON array, as a list)
                for rec, c in report.entries]
     root_type = infos[0].type_name if infos and infos[0] else "model"
     priced = sum(1 for _, c in report.entries if c is not None)
@@ -199,7 +211,6 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-@bulk
 def to_html(report: "Aggregate", title: Optional[str] = None, roofline: Any = None,
             extras: Optional[Dict[str, Any]] = None) -> str:
     """The full interactive page, one self-contained file (no network needed to open it). With
