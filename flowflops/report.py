@@ -56,7 +56,7 @@ class Aggregate:
         self.attention = "dense"
         self.upper_bounds: Dict[str, Cost] = {}
         self._traffic: Optional[List[Traffic]] = None
-        self._sums: Dict[str, Tuple[Tuple[int, int, int, int], Dict[str, Any]]] = {}
+        self._sums: Dict[str, Tuple[Any, int, Any, int, Dict[str, Any]]] = {}
 
     # -- totals -------------------------------------------------------------------------
     @property
@@ -109,13 +109,17 @@ class Aggregate:
         """A copy of the per-module sums ``make()`` gives, made once while ``entries`` and
         ``modules`` are the same lists of the same lengths: views of a large report ask for
         them several times (the page: explanations, repeated blocks, table), and each time
-        made 100,000 new objects for the garbage collector to walk."""
-        key = (id(self.entries), len(self.entries), id(self.modules), len(self.modules))
+        made 100,000 new objects for the garbage collector to walk. (A record or module replaced
+        in place, the list keeping its length, is not seen: give the report new lists.)"""
+        entries, modules = self.entries, self.modules
         sums = self.__dict__.setdefault("_sums", {})  # (a copy made without __init__ has none)
         got = sums.get(name)
-        if got is None or got[0] != key:
-            got = sums[name] = (key, make())
-        return dict(got[1])
+        # the lists themselves are kept with the sums: compared by identity, never a new
+        # list that took a freed one's address
+        if got is None or got[0] is not entries or got[1] != len(entries) or got[2] is not modules \
+                or got[3] != len(modules):
+            got = sums[name] = (entries, len(entries), modules, len(modules), make())
+        return dict(got[4])
 
     def by_module(self) -> Dict[str, Cost]:
         """Module path -> cost of the module and everything inside it (paths as in

@@ -73,3 +73,16 @@ def test_a_view_keeps_what_another_thread_sets_meanwhile(report, collector, view
         t.join(30)
     assert flipped.is_set()  # the view met the thread
     assert gc.isenabled() is (not on)  # what that thread set, kept
+
+
+def test_the_sums_views_share_follow_new_entries():
+    """The per-module sums are made once per report for its views; a report given new lists
+    gets new sums. Linear(4, 3) then ReLU on (2, 4): matmul 2*3*4 = 24, bias 2*3 = 6, ReLU 6."""
+    rep = flowflops.profile(nn.Sequential(nn.Linear(4, 3), nn.ReLU()), (2, 4))
+    assert rep.by_module()[""].macs == 24 + 6 + 6
+    assert rep.by_module()["1"].macs == 6
+    rep.by_module()["1"] = None  # a caller changing its copy changes nothing
+    assert rep.by_module()["1"].macs == 6
+    rep.entries = [e for e in rep.entries if e[0].module == "0"]
+    assert rep.by_module()[""].macs == 24 + 6
+    assert rep.by_module()["1"].macs == 0
