@@ -41,9 +41,10 @@ class Net(nn.Module):
         return self.fc(x)
 
 
-def count_while(act, model, **kwargs):
-    """Count ``model`` in this thread; mid-forward, ``act()`` runs in another thread. Returns
-    the report (or the CountError) and what ``act`` returned (or raised)."""
+def count_while(act, model, count=None, **kwargs):
+    """Count ``model`` in this thread (``count()``, by default ``flowflops.profile``); at its
+    first forward, ``act()`` runs in another thread. Returns the report (or the CountError)
+    and what ``act`` returned (or raised)."""
     _go.clear()
     _done.clear()
     seen = {}
@@ -60,7 +61,7 @@ def count_while(act, model, **kwargs):
     t.start()
     MEET["thread"] = threading.get_ident()
     try:
-        result = flowflops.profile(model, (2, 4), **kwargs)
+        result = count() if count is not None else flowflops.profile(model, (2, 4), **kwargs)
     except CountError as err:
         result = err
     finally:
@@ -317,3 +318,17 @@ def test_a_module_reached_through_a_closure_is_counted_as_the_counts():
     assert nn.Module.__call__ is call
     assert model.training and model.bn.training  # the user's
     assert np.array_equal(model.bn.running_mean.numpy(), np.zeros(3))  # eval: not written
+
+
+def test_another_thread_mid_measure_sees_the_users_modules_as_they_are():
+    """``flowflops.measure`` times the forward on a view too (its eval flags and per-module
+    timing hooks are the view's)."""
+    model = Deep()
+    model.train()
+    before = user_state(model)
+    report = flowflops.profile(model, (2, 4))
+    got, seen = count_while(lambda: user_state(model), model,
+                            count=lambda: flowflops.measure(model, (2, 4), report=report, warmup=1, repeats=2))
+    assert seen["value"] == before
+    assert user_state(model) == before
+    assert set(got.module_times) >= {"", "seq", "seq.0", "seq.4"}  # the view's modules, by path

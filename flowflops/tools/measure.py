@@ -193,7 +193,7 @@ def measure(
     The model's training flags and grad mode are as before afterwards.
     """
     from ..api import profile
-    from ..runtime.guard import counting_state
+    from ..runtime.guard import counting_state, counting_view
     from ..runtime.inputs import call_inputs
 
     if mode not in ("eager", "train"):
@@ -215,17 +215,20 @@ def measure(
                              backend_specific_config={"count_functional": True})
     args, kwargs = call_inputs(model, input_res, input_constructor)
 
-    target = model
-    if mode == "train":
+    times: List[float] = []
+    module_times: Dict[str, float] = {}
+    if mode == "train":  # training steps update the weights: they run on measure's own copy
         target = copy.deepcopy(model)
         optimizer = flow.optim.SGD([p for p in target.parameters() if p.requires_grad], lr=1e-3)
         run = lambda: _train_step(target, args, kwargs, loss_fn, optimizer)  # noqa: E731
-    else:
-        run = lambda: target(*args, **kwargs)  # noqa: E731
-
-    times: List[float] = []
-    module_times: Dict[str, float] = {}
-    with counting_state(target, training=(mode == "train")):
+        guard: Any = counting_state(target, training=True)
+    else:  # the forwards run on a view of the model (its eval flags and timing hooks the
+        # view's own, never set on the user's modules), as an eager count's forward does
+        guard = counting_view(model, training=False, run=True)
+    with guard as got:
+        if mode != "train":
+            target = got[0]
+            run = lambda: target(*args, **kwargs)  # noqa: E731
         for _ in range(warmup):
             run()
         for _ in range(repeats):
