@@ -81,6 +81,10 @@ def _map(value: Any, memo: Dict[int, Any], depth: int) -> Any:
     return value
 
 
+#: attribute values that hold nothing to map (most of a module's ``__dict__``: flags, sizes, names)
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def _shadow(p: nn.Parameter) -> nn.Parameter:
     return nn.Parameter(p.detach(), requires_grad=p.requires_grad)
 
@@ -101,7 +105,7 @@ def model_view(model: nn.Module, new_params: bool = False) -> Tuple[nn.Module, D
                     memo[id(p)] = _shadow(p)
     for m in modules:
         view = memo[id(m)]
-        items = [(k, _map(v, memo, 2)) for k, v in list(m.__dict__.items())]
+        items = [(k, v if type(v) in _ATOMS else _map(v, memo, 2)) for k, v in list(m.__dict__.items())]
         object.__getattribute__(view, "__dict__").update(items)
     return memo[id(model)], memo
 
