@@ -90,12 +90,16 @@ def job_records(job: Any) -> List[OpRecord]:
         else:
             op_types[op.name] = op.WhichOneof("op_type")
 
+    shape_of: Dict[str, tuple] = {}  # blob name -> its shape (each read from the job once)
+
+    def shape(lbn: str) -> tuple:
+        got = shape_of.get(lbn)
+        if got is None:
+            got = shape_of[lbn] = tuple(int(d) for d in descs[lbn].shape.dim)
+        return got
+
     def shapes(arg_map: Any, order: Any) -> tuple:
-        out = []
-        for bn in order:
-            for lbn in arg_map[bn].s:
-                out.append(tuple(int(d) for d in descs[lbn].shape.dim))
-        return tuple(out)
+        return tuple(shape(lbn) for bn in order for lbn in arg_map[bn].s)
 
     def tensors(arg_map: Any, order: Any) -> tuple:
         return tuple(lbn for bn in order for lbn in arg_map[bn].s)
@@ -125,15 +129,15 @@ def job_records(job: Any) -> List[OpRecord]:
                 channels = (int(x[axis]),) if len(x) > axis else None
                 attrs["gamma_given"] = channels is not None and channels in dead.get(scopes[op.name], ())
         attrs.update(parallel.user_op_attrs(op))
-        attrs.update(tensor_attrs(tensors(u.input, u.input_order), tensors(u.output, u.output_order),
-                                  op_types, parallel))
+        ins, outs = tensors(u.input, u.input_order), tensors(u.output, u.output_order)
+        attrs.update(tensor_attrs(ins, outs, op_types, parallel))
         if op.loc:  # OneFlow's own record of the Python lines that made the op
             attrs[AT] = op.loc
         module = paths[op.name]
         records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(
-            u.op_type_name, module,
-            shapes(u.input, u.input_order), shapes(u.output, u.output_order), attrs, op.name,
+            u.op_type_name, module, tuple(shape(lbn) for lbn in ins), tuple(shape(lbn) for lbn in outs), attrs,
+            op.name,
         ))
     for op in job.net.op:
         if op.HasField("output_conf"):

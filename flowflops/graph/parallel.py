@@ -67,6 +67,7 @@ class JobParallel:
         self.job = job
         self.sigs = job.job_parallel_view_conf.op_name2nd_sbp_signature_conf
         self.descs = job.helper.lbn2logical_blob_desc
+        self._itemsizes: Dict[str, int] = {}  # blob name -> bytes per element (read once)
         self.placements: Dict[str, Dict[str, Any]] = {}
         for group in job.placement.placement_group:
             conf = group.parallel_conf
@@ -118,10 +119,14 @@ class JobParallel:
         """Bytes per element of a tensor of the job (4 when its dtype is unknown)."""
         import oneflow as flow
 
-        try:
-            return int(flow.dtype.get(int(self.descs[lbn].data_type)).bytes)
-        except Exception:
-            return 4
+        size = self._itemsizes.get(lbn)
+        if size is None:
+            try:
+                size = int(flow.dtype.get(int(self.descs[lbn].data_type)).bytes)
+            except Exception:
+                size = 4
+            self._itemsizes[lbn] = size
+        return size
 
     def user_op_attrs(self, op: Any) -> Dict[str, Any]:
         """``_in_sbp``, ``_out_sbp`` and ``_placement`` of a user op (those it has), plus
