@@ -13,6 +13,7 @@ from flowflops.eager import functional
 from flowflops.runtime import guard, interrupts, view
 
 _MODULE_CALL = nn.Module.__call__  # OneFlow's own, as this module is imported
+_GRAPH_COMPILE = flow.nn.Graph.__dict__["_compile"]  # likewise (a count's compile wraps it meanwhile)
 
 __all__ = ["default_sigint", "first_tensor_alone", "started_alone", "assert_process_clean"]
 
@@ -52,9 +53,11 @@ def started_alone(fn):
 
 def assert_process_clean():
     """Nothing global is left from a count: SIGINT handler, functional patches, module claims,
-    the eager count's wrapper of ``nn.Module.__call__``, grad mode, OneFlow's lazy mode."""
+    the eager count's wrapper of ``nn.Module.__call__``, the compile's wait in front of
+    ``nn.Graph._compile``, grad mode, OneFlow's lazy mode."""
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert nn.Module.__call__ is _MODULE_CALL and view._redirect["count"] == 0
+    assert flow.nn.Graph.__dict__["_compile"] is _GRAPH_COMPILE
     assert not functional.installed()
     assert guard._owners == {}
     assert interrupts._State.depth == 0

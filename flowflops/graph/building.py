@@ -7,6 +7,11 @@
   which can abort the process for a huge input, and which a count never reads. Leaving by an
   exception at that point unwinds OneFlow's own context managers (the job-build context is
   closed, the scope stack popped, lazy mode switched off), as any failing ``build`` does.
+- While a count compiles, ``nn.Graph._compile`` (what a graph's first call runs) takes the
+  same lock, so the user's own graph whose first call starts meanwhile in another thread waits
+  for the count's compile instead of failing in OneFlow ("cur job not leave before you enter
+  this job_name"). The wrapper is only a wait in front of OneFlow's own method, installed for
+  the count's compile and taken out after it (:func:`_users_compiles_wait`).
 - :func:`copy_graph` makes a fresh graph with the user's graph's modules, optimizers and
   configuration, so the user's ``nn.Graph`` is never compiled in place (a graph compiles only
   once: after ``build_graph`` the user's own first call would fail with "job name already
@@ -22,10 +27,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import oneflow as flow
 
@@ -43,6 +49,33 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _waiting(compile_fn: Callable[..., Any]) -> Callable[..., Any]:
+    def _compile(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with COMPILE_LOCK:  # a count's compile holds it: wait for it (the same thread re-enters)
+            return compile_fn(self, *args, **kwargs)
+
+    setattr(_compile, "__wrapped__", compile_fn)
+    return _compile
+
+
+@contextlib.contextmanager
+def _users_compiles_wait() -> Iterator[None]:
+    """For the count's compile (entered with :data:`COMPILE_LOCK` held): ``nn.Graph._compile``
+    waits for the lock, so a graph whose first call starts in another thread meanwhile compiles
+    after the count's, instead of breaking both (OneFlow 0.9 has one job-build context per
+    process). OneFlow's method (or whatever the class held) is put back afterwards, unless
+    something else replaced the wrapper meanwhile."""
+    cls = flow.nn.Graph
+    previous = cls.__dict__["_compile"]
+    wrapper = _waiting(previous)
+    cls._compile = wrapper
+    try:
+        yield
+    finally:
+        if cls.__dict__.get("_compile") is wrapper:
+            cls._compile = previous
 
 
 def check_no_other_build() -> None:
@@ -106,7 +139,7 @@ def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
     from ..eager.functional import suspended
     from .free_tensors import forget_build
 
-    with COMPILE_LOCK, suspended():
+    with COMPILE_LOCK, _users_compiles_wait(), suspended():
         check_no_other_build()  # under the lock: a user's compile holding it has finished
         try:
             graph.build_graph(*args, **kwargs)
