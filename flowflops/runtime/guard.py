@@ -58,6 +58,7 @@ from oneflow.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import CountError
 from .interrupts import take_pending
+from .view import refill
 
 __all__ = ["ModelState", "counting_state", "counting_view"]
 
@@ -152,29 +153,6 @@ def _containers(value: Any, out: Dict[int, Tuple[Any, Any]], depth: int) -> None
         for v in children:
             if isinstance(v, _CONTAINERS):
                 _containers(v, out, depth - 1)
-
-
-def _refill(container: Any, items: Any) -> None:
-    """Give ``container`` back the contents ``items`` (the same objects), in place."""
-    if not items:
-        if container:
-            container.clear()
-        return
-    if isinstance(container, dict):
-        if len(container) == len(items):
-            for k, v in items:
-                if container.get(k, _refill) is not v:
-                    break
-            else:
-                return
-        container.clear()
-        container.update(items)
-    elif isinstance(container, list):
-        if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
-            container[:] = items
-    elif len(container) != len(items) or any(x not in container for x in items):
-        container.clear()
-        container.update(items)
 
 
 def _local(t: Any) -> bool:
@@ -347,7 +325,7 @@ class ModelState:
                     del now[k]
         for container, items in self.containers.values():
             if items or container:  # (most are hook dicts, empty before and after)
-                _refill(container, items)
+                refill(container, items)
         if meanwhile is not None:
             try:
                 meanwhile()

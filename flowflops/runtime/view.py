@@ -36,7 +36,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
-__all__ = ["model_view", "optimizer_view", "origin"]
+__all__ = ["model_view", "optimizer_view", "origin", "refill"]
 
 #: view module -> the user's module it stands for (while the view lives)
 _ORIGINS: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
@@ -163,6 +163,29 @@ class UserHook:
             _take_back(user, module, before, kept)
 
 
+def refill(container: Any, items: Any) -> None:
+    """Give ``container`` back the contents ``items`` (the same objects), in place."""
+    if not items:
+        if container:
+            container.clear()
+        return
+    if isinstance(container, dict):
+        if len(container) == len(items):
+            for k, v in items:
+                if container.get(k, refill) is not v:
+                    break
+            else:
+                return
+        container.clear()
+        container.update(items)
+    elif isinstance(container, list):
+        if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
+            container[:] = items
+    elif len(container) != len(items) or any(x not in container for x in items):
+        container.clear()
+        container.update(items)
+
+
 def _take_back(user: nn.Module, view: Any, before: Dict[str, Any], kept: List[Tuple[Any, Any]]) -> None:
     d = user.__dict__
     if len(d) != len(before) or any(d.get(k, _MISSING) is not v for k, v in before.items()):
@@ -181,16 +204,7 @@ def _take_back(user: nn.Module, view: Any, before: Dict[str, Any], kept: List[Tu
                         mine[k] = now
                 d[k] = v
     for container, items in kept:
-        if isinstance(container, dict):
-            if len(container) != len(items) or any(container.get(k, _MISSING) is not v for k, v in items):
-                container.clear()
-                container.update(items)
-        elif isinstance(container, list):
-            if len(container) != len(items) or any(a is not b for a, b in zip(container, items)):
-                container[:] = items
-        elif len(container) != len(items) or any(x not in container for x in items):
-            container.clear()
-            container.update(items)
+        refill(container, items)
 
 
 def call_hooks_of_users(memo: Dict[int, Any], modules: List[nn.Module]) -> None:
