@@ -10,7 +10,7 @@ import oneflow.nn as nn
 import pytest
 
 from flowflops.eager import functional
-from flowflops.runtime import guard, interrupts, view
+from flowflops.runtime import guard, interrupts, module_calls
 
 _MODULE_CALL = nn.Module.__call__  # OneFlow's own, as this module is imported
 _GRAPH_COMPILE = flow.nn.Graph.__dict__["_compile"]  # likewise (a count's compile wraps it meanwhile)
@@ -56,7 +56,7 @@ def assert_process_clean():
     the eager count's wrapper of ``nn.Module.__call__``, the compile's wait in front of
     ``nn.Graph._compile``, grad mode, OneFlow's lazy mode."""
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert nn.Module.__call__ is _MODULE_CALL and view._redirect["count"] == 0
+    assert nn.Module.__call__ is _MODULE_CALL and module_calls.installed_count() == 0
     assert flow.nn.Graph.__dict__["_compile"] is _GRAPH_COMPILE
     assert not functional.installed()
     assert guard._owners == {}

@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -46,6 +46,7 @@ from ..eager.functional_table import patch_targets
 from ..records import OpRecord, ancestors
 from ..registry import price
 from ..render.flop_counter_text import flop_table
+from ..runtime.module_calls import CallNext, intercepting
 from ..report import Aggregate
 
 __all__ = ["FlopCounterMode"]
@@ -118,7 +119,7 @@ class FlopCounterMode:
         self.depth = depth
         self.display = display
         self.flop_counts: Dict[str, Dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self._original: Any = None
+        self._calls_hook: Optional[ContextManager[None]] = None  # module calls seen in the body's thread
         self._busy = False
         self._thread = 0
         self._calls = 0
@@ -225,28 +226,15 @@ class FlopCounterMode:
         wrap(flow.autograd, "backward")
 
     def __enter__(self) -> "FlopCounterMode":
-        if self._original is not None:
+        if self._calls_hook is not None:
             raise RuntimeError("FlopCounterMode is not reentrant")
         self.flop_counts.clear()
         self._calls = 0
         self._last_mm = None
         self._warned_backward = False
         self._thread = threading.get_ident()
-        original = nn.Module.__call__
-        counter = self
-
-        def call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
-            if counter._busy or threading.get_ident() != counter._thread or lazy_mode.is_enabled():
-                return original(module, *args, **kwargs)  # (an nn.Graph being built: never run eagerly)
-            counter._busy = True
-            try:
-                counter._count(module, args, kwargs)
-                return original(module, *args, **kwargs)
-            finally:
-                counter._busy = False
-
-        self._original = original
-        nn.Module.__call__ = call
+        self._calls_hook = intercepting(self._on_call)
+        self._calls_hook.__enter__()
         try:
             # no profile hook (targets given): a module call counted inside keeps its own
             self._patches = patched(self._record_top, self._top_level, targets=patch_targets())
@@ -257,6 +245,18 @@ class FlopCounterMode:
             raise
         return self
 
+    def _on_call(self, call_next: CallNext, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        """A module call in the ``with`` body's thread: the outermost one is counted (its
+        submodules' calls are inside its count), then run."""
+        if self._busy or lazy_mode.is_enabled():  # (an nn.Graph being built: never run eagerly)
+            return call_next(module, args, kwargs)
+        self._busy = True
+        try:
+            self._count(module, args, kwargs)
+            return call_next(module, args, kwargs)
+        finally:
+            self._busy = False
+
     def _restore(self) -> None:
         while self._backward:
             owner, name, fn = self._backward.pop()
@@ -264,9 +264,9 @@ class FlopCounterMode:
         if self._patches is not None:
             patches, self._patches = self._patches, None
             patches.__exit__(None, None, None)
-        if self._original is not None:
-            nn.Module.__call__ = self._original
-            self._original = None
+        if self._calls_hook is not None:
+            calls_hook, self._calls_hook = self._calls_hook, None
+            calls_hook.__exit__(None, None, None)
 
     def __exit__(self, *exc: Any) -> None:
         self._restore()

@@ -36,6 +36,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
+from .module_calls import CallNext, intercepting
+
 __all__ = ["model_view", "optimizer_view", "origin", "refill"]
 
 #: view module -> the user's module it stands for (while the view lives)
@@ -221,41 +223,26 @@ def call_hooks_of_users(memo: Dict[int, Any], modules: List[nn.Module]) -> None:
 
 
 # -- calls that reach the user's modules by another path than the view's attributes ---------
-_redirect_lock = threading.Lock()
-_redirect: Dict[str, Any] = {"count": 0, "original": None, "wrapper": None}
 _local = threading.local()  # .to: id(user's module) -> its view, in an eager count's thread
+
+
+def _to_view(call_next: CallNext, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+    to = getattr(_local, "to", None)
+    return call_next(to.get(id(module), module) if to else module, args, kwargs)
 
 
 @contextlib.contextmanager
 def calls_to_view(memo: Dict[int, Any], modules: List[nn.Module]) -> Iterator[None]:
     """While the body runs, a call of one of the user's ``modules`` made in this thread runs
-    its view instead (``nn.Module.__call__`` is wrapped, as :mod:`flowflops.graph.scopes`
-    wraps ``ProxyModule.__call__``; other threads' calls pass through). A forward that reaches
-    a module through a closure, a ``functools.partial`` or a global (``self.fn = lambda x:
-    self.fc(x)`` in ``__init__``) then still runs the count's module, with its flags and
-    hooks, instead of the user's module uncounted."""
-    with _redirect_lock:
-        if _redirect["count"] == 0:
-            original = nn.Module.__call__
-
-            def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-                to = getattr(_local, "to", None)
-                if to is not None:
-                    self = to.get(id(self), self)
-                return original(self, *args, **kwargs)
-
-            _redirect["original"], _redirect["wrapper"] = original, __call__
-            nn.Module.__call__ = __call__
-        _redirect["count"] += 1
+    its view instead (through :func:`flowflops.runtime.module_calls.intercepting`, as
+    :mod:`flowflops.graph.scopes` wraps ``ProxyModule.__call__``; other threads' calls pass
+    through). A forward that reaches a module through a closure, a ``functools.partial`` or a
+    global (``self.fn = lambda x: self.fc(x)`` in ``__init__``) then still runs the count's
+    module, with its flags and hooks, instead of the user's module uncounted."""
     previous = getattr(_local, "to", None)
     _local.to = {id(m): memo[id(m)] for m in modules}
     try:
-        yield
+        with intercepting(_to_view):
+            yield
     finally:
         _local.to = previous
-        with _redirect_lock:
-            _redirect["count"] -= 1
-            if _redirect["count"] == 0:
-                if nn.Module.__call__ is _redirect["wrapper"]:  # (not if another patch replaced it)
-                    nn.Module.__call__ = _redirect["original"]
-                _redirect["original"] = _redirect["wrapper"] = None
