@@ -18,7 +18,7 @@ from flowflops.fvcore import FlopCountAnalysis
 from flowflops.ptflops import get_model_complexity_info
 
 
-class _Weights(nn.Module):
+class Weights(nn.Module):
     def __init__(self, forward):
         super().__init__()
         self.w = nn.Parameter(flow.ones(8, 16))
@@ -65,7 +65,7 @@ def test_the_hand_derivations_are_ptflops_figures():
 
 @pytest.mark.parametrize("case, backend, res", sorted(PTFLOPS))
 def test_ptflops_prices_one_aten_op(case, backend, res):
-    macs, params = get_model_complexity_info(_Weights(CASES[case]), res, as_strings=False,
+    macs, params = get_model_complexity_info(Weights(CASES[case]), res, as_strings=False,
                                              print_per_layer_stat=False, backend=backend)
     assert macs == PTFLOPS[case, backend, res]
     assert params == 8 * 16 + 8
@@ -82,14 +82,14 @@ def test_flop_counter_mode_names_them_as_torch():
         return (F.linear(x, s.w, s.b) + F.linear(x, s.w)
                 + flow.addmm(s.b, x.reshape(-1, 16), s.w.t()).reshape(2, 3, 8))
 
-    model, x = _Weights(three), flow.ones(2, 3, 16)
+    model, x = Weights(three), flow.ones(2, 3, 16)
     with FlopCounterMode(display=False) as fc:
         model(x)
         F.linear(x, model.w, model.b)
         F.linear(x, model.w)
         flow.addmm(model.b, x.reshape(-1, 16), model.w.t())
     assert fc.get_flop_counts() == {
-        "_Weights": {"aten.addmm": 2 * product, "aten.mm": product},
+        "Weights": {"aten.addmm": 2 * product, "aten.mm": product},
         "Global": {"aten.addmm": 4 * product, "aten.mm": 2 * product},
     }
 

@@ -13,6 +13,7 @@ import oneflow.nn as nn
 
 from flowflops.fvcore import FlopCountAnalysis, parameter_count
 
+from .test_composites import Weights
 from .twin_models import small_models
 
 FVCORE = {
@@ -151,42 +152,21 @@ def test_counts_the_model_as_it_is_and_leaves_it_so():
                           backend_specific_config={"keep_training": True})
 
 
-class _FunctionalLinears(nn.Module):
-    """``F.linear`` called in the forward, with and without a bias, then added."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = nn.Parameter(flow.ones(8, 16))
-        self.b = nn.Parameter(flow.ones(8))
-
-    def forward(self, x):
-        return nn.functional.linear(x, self.w, self.b) + nn.functional.linear(x, self.w)
-
-
-class _FunctionalLinearRelu(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.w = nn.Parameter(flow.ones(8, 16))
-        self.b = nn.Parameter(flow.ones(8))
-
-    def forward(self, x):
-        return nn.functional.relu(nn.functional.linear(x, self.w, self.b))
-
-
-@pytest.mark.parametrize("model, shape, total, unsupported", [
+@pytest.mark.parametrize("forward, shape, total, unsupported", [
     # 2 calls x (4 x 16 x 8 = 512); the sum of the two is an unsupported aten::add
-    (_FunctionalLinears, (4, 16), 2 * 4 * 16 * 8, {"aten::add": 1}),
+    (lambda s, x: nn.functional.linear(x, s.w, s.b) + nn.functional.linear(x, s.w), (4, 16), 2 * 4 * 16 * 8,
+     {"aten::add": 1}),
     # a 3-d input: 2 x 3 x 16 x 8 = 768; relu is one of fvcore's ignored ops
-    (_FunctionalLinearRelu, (2, 3, 16), 2 * 3 * 16 * 8, {}),
+    (lambda s, x: nn.functional.relu(nn.functional.linear(x, s.w, s.b)), (2, 3, 16), 2 * 3 * 16 * 8, {}),
 ])
-def test_functional_linear_is_one_aten_linear(model, shape, total, unsupported):
+def test_functional_linear_is_one_aten_linear(forward, shape, total, unsupported):
     """OneFlow's F.linear runs a matmul and then an in-place bias add. fvcore traces one
     ``aten::linear`` instead (and lists no ``aten::add_``). fvcore 0.1.5.post20221221 and torch
     2.14.1 gave these figures on the torch twins (2026-12-07 18:00 UTC): totals 1,024 and 768,
     all under 'linear', with unsupported {'aten::add': 1} and {}. They match the hand-derived
     products above. Before the fix, flowflops gave {'matmul': 1024} and listed an
     'aten::add_'."""
-    analysis = FlopCountAnalysis(model(), (flow.ones(*shape),))
+    analysis = FlopCountAnalysis(Weights(forward), (flow.ones(*shape),))
     analysis.unsupported_ops_warnings(False)
     assert analysis.total() == total
     assert dict(analysis.by_operator()) == {"linear": total}
