@@ -323,17 +323,17 @@ def summary(rows: List[Dict[str, Any]], total: int) -> str:
             + f"; default convention eager+functional vs graph: {agree} agree, {differ} differ")
 
 
-#: rows that do not round to the published figure, and why (each checked; see benchmarks/RESULTS.md)
+#: rows that do not round to the published figure, or whose engines differ under the default convention,
+#: and why (each checked; see benchmarks/RESULTS.md)
 EXPLAINED = {
     "convnext_nano_ols": "timm changed the model after the benchmark: its stem was Conv2d(3, 80, 9, stride 4) at "
                          "c865028c and is Conv2d(3, 80, 3, s2) + Conv2d(80, 80, 3, s2) in 0.6.12, 146,764,800 MACs "
                          "more at 224 (by hand; tests/test_timm_published.py); the c865028c definition counts "
                          "2.5045 G in both engines",
 }
-_LSTM = ("eager matches; graph mode cannot reproduce fvcore for nn.LSTM (the compiled graph unrolls it into matrix "
-         "products; fvcore counts aten::lstm as nothing) and warns so, naming mode='eager'. Under the default "
-         "convention the totals and every module agree; the op types differ (eager: lstm_cell; graph: the unrolled "
-         "matmul, bias_add, sigmoid, tanh)")
+_LSTM = ("both engines match under fvcore (fvcore counts aten::lstm as nothing; the graph's unrolled products of an "
+         "nn.LSTM are priced 0 under fvcore too). Under the default convention the totals and every module agree; "
+         "the op types differ (eager: lstm_cell; graph: the unrolled matmul, bias_add, sigmoid, tanh)")
 EXPLAINED.update({name: _LSTM for name in ("sequencer2d_s", "sequencer2d_m", "sequencer2d_l")})
 
 
@@ -353,11 +353,13 @@ def grouped(rows: List[Dict[str, Any]]) -> str:
     """The rows that do not match, as a list: those that round differently with both figures,
     then the ones that cannot be counted, by cause."""
     out = []
-    off = [r for r in rows if r["status"] in ("eager only", "graph only", "neither", "eager fails", "graph fails")]
+    off = [r for r in rows if r["status"] in ("eager only", "graph only", "neither", "eager fails", "graph fails")
+           or r.get("agree") is False]
     for r in off:
         e, g = r.get("fvcore eager"), r.get("fvcore graph")
-        out.append(f"- {r['name']} ({r['status']}): published {r['published']}, eager "
-                   f"{e[0] / 1e9:.4f}" if e else f"- {r['name']} ({r['status']}): published {r['published']}, eager -")
+        told = r["status"] + (", default convention differs" if r.get("agree") is False else "")
+        out.append(f"- {r['name']} ({told}): published {r['published']}, eager "
+                   f"{e[0] / 1e9:.4f}" if e else f"- {r['name']} ({told}): published {r['published']}, eager -")
         out[-1] += f", graph {g[0] / 1e9:.4f}" if g else ", graph -"
         out[-1] += f": {EXPLAINED[r['name']]}" if r["name"] in EXPLAINED else ": NOT explained"
     by_cause: Dict[str, List[str]] = {}

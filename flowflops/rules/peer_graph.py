@@ -13,7 +13,8 @@ convention, the engine and the way out), never priced differently in silence:
 
 - recurrent layers (``nn.RNN``/``GRU``/``LSTM`` and cells): the graph unrolls them into matrix
   products, while the peers price the whole layer by their own formula (ptflops, thop) or as
-  PyTorch's fused CPU kernels (aten, torch, fvcore: the LSTM counts 0);
+  PyTorch's CPU kernels (aten, torch: the LSTM counts 0). Not under fvcore, which has no handle
+  for any of them: the products of the unrolled layer are priced 0 there too;
 - under ``ptflops``: ``torch.add``/``torch.mul``/``torch.matmul`` calls are counted and the
   ``+``/``*``/``@`` operators are not, which a graph does not tell apart.
 """
@@ -95,7 +96,7 @@ def graph_caveats(model: Any, records: List[OpRecord], convention: str) -> List[
         return []
     notes = []
     rnn = sorted({type(m).__name__ for m in model.modules() if isinstance(m, _RECURRENT)})
-    if rnn:
+    if rnn and convention != "fvcore":  # fvcore prices the whole layer 0, which the graph's products get too
         notes.append(
             f"the {convention} convention cannot be reproduced in graph mode for {', '.join(rnn)}: "
             "the compiled graph unrolls a recurrent layer into matrix products, which the peer "

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from ...records import Cost, OpRecord
 from ...registry import register
-from ._common import (CONV_OPS, MATMUL_OPS, conv_macs, in_elems, is_affine_term, matmul_macs,
+from ._common import (CONV_OPS, MATMUL_OPS, conv_macs, in_elems, is_affine_term, matmul_macs, module_is,
                       norm_layer, out_elems, peer)
 
 __all__ = [
-    "C", "conv", "matmul", "batch_norm", "norm_op", "norm_statistics", "affine_term", "upsample_nearest",
+    "C", "RECURRENT", "conv", "matmul", "batch_norm", "norm_op", "norm_statistics", "affine_term", "upsample_nearest",
     "upsample_bilinear", "adaptive_avg_pool"
 ]
 
 C = "fvcore"
+
+#: torch runs these layers as one aten op each (``aten::rnn_tanh``, ``aten::gru``,
+#: ``aten::lstm``...), for which fvcore has no handle: unsupported, 0
+RECURRENT = frozenset({"RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"})
 
 
 @register(*CONV_OPS, convention=C)
@@ -35,7 +39,12 @@ def conv(rec: OpRecord) -> Cost:
 @register(*MATMUL_OPS, "fused_matmul_bias", convention=C)
 def matmul(rec: OpRecord) -> Cost:
     """aten::linear: prod(input) x out_features (jit_handles.py:99-110); addmm, mm, matmul and
-    bmm: the multiply-adds, bias ignored (jit_handles.py:82-96, 113-124, 217-227)."""
+    bmm: the multiply-adds, bias ignored (jit_handles.py:82-96, 113-124, 217-227). Not the
+    products a compiled graph unrolls a recurrent layer into (the ``_module`` mark of
+    :mod:`flowflops.rules.peer_graph`): fvcore sees the layer's one aten op (:data:`RECURRENT`),
+    0, as an eager count's recurrent records."""
+    if module_is(rec) in RECURRENT:
+        return peer(0)
     return peer(matmul_macs(rec))
 
 
