@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Iterable
 
 import oneflow.nn as nn
 
@@ -12,19 +12,20 @@ from .source import code_location
 __all__ = ["count_params", "module_tree", "module_paths", "alias_paths", "canonical_path"]
 
 
-def count_params(module: nn.Module) -> tuple:
-    """``(all, trainable)`` parameters of ``module`` and its children, each shared one once."""
-    seen = set()
+def _totals(params: Iterable[nn.Parameter]) -> tuple:
+    """``(all, trainable)`` elements of ``params``, each counted as often as it is given."""
     total = trainable = 0
-    for p in module.parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
+    for p in params:
         n = p.numel()
         total += n
         if p.requires_grad:
             trainable += n
     return total, trainable
+
+
+def count_params(module: nn.Module) -> tuple:
+    """``(all, trainable)`` parameters of ``module`` and its children, each shared one once."""
+    return _totals({id(p): p for p in module.parameters()}.values())
 
 
 def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
@@ -52,32 +53,16 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
     # each subtree's parameters: its own plus its children's, in one pass from the leaves up,
     # where no parameter sits in two places of the tree (shared modules or tied weights); a
     # walk of each subtree otherwise (each shared parameter once per subtree)
-    own: Dict[str, tuple] = {}
-    seen: set = set()
-    shared = False
-    for path, m in modules.items():
-        total = trainable = 0
-        for p in m._parameters.values():
-            if p is None:
-                continue
-            if id(p) in seen:
-                shared = True
-                break
-            seen.add(id(p))
-            n = p.numel()
-            total += n
-            if p.requires_grad:
-                trainable += n
-        if shared:
-            break
-        own[path] = (total, trainable)
+    own = {path: [p for p in m._parameters.values() if p is not None] for path, m in modules.items()}
+    ids = [id(p) for params in own.values() for p in params]
+    shared = len(set(ids)) != len(ids)
     if shared:
         for path, m in modules.items():
             tree[path].params, tree[path].trainable_params = count_params(m)
         return tree
     for path in reversed(list(tree)):  # children come after their parent in the tree's order
         info = tree[path]
-        total, trainable = own[path]
+        total, trainable = _totals(own[path])
         for _, child in info.children:
             total += tree[child].params
             trainable += tree[child].trainable_params
