@@ -12,10 +12,10 @@
   for the count's compile instead of failing in OneFlow ("cur job not leave before you enter
   this job_name"). The wrapper is only a wait in front of OneFlow's own method, installed for
   the count's compile and taken out after it (:func:`_users_compiles_wait`).
-- :func:`copy_graph` makes a fresh graph with the user's graph's modules, optimizers and
-  configuration, so the user's ``nn.Graph`` is never compiled in place (a graph compiles only
-  once: after ``build_graph`` the user's own first call would fail with "job name already
-  exist").
+- :func:`copy_graph` makes a fresh graph with the user's graph's configuration and views of
+  its modules, optimizers and schedulers, so the user's ``nn.Graph`` is never compiled in
+  place (a graph compiles only once: after ``build_graph`` the user's own first call would
+  fail with "job name already exist") and none of its objects is written.
 - A Ctrl-C during a compile is held until the compile has ended and everything is put back
   (:mod:`flowflops.interrupts`), also while the model's forward is being traced: OneFlow keeps
   global state for a build (its scope stack, the job being built) that a ``KeyboardInterrupt``
@@ -28,14 +28,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy as copy_module
 import itertools
 import os
 import threading
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import oneflow as flow
 
-__all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph"]
+__all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph", "optimizers_view"]
 
 
 #: One compile at a time in this process (the job-build context is global).
@@ -160,11 +161,16 @@ def _count_class(cls: type) -> type:
     return sub
 
 
-def copy_graph(graph: flow.nn.Graph) -> flow.nn.Graph:
+def copy_graph(graph: flow.nn.Graph, memo: Optional[Dict[int, Any]] = None) -> flow.nn.Graph:
     """A fresh, uncompiled graph that builds like ``graph``: the same class and ``build``, the
     same modules (the very objects), optimizers, learning-rate schedulers, grad scaler, job
     configuration, per-module stage/activation-checkpointing settings and user attributes.
-    ``graph`` itself is only read; OneFlow's per-class graph counter is left as it was."""
+    ``graph`` itself is only read; OneFlow's per-class graph counter is left as it was.
+
+    With ``memo`` (``id(user's object) -> view object``, from
+    :func:`flowflops.runtime.view.model_view` with ``new_params=True``), the copy holds the
+    views of the graph's modules instead, and views of its optimizers and learning-rate
+    schedulers (:func:`optimizers_view`): compiling it touches nothing the user owns."""
     counters = dict(flow.nn.Graph._child_init_cnt)
     copy: Any = object.__new__(_count_class(type(graph)))
     try:
@@ -179,14 +185,45 @@ def copy_graph(graph: flow.nn.Graph) -> flow.nn.Graph:
             object.__setattr__(copy, key, value)
     for name, proxy in graph._blocks.items():
         origin = proxy._oneflow_internal_origin__
-        setattr(copy, name, origin)
+        setattr(copy, name, memo.get(id(origin), origin) if memo is not None else origin)
         _copy_block_config(proxy, copy._blocks[name])
     copy.config.proto.CopyFrom(graph.config.proto)
     copy.config._outputs_buffer_size = graph.config._outputs_buffer_size
-    copy._opts = list(graph._opts)
+    copy._opts = optimizers_view(graph._opts, memo) if memo is not None else list(graph._opts)
     copy._grad_scaler = graph._grad_scaler
     copy._verbose = graph._verbose
     return copy
+
+
+def optimizers_view(opts: List[Dict[str, Any]], memo: Dict[int, Any]) -> List[Dict[str, Any]]:
+    """A graph's optimizer entries (``nn.Graph._opts``: dicts of ``"optim"``, ``"is_sparse"``
+    and ``"lr_sch"``, as ``add_optimizer`` stores them) naming views instead of the user's
+    objects: each optimizer an :func:`~flowflops.runtime.view.optimizer_view` over the
+    parameters in ``memo`` (one view per optimizer, however many entries name it), each
+    scheduler a shallow copy whose ``optimizer`` is the view of its own (OneFlow checks
+    ``lr_sch.optimizer is optim``). A compile only reads them (their options, the
+    schedulers' settings); the user's optimizers and schedulers are never written."""
+    from ..runtime.view import optimizer_view
+
+    views: Dict[int, Any] = {}
+
+    def view_of(optimizer: Any) -> Any:
+        got = views.get(id(optimizer))
+        if got is None:
+            got = views[id(optimizer)] = optimizer_view(optimizer, memo)
+        return got
+
+    out = []
+    for entry in opts:
+        new = dict(entry)
+        new["optim"] = view_of(entry["optim"])
+        sch = entry.get("lr_sch")
+        if sch is not None:
+            sch = copy_module.copy(sch)
+            sch.optimizer = view_of(entry["lr_sch"].optimizer)
+            new["lr_sch"] = sch
+        out.append(new)
+    return out
 
 
 _BLOCK_SETTINGS = ("_stage_id", "_stage_placement", "_activation_checkpointing")

@@ -12,7 +12,7 @@ import oneflow as flow
 import oneflow.nn as nn
 
 from ..errors import CountError
-from ..runtime.guard import counting_state, counting_view
+from ..runtime.guard import counting_view
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, OpRecord, Trace
@@ -77,14 +77,43 @@ def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
 
 def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
     """Compile a copy of the user's uncompiled graph (the graph itself stays uncompiled and
-    usable), with its modules' state guarded and, for a training graph, every ``.grad`` put
-    back (compiling ``loss.backward()`` leaves lazy gradients on the parameters)."""
+    usable) that holds views of its modules, with parameters of the count's own, and views of
+    its optimizers and learning-rate schedulers bound to those parameters
+    (:func:`~flowflops.graph.building.copy_graph` with a memo): the user's modules, flags,
+    ``.grad``, optimizers and schedulers are never touched (compiling ``loss.backward()``
+    leaves lazy gradients on the view's parameters), so another thread training the same
+    model meanwhile sees nothing of the count. Several models of one graph (sharing modules or
+    not) are viewed together, so a module they share has one view. An input that requires
+    grad is compiled as a stand-in (:func:`_stand_ins`): its own ``.grad`` is never touched."""
     from .train import detached_grads, trained_tensors
 
-    modules = [m for _, m in graph_models(graph)]
-    tensors = trained_tensors(modules, [opt["optim"] for opt in graph._opts])
-    with counting_state(modules, training=None), detached_grads(tensors):
-        return compile_job(copy_graph(graph), args, kwargs, type(graph).__name__, advise=True)
+    models = graph_models(graph)
+    holder = nn.Module()  # the graph's models as one tree, viewed at once
+    for name, m in models:
+        holder._modules[name] = m
+    with counting_view(holder, training=None, new_params=True) as (_, memo):
+        copy = copy_graph(graph, memo)
+        mine = {id(v) for v in memo.values()}
+        # tensors an optimizer trains that no module of the graph holds (OneFlow refuses
+        # those that require grad): their own .grad is put back
+        others = [t for t in trained_tensors([], [opt["optim"] for opt in copy._opts]) if id(t) not in mine]
+        with detached_grads(others):
+            return compile_job(copy, _stand_ins(args), _stand_ins(kwargs), type(graph).__name__, advise=True)
+
+
+def _stand_ins(value: Any) -> Any:
+    """``value`` (a call's arguments, tensors in lists, tuples and dicts) with every eager
+    tensor that requires grad replaced by a new leaf on the same memory that requires grad
+    too: the same shapes, dtypes and placements, so the same job, but the lazy ``.grad`` that
+    compiling ``loss.backward()`` leaves lands on the stand-in (on the user's input it would
+    break the next eager ``backward()`` through it: "This is a oneflow bug")."""
+    if isinstance(value, flow.Tensor):
+        return value.detach().requires_grad_() if value.requires_grad and not value.is_lazy else value
+    if type(value) in (list, tuple):
+        return type(value)(_stand_ins(v) for v in value)
+    if type(value) in (dict, OrderedDict):
+        return type(value)((k, _stand_ins(v)) for k, v in value.items())
+    return value
 
 
 def _compile_module(model: nn.Module, args: tuple, kwargs: Dict[str, Any], reads: Optional[Reads] = None) -> Any:

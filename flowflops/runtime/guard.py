@@ -28,12 +28,13 @@
   before the count continues elsewhere (reproduced without flowflops). Dropout draws nothing
   in a count (eager counts run in eval mode).
 
-Counts of an ``nn.Module`` (eager, graph, training step) use :func:`counting_view` instead:
-the count's flags, hooks, attributes and gradients are set on a private view of the model
-(:mod:`flowflops.runtime.view`), never on the user's objects, so another thread sees the
-user's modules as they are and keeps what it sets. :func:`counting_state` is left for what
-still runs the user's own modules (a user's ``nn.Graph`` of them, ``tools/measure.py``'s
-timed runs): there a training flag another thread sets meanwhile is a
+Counts of an ``nn.Module`` (eager, graph, training step) and of a user's uncompiled
+``nn.Graph`` use :func:`counting_view` instead: the count's flags, hooks, attributes and
+gradients are set on a private view of the model (:mod:`flowflops.runtime.view`), never on
+the user's objects, so another thread sees the user's modules as they are and keeps what it
+sets. :func:`counting_state` is left for what still runs the user's own modules (the one
+eager run :mod:`flowflops.graph.values` takes numbers from; ``tools/measure.py``'s training
+steps, on its own copy): there a training flag another thread sets meanwhile is a
 :class:`~flowflops.CountError` (the number could mix training and eval behaviour), and that
 flag is left as the thread set it.
 
