@@ -41,6 +41,7 @@ import contextlib
 import os
 import sys
 import threading
+from types import FrameType
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import oneflow as flow
@@ -49,6 +50,7 @@ import oneflow.nn.modules.math_ops as _math_ops  # flow.addmm's body: addmm(x, m
 from ..conventions import FUNCTION_ATTR, VIA_ATTR
 from ..errors import CountError
 from ..records import AT, ITEM_BYTES, PARAMS, OpRecord
+from ..runtime.interrupts import passes_through
 from ..runtime.source import caller_outside
 from .functional_table import Emit, patch_targets
 from .layers import first_tensor, itemsize_of
@@ -142,7 +144,21 @@ _patches: Dict[Tuple[int, str], List[Any]] = {}
 _wrappers: Dict[Any, Tuple[Any, Callable]] = {}  # (function, emitter) -> (original, wrapper)
 
 
+def _record(active: _Active, emit: Emit, name: str, label: str, args: tuple, kwargs: Dict[str, Any], out: Any,
+            caller: FrameType) -> None:
+    """Record the call of ``name`` that returned ``out`` (its own function, so that a signal
+    landing here is held until the count ends: :mod:`flowflops.runtime.interrupts`)."""
+    try:
+        recs = with_dtypes(emit(args, kwargs, out), args, out, label, caller_outside(caller),
+                           COMPOSITES.get(caller.f_code, ""))
+    except Exception:  # an unusual call signature: never break the user's forward, but
+        # leave a record without a formula, so the report lists the call as unsupported
+        recs = [OpRecord(f"call:{name}", "")]
+    active.record(recs)
+
+
 def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
+    @passes_through
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         active: Optional[_Active] = getattr(_tls, "active", None)
         if active is not None and name in ABORTS_ON_CPU:
@@ -154,14 +170,7 @@ def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
             out = fn(*args, **kwargs)
         finally:
             active.busy = False
-        try:
-            caller = sys._getframe(1)
-            recs = with_dtypes(emit(args, kwargs, out), args, out, label, caller_outside(caller),
-                               COMPOSITES.get(caller.f_code, ""))
-        except Exception:  # an unusual call signature: never break the user's forward, but
-            # leave a record without a formula, so the report lists the call as unsupported
-            recs = [OpRecord(f"call:{name}", "")]
-        active.record(recs)
+        _record(active, emit, name, label, args, kwargs, out, sys._getframe(1))
         return out
 
     setattr(wrapper, "__wrapped__", fn)

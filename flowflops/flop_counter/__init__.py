@@ -46,6 +46,7 @@ from ..eager.functional_table import patch_targets
 from ..records import OpRecord, ancestors
 from ..registry import price
 from ..render.flop_counter_text import flop_table
+from ..runtime.interrupts import from_signal, passes_through
 from ..runtime.module_calls import CallNext, intercepting
 from ..report import Aggregate
 
@@ -161,6 +162,8 @@ class FlopCounterMode:
         try:
             report = profile(module, None, input_constructor=lambda _: made, mode="eager", convention="torch")
         except Exception as err:  # the user's call still runs; the count says what it missed
+            if from_signal(err):  # the user's signal handler's own exception (a SIGTERM's
+                raise             # Preempted): never turned into a warning
             warnings.warn(f"FlopCounterMode: the call of {type(module).__name__} is not counted: "
                           f"{type(err).__name__}: {err}", stacklevel=3)
             return
@@ -245,6 +248,7 @@ class FlopCounterMode:
             raise
         return self
 
+    @passes_through
     def _on_call(self, call_next: CallNext, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
         """A module call in the ``with`` body's thread: the outermost one is counted (its
         submodules' calls are inside its count), then run."""

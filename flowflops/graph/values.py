@@ -254,7 +254,7 @@ def recorded_reads(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Optional[
     or makes none."""
     from ..eager.functional import abort_targets, patched
     from ..runtime.guard import counting_state
-    from ..runtime.interrupts import call_user
+    from ..runtime.interrupts import call_user, from_signal
 
     if not _fits(args, kwargs):
         return None
@@ -263,7 +263,9 @@ def recorded_reads(model: Any, args: tuple, kwargs: Dict[str, Any]) -> Optional[
         with counting_state(model, run=True), patched(lambda recs: None, lambda: False, targets=abort_targets()), \
                 reading(reads):
             call_user(model, *args, **kwargs)
-    except Exception:  # noqa: BLE001 - the run is only a source of numbers; the compile's error stands
+    except Exception as err:  # noqa: BLE001 - the run is only a source of numbers; the compile's error stands
+        if from_signal(err):  # the user's signal handler's own exception, raised in the forward
+            raise
         return None
     reads.replay = True
     return reads if reads.values else None

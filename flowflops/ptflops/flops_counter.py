@@ -32,6 +32,7 @@ from ..backends import FLOPS_BACKEND
 from ..registry import formula_of, is_zero_rule
 from ..render.ptflops_text import aten_table, ptflops_tree, zero_op_lines
 from ..render.units import flops_to_string, params_to_string
+from ..runtime.interrupts import from_signal
 
 __all__ = ["get_model_complexity_info", "FLOPS_BACKEND"]
 
@@ -51,6 +52,8 @@ def _default_batch(model: nn.Module, input_res: Tuple[int, ...]) -> Any:
 
 
 def _failed(err: BaseException) -> Tuple[None, None]:
+    if from_signal(err):  # the user's signal handler's own exception (a SIGTERM's Preempted):
+        raise err         # ptflops prints an error and goes on; a preempted job must stop
     print("Flops estimation was not finished successfully because of"
           f" the following exception: \n{type(err)}: {err}")
     traceback.print_exc()

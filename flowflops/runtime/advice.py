@@ -24,6 +24,8 @@ import re
 import traceback
 from typing import Any, Optional
 
+from .interrupts import from_signal
+
 __all__ = ["model_frame", "eager_advice", "graph_advice"]
 
 _NO_KERNEL = re.compile(r"Cannot find the kernel matching", re.I)
@@ -197,7 +199,9 @@ def unless_it_fails_too(err: BaseException, mode: str, probe: Any) -> BaseExcept
         new = CountError(f"{kept} Mode '{mode}' fails on this model too: {_engine_cause(cause)}.{newline}{rest}")
         new.__cause__ = err.__cause__
         return new
-    except Exception:  # noqa: BLE001 - the probe only refines the advice; it never hides err
+    except Exception as probe_err:  # noqa: BLE001 - the probe only refines the advice; it never hides err
+        if from_signal(probe_err):  # the user's signal handler's own exception, raised in the probe's forward
+            raise
         return err
     kept = _without_advice(head, mode).replace(":.", ".").rstrip()
     new = CountError(f"{kept}{'' if kept.endswith('.') else '.'} Mode '{mode}' counts this model (tried): count it "

@@ -7,9 +7,11 @@ count's duration, for SIGINT and for every other signal that has a Python handle
 such a signal arrives, the handler looks at the frame it interrupted and walks outwards: if it
 meets :func:`call_user` first (an eager forward or an ``input_constructor`` is running) the
 signal goes to the handler the user had, at once (for SIGINT by default a
-``KeyboardInterrupt``); if it meets :func:`run_guarded` first (flowflops is installing hooks or
-patches, saving or restoring state, compiling, pricing), the signal is kept, and delivered to
-the user's handler once the count has put everything back. No flag has to be set before a
+``KeyboardInterrupt``); if it meets :func:`run_guarded` or any other code of flowflops first
+(flowflops is installing hooks or patches, saving or restoring state, compiling, pricing, or
+recording an op inside the forward), the signal is kept, and delivered to the user's handler
+once the count has put everything back. Wrappers that only pass a call on to the user's code
+(:func:`passes_through`) are looked through. No flag has to be set before a
 critical section, so there is no window in which a signal lands between "about to restore" and
 "restoring": every line of flowflops that runs in a count is protected by where it is.
 
@@ -26,14 +28,16 @@ A handler set to ``SIG_DFL`` or ``SIG_IGN`` (or installed from C) is left alone.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import threading
-from types import FrameType
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from types import CodeType, FrameType
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
 
-__all__ = ["T", "call_user", "take_pending", "run_guarded", "guarded"]
+__all__ = ["T", "call_user", "passes_through", "take_pending", "run_guarded", "guarded"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: signals never held: the ones Python cannot catch or that a held handler must not delay
 _NEVER = {getattr(signal, n) for n in ("SIGKILL", "SIGSTOP", "SIGCHLD", "SIGWINCH") if hasattr(signal, n)}
@@ -78,13 +82,35 @@ def call_user(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         del where[level:]
 
 
+#: flowflops' functions that only pass a call on to the user's code or OneFlow's (wrappers of
+#: ``nn.Module.__call__``, of OneFlow's functions, of the user's hooks): a signal landing in the
+#: code they call is the user's; their own bookkeeping is in other functions, where it is held
+_PASS: Set[CodeType] = set()
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def passes_through(fn: F) -> F:
+    """Mark ``fn`` (every closure made from its ``def``) as one that passes calls on: a signal
+    that interrupts the code it calls is handled as that code's (see :func:`_handler`). ``fn``
+    must not catch broad exceptions (the handler's exception goes through it)."""
+    _PASS.add(fn.__code__)
+    return fn
+
+
 def _handler(signum: int, frame: Optional[FrameType]) -> None:
+    """Walk from the interrupted frame outwards. Frames outside flowflops (the user's,
+    OneFlow's, the standard library's) say nothing, and neither do :func:`passes_through`
+    ones; the first other one decides. :func:`call_user`: the user's code (or OneFlow's,
+    called by it) was running, so the signal goes to the user's handler now. Any other frame
+    of flowflops (a hook's bookkeeping inside a forward, :func:`run_guarded`'s own work): the
+    signal is held until the count has ended, so no ``except`` of flowflops' own can take the
+    handler's exception for an error of its own."""
     f = frame
     while f is not None:
         code = f.f_code
         if code is _USER_CODE:
             break
-        if code is _GUARD_CODE:
+        if code is _GUARD_CODE or (code.co_filename.startswith(_PACKAGE) and code not in _PASS):
             if signum not in _State.pending:
                 _State.pending.append(signum)
             return

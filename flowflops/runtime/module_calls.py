@@ -12,11 +12,14 @@ thread that entered it, and other threads' calls go straight to OneFlow's method
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List
 
 import oneflow.nn as nn
+
+from .interrupts import passes_through
 
 __all__ = ["CallNext", "Handler", "intercepting", "installed_count"]
 
@@ -44,13 +47,13 @@ def installed_count() -> int:
     return int(_state["count"])
 
 
-def _chain(handlers: List[Handler], original: Callable[..., Any]) -> CallNext:
-    def call(i: int, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
-        if i < 0:
-            return original(module, *args, **kwargs)
-        return handlers[i](lambda m, a, k: call(i - 1, m, a, k), module, args, kwargs)
-
-    return lambda module, args, kwargs: call(len(handlers) - 1, module, args, kwargs)
+@passes_through
+def _call(handlers: List[Handler], original: Callable[..., Any], i: int, module: Any, args: tuple,
+          kwargs: Dict[str, Any]) -> Any:
+    """The call through ``handlers[i]`` and, as its ``call_next``, the ones before it."""
+    if i < 0:
+        return original(module, *args, **kwargs)
+    return handlers[i](functools.partial(_call, handlers, original, i - 1), module, args, kwargs)
 
 
 @contextlib.contextmanager
@@ -61,11 +64,12 @@ def intercepting(handler: Handler) -> Iterator[None]:
         if _state["count"] == 0:
             original = nn.Module.__call__
 
+            @passes_through
             def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
                 handlers = getattr(_tls, "handlers", None)
                 if not handlers:
                     return original(self, *args, **kwargs)
-                return _chain(list(handlers), original)(self, args, kwargs)
+                return _call(list(handlers), original, len(handlers) - 1, self, args, kwargs)
 
             _state["original"], _state["wrapper"] = original, __call__
             nn.Module.__call__ = __call__

@@ -36,6 +36,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
+from .interrupts import passes_through
 from .module_calls import CallNext, intercepting
 
 __all__ = ["model_view", "optimizer_view", "origin", "refill"]
@@ -226,6 +227,7 @@ def call_hooks_of_users(memo: Dict[int, Any], modules: List[nn.Module]) -> None:
 _local = threading.local()  # .to: id(user's module) -> its view, in an eager count's thread
 
 
+@passes_through
 def _to_view(call_next: CallNext, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
     to = getattr(_local, "to", None)
     return call_next(to.get(id(module), module) if to else module, args, kwargs)

@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 
+from ..runtime.interrupts import passes_through
+
 __all__ = ["MOCKED_TORCH_VERSION", "mocked_torch"]
 
 #: the third-party packages the block may import under the mock
@@ -118,6 +120,7 @@ def _full(original: Callable) -> Callable:
     """``torch.full([], v)``: a 0-d tensor (GPT-2's attention scale); oneflow 0.9 asserts on an
     empty size. Every other call goes to oneflow's own ``full``."""
 
+    @passes_through
     def full(size: Any, fill_value: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(size, (list, tuple)) and len(size) == 0:
             return original((1,), fill_value, *args, **kwargs).reshape(())
@@ -152,6 +155,7 @@ def _late_bound_getattr(original: Callable) -> Callable:
         key = (owner.__name__, name)
         bound = cache.get(key)
         if bound is None:
+            @passes_through
             def bound(*args: Any, **kwargs: Any) -> Any:
                 return getattr(owner, name)(*args, **kwargs)
 
