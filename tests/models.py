@@ -113,10 +113,10 @@ class TrainGraph(flow.nn.Graph):
     """A user's training graph: the loss is the sum of ``model``'s output, then backward and
     ``optimizer``'s step (one that can be run, as :class:`ModelGraph`)."""
 
-    def __init__(self, model, optimizer):
+    def __init__(self, model, optimizer, lr_sch=None):
         super().__init__()
         self.model = model
-        self.add_optimizer(optimizer)
+        self.add_optimizer(optimizer, lr_sch=lr_sch)
 
     def build(self, x):
         loss = self.model(x).sum()

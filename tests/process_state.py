@@ -10,6 +10,7 @@ import oneflow.nn as nn
 import pytest
 
 from flowflops.eager import functional
+from flowflops.graph import values
 from flowflops.runtime import guard, interrupts, module_calls
 
 _MODULE_CALL = nn.Module.__call__  # OneFlow's own, as this module is imported
@@ -54,11 +55,14 @@ def started_alone(fn):
 def assert_process_clean():
     """Nothing global is left from a count: SIGINT handler, functional patches, module claims,
     the eager count's wrapper of ``nn.Module.__call__``, the compile's wait in front of
-    ``nn.Graph._compile``, grad mode, OneFlow's lazy mode."""
+    ``nn.Graph._compile``, the value reads' patches (graph/values.py), grad mode, OneFlow's lazy
+    mode."""
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert nn.Module.__call__ is _MODULE_CALL and module_calls.installed_count() == 0
     assert flow.nn.Graph.__dict__["_compile"] is _GRAPH_COMPILE
     assert not functional.installed()
+    assert values._users[0] == 0 and not values._installed  # the value reads' patches are gone
+    assert flow.Tensor.item is values._ORIGINAL_ITEM
     assert guard._owners == {}
     assert interrupts._State.depth == 0
     assert flow.is_grad_enabled()

@@ -14,7 +14,7 @@ import pytest
 
 import flowflops
 from flowflops.runtime import interrupts
-from models import ModelGraph, small_train_model
+from models import ModelGraph, TrainGraph, small_train_model
 from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
 from snapshot import assert_same, snapshot
 
@@ -83,7 +83,7 @@ def _check_every_line(make, count, files, last_too=False):
 GUARD_FILES = tuple(os.path.join(PACKAGE, f) for f in (
     os.path.join("runtime", "interrupts.py"), os.path.join("runtime", "guard.py"), os.path.join("eager", "engine.py"),
     os.path.join("eager", "functional.py"), os.path.join("graph", "building.py"),
-    os.path.join("runtime", "view.py"), os.path.join("runtime", "module_calls.py"),
+    os.path.join("runtime", "view.py"), os.path.join("runtime", "module_calls.py"), os.path.join("graph", "values.py"),
 ))
 COUNTS = {
     "eager": lambda m: flowflops.profile(m, (2, 4)),
@@ -91,6 +91,24 @@ COUNTS = {
     "graph": lambda m: flowflops.profile(m, (2, 4), mode="graph"),
     "train": lambda m: flowflops.profile(m, (2, 4), mode="train", loss_fn=lambda o, t: o.sum()),
 }
+
+
+class ReadsAValue(nn.Module):
+    """Linear(4, 4) then BatchNorm1d(4) (train mode: statistics to put back), with a Python-side
+    check on a value between them (``.item()``, XLM's assert): a graph count's first compile
+    stops on it, the forward runs once eagerly to read the value, and the model is compiled
+    again with it (flowflops/graph/values.py: patches installed and removed, the model's state
+    guarded during the eager run)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        assert h.abs().max().item() < 1e6
+        return self.bn(h)
 
 
 def _after_interruptions_everything_works():
@@ -103,6 +121,17 @@ def _after_interruptions_everything_works():
 def test_4_ctrl_c_at_every_line_of_the_guarded_paths(kind):
     """Every line of the files that save, patch and put back state (first time each runs)."""
     _check_every_line(small_train_model, COUNTS[kind], GUARD_FILES)
+    _after_interruptions_everything_works()
+
+
+@pytest.mark.slow
+def test_4_ctrl_c_at_every_line_of_a_graph_count_that_reads_values():
+    """The same for a graph count whose forward reads a value (two compiles and an eager run
+    between them, through graph/values.py)."""
+    model = ReadsAValue().train()
+    # Linear(4, 4) on (2, 4): 2*4*4 = 32 MACs + 8 bias adds; the count must see the value read
+    assert flowflops.profile(model, (2, 4), mode="graph").by_module()["fc"].macs == 32 + 8
+    _check_every_line(lambda: model, COUNTS["graph"], GUARD_FILES)
     _after_interruptions_everything_works()
 
 
@@ -120,6 +149,24 @@ def test_4_ctrl_c_at_every_line_of_a_training_step_count():
     """A training-step count (its job is the largest: each run takes longest): every line of
     the guarded files and of the training engine, the first time it runs."""
     _check_every_line(small_train_model, COUNTS["train"], GUARD_FILES + (os.path.join(PACKAGE, "graph", "train.py"),))
+    _after_interruptions_everything_works()
+
+
+@pytest.mark.slow
+def test_4_ctrl_c_at_every_line_of_a_user_training_graph_count():
+    """A user's own training nn.Graph (Adam with a StepLR), counted uncompiled: its copy is
+    compiled over a view of the model with views of the optimizer and scheduler
+    (graph/building.py): wherever the Ctrl-C lands, the model, the optimizer's and the
+    scheduler's state are as before, and the user's graph still trains."""
+    model = small_train_model()
+    opt = flow.optim.Adam(model.parameters(), lr=0.01)
+    sch = flow.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    graph = TrainGraph(model, opt, lr_sch=sch)
+    states = (repr(opt.state_dict()), repr(sch.state_dict()))
+    _check_every_line(lambda: model, lambda m: flowflops.profile(graph, (2, 4)), GUARD_FILES)
+    assert (repr(opt.state_dict()), repr(sch.state_dict())) == states and not graph._is_compiled
+    loss = graph(flow.ones(2, 4))  # the user's graph compiles and trains
+    assert loss.shape == () and graph._is_compiled
     _after_interruptions_everything_works()
 
 
