@@ -11,10 +11,11 @@ import pytest
 
 from flowflops.eager import functional
 from flowflops.graph import values
-from flowflops.runtime import guard, interrupts, module_calls
+from flowflops.runtime import backward_calls, guard, interrupts, module_calls
 
 _MODULE_CALL = nn.Module.__call__  # OneFlow's own, as this module is imported
 _GRAPH_COMPILE = flow.nn.Graph.__dict__["_compile"]  # likewise (a count's compile wraps it meanwhile)
+_BACKWARD = (flow.Tensor.backward, flow.autograd.backward)  # likewise (FlopCounterMode wraps them)
 
 __all__ = ["default_sigint", "first_tensor_alone", "started_alone", "assert_process_clean"]
 
@@ -54,12 +55,13 @@ def started_alone(fn):
 
 def assert_process_clean():
     """Nothing global is left from a count: SIGINT handler, functional patches, module claims,
-    the eager count's wrapper of ``nn.Module.__call__``, the compile's wait in front of
-    ``nn.Graph._compile``, the value reads' patches (graph/values.py), grad mode, OneFlow's lazy
-    mode."""
+    the eager count's and FlopCounterMode's wrappers of ``nn.Module.__call__`` and of the
+    backward functions, the compile's wait in front of ``nn.Graph._compile``, the value reads'
+    patches (graph/values.py), grad mode, OneFlow's lazy mode."""
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert nn.Module.__call__ is _MODULE_CALL and module_calls.installed_count() == 0
     assert flow.nn.Graph.__dict__["_compile"] is _GRAPH_COMPILE
+    assert (flow.Tensor.backward, flow.autograd.backward) == _BACKWARD and backward_calls.installed_count() == 0
     assert not functional.installed()
     assert values._users[0] == 0 and not values._installed  # the value reads' patches are gone
     assert flow.Tensor.item is values._ORIGINAL_ITEM

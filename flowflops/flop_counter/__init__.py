@@ -35,7 +35,6 @@ import warnings
 from collections import defaultdict
 from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
-import oneflow as flow
 import oneflow.nn as nn
 from oneflow._oneflow_internal import lazy_mode
 
@@ -48,6 +47,7 @@ from ..registry import price
 from ..render.flop_counter_text import flop_table
 from ..runtime.interrupts import from_signal, passes_through
 from ..runtime.module_calls import CallNext, intercepting
+from ..runtime.backward_calls import watching
 from ..report import Aggregate
 
 __all__ = ["FlopCounterMode"]
@@ -129,7 +129,7 @@ class FlopCounterMode:
         self._last_mm: Optional[Tuple[Any, int, bool]] = None  # (record, FLOPs, made the key) of a
         # top-level matmul a bias add may still turn into F.linear's aten.addmm
         self._warned_backward = False
-        self._backward: List[Tuple[Any, str, Any]] = []
+        self._backward: Optional[ContextManager[None]] = None  # backward calls seen in the body's thread
 
     # -- reading ------------------------------------------------------------------------------
     def get_total_flops(self) -> int:
@@ -207,26 +207,15 @@ class FlopCounterMode:
     def _top_level(self) -> bool:
         return not self._busy and not lazy_mode.is_enabled()
 
-    def _watch_backward(self) -> None:
-        """``Tensor.backward`` / ``autograd.backward`` warn once per context: not counted."""
-        counter = self
-
-        def wrap(owner: Any, name: str) -> None:
-            fn = getattr(owner, name)
-
-            def warned(*args: Any, **kwargs: Any) -> Any:
-                if not counter._warned_backward and threading.get_ident() == counter._thread:
-                    counter._warned_backward = True
-                    warnings.warn("FlopCounterMode does not count the backward pass (OneFlow 0.9 has no dispatcher "
-                                  "mode to see autograd's ops): count a training step with "
-                                  "flowflops.profile(model, shape, mode='train')", stacklevel=2)
-                return fn(*args, **kwargs)
-
-            self._backward.append((owner, name, fn))
-            setattr(owner, name, warned)
-
-        wrap(flow.Tensor, "backward")
-        wrap(flow.autograd, "backward")
+    def _on_backward(self) -> None:
+        """A ``Tensor.backward`` / ``autograd.backward`` call in the ``with`` body's thread
+        (:func:`flowflops.runtime.backward_calls.watching`): warn once per context, it is not
+        counted."""
+        if not self._warned_backward:
+            self._warned_backward = True
+            warnings.warn("FlopCounterMode does not count the backward pass (OneFlow 0.9 has no dispatcher "
+                          "mode to see autograd's ops): count a training step with "
+                          "flowflops.profile(model, shape, mode='train')", stacklevel=3)
 
     def __enter__(self) -> "FlopCounterMode":
         if self._calls_hook is not None:
@@ -242,7 +231,9 @@ class FlopCounterMode:
             # no profile hook (targets given): a module call counted inside keeps its own
             self._patches = patched(self._record_top, self._top_level, targets=patch_targets())
             self._patches.__enter__()
-            self._watch_backward()
+            # one wrapper of the backward functions, shared by every mode in every thread
+            self._backward = watching(self._on_backward)
+            self._backward.__enter__()
         except BaseException:
             self._restore()
             raise
@@ -262,9 +253,9 @@ class FlopCounterMode:
             self._busy = False
 
     def _restore(self) -> None:
-        while self._backward:
-            owner, name, fn = self._backward.pop()
-            setattr(owner, name, fn)
+        if self._backward is not None:
+            backward, self._backward = self._backward, None
+            backward.__exit__(None, None, None)
         if self._patches is not None:
             patches, self._patches = self._patches, None
             patches.__exit__(None, None, None)
