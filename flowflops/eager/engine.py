@@ -111,7 +111,24 @@ class EagerCounter:
         self.called_at: Dict[str, str] = {}  # module path -> "file:line" of its first call
 
     # -- which handler a module gets ---------------------------------------------------------
-    def _handler(self, m: nn.Module) -> Optional[Tuple[str, Any]]:
+    def _handler(self, m: nn.Module, by_type: Optional[Dict[type, Any]] = None) -> Optional[Tuple[str, Any]]:
+        """``by_type``: the part of the answer that depends on the module's type alone, kept
+        per type across one :meth:`install` (most of a model's modules share a few types)."""
+        t = type(m)
+        got = by_type.get(t) if by_type is not None else None
+        if got is None:
+            got = self._type_handler(m)
+            if by_type is not None:
+                by_type[t] = got
+        if got[0] == "descend":
+            self.descended.append(self.paths.get(id(m), ""))
+        elif got[0] == "leaf?":
+            return ("unknown", None) if not m._modules else None
+        return got if got[0] else None
+
+    def _type_handler(self, m: nn.Module) -> Tuple[Any, Any]:
+        """:meth:`_handler` from ``type(m)`` alone: ``("", None)`` for no hook, ``("leaf?",
+        None)`` for "unknown" when the module has no children."""
         if self.ignore_hook_only:
             if type(m) in self.ignore:
                 return ("track", None)
@@ -121,69 +138,75 @@ class EagerCounter:
         if t is not None:
             return ("custom", self.custom[t])
         if forward_differs(m, self._bases):
-            self.descended.append(self.paths.get(id(m), ""))
             return ("descend", None)
         emitter = emitter_for(m, self.table)
         if emitter is not None:
             return ("emit", emitter)
         if self.count_functional:
             return ("track", None)
-        if not m._modules and not isinstance(m, ZERO_MODULES) and type(m).__name__ not in ZERO_MODULE_NAMES:
-            return ("unknown", None)
-        return None
+        if not isinstance(m, ZERO_MODULES) and type(m).__name__ not in ZERO_MODULE_NAMES:
+            return ("leaf?", None)
+        return ("", None)
 
     # -- hooks ----------------------------------------------------------------------------------
-    def _make_hooks(self, kind: str, fn: Any, path: str, type_name: str) -> Tuple[Callable, Callable]:
-        """The pre- and post-hook of one module (``path``, its :func:`peer_type_name`
-        ``type_name``); what does not change from call to call is worked out here, once."""
+    def _hook_maker(self) -> Callable[[str, Any, str, str], Tuple[Callable, Callable]]:
+        """``make(kind, fn, path, type_name)``: the pre- and post-hook of one module (``path``,
+        its :func:`peer_type_name` ``type_name``). What does not change from call to call is
+        worked out once: per count here (shared by every module's hooks), per module in
+        ``make``."""
         me = self._thread
         key = self._key
         stack, types, called_at, outputs = self._stack, self._types, self.called_at, self.outputs
         get_ident = threading.get_ident
-        descend = kind == "descend"
-        priced = kind not in ("unknown", "track", "descend")
+        counter = self
 
-        def pre(m: nn.Module, args: tuple) -> None:
-            if get_ident() != me:
-                return
-            hooks = m.__dict__.get("_forward_hooks")
-            if isinstance(hooks, dict) and key not in hooks:
-                # a user's pre-hook (run before this one) cleared or replaced the module's
-                # forward hooks: the counting hook goes back in front for this call
-                rest = list(hooks.items())
-                hooks.clear()
-                hooks[key] = post
-                hooks.update(rest)
-            if path not in called_at:
-                called_at[path] = caller_outside(sys._getframe(1))
-            stack.append(path)
-            types.append(type_name)
-            if descend:
-                self._descend_depth += 1
-            elif priced:
-                self._priced_depth += 1
+        def make(kind: str, fn: Any, path: str, type_name: str) -> Tuple[Callable, Callable]:
+            descend = kind == "descend"
+            priced = kind not in ("unknown", "track", "descend")
 
-        def post(m: nn.Module, args: tuple, out: Any) -> None:
-            if get_ident() != me:
-                return
-            if stack:
-                stack.pop()
-                types.pop()
-            first = first_tensor(out)
-            if path not in outputs and hasattr(first, "shape"):
-                outputs[path] = shape_of(first)
-            if priced:
-                self._priced_depth -= 1
-                if self._priced_depth == 0:
-                    self._record(kind, fn, m, args, out, path, type_name, first)
-            elif descend:
-                self._descend_depth -= 1
-            elif kind == "unknown":  # (inside a descended module its functional calls counted)
-                if self._priced_depth == 0 and self._descend_depth == 0:
-                    self.unsupported[type(m).__name__] += 1
-                    self.unpriced[path] = type(m).__name__
+            def pre(m: nn.Module, args: tuple) -> None:
+                if get_ident() != me:
+                    return
+                hooks = m.__dict__.get("_forward_hooks")
+                if isinstance(hooks, dict) and key not in hooks:
+                    # a user's pre-hook (run before this one) cleared or replaced the module's
+                    # forward hooks: the counting hook goes back in front for this call
+                    rest = list(hooks.items())
+                    hooks.clear()
+                    hooks[key] = post
+                    hooks.update(rest)
+                if path not in called_at:
+                    called_at[path] = caller_outside(sys._getframe(1))
+                stack.append(path)
+                types.append(type_name)
+                if descend:
+                    counter._descend_depth += 1
+                elif priced:
+                    counter._priced_depth += 1
 
-        return pre, post
+            def post(m: nn.Module, args: tuple, out: Any) -> None:
+                if get_ident() != me:
+                    return
+                if stack:
+                    stack.pop()
+                    types.pop()
+                first = first_tensor(out)
+                if path not in outputs and hasattr(first, "shape"):
+                    outputs[path] = shape_of(first)
+                if priced:
+                    counter._priced_depth -= 1
+                    if counter._priced_depth == 0:
+                        counter._record(kind, fn, m, args, out, path, type_name, first)
+                elif descend:
+                    counter._descend_depth -= 1
+                elif kind == "unknown":  # (inside a descended module its functional calls counted)
+                    if counter._priced_depth == 0 and counter._descend_depth == 0:
+                        counter.unsupported[type(m).__name__] += 1
+                        counter.unpriced[path] = type(m).__name__
+
+            return pre, post
+
+        return make
 
     def _record(self, kind: str, fn: Any, m: nn.Module, args: tuple, out: Any, path: str = "",
                 type_name: str = "", first: Any = None) -> None:
@@ -206,11 +229,17 @@ class EagerCounter:
 
     def install(self) -> None:
         self._thread = threading.get_ident()
+        by_type: Dict[type, Any] = {}
+        names: Dict[type, str] = {}
+        make_hooks = self._hook_maker()
         for m in self.model.modules():
-            h = self._handler(m)
+            h = self._handler(m, by_type)
             if h is None:
                 continue
-            pre, post = self._make_hooks(*h, self.paths.get(id(m), ""), peer_type_name(type(m)))
+            name = names.get(type(m))
+            if name is None:
+                name = names[type(m)] = peer_type_name(type(m))
+            pre, post = make_hooks(*h, self.paths.get(id(m), ""), name)
             d = m.__dict__
             own_pre, own_post = d["_forward_pre_hooks"], d["_forward_hooks"]
             self._hooked.append((m, own_pre, own_post))

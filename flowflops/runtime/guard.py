@@ -270,11 +270,21 @@ class ModelState:
     """A snapshot of ``modules`` (see the module docstring); :meth:`restore` puts it back."""
 
     def __init__(self, modules: List[nn.Module], values: bool, layer_values: bool = False,
-                 norms: bool = True) -> None:
-        self.dicts = [(m, dict(m.__dict__)) for m in modules]
+                 norms: bool = True, shared: Optional[List[Tuple[Any, int]]] = None) -> None:
+        """``shared`` (a count's view, see :func:`counting_view`): ``modules`` are the view's,
+        whose ``__dict__`` and own containers nobody else sees, so only ``shared``, the user's
+        containers the view holds (``(container, depth)``, from
+        :func:`flowflops.runtime.view.model_view`), are saved, not the modules' attributes."""
         self.containers: Dict[int, Tuple[Any, Any]] = {}
         tensors: List[flow.Tensor] = []
         out = self.containers
+        if shared is not None:
+            self.dicts: List[Tuple[nn.Module, Dict[str, Any]]] = []
+            for container, depth in shared:
+                _containers(container, out, depth)
+            dicts = [(m, m.__dict__) for m in modules] if values else []
+        else:
+            self.dicts = dicts = [(m, dict(m.__dict__)) for m in modules]
         for m, d in self.dicts:
             for k, v in d.items():
                 if isinstance(v, _CONTAINERS):
@@ -288,7 +298,7 @@ class ModelState:
         self.values: Optional[_Values] = None
         if values:
             seen = set()
-            for m, d in self.dicts:
+            for m, d in dicts:
                 if _is_flow_layer(m) and not layer_values:  # in eval mode they change nothing
                     if norms and isinstance(m, _NORMS):
                         # eval mode writes nothing, but another thread may call train() on the
@@ -433,11 +443,12 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
     modules = _unique_modules([model])
     _claim(modules)
     try:
-        view, memo = model_view(model, new_params=new_params)
+        shared: List[Tuple[Any, int]] = []
+        view, memo = model_view(model, new_params=new_params, modules=modules, shared=shared)
         views = [memo[id(m)] for m in modules]
         if run:
             call_hooks_of_users(memo, modules)
-        state = ModelState(views, values=run, layer_values=training is None, norms=False)
+        state = ModelState(views, values=run, layer_values=training is None, norms=False, shared=shared)
         try:
             redirect = calls_to_view(memo, modules) if run else contextlib.nullcontext()
             if training is None:

@@ -12,7 +12,6 @@ thread that entered it, and other threads' calls go straight to OneFlow's method
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List
@@ -30,7 +29,7 @@ Handler = Callable[[CallNext, Any, tuple, Dict[str, Any]], Any]
 
 _lock = threading.Lock()
 _state: Dict[str, Any] = {"count": 0, "original": None, "wrapper": None}
-_tls = threading.local()  # .handlers: this thread's handlers, innermost last
+_tls = threading.local()  # .handlers: this thread's handlers, innermost last; .chain: see _chain
 
 
 def _after_fork_in_child() -> None:
@@ -47,13 +46,31 @@ def installed_count() -> int:
     return int(_state["count"])
 
 
-@passes_through
-def _call(handlers: List[Handler], original: Callable[..., Any], i: int, module: Any, args: tuple,
-          kwargs: Dict[str, Any]) -> Any:
-    """The call through ``handlers[i]`` and, as its ``call_next``, the ones before it."""
-    if i < 0:
+def _chain(handlers: List[Handler], original: Callable[..., Any]) -> CallNext:
+    """One callable running ``handlers`` innermost (last) first, each with the next one out
+    as its ``call_next``, then ``original``: built when a thread's handlers change, so a
+    module call makes no closure and runs two frames per handler."""
+    @passes_through
+    def base(module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
         return original(module, *args, **kwargs)
-    return handlers[i](functools.partial(_call, handlers, original, i - 1), module, args, kwargs)
+
+    call: CallNext = base
+    for handler in handlers:
+        call = _link(handler, call)
+    return call
+
+
+def _link(handler: Handler, call_next: CallNext) -> CallNext:
+    @passes_through
+    def link(module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        return handler(call_next, module, args, kwargs)
+
+    return link
+
+
+def _set_chain(handlers: List[Handler]) -> None:
+    """This thread's chain (see :func:`_chain`) for its ``handlers`` now; ``None``: none."""
+    _tls.chain = _chain(list(handlers), _state["original"]) if handlers else None
 
 
 @contextlib.contextmanager
@@ -66,10 +83,10 @@ def intercepting(handler: Handler) -> Iterator[None]:
 
             @passes_through
             def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-                handlers = getattr(_tls, "handlers", None)
-                if not handlers:
+                chain = getattr(_tls, "chain", None)
+                if chain is None:
                     return original(self, *args, **kwargs)
-                return _call(list(handlers), original, len(handlers) - 1, self, args, kwargs)
+                return chain(self, args, kwargs)
 
             _state["original"], _state["wrapper"] = original, __call__
             nn.Module.__call__ = __call__
@@ -79,9 +96,11 @@ def intercepting(handler: Handler) -> Iterator[None]:
         handlers = _tls.handlers = []
     handlers.append(handler)
     try:
+        _set_chain(handlers)
         yield
     finally:
         handlers.pop()
+        _set_chain(handlers)
         with _lock:
             _state["count"] -= 1
             if _state["count"] == 0:

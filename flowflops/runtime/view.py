@@ -53,7 +53,7 @@ def origin(module: Any) -> Any:
         return module
 
 
-def _map(value: Any, memo: Dict[int, Any], depth: int) -> Any:
+def _map(value: Any, memo: Dict[int, Any], depth: int, shared: List[Tuple[Any, int]]) -> Any:
     got = memo.get(id(value))
     if got is not None:
         return got
@@ -66,37 +66,53 @@ def _map(value: Any, memo: Dict[int, Any], depth: int) -> Any:
         new: Any = kind()
         memo[id(value)] = new
         for k, v in value.items():
-            new[k] = _map(v, memo, depth - 1)
+            new[k] = v if type(v) in _ATOMS else _map(v, memo, depth - 1, shared)
         return new
     if kind is list:
         new = []
         memo[id(value)] = new
-        new.extend(_map(v, memo, depth - 1) for v in value)
+        new.extend(_map(v, memo, depth - 1, shared) for v in value)
         return new
     if kind is set:
         new = set()
         memo[id(value)] = new
-        new.update(_map(v, memo, depth - 1) for v in value)
+        new.update(_map(v, memo, depth - 1, shared) for v in value)
         return new
     if kind is tuple:
-        items = tuple(_map(v, memo, depth - 1) for v in value)
+        if all(map(_ATOMS.__contains__, map(type, value))):  # (kernel sizes, strides, ...)
+            return value
+        items = tuple(_map(v, memo, depth - 1, shared) for v in value)
         return items if any(a is not b for a, b in zip(items, value)) else value
+    if isinstance(value, _SHARED_KINDS):  # a subclass (defaultdict, ...): the user's own object
+        shared.append((value, depth))
     return value
 
 
 #: attribute values that hold nothing to map (most of a module's ``__dict__``: flags, sizes, names)
 _ATOMS = frozenset({str, int, float, bool, type(None)})
+#: the containers :class:`flowflops.runtime.guard.ModelState` saves (and puts back) by content
+_SHARED_KINDS = (list, dict, set)
+_EMPTY = (dict, OrderedDict, set)
 
 
 def _shadow(p: nn.Parameter) -> nn.Parameter:
     return nn.Parameter(p.detach(), requires_grad=p.requires_grad)
 
 
-def model_view(model: nn.Module, new_params: bool = False) -> Tuple[nn.Module, Dict[int, Any]]:
+def model_view(model: nn.Module, new_params: bool = False, modules: Optional[List[nn.Module]] = None,
+               shared: Optional[List[Tuple[Any, int]]] = None) -> Tuple[nn.Module, Dict[int, Any]]:
     """The view of ``model`` (see the module docstring) and the map ``id(user object) -> view
-    object`` (modules, containers and, with ``new_params``, parameters)."""
+    object`` (modules, containers and, with ``new_params``, parameters). ``modules``:
+    ``list(model.modules())`` where the caller has it. ``shared`` receives ``(container,
+    depth)`` for each list, dict or set (of a subclass: the exact types are copied) that the
+    view holds as the user's own object, ``depth`` 2 for an attribute's value, 1 for an item
+    of one: what a count on the view must save and put back (the view's own containers, like
+    its modules, are dropped with it)."""
     memo: Dict[int, Any] = {}
-    modules: List[nn.Module] = list(model.modules())
+    if shared is None:
+        shared = []
+    if modules is None:
+        modules = list(model.modules())
     for m in modules:
         view = object.__new__(type(m))
         memo[id(m)] = view
@@ -106,10 +122,20 @@ def model_view(model: nn.Module, new_params: bool = False) -> Tuple[nn.Module, D
             for p in m.__dict__.get("_parameters", {}).values():
                 if isinstance(p, nn.Parameter) and id(p) not in memo:
                     memo[id(p)] = _shadow(p)
+    atoms, empty, get = _ATOMS, _EMPTY, memo.get
     for m in modules:
-        view = memo[id(m)]
-        items = [(k, v if type(v) in _ATOMS else _map(v, memo, 2)) for k, v in list(m.__dict__.items())]
-        object.__getattribute__(view, "__dict__").update(items)
+        mine = object.__getattribute__(memo[id(m)], "__dict__")
+        for k, v in list(m.__dict__.items()):
+            kind = type(v)
+            if kind in atoms:
+                mine[k] = v
+            elif kind in empty and not v:  # most hook dicts, state dicts, buffer name sets
+                got = get(id(v))
+                if got is None:
+                    got = memo[id(v)] = kind()
+                mine[k] = got
+            else:
+                mine[k] = _map(v, memo, 2, shared)
     return memo[id(model)], memo
 
 
