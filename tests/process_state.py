@@ -15,7 +15,7 @@ from flowflops.runtime import backward_calls, guard, interrupts, module_calls
 
 _MODULE_CALL = nn.Module.__call__  # OneFlow's own, as this module is imported
 _GRAPH_COMPILE = flow.nn.Graph.__dict__["_compile"]  # likewise (a count's compile wraps it meanwhile)
-_BACKWARD = (flow.Tensor.backward, flow.autograd.backward)  # likewise (FlopCounterMode wraps them)
+_BACKWARD = (flow.Tensor.backward, flow.autograd.backward, flow.autograd.grad)  # likewise (FlopCounterMode wraps them)
 
 __all__ = ["default_sigint", "first_tensor_alone", "started_alone", "assert_process_clean"]
 
@@ -61,7 +61,8 @@ def assert_process_clean():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert nn.Module.__call__ is _MODULE_CALL and module_calls.installed_count() == 0
     assert flow.nn.Graph.__dict__["_compile"] is _GRAPH_COMPILE
-    assert (flow.Tensor.backward, flow.autograd.backward) == _BACKWARD and backward_calls.installed_count() == 0
+    assert (flow.Tensor.backward, flow.autograd.backward, flow.autograd.grad) == _BACKWARD
+    assert backward_calls.installed_count() == 0
     assert not functional.installed()
     assert values._users[0] == 0 and not values._installed  # the value reads' patches are gone
     assert flow.Tensor.item is values._ORIGINAL_ITEM

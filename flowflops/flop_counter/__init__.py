@@ -18,10 +18,17 @@ Ops run outside any module in the ``with`` body (``x @ w``, ``F.linear``, ``F.co
 flowflops' eager engine prices are patched while the context is active (and restored on exit),
 and a call made while no module call is being counted is priced under ``"torch"``.
 
+``loss.backward()`` (``Tensor.backward``, ``flow.autograd.backward``) in the body counts the
+gradients torch counts for the ``nn.Linear``, ``nn.ConvNd`` and ``nn.ConvTransposeNd`` calls the
+loss depends on (``aten.mm``, ``aten.convolution_backward``), under the modules torch's
+ModuleTracker puts them under (see :mod:`flowflops.flop_counter.backward`).
+
 What differs from torch 2.14 (no dispatcher to intercept in OneFlow 0.9):
 
-- the backward pass is not counted: ``loss.backward()`` inside the context warns once, naming
-  the way to count a training step (``flowflops.profile(model, shape, mode="train")``);
+- the gradients of other priced ops (functional products and convolutions, recurrent layers)
+  are not counted: the backward warns, naming them; ``flow.autograd.grad`` counts nothing and
+  warns; where torch's ModuleTracker may count a gradient under a module left open around it
+  too and the count cannot tell, the backward warns, naming the module (totals are torch's);
 - a context in which nothing was counted warns;
 - ``custom_mapping`` (aten op -> formula) is refused: give OneFlow op formulas through
   ``flowflops.profile(..., custom_modules_hooks={"matmul": fn})``;
@@ -32,9 +39,10 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections import defaultdict
-from typing import Any, ContextManager, Dict, List, Optional, Tuple
+from collections import Counter, defaultdict
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
+import oneflow as flow
 import oneflow.nn as nn
 from oneflow._oneflow_internal import lazy_mode
 
@@ -49,6 +57,7 @@ from ..runtime.interrupts import from_signal, passes_through
 from ..runtime.module_calls import CallNext, intercepting
 from ..runtime.backward_calls import watching
 from ..report import Aggregate
+from .backward import Op, Tape
 
 __all__ = ["FlopCounterMode"]
 
@@ -84,12 +93,12 @@ def _bias_follows(rec: OpRecord, nxt: Optional[OpRecord]) -> bool:
     return nxt.attrs.get(VIA_ATTR) == "linear" and tuple(nxt.inputs[:1]) == tuple(rec.outputs[:1])
 
 
-def _torch_ops(report: Aggregate) -> List[Tuple[str, str, int]]:
-    """``(module path, aten op, FLOPs)`` of each op torch's formulas price, from an eager count
+def _torch_ops(report: Aggregate) -> List[Tuple[OpRecord, str, int]]:
+    """``(record, aten op, FLOPs)`` of each op torch's formulas price, from an eager count
     under ``"torch"`` (MACs x 2). A ``Linear``'s or ``F.linear``'s product is ``aten.addmm``
     when its bias add follows, else ``aten.mm``; a functional batched product is ``aten.bmm``."""
     entries = list(report.entries)
-    out: List[Tuple[str, str, int]] = []
+    out: List[Tuple[OpRecord, str, int]] = []
     for i, (rec, cost) in enumerate(entries):
         if cost is None or not cost.macs:
             continue
@@ -102,7 +111,7 @@ def _torch_ops(report: Aggregate) -> List[Tuple[str, str, int]]:
             name = "aten.addmm" if _bias_follows(rec, nxt) else "aten.mm"
         else:
             name = _aten_name(rec)
-        out.append((rec.module, name, 2 * cost.macs))
+        out.append((rec, name, 2 * cost.macs))
     return out
 
 
@@ -128,8 +137,10 @@ class FlopCounterMode:
         self._patches: Any = None  # the functional patches of the with body (a context manager)
         self._last_mm: Optional[Tuple[Any, int, bool]] = None  # (record, FLOPs, made the key) of a
         # top-level matmul a bias add may still turn into F.linear's aten.addmm
-        self._warned_backward = False
+        self._warned: set = set()  # the warnings given in this context (each once)
         self._backward: Optional[ContextManager[None]] = None  # backward calls seen in the body's thread
+        self._tape = Tape()  # what the body ran, for its backward passes
+        self._taping = False  # the outermost call's real run (not flowflops' count of it) is running
 
     # -- reading ------------------------------------------------------------------------------
     def get_total_flops(self) -> int:
@@ -152,12 +163,13 @@ class FlopCounterMode:
                 self._names.setdefault(id(sub), f"{name}.{path}")
         return name
 
-    def _count(self, module: nn.Module, args: tuple, kwargs: Dict[str, Any]) -> None:
+    def _count(self, module: nn.Module, args: tuple, kwargs: Dict[str, Any]) -> Optional[List[Op]]:
+        """Count one outermost call's forward; its priced ops, for the backward (None: not counted)."""
         if args and kwargs:
             warnings.warn(f"FlopCounterMode: a call of {type(module).__name__} with both positional and keyword "
                           "inputs is not counted (count it with flowflops.profile and an input_constructor)",
                           stacklevel=3)
-            return
+            return None
         made: Any = dict(kwargs) if kwargs else tuple(args)
         try:
             report = profile(module, None, input_constructor=lambda _: made, mode="eager", convention="torch")
@@ -166,15 +178,18 @@ class FlopCounterMode:
                 raise             # Preempted): never turned into a warning
             warnings.warn(f"FlopCounterMode: the call of {type(module).__name__} is not counted: "
                           f"{type(err).__name__}: {err}", stacklevel=3)
-            return
+            return None
         self._calls += 1
         root = self._name_of(module)
         paths = {path: self._names.get(id(sub), f"{root}.{path}" if path else root)
                  for path, sub in module.named_modules()}
-        for path, op, flops in _torch_ops(report):
-            owners = {paths.get(a, root) for a in ancestors(path)} | {"Global"}
+        ops = []
+        for rec, op, flops in _torch_ops(report):
+            owners = {paths.get(a, root) for a in ancestors(rec.module)} | {"Global"}
             for owner in owners:
                 self.flop_counts[owner][op] += flops
+            ops.append(Op(rec, op, flops, owners))
+        return ops
 
     def _record_top(self, records: List[Any]) -> None:
         """Records of a function called in the ``with`` body outside any module, priced as torch
@@ -201,21 +216,73 @@ class FlopCounterMode:
             made = name not in glob
             glob[name] += 2 * cost.macs
             self._calls += 1
+            if flow.is_grad_enabled():
+                self._tape.functional(Op(rec, name, 2 * cost.macs, {"Global"}))
             if name == "aten.mm":
                 self._last_mm = (rec, 2 * cost.macs, made)
 
     def _top_level(self) -> bool:
         return not self._busy and not lazy_mode.is_enabled()
 
-    def _on_backward(self) -> None:
-        """A ``Tensor.backward`` / ``autograd.backward`` call in the ``with`` body's thread
-        (:func:`flowflops.runtime.backward_calls.watching`): warn once per context, it is not
-        counted."""
-        if not self._warned_backward:
-            self._warned_backward = True
-            warnings.warn("FlopCounterMode does not count the backward pass (OneFlow 0.9 has no dispatcher "
-                          "mode to see autograd's ops): count a training step with "
-                          "flowflops.profile(model, shape, mode='train')", stacklevel=3)
+    def _warn_once(self, message: str, stacklevel: int) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(message, stacklevel=stacklevel + 1)
+
+    def _before_backward(self, name: str, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        """A backward pass called in the body's thread, before it runs: what it will count
+        (read before, as the graph may be freed by it; added by :meth:`_after_backward`)."""
+        if name == "grad":
+            self._warn_once("FlopCounterMode does not count flow.autograd.grad (torch counts the gradient ops it "
+                            "runs): call loss.backward() inside the context to count them", 5)
+            return None
+        names = ("self", "gradient", "retain_graph", "create_graph") if name == "Tensor.backward" else (
+            "tensors", "grad_tensors", "retain_graph", "create_graph")
+        given = dict(zip(names, args), **kwargs)
+        roots = given.get(names[0])
+        roots = list(roots) if isinstance(roots, (list, tuple)) else [roots]
+        create = bool(given.get("create_graph"))
+        retain = create if given.get("retain_graph") is None else bool(given.get("retain_graph"))
+        if create:
+            self._warn_once("FlopCounterMode: a backward with create_graph=True is counted, a later backward "
+                            "through the gradients it makes is not (torch counts that too)", 5)
+        try:
+            return self._tape.backward(roots, retain)
+        except Exception as err:  # flowflops' own reading of the graph: the user's backward still runs
+            if from_signal(err):
+                raise
+            self._warn_once(f"FlopCounterMode: this backward is not counted: {type(err).__name__}: {err}", 5)
+            return None
+
+    def _after_backward(self, prepared: Any) -> None:
+        """The backward has run: add its gradients and warn about what is not counted."""
+        if prepared is None:
+            return
+        grads, missed, stray = prepared
+        for owners, op, flops in grads:
+            for owner in owners:
+                self.flop_counts[owner][op] += flops
+        if missed:
+            ops = ", ".join(f"{op} x{n}" for op, n in sorted(Counter(op.name for op in missed).items()))
+            self._warn_once(f"FlopCounterMode does not count the backward of {ops}: only the gradients of "
+                            "nn.Linear, nn.ConvNd and nn.ConvTransposeNd calls are derived (torch counts the "
+                            "others too: functional products and convolutions, recurrent layers)", 5)
+        if stray:
+            pairs = sorted({(mod, op.call.name if op.call else "?") for mod, op in stray})
+            shown = "; ".join(f"{layer}'s under {mod}" for mod, layer in pairs[:3])
+            self._warn_once("FlopCounterMode: torch's ModuleTracker may also count gradients under a module it "
+                            f"keeps open around them ({shown}{'; ...' if len(pairs) > 3 else ''}), which cannot be "
+                            "told here (an input made by a function or a leaf tensor needing a gradient): these "
+                            "per-module backward counts may differ from torch's; the totals are the same", 5)
+
+    def _on_backward(self, name: str, args: tuple, kwargs: Dict[str, Any]) -> Optional[Callable[[], None]]:
+        """A ``Tensor.backward`` / ``autograd.backward`` / ``autograd.grad`` call in the ``with``
+        body's thread (:func:`flowflops.runtime.backward_calls.watching`): read what it will
+        count now, add it once the call has returned."""
+        if lazy_mode.is_enabled():  # an nn.Graph's loss.backward() while it is built
+            return None
+        prepared = self._before_backward(name, args, kwargs)
+        return None if prepared is None else lambda: self._after_backward(prepared)
 
     def __enter__(self) -> "FlopCounterMode":
         if self._calls_hook is not None:
@@ -223,7 +290,8 @@ class FlopCounterMode:
         self.flop_counts.clear()
         self._calls = 0
         self._last_mm = None
-        self._warned_backward = False
+        self._warned.clear()
+        self._tape = Tape()
         self._thread = threading.get_ident()
         self._calls_hook = intercepting(self._on_call)
         self._calls_hook.__enter__()
@@ -244,11 +312,25 @@ class FlopCounterMode:
         """A module call in the ``with`` body's thread: the outermost one is counted (its
         submodules' calls are inside its count), then run."""
         if self._busy or lazy_mode.is_enabled():  # (an nn.Graph being built: never run eagerly)
+            if self._taping and not lazy_mode.is_enabled():  # a call inside the outermost one's real run
+                name = self._names.get(id(module), type(module).__name__)
+                return self._tape.call(name, module, args, kwargs,
+                                       passes_through(lambda: call_next(module, args, kwargs)))
             return call_next(module, args, kwargs)
         self._busy = True
         try:
-            self._count(module, args, kwargs)
-            return call_next(module, args, kwargs)
+            ops = self._count(module, args, kwargs)
+            if ops is None or not flow.is_grad_enabled():
+                return call_next(module, args, kwargs)
+            self._tape.begin()
+            self._taping = True
+            try:
+                out = self._tape.call(self._names.get(id(module), type(module).__name__), module, args, kwargs,
+                                      passes_through(lambda: call_next(module, args, kwargs)))
+            finally:
+                self._taping = False
+            self._tape.attach(module, self._tape.calls[-1], ops)
+            return out
         finally:
             self._busy = False
 
@@ -265,6 +347,7 @@ class FlopCounterMode:
 
     def __exit__(self, *exc: Any) -> None:
         self._restore()
+        self._tape = Tape()  # the autograd nodes it held go
         if exc[0] is None and not self._calls:
             warnings.warn("FlopCounterMode counted nothing: no module call and no priced op ran inside the context "
                           "(count an nn.Graph with flowflops.profile(graph))", stacklevel=2)

@@ -1,6 +1,6 @@
-"""One wrapper of ``Tensor.backward`` and ``oneflow.autograd.backward`` for everything in
-flowflops that must notice a backward pass started in a ``with`` body (``FlopCounterMode``
-warns that it does not count one).
+"""One wrapper of ``Tensor.backward``, ``oneflow.autograd.backward`` and
+``oneflow.autograd.grad`` for everything in flowflops that must see a backward pass started in a
+``with`` body (``FlopCounterMode`` counts its gradients).
 
 As for ``nn.Module.__call__`` (:mod:`flowflops.runtime.module_calls`), two users that each
 saved and put back the attributes would break each other when they overlap in two threads: the
@@ -8,18 +8,26 @@ first to leave puts OneFlow's functions back under the second (whose notice is t
 the second puts back the first one's wrapper, which stays installed for good. Here the wrappers
 are installed by the first user and OneFlow's functions put back by the last, whatever the
 order they leave in; each user's callback is called only for backward passes started in the
-thread that entered it.
+thread that entered it. ``Tensor.backward`` calls ``oneflow.autograd.backward``: that inner
+call is the same pass, and callbacks see only the outer one.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 
-__all__ = ["watching", "installed_count"]
+from .interrupts import passes_through
+
+__all__ = ["Callback", "watching", "installed_count"]
+
+#: ``callback(name, args, kwargs)`` before a backward call (``name``: ``"Tensor.backward"``,
+#: ``"backward"`` or ``"grad"``; the call's own arguments); what it returns, when not None, is
+#: called without arguments once the call has returned
+Callback = Callable[[str, tuple, Dict[str, Any]], Optional[Callable[[], None]]]
 
 _lock = threading.Lock()
 _state: Dict[str, Any] = {"count": 0, "saved": []}  # saved: (owner, name, OneFlow's, wrapper)
@@ -40,31 +48,56 @@ def installed_count() -> int:
     return int(_state["count"])
 
 
-def _targets() -> List[Tuple[Any, str]]:
-    return [(flow.Tensor, "backward"), (flow.autograd, "backward")]
+def _targets() -> List[Tuple[Any, str, str]]:
+    return [(flow.Tensor, "backward", "Tensor.backward"), (flow.autograd, "backward", "backward"),
+            (flow.autograd, "grad", "grad")]
 
 
-def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _before(label: str, args: tuple, kwargs: Dict[str, Any]) -> List[Callable[[], None]]:
+    """This thread's callbacks, outer first: what to call once the pass has returned."""
+    afters = []
+    for callback in list(getattr(_tls, "callbacks", ())):
+        after = callback(label, args, kwargs)
+        if after is not None:
+            afters.append(after)
+    return afters
+
+
+def _after(afters: List[Callable[[], None]]) -> None:
+    for after in afters:
+        after()
+
+
+def _wrap(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+    @passes_through
     def backward(*args: Any, **kwargs: Any) -> Any:
-        for callback in list(getattr(_tls, "callbacks", ())):
-            callback()
-        return fn(*args, **kwargs)
+        if getattr(_tls, "inside", False):  # Tensor.backward's own call of autograd.backward
+            return fn(*args, **kwargs)
+        afters = _before(label, args, kwargs)
+        _tls.inside = True
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            _tls.inside = False
+        _after(afters)
+        return result
 
     setattr(backward, "__wrapped__", fn)
     return backward
 
 
 @contextlib.contextmanager
-def watching(callback: Callable[[], None]) -> Iterator[None]:
-    """While the body runs, ``callback()`` is called before every ``Tensor.backward`` /
-    ``oneflow.autograd.backward`` call made in this thread (outer bodies' callbacks first).
-    Calls in other threads are not touched."""
+def watching(callback: Callback) -> Iterator[None]:
+    """While the body runs, ``callback(name, args, kwargs)`` is called before every
+    ``Tensor.backward`` / ``oneflow.autograd.backward`` / ``oneflow.autograd.grad`` call made in
+    this thread (outer bodies' callbacks first), and what it returns after the call. Calls in
+    other threads are not touched."""
     with _lock:
         if _state["count"] == 0:
             saved = []
-            for owner, name in _targets():
+            for owner, name, label in _targets():
                 fn = getattr(owner, name)
-                wrapper = _wrap(fn)
+                wrapper = _wrap(fn, label)
                 saved.append((owner, name, fn, wrapper))
                 setattr(owner, name, wrapper)
             _state["saved"] = saved

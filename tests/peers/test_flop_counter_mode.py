@@ -145,15 +145,16 @@ def _patched():
     return installed()
 
 
-def test_backward_warns_once_and_forward_still_counts():
-    # torch would count the backward products too; OneFlow 0.9 offers no way to see them
+def test_a_functional_products_backward_warns_once_and_forward_still_counts():
+    # torch would count the backward products too; only layers' gradients are derived here
+    # (the layers': tests/peers/test_flop_counter_backward.py)
     x, w = flow.randn(4, 8, requires_grad=True), flow.randn(8, 16)
     before = (flow.Tensor.backward, flow.autograd.backward)
-    with pytest.warns(UserWarning, match="does not count the backward pass") as seen:
+    with pytest.warns(UserWarning, match="does not count the backward of aten.mm") as seen:
         with FlopCounterMode(display=False) as fc:
             (x @ w).sum().backward()
             (x @ w).sum().backward()
-    assert sum("backward pass" in str(m.message) for m in seen) == 1
+    assert sum("backward of" in str(m.message) for m in seen) == 1
     assert fc.get_flop_counts() == {"Global": {"aten.mm": 2 * (2 * 4 * 8 * 16)}}
     assert x.grad is not None and (flow.Tensor.backward, flow.autograd.backward) == before
 
