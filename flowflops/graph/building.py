@@ -36,6 +36,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import oneflow as flow
 
+from .free_tensors import KeepsVariableTable
+
 __all__ = ["COMPILE_LOCK", "CountGraphMixin", "build_job", "copy_graph", "optimizers_view"]
 
 
@@ -122,7 +124,7 @@ class _JobReady(Exception):
     """Raised by :class:`CountGraphMixin` once the compiled job exists."""
 
 
-class CountGraphMixin:
+class CountGraphMixin(KeepsVariableTable):
     """For graphs flowflops compiles: stop after the compile passes (no output tensors are
     allocated) and print nothing."""
 
@@ -148,6 +150,10 @@ def build_job(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any]) -> Any:
             pass
         finally:
             forget_build(graph)
+            # the variables the compile put in OneFlow's table (what the graph's __del__ would
+            # drop whenever it runs: see KeepsVariableTable), dropped now, under the lock, when
+            # no other compile is under way (checked above; later ones wait for the lock)
+            flow._oneflow_internal.ResetVariableTensorMgr()
     return graph._full_job_proto
 
 

@@ -33,11 +33,12 @@ tensor may reuse (OneFlow's own failed builds leave the same).
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import oneflow as flow
 
-__all__ = ["forget_build"]
+__all__ = ["KeepsVariableTable", "forget_build"]
 
 
 #: complete compiles (name-table clears) flowflops may make in one process: 1,000 of the about
@@ -73,7 +74,27 @@ def captured_free_tensors(graph: flow.nn.Graph) -> bool:
     return any(op.HasField("variable_conf") and "FreeEagerTensor" in op.name for op in job.net.op)
 
 
-class _ClearNames(flow.nn.Graph):
+_MLIR_ENV = "ONEFLOW_MLIR_ENABLE_INFERENCE_OPTIMIZATION"
+
+
+class KeepsVariableTable:
+    """For graphs flowflops compiles: OneFlow's ``nn.Graph.__del__`` without its
+    ``ResetVariableTensorMgr()``. That call empties the process-wide table of variables a
+    compile fills (its state tensors by op name) and reads back at its end; run whenever the
+    graph object goes (when a count returns: right after it released the compile lock, just as
+    a user's graph that waited for the lock starts compiling), it wiped the user's entries, and
+    the user's compile failed with "model.weight must be a variable created in nn.Graph".
+    :func:`flowflops.graph.building.build_job` empties the table itself, under the lock, once
+    the count's compile has ended. (What else OneFlow's ``__del__`` does: wait for the graph's
+    runs, which a count's graph never has, and put back an MLIR environment setting, kept.)"""
+
+    def __del__(self) -> None:
+        saved = getattr(self, "env_enable_mlir_inference_opt", None)
+        if saved is not None and os.getenv(_MLIR_ENV) is None:
+            os.environ[_MLIR_ENV] = saved
+
+
+class _ClearNames(KeepsVariableTable, flow.nn.Graph):
     """A one-op graph: completing its compile clears OneFlow's tensor-name table."""
 
     def build(self, x: Any) -> Any:
