@@ -10,12 +10,25 @@ def _pair(p: Any) -> str:
     return "-" if p is None else f"{p[0]:,} MACs / {p[1]:,} FLOPs"
 
 
+def _recurrent(a: Any, shown: int = 5) -> str:
+    """The line naming the recurrent layers compared as one op type each ("" when none)."""
+    layers = a.recurrent
+    if not layers:
+        return ""
+    names = [f"{path or '(model)'} ({op})" for path, op in list(layers.items())[:shown]]
+    more = f" and {len(layers) - shown} more" if len(layers) > shown else ""
+    n = len(layers)
+    return (f"  {n} recurrent layer{'s' if n > 1 else ''} compared as one op type each (the graph unrolls "
+            "them per step): " + ", ".join(names) + more + "\n")
+
+
 def agreement_text(a: Any, limit: int = 20) -> str:
     """One line when the engines agree; else every difference (the first ``limit`` of each
-    kind) with both numbers, and what either engine could not price."""
+    kind) with both numbers, and what either engine could not price. A last line names the
+    recurrent layers whose ops were compared as the layer's one op type."""
     if a.agree:
         return (f"Engines agree: eager+count_functional and graph both count {_pair(a.eager)}, "
-                "in total, per module and per op type.\n")
+                "in total, per module and per op type.\n") + _recurrent(a)
     lines = [f"Engines differ: eager+count_functional {_pair(a.eager)}, graph {_pair(a.graph)}."]
     for kind in ("module", "op type"):
         rows = [d for d in a.differences if d.kind == kind]
@@ -26,4 +39,4 @@ def agreement_text(a: Any, limit: int = 20) -> str:
                 lines.append(f"    ... and {len(rows) - limit} more")
     for engine, ops in a.unsupported.items():
         lines.append(f"  {engine} could not price: " + ", ".join(f"{op} x{n}" for op, n in ops.items()))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _recurrent(a)
