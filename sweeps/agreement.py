@@ -42,7 +42,7 @@ SHRINK = {"num_hidden_layers": 2, "n_layer": 2, "num_layers": 2, "n_layers": 2, 
 
 def names(args: argparse.Namespace) -> List[str]:
     out = list(args.names)
-    if args.hf or args.timm or args.timm_small:
+    if args.hf or args.timm or args.timm_small or args.timm_outside_csv:
         sys.path.insert(0, ROOT)
         from flowflops.torch_models import mocked_torch
 
@@ -58,6 +58,8 @@ def names(args: argparse.Namespace) -> List[str]:
                 out += [f"timm:{n}" for n in timm.list_models()]
             if args.timm_small:
                 out += [f"timm:{n}" for n in small_timm_names()]
+            if args.timm_outside_csv:
+                out += [f"timm:{n}" for n in outside_csv_timm_names(args.timm_outside_csv)]
     return out[: args.limit] if args.limit else out
 
 
@@ -80,6 +82,33 @@ def small_timm_names() -> List[str]:
         first.setdefault(re.split(r"[\d_]", n, maxsplit=1)[0], n)
     heads = sorted(first.values())
     return heads + [n for n in keep if n not in set(heads)]
+
+
+#: timm names that mark a small variant (``--timm-outside-csv``)
+SMALL = re.compile(r"atto|femto|pico|nano|tiny|small|_0_|_12_|50x1_|_s_|_l1\b")
+
+
+def outside_csv_timm_names(n: int) -> List[str]:
+    """``n`` timm 0.6.12 names that are not rows of timm's published benchmark
+    (``sweeps/data/timm_infer_pt112.csv``, which ``sweeps/timm_published.py`` runs) nor recorded in
+    ``sweeps/agreement_timm.json``, whose name marks a small variant (:data:`SMALL`) and not a
+    large one (:data:`LARGE`): one name of each family first (the name up to its first digit or
+    underscore), then the rest, each part alphabetical."""
+    import csv
+
+    import timm
+
+    with open(os.path.join(ROOT, "sweeps", "data", "timm_infer_pt112.csv"), newline="") as f:
+        published = {r["model"] for r in csv.DictReader(f)}
+    with open(os.path.join(ROOT, "sweeps", "agreement_timm.json")) as f:
+        recorded = {r["name"][len("timm:"):] for r in json.load(f)}
+    keep = [m for m in sorted(timm.list_models()) if m not in published and m not in recorded
+            and SMALL.search(m) and not LARGE.search(m)]
+    first: Dict[str, str] = {}
+    for m in keep:
+        first.setdefault(re.split(r"[\d_]", m, maxsplit=1)[0], m)
+    heads = sorted(first.values())
+    return (heads + [m for m in keep if m not in set(heads)])[:n]
 
 
 def one(name: str) -> Dict[str, Any]:
@@ -226,7 +255,7 @@ CAUSES = [
     (r"requires the (\S+) library", "needs the `{0}` library, not installed (a PyTorch extension)"),
     (r"takes '(\w+)' as its main input", "its main input `{0}` is not one flowflops makes from the config "
      "(count it with `input_constructor=`)"),
-    (r"dropout probability has to be between 0 and 1, but got ([\d.]+)", "OneFlow 0.9's `nn.Dropout2d` refuses "
+    (r"dropout probability has to be between 0 and 1, but got (\d+(?:\.\d+)?)", "OneFlow 0.9's `nn.Dropout2d` refuses "
      "a drop probability of {0} (`flow._C.dropout2d`: \"has to be between 0 and 1\")"),
     (r"URLError|Name or service not known", "building it tries to download weights"),
 ]
@@ -256,7 +285,47 @@ SECTIONS = [
     ("fails build", "Do not build on OneFlow 0.9 (or flowflops cannot make their input)"),
     ("timeout", "Did not finish within the sweep's per-model time limit"),
     ("signal", "Ended the process by a signal"),
+    ("not in timm", "Names of timm's published benchmark that timm 0.6.12 does not have"),
 ]
+
+
+def sweep_row(row: Dict[str, Any]) -> Dict[str, Any]:
+    """``row`` as a row of this sweep. A row of ``sweeps/timm_published.py`` (it has the
+    ``published`` figure; its ``name`` has no ``timm:``) counts a model in each engine under each
+    convention; here it becomes ``timm:<name>`` with the default convention's outcome: ``agree``
+    / ``differ`` where both engines counted it (its ``agree``), ``eager only`` / ``graph only``
+    with the other engine's error, ``fails`` with the graph engine's error and the eager engine's
+    as ``eager_why``, or its own ``timeout`` / ``signal`` / ``not in timm``. Other rows: as they are."""
+    if "published" not in row:
+        return row
+    name, status = "timm:" + row["name"], row["status"]
+    if status in ("not in timm", "timeout", "signal"):
+        return {"name": name, "status": status, "why": row.get("why", "")}
+    counted = [m for m in ("eager", "graph") if f"flowflops {m}" in row]
+    if len(counted) == 2:
+        return {"name": name, "status": "agree" if row.get("agree") is True else "differ"}
+    if counted:
+        other = "graph" if counted == ["eager"] else "eager"
+        return {"name": name, "status": f"{counted[0]} only", "why": row.get(f"flowflops {other} why", "")}
+    out = {"name": name, "status": "fails", "stage": row.get("stage", "count"),
+           "why": row.get("flowflops graph why") or row.get("why", "")}
+    if row.get("flowflops eager why"):
+        out["eager_why"] = row["flowflops eager why"]
+    return out
+
+
+def recorded(files: List[str]) -> List[Dict[str, Any]]:
+    """The rows of the recorded sweeps ``files`` (paths from the repository's root) as rows of
+    this sweep (:func:`sweep_row`), one per model: where files record the same model, the last
+    file's row."""
+    rows: Dict[str, Dict[str, Any]] = {}
+    for f in files:
+        with open(os.path.join(ROOT, f)) as fh:
+            for r in json.load(fh):
+                row = sweep_row(r)
+                rows.pop(row["name"], None)
+                rows[row["name"]] = row
+    return list(rows.values())
 
 
 def _section(row: Dict[str, Any]) -> str:
@@ -271,8 +340,10 @@ def _section(row: Dict[str, Any]) -> str:
 
 def cannot_count(files: List[str]) -> str:
     """The markdown list of every model of the recorded sweeps ``files`` that does not count in
-    both engines, by section (:data:`SECTIONS`) and then by cause (:func:`cause`)."""
-    rows = [r for f in files for r in json.load(open(os.path.join(ROOT, f)))]
+    both engines, by section (:data:`SECTIONS`) and then by cause (:func:`cause`), the models of a
+    cause alphabetical; a model recorded in several files once, as the last one records it
+    (:func:`recorded`)."""
+    rows = recorded(files)
     source = f"<!-- figures: {', '.join(files)} -->"  # the figures' source, for tests/test_docs_prose.py
     differ = [r["name"] for r in rows if r["status"] == "differ"]
     differing = 'none differs' if not differ else 'differ: ' + ', '.join(differ)
@@ -284,13 +355,13 @@ def cannot_count(files: List[str]) -> str:
             continue
         by_cause: Dict[str, List[str]] = {}
         for r in rows_here:
-            told = cause(r) if key != "timeout" else r.get("why", "")
+            told = cause(r) if key not in ("timeout", "not in timm") else r.get("why", "")
             eager = cause({"why": r["eager_why"]}) if r.get("eager_why") else told
             name = r["name"] if eager == told else f"{r['name']} (eager mode: {eager})"
             by_cause.setdefault(told, []).append(name)
         out += ["", f"### {title} ({len(rows_here)})", "", source]
         for c, models in sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            out.append(f"- {c}: {', '.join(models)}")
+            out.append(f"- {c}: {', '.join(sorted(models))}")
     return "\n".join(out) + "\n"
 
 
@@ -301,6 +372,8 @@ def main() -> None:
     p.add_argument("--timm", action="store_true", help="every timm model name")
     p.add_argument("--timm-small", action="store_true",
                    help="timm names with a pretrained config, small (see small_timm_names)")
+    p.add_argument("--timm-outside-csv", type=int, default=0, metavar="N",
+                   help="N small timm names outside timm's published benchmark (see outside_csv_timm_names)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per model")
     p.add_argument("--json", default=None)

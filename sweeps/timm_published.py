@@ -331,10 +331,6 @@ EXPLAINED = {
                          "more at 224 (by hand; tests/test_timm_published.py); the c865028c definition counts "
                          "2.5045 G in both engines",
 }
-_LSTM = ("both engines match under fvcore (fvcore counts aten::lstm as nothing; the graph's unrolled products of an "
-         "nn.LSTM are priced 0 under fvcore too). Under the default convention the totals and every module agree; "
-         "the op types differ (eager: lstm_cell; graph: the unrolled matmul, bias_add, sigmoid, tanh)")
-EXPLAINED.update({name: _LSTM for name in ("sequencer2d_s", "sequencer2d_m", "sequencer2d_l")})
 
 
 def _cause(row: Dict[str, Any]) -> str:

@@ -37,15 +37,52 @@ def test_the_list_is_the_recorded_sweeps():
             "and paste its output between the markers")
 
 
+def _outcomes(files):
+    """Model name -> its recorded outcome: a row of sweeps/agreement.py has its ``status``; a row
+    of sweeps/timm_published.py (it has the ``published`` figure) is ``timm:<name>``, and agrees
+    where its ``agree`` (the default convention, eager+count_functional vs graph) is True, differs
+    where it is False; else its ``status``. A model in several files: the last file's row."""
+    out = {}
+    for f in files:
+        for r in json.loads((ROOT / f).read_text()):
+            if "published" in r:
+                name = "timm:" + r["name"]
+                out[name] = {True: "agree", False: "differ"}.get(r.get("agree"), r["status"])
+            else:
+                out[r["name"]] = r["status"]
+    return out
+
+
 def test_every_model_that_does_not_agree_is_listed_once():
     text = PAGE.read_text(encoding="utf-8")
     for files, shown in BLOCK.findall(text):
-        rows = [r for f in files.split() for r in json.loads((ROOT / f).read_text())]
+        outcomes = _outcomes(files.split())
         listed = re.findall(r"(?:hf|timm):[\w.-]+", shown)
-        want = [r["name"] for r in rows if r["status"] != "agree"]
-        assert sorted(listed) == sorted(want)
-        assert not [r for r in rows if r["status"] == "differ"], "an engine difference is a bug to fix, not to list"
-        assert not [r for r in rows if r["status"] == "signal"], "the page says no model ends the process by a signal"
+        assert len(listed) == len(set(listed))
+        assert sorted(listed) == sorted(n for n, s in outcomes.items() if s != "agree")
+        assert "differ" not in outcomes.values(), "an engine difference is a bug to fix, not to list"
+        assert "signal" not in outcomes.values(), "the page says no model ends the process by a signal"
+
+
+def test_timm_published_rows_read_as_this_sweeps_rows():
+    # rows as sweeps/timm_published.py writes them (fields as in its recorded JSON)
+    row = _sweep().sweep_row
+    counted = {"name": "resnet18", "published": 1.82, "status": "match", "flowflops eager": [1, 2],
+               "flowflops graph": [1, 2], "agree": True}
+    assert row(counted) == {"name": "timm:resnet18", "status": "agree"}
+    assert row(dict(counted, agree=False))["status"] == "differ"
+    graph_fails = {"name": "m", "published": 1.0, "status": "eager fails", "flowflops eager": [1, 2],
+                   "flowflops graph why": "CountError: nn.Graph could not compile M"}
+    assert row(graph_fails) == {"name": "timm:m", "status": "eager only",
+                                "why": "CountError: nn.Graph could not compile M"}
+    both = {"name": "m", "published": 1.0, "status": "fails", "stage": "count", "why": "fvcore graph's",
+            "flowflops graph why": "graph's", "flowflops eager why": "eager's"}
+    assert row(both) == {"name": "timm:m", "status": "fails", "stage": "count", "why": "graph's",
+                         "eager_why": "eager's"}
+    assert row({"name": "x", "published": 2.5, "status": "not in timm", "why": "no such name"}) == {
+        "name": "timm:x", "status": "not in timm", "why": "no such name"}
+    # a row of sweeps/agreement.py is its own
+    assert row({"name": "hf:bert", "status": "agree"}) == {"name": "hf:bert", "status": "agree"}
 
 
 def test_causes_read_from_oneflows_messages():
@@ -69,5 +106,8 @@ def test_causes_read_from_oneflows_messages():
     assert cause({"why": graph + "NotImplementedError: . Graph mode needs", "eager_why": "CountError: M failed on the "
                   "inputs [(1, 3)] (from input_res=(1, 3)): NotImplementedError: oneflow.fft is not implemented in "
                   "OneFlow 0.9"}) == "`oneflow.fft` is not implemented in OneFlow 0.9"
+    # the probability as a number, not the sentence's full stop after it (OneFlow 0.9's message)
+    assert cause({"why": graph + "RuntimeError: dropout probability has to be between 0 and 1, but got 0.2."}) \
+        .startswith("OneFlow 0.9's `nn.Dropout2d` refuses a drop probability of 0.2 (")
     # none of the patterns: the error itself, without flowflops' wording around it
     assert cause({"why": graph + "ValueError: something new. Graph mode needs a model"}) == "ValueError: something new"

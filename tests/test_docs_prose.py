@@ -45,6 +45,18 @@ def _rows(path, status=None):
     return len([r for r in json.loads((ROOT / path).read_text()) if status in (None, r["status"])])
 
 
+def _cannot_count(section):
+    """How many models docs/cannot-count.md lists in ``section`` (a key of the sweep's SECTIONS),
+    from the recorded sweeps its list names, as sweeps/agreement.py groups them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_agreement_sweep", ROOT / "sweeps" / "agreement.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    files = re.search(r"<!-- cannot-count: (.+?) -->", (ROOT / "docs" / "cannot-count.md").read_text()).group(1)
+    return sum(1 for r in mod.recorded(files.split()) if mod._section(r) == section)
+
+
 #: (page, figure as printed) -> (its value computed here, the arithmetic): figures the page
 #: derives from others or from a model's shape.
 ARITH = {
@@ -62,6 +74,9 @@ ARITH = {
     # the HF sweep's rows (the "153 models: ..." line is checked by test_docs_agreement_tables.py)
     ("agreement.md", "153"): (_rows("sweeps/agreement_hf.json"), "rows of sweeps/agreement_hf.json"),
     ("agreement.md", "102"): (_rows("sweeps/agreement_hf.json", "agree"), "agree rows of sweeps/agreement_hf.json"),
+    # a heading of the generated list: its models that build but count in neither engine
+    ("cannot-count.md", "102"): (_cannot_count("fails count"), "models of the recorded sweeps that build and "
+                                 "count in neither engine"),
 }
 
 
