@@ -45,3 +45,27 @@ def test_agreement_tables_are_the_recorded_sweeps():
             problems.append(f"{src}: the line above the table should read {summary!r}")
     assert checked >= 2, "docs/agreement.md's sweep tables no longer name their sweeps/*.json"
     assert not problems, "\n".join(problems)
+
+
+def test_the_outside_csv_sample_is_the_scripts_selection():
+    """sweeps/agreement_timm_outside_csv.json (docs/agreement.md's last table) holds the 30 names
+    ``--timm-outside-csv 30`` picks, in its order, none of them a row of timm's published CSV."""
+    import csv
+
+    import pytest
+
+    if importlib.util.find_spec("timm") is None:
+        pytest.skip("the torch-models extra is not installed: `make torch-models`")
+    from flowflops.torch_models import mocked_torch
+
+    spec = importlib.util.spec_from_file_location("_agreement_sweep", ROOT / "sweeps" / "agreement.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with mocked_torch():
+        picked = mod.outside_csv_timm_names(30)
+    rows = json.loads((ROOT / "sweeps" / "agreement_timm_outside_csv.json").read_text())
+    assert [r["name"] for r in rows] == [f"timm:{n}" for n in picked]
+    with open(ROOT / "sweeps" / "data" / "timm_infer_pt112.csv", newline="") as f:
+        published = {r["model"] for r in csv.DictReader(f)}
+    assert len(picked) == 30 and not published & set(picked)
+    assert all(mod.SMALL.search(n) and not mod.LARGE.search(n) for n in picked)
