@@ -18,8 +18,9 @@ def _random(rng, depth=0):
     k = rng.random()
     if depth > 4 or k < 0.3:
         return rng.choice(LEAVES)
-    if k < 0.5:
-        return [[rng.randint(0, 9) for _ in range(rng.randint(0, 3))] for _ in range(rng.randint(0, 3))]
+    if k < 0.5:  # shapes, as lists (to_dict) or tuples (to_json's own data)
+        seq = rng.choice([list, tuple])
+        return seq(seq(rng.randint(0, 9) for _ in range(rng.randint(0, 3))) for _ in range(rng.randint(0, 3)))
     if k < 0.7:
         return [_random(rng, depth + 1) for _ in range(rng.randint(0, 4))]
     if k < 0.8:
@@ -44,3 +45,21 @@ def test_what_json_dumps_refuses_is_refused_alike():
         dumps({"a": object()})
     with pytest.raises(TypeError, match="keys must be"):
         dumps({(1, 2): 3})
+
+
+def test_a_reports_json_is_json_dumps_of_its_dict():
+    """``to_json`` writes its own data (tuples where ``to_dict`` has lists): the same text as
+    ``json.dumps(report.to_dict(), indent=2)``, on an eager and a graph count (shapes, op
+    attributes of several types, children, output shapes)."""
+    import oneflow.nn as nn
+
+    import flowflops
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 8 * 8, 5)).eval()
+    for mode in ("eager", "graph"):
+        report = flowflops.profile(model, (2, 3, 8, 8), mode=mode)
+        data = report.to_dict()
+        assert type(data["records"][0]["inputs"]) is list and type(data["modules"][0]["children"]) is list
+        assert report.to_json() == json.dumps(data, indent=2)
+        assert report.to_json(None) == json.dumps(data)

@@ -370,14 +370,14 @@ def to_latex(report: Aggregate, depth: int = 2) -> str:
 
 # -- JSON --------------------------------------------------------------------------------------
 
-def _json_safe(v: Any) -> Any:
+def _json_safe(v: Any, seq: Any = list) -> Any:
     if type(v) in _PLAIN or isinstance(v, (bool, int, float, str)) or v is None:
         return v
     if isinstance(v, (tuple, list)):
-        items = [_json_safe(x) for x in v]
-        return None if any(x is _SKIP for x in items) else items
+        items = [_json_safe(x, seq) for x in v]
+        return None if any(x is _SKIP for x in items) else (items if seq is list else seq(items))
     if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
+        return {str(k): _json_safe(x, seq) for k, x in v.items()}
     return _SKIP
 
 
@@ -387,6 +387,14 @@ _PLAIN = frozenset({int, str, float, bool, type(None)})
 
 def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
+    return _data(report, list)
+
+
+def _data(report: Aggregate, seq: Any) -> Dict[str, Any]:
+    """:func:`to_dict`, with ``seq`` (``list`` or ``tuple``) for its arrays. :func:`to_json`
+    takes tuples: the same text, and the tuples of numbers (shapes, children) are objects the
+    garbage collector stops tracking at its next pass, so a 100,000-module report's million
+    arrays do not make each full collection longer."""
     import oneflow
 
     from .._version import __version__
@@ -396,29 +404,37 @@ def to_dict(report: Aggregate) -> Dict[str, Any]:
     op_bytes = report.by_operator_bytes()
     calls = report.operator_counts()
     total = report.traffic
+    plain = _PLAIN
     records = []
     for (rec, cost), traffic in zip(report.entries, report.record_traffic()):
-        attrs = {k: v for k, v in ((k, _json_safe(v)) for k, v in rec.attrs.items()) if v is not _SKIP}
+        attrs = {}
+        for k, v in rec.attrs.items():
+            if type(v) not in plain:
+                v = _json_safe(v, seq)
+                if v is _SKIP:
+                    continue
+            attrs[k] = v
         records.append({
             "op_type": rec.op_type, "module": rec.module, "name": rec.name,
-            "inputs": [list(s) for s in rec.inputs], "outputs": [list(s) for s in rec.outputs],
+            "inputs": seq(map(seq, rec.inputs)), "outputs": seq(map(seq, rec.outputs)),
             "attrs": attrs,
             "macs": None if cost is None else cost.macs, "flops": None if cost is None else cost.flops,
             "bytes_read": traffic.bytes_read, "bytes_written": traffic.bytes_written,
         })
+    outputs = report.module_outputs
     return {
         "flowflops_version": __version__, "oneflow_version": oneflow.__version__,
-        "mode": report.mode, "convention": report.convention, "inputs": _json_safe(report.inputs),
+        "mode": report.mode, "convention": report.convention, "inputs": _json_safe(report.inputs, seq),
         "totals": {"macs": report.macs, "flops": report.flops, "params": report.params,
                    "trainable_params": report.trainable_params},
         "bytes": {"read": total.bytes_read, "param_read": total.param_read, "written": total.bytes_written},
         "modules": [
             {"path": p, "type": i.type_name, "extra_repr": i.extra_repr, "params": i.params,
-             "trainable_params": i.trainable_params, "children": [list(c) for c in i.children],
+             "trainable_params": i.trainable_params, "children": seq(map(seq, i.children)),
              "macs": by_module.get(p, ZERO).macs, "flops": by_module.get(p, ZERO).flops,
              "bytes_read": by_bytes.get(p, NO_TRAFFIC).bytes_read,
              "bytes_written": by_bytes.get(p, NO_TRAFFIC).bytes_written,
-             "output_shape": _json_safe(report.module_outputs.get(p))}
+             "output_shape": _json_safe(outputs.get(p), seq)}
             for p, i in report.modules.items()
         ],
         "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": calls.get(op, 0),
@@ -450,7 +466,7 @@ def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
 def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
     from .json_text import dumps
 
-    return dumps(to_dict(report), indent)
+    return dumps(_data(report, tuple), indent)
 
 
 # -- totals and the command line's summaries ------------------------------------------------

@@ -95,11 +95,22 @@ def _dumps(data: Any, step: str) -> str:
     def container(v: Any, pad: str) -> str:
         if not v:
             return "{}" if isinstance(v, dict) else "[]"
+        inner = pad + step
+        sep = ",\n" + inner
+        if not isinstance(v, dict):
+            # arrays of whole numbers (shapes) and of shapes hold no container that could hold
+            # them: written here, before the check for a container inside itself
+            if all(type(x) is int for x in v):
+                return "[\n" + inner + sep.join(map(int_repr, v)) + "\n" + pad + "]"
+            if all((type(x) is list or type(x) is tuple) and x and all(type(y) is int for y in x) for x in v):
+                deeper = inner + step
+                open_, close = "[\n" + deeper, "\n" + inner + "]"
+                row = ",\n" + deeper
+                body = sep.join([open_ + row.join(map(int_repr, x)) + close for x in v])
+                return "[\n" + inner + body + "\n" + pad + "]"
         if id(v) in active:
             raise _Unknown
         active.add(id(v))
-        inner = pad + step
-        sep = ",\n" + inner
         if isinstance(v, dict):
             parts = []
             for k, x in v.items():
@@ -110,20 +121,10 @@ def _dumps(data: Any, step: str) -> str:
                         keys[k] = ek
                 t = type(x)
                 parts.append(ek + (esc(x) if t is str else int_repr(x) if t is int else
-                                   container(x, inner) if t is list else enc(x, inner)))
+                                   container(x, inner) if t is list or t is tuple else enc(x, inner)))
             text = "{\n" + inner + sep.join(parts) + "\n" + pad + "}"
         else:
-            if all(type(x) is int for x in v):
-                body = sep.join(map(int_repr, v))
-            elif all(type(x) is list and x and all(type(y) is int for y in x) for x in v):
-                # shapes: lists of whole numbers, written here rather than one call per list
-                deeper = inner + step
-                open_, close = "[\n" + deeper, "\n" + inner + "]"
-                row = ",\n" + deeper
-                body = sep.join([open_ + row.join(map(int_repr, x)) + close for x in v])
-            else:
-                body = sep.join([enc(x, inner) for x in v])
-            text = "[\n" + inner + body + "\n" + pad + "]"
+            text = "[\n" + inner + sep.join([enc(x, inner) for x in v]) + "\n" + pad + "]"
         active.discard(id(v))
         return text
 
