@@ -365,6 +365,23 @@ def cannot_count(files: List[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def update(path: str, todo: List[str], timeout: float) -> None:
+    """Rerun ``todo`` (names already rows of the sweep recorded in ``path``) and write each new
+    row in place of the old one, the file saved after every row (the order of the rows kept)."""
+    with open(path) as f:
+        rows = json.load(f)
+    where = {r["name"]: k for k, r in enumerate(rows)}
+    missing = [n for n in todo if n not in where]
+    if missing:
+        raise SystemExit(f"{path} has no row for {', '.join(missing)}: --update reruns recorded rows only")
+    for name in todo:
+        row = run(name, timeout)
+        rows[where[name]] = row
+        print(f"{row['name']:<45} {row['status']:<8} {row.get('why', '')}", flush=True)
+        with open(path, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("names", nargs="*", help="timm:<name> / hf:<type>")
@@ -380,6 +397,8 @@ def main() -> None:
     p.add_argument("--markdown", default=None)
     p.add_argument("--cannot-count", nargs="+", default=None, metavar="JSON",
                    help="print the list of models that do not count, by cause, from recorded sweeps")
+    p.add_argument("--update", default=None, metavar="JSON",
+                   help="rerun the named models and put each new row in place of its row in this recorded sweep")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.cannot_count:
@@ -387,6 +406,9 @@ def main() -> None:
         return
     if args.one:
         print(json.dumps(one(args.one)))
+        return
+    if args.update:
+        update(args.update, names(args), args.timeout)
         return
     rows = []
     for name in names(args):

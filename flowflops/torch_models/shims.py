@@ -130,6 +130,66 @@ def _full(original: Callable) -> Callable:
     return full
 
 
+def _unique_on_host(input: Any, dim: int, sorted: bool = True, return_inverse: bool = False,
+                    return_counts: bool = False) -> Any:
+    """``torch.unique(input, dim=dim, ...)`` computed with numpy from the tensor's values.
+
+    Same results as PyTorch's (checked against torch 2.14.1): the unique slices along ``dim``
+    in ascending lexicographic order (``sorted`` is ignored, as PyTorch ignores it with a
+    ``dim``), then the inverse indices (one per slice of ``input`` along ``dim``) and the
+    counts, both int64, in that order, each only where asked for; one tensor when neither is."""
+    import numpy as np
+
+    if input.is_lazy:
+        raise NotImplementedError(
+            f"torch.unique(..., dim={dim}) was called on a tensor that is being traced into an "
+            "nn.Graph (graph mode), whose values do not exist yet: OneFlow 0.9's unique has no "
+            "`dim`, and flowflops' stand-in for it (under flowflops.torch_models) computes the "
+            "result from the tensor's values. Count this model in eager mode (mode=\"eager\")")
+    if input.is_global:
+        raise NotImplementedError(
+            f"torch.unique(..., dim={dim}) was called on a global tensor: OneFlow 0.9's unique "
+            "has no `dim`, and flowflops' stand-in for it (under flowflops.torch_models) takes "
+            "local tensors only. Call it on the local tensor (`x.to_local()`)")
+    if input.dim() == 0:
+        raise IndexError(f"torch.unique(..., dim={dim}): a 0-d tensor has no dimension {dim}")
+    axis = dim + input.dim() if dim < 0 else dim
+    if not 0 <= axis < input.dim():
+        raise IndexError(f"torch.unique(..., dim={dim}): out of range for a tensor of "
+                         f"{input.dim()} dimensions")
+    values = input.detach()
+    if values.dtype == flow.bfloat16:  # no numpy bfloat16; float32 holds each value exactly
+        values = values.to(flow.float32)
+    out, inverse, counts = np.unique(values.numpy(), axis=axis, return_inverse=True, return_counts=True)
+    output = flow.tensor(out, dtype=input.dtype, device=input.device)
+    extra = []
+    if return_inverse:
+        extra.append(flow.tensor(inverse.reshape(-1), dtype=flow.int64, device=input.device))
+    if return_counts:
+        extra.append(flow.tensor(counts, dtype=flow.int64, device=input.device))
+    return (output, *extra) if extra else output
+
+
+def _unique(original: Callable) -> Callable:
+    """``torch.unique(x, dim=0, return_inverse=True)``: timm builds its relative-position
+    indexes with it (CoAtNet, MaxViT, GCViT, the relpos ViTs); oneflow 0.9's unique takes no
+    ``dim``. With a ``dim`` the result is computed on the host (:func:`_unique_on_host`); every
+    other call goes to oneflow's own ``unique``."""
+
+    @passes_through
+    def unique(input: Any, *args: Any, dim: Optional[int] = None, **kwargs: Any) -> Any:
+        last = args[-1] if len(args) == 4 else None
+        if dim is None and isinstance(last, int) and not isinstance(last, bool):
+            # torch.unique(x, sorted, return_inverse, return_counts, dim): oneflow's 5th is a dtype
+            return _unique_on_host(input, last, *args[:3], **kwargs)
+        if dim is None:
+            return original(input, *args, **kwargs)
+        return _unique_on_host(input, dim, *args, **kwargs)
+
+    unique.__wrapped__ = original  # type: ignore[attr-defined]
+    return unique
+
+
 def _wrapper_dir(self: Any) -> List[str]:
     """``dir(torch.nn.functional)`` under mock_torch: the names of the oneflow module behind the
     wrapper. timm picks its activations by ``'silu' in dir(torch.nn.functional)``; without this
@@ -178,7 +238,8 @@ def _fx() -> types.ModuleType:
 def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     """``(owner, name, value, why)``: the attributes set on OneFlow while the block runs (the
     previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
-    that is a no-op for a model that is not scripted, or for a missing import path."""
+    that is a no-op for a model that is not scripted, for a missing import path, or for a call
+    oneflow 0.9 does not take (``full([])``, ``unique(dim=)``)."""
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
@@ -195,6 +256,7 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (jit, "ignore", _ignore, "oneflow's jit.ignore breaks bare `@torch.jit.ignore` (timm)"),
         (jit, "script", _script, "timm scripts helpers at import; oneflow's warns each time"),
         (flow, "full", _full(flow.full), "GPT-2: torch.full([], scale) (oneflow: empty size)"),
+        (flow, "unique", _unique(flow.unique), "timm relative positions: torch.unique(x, dim=0) (oneflow: no dim)"),
         (flow, "fx", _fx(), "transformers: isinstance(x, torch.fx.Proxy) in every forward"),
         (jit, "annotations", _jit_annotations(), "timm: `from torch.jit.annotations import List`"),
     ]
