@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Tuple
 
 import oneflow as flow
@@ -12,7 +13,7 @@ from ..runtime.inputs import describe_inputs
 from .building import build_job, check_process
 from .free_tensors import check_budget
 
-__all__ = ["graph_models", "check_compilable", "compile_job"]
+__all__ = ["graph_models", "check_compilable", "compile_job", "stand_ins"]
 
 
 def graph_models(graph: flow.nn.Graph) -> List[Tuple[str, nn.Module]]:
@@ -35,6 +36,21 @@ def input_tensors(value: Any, path: str) -> Iterator[Tuple[str, Any]]:
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from input_tensors(v, f"{path}[{k!r}]")
+
+
+def stand_ins(value: Any) -> Any:
+    """``value`` (a call's arguments, tensors in lists, tuples and dicts) with every eager
+    tensor that requires grad replaced by a new leaf on the same memory that requires grad
+    too: the same shapes, dtypes and placements, so the same job, but the lazy ``.grad`` that
+    compiling ``loss.backward()`` leaves lands on the stand-in (on the user's input it would
+    break the next eager ``backward()`` through it: "This is a oneflow bug")."""
+    if isinstance(value, flow.Tensor):
+        return value.detach().requires_grad_() if value.requires_grad and not value.is_lazy else value
+    if type(value) in (list, tuple):
+        return type(value)(stand_ins(v) for v in value)
+    if type(value) in (dict, OrderedDict):
+        return type(value)((k, stand_ins(v)) for k, v in value.items())
+    return value
 
 
 def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str) -> None:

@@ -17,7 +17,7 @@ from ..runtime.inputs import describe_inputs
 from ..runtime.modules import alias_paths, canonical_path, count_params, module_tree
 from ..records import ModuleInfo, OpRecord, Trace
 from .building import CountGraphMixin, copy_graph
-from .compile import compile_job, graph_models
+from .compile import compile_job, graph_models, stand_ins
 from .job import job_records
 from .proxies import graph_output, truthful_proxies
 from .repeats import RepeatCall, Repeats, Retrace, active
@@ -84,7 +84,7 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
     leaves lazy gradients on the view's parameters), so another thread training the same
     model meanwhile sees nothing of the count. Several models of one graph (sharing modules or
     not) are viewed together, so a module they share has one view. An input that requires
-    grad is compiled as a stand-in (:func:`_stand_ins`): its own ``.grad`` is never touched."""
+    grad is compiled as a stand-in (:func:`~flowflops.graph.compile.stand_ins`): its own ``.grad`` is never touched."""
     from .train import detached_grads, trained_tensors
 
     models = graph_models(graph)
@@ -98,22 +98,8 @@ def _compile_user_graph(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any
         # those that require grad): their own .grad is put back
         others = [t for t in trained_tensors([], [opt["optim"] for opt in copy._opts]) if id(t) not in mine]
         with detached_grads(others):
-            return compile_job(copy, _stand_ins(args), _stand_ins(kwargs), type(graph).__name__, advise=True)
+            return compile_job(copy, stand_ins(args), stand_ins(kwargs), type(graph).__name__, advise=True)
 
-
-def _stand_ins(value: Any) -> Any:
-    """``value`` (a call's arguments, tensors in lists, tuples and dicts) with every eager
-    tensor that requires grad replaced by a new leaf on the same memory that requires grad
-    too: the same shapes, dtypes and placements, so the same job, but the lazy ``.grad`` that
-    compiling ``loss.backward()`` leaves lands on the stand-in (on the user's input it would
-    break the next eager ``backward()`` through it: "This is a oneflow bug")."""
-    if isinstance(value, flow.Tensor):
-        return value.detach().requires_grad_() if value.requires_grad and not value.is_lazy else value
-    if type(value) in (list, tuple):
-        return type(value)(_stand_ins(v) for v in value)
-    if type(value) in (dict, OrderedDict):
-        return type(value)((k, _stand_ins(v)) for k, v in value.items())
-    return value
 
 
 def _compile_module(model: nn.Module, args: tuple, kwargs: Dict[str, Any], reads: Optional[Reads] = None) -> Any:

@@ -55,7 +55,7 @@ from ..runtime.view import optimizer_view
 from ..runtime.inputs import describe_inputs
 from ..runtime.modules import module_tree
 from ..records import PHASE, OpRecord, Trace
-from .compile import compile_job, input_tensors
+from .compile import compile_job, stand_ins
 from .building import CountGraphMixin
 from .job import job_records
 
@@ -297,9 +297,6 @@ def trace_train(
     (``attrs[PHASE]``); the trace's mode is ``"train"``.
     """
     opt = optimizer if optimizer is not None else _default_optimizer(model)
-    # the inputs' own .grad too: compiling backward leaves a lazy gradient on an input that
-    # requires grad, after which the user's next eager backward() fails ("a oneflow bug")
-    inputs = [t for _, t in input_tensors((args, kwargs, target), "inputs")]
     # compiled on a view of the model with parameters and an optimizer of the count's own
     # (flowflops.runtime.view): the user's flags, .grad and optimizer are never touched, so a
     # thread training the model meanwhile is not disturbed and keeps what it sets
@@ -307,12 +304,16 @@ def trace_train(
         view_opt = optimizer_view(opt, memo)
         mine = {id(v) for v in memo.values()}
         others = [t for t in trained_tensors([], [view_opt]) if id(t) not in mine]
-        with detached_grads(others + inputs):
+        with detached_grads(others):
             graph = _TrainGraph(view, loss_fn or _cross_entropy, view_opt, has_target=target is not None)
             graph_args = (target,) + tuple(args) if target is not None else tuple(args)
             with warnings.catch_warnings():
                 # the loss function is called in the graph unregistered, on purpose
                 warnings.filterwarnings("ignore", message=".*not registered into a nn.Graph")
-                job = compile_job(graph, graph_args, kwargs, f"a training step of {type(model).__name__}")
+                # inputs that require grad as stand-ins: compiling backward leaves a lazy
+                # gradient on such an input, after which the user's next eager backward()
+                # through it fails ("a oneflow bug"); the user's inputs are not touched
+                job = compile_job(graph, stand_ins(graph_args), stand_ins(kwargs),
+                                  f"a training step of {type(model).__name__}")
     records = assign_phases(job, job_records(job))
     return Trace(records, module_tree(model), "train", describe_inputs(args, kwargs))
