@@ -239,12 +239,13 @@ class Tape:
             memo[id(node)] = (node, made[1], True)
             return made[1], True
         best = _NEVER
-        stack, seen = list(node.next_functions), {id(node)}
+        stack, seen, keep = list(node.next_functions), {id(node)}, [node]
         while stack:
             n = stack.pop()
             if n is None or id(n) in seen:
                 continue
             seen.add(id(n))
+            keep.append(n)  # alive while ids are compared (OneFlow makes a new object per access)
             made = self._made.get(id(n))
             if made is not None and made[0] is n:
                 best = max(best, made[1])

@@ -117,6 +117,37 @@ def scenarios(torch, counter):
             m(torch.randn(2, 3, 8, 8)).sum().backward()
         return fc
 
+    class Mix(nn.Module):
+        """A Linear whose output goes through functional views and a product by a number
+        before the next Linear: that Linear's input is made by functions, its window found by
+        walking the autograd nodes back to the first Linear's output."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+            self.proj = nn.Linear(16, 16)
+
+        def forward(self, x):
+            b, n, c = x.shape
+            y = self.fc(x).reshape(b, n, 2, c // 2).permute(0, 2, 1, 3).transpose(2, 3)
+            y = (y * 2).transpose(2, 3).permute(0, 2, 1, 3).reshape(b, n, c)
+            return self.proj(y)
+
+    class Viewed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Linear(8, 16)
+            self.mix = Mix()
+
+        def forward(self, x):
+            return self.mix(self.stem(x))
+
+    def through_views():
+        m = Viewed()
+        with counter(display=False) as fc:
+            m(torch.randn(2, 4, 8)).sum().backward()
+        return fc
+
     def called_twice():
         m = make["MLP"](bias=True)
         with counter(display=False) as fc:
@@ -167,5 +198,6 @@ def scenarios(torch, counter):
             (torch.randn(4, 16) @ w).sum().backward()
         return fc
 
-    return {f.__name__: f for f in (two_inputs, two_inputs_requiring_grad, resnet_block, called_twice, retained_twice,
-                                    one_of_two_outputs, two_steps, no_grad_forward, frozen_weight, functional)}
+    return {f.__name__: f for f in (two_inputs, two_inputs_requiring_grad, resnet_block, through_views, called_twice,
+                                    retained_twice, one_of_two_outputs, two_steps, no_grad_forward, frozen_weight,
+                                    functional)}

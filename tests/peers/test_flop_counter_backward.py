@@ -2,7 +2,7 @@
 
 Every expected value is what torch's FlopCounterMode returned (``get_flop_counts()``, op packets
 written as ``str(op)``) or printed (``get_table()``) for the PyTorch twins of
-tests/peers/backward_twins.py: torch 2.14.1+cu130 (CPU) in /work/peers-venv, 2026-12-07 20:53 UTC,
+tests/peers/backward_twins.py: torch 2.14.1+cu130 (CPU) in /work/peers-venv, 2026-12-07 21:36 UTC,
 ``/work/peers-venv/bin/python benchmarks/peer_flop_counter_backward.py``.
 
 By hand, for reading (torch/utils/flop_counter.py): the MLP (fc1 16->32, fc2 32->8, batch 4)
@@ -142,6 +142,12 @@ TORCH_SCENARIOS = {'called_twice': {'Global': {'aten.addmm': 12288, 'aten.mm': 1
                     'MLP': {'aten.addmm': 6144, 'aten.mm': 16384},
                     'MLP.fc1': {'aten.addmm': 4096, 'aten.mm': 8192},
                     'MLP.fc2': {'aten.addmm': 2048, 'aten.mm': 8192}},
+ 'through_views': {'Global': {'aten.addmm': 10240, 'aten.mm': 18432},
+                   'Viewed': {'aten.addmm': 10240, 'aten.mm': 18432},
+                   'Viewed.mix': {'aten.addmm': 8192, 'aten.mm': 16384},
+                   'Viewed.mix.fc': {'aten.addmm': 4096, 'aten.mm': 8192},
+                   'Viewed.mix.proj': {'aten.addmm': 4096, 'aten.mm': 8192},
+                   'Viewed.stem': {'aten.addmm': 2048, 'aten.mm': 2048}},
  'two_inputs': {'Global': {'aten.addmm': 2048, 'aten.mm': 2048},
                 'TwoInputs': {'aten.addmm': 2048, 'aten.mm': 2048},
                 'TwoInputs.a': {'aten.addmm': 1024, 'aten.mm': 1024},
@@ -219,8 +225,12 @@ def test_printed_table_as_torch(capsys):
 
 
 @pytest.mark.parametrize("name", ["retained_twice", "one_of_two_outputs", "two_steps", "no_grad_forward",
-                                  "frozen_weight", "two_inputs", "called_twice", "resnet_block"])
+                                  "frozen_weight", "two_inputs", "called_twice", "resnet_block", "through_views"])
 def test_scenario_as_torch(name):
+    # through_views: stem 2*8*8*16 = 2,048 forward and its weight's gradient; fc and proj 2*8*16*16
+    # = 4,096 forward and 2 x 4,096 backward each. proj's input is made by functional views: the
+    # count walks OneFlow's autograd nodes back to fc's output (it warned here when that walk lost
+    # nodes whose Python objects were freed and their ids reused)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         fc = scenarios(flow, FlopCounterMode)[name]()
