@@ -130,3 +130,17 @@ def test_a_model_transformers_cannot_import_shows_the_import_error():
     assert "look up to see its traceback" not in text
     assert "cannot import transformers.models.deberta.modeling_deberta" in text
     assert "NotImplementedError: oneflow._C.Graph is not implemented" in text
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+@pytest.mark.parametrize("cell", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_a_recurrent_cell_without_a_state_is_told_to_pass_one(cell, mode):
+    # OneFlow 0.9.0's cells raise TypeError("'bool' object is not callable") without a state
+    # (rnn.py calls the bool `input.is_global`); the message says so, not "the model's forward"
+    model = flow.nn.Sequential(getattr(flow.nn, cell)(4, 6))
+    with pytest.raises(CountError) as info:
+        flowflops.profile(model, (4,), mode=mode)
+    text = str(info.value)
+    assert "without a state" in text and "Pass the state" in text
+    assert "The model's forward raised this itself" not in text and "mode='eager'" not in text
+    # (with the state given the cells count: tests/peers/test_twins.py::test_thop_cell_with_state)

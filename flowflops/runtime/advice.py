@@ -12,6 +12,7 @@ Each cause OneFlow 0.9 gives is told as such, with advice that fits it:
   eager mode as the way out;
 - ``isinstance``/``super()`` failing on nn.Graph's proxies of the modules;
 - a dtype mismatch (OneFlow does not promote mixed dtypes): never a shape hint for it;
+- OneFlow 0.9.0's recurrent cells called without a state (a bug of theirs): pass the state;
 - a shape problem: only then the advice to check the input shape;
 - advice to count with the other engine only where that engine does not fail on the model
   too (:func:`unless_it_fails_too`: a detector fails eagerly on ``nms`` and in graph mode on
@@ -92,6 +93,21 @@ def model_frame(err: BaseException) -> Optional[str]:
     return None
 
 
+def _cell_without_state(err: BaseException) -> bool:
+    """OneFlow 0.9.0's ``nn.RNNCell``/``GRUCell``/``LSTMCell`` called without a state: their
+    forward makes the zero state only after ``input.is_global()``, which calls a bool property
+    (oneflow/nn/modules/rnn.py), so they raise ``TypeError: 'bool' object is not callable``."""
+    frames = traceback.extract_tb(err.__traceback__) if err.__traceback__ else []
+    return (isinstance(err, TypeError) and "'bool' object is not callable" in str(err) and bool(frames)
+            and frames[-1].filename.endswith(os.path.join("oneflow", "nn", "modules", "rnn.py")))
+
+
+def _cell_advice(at: str) -> str:
+    return (f"{at}: OneFlow 0.9.0's nn.RNNCell, GRUCell and LSTMCell raise this whenever they are called "
+            "without a state (their forward calls the bool `input.is_global` to make the zero state). "
+            "Pass the state: cell(x, flow.zeros(batch, cell.hidden_size)), for an LSTMCell a pair (h, c).")
+
+
 def _backbone_hint(model: Any) -> str:
     backbone = getattr(model, "backbone", None)
     if backbone is None:
@@ -117,6 +133,8 @@ def eager_advice(err: BaseException, model: Any, half_on_cpu: bool = False, shap
                 "count it with mode='graph', which compiles without running.")
     frame = model_frame(err)
     at = f" (at {frame})" if frame else ""
+    if _cell_without_state(err):
+        return _cell_advice(at)
     if _DTYPE.search(text):
         return _dtype_advice(err, at)
     if _shape_problem(err):
@@ -131,6 +149,8 @@ def graph_advice(err: BaseException, model: Any = None) -> str:
     text = str(err)
     frame = model_frame(err)
     at = f" at {frame}" if frame else ""
+    if _cell_without_state(err):
+        return _cell_advice(f" ({frame})" if frame else "")
     for needle, what in _UNTRACEABLE:
         if needle in text:
             return (f". nn.Graph cannot trace {what}{at}: OneFlow 0.9 cannot compile this model; "

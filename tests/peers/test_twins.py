@@ -27,7 +27,7 @@ import flowflops.thop
 from flowflops.fvcore import FlopCountAnalysis
 from flowflops.ptflops import get_model_complexity_info
 
-from .thop_layers import thop_layers
+from .thop_layers import thop_cells_with_state, thop_layers
 from .twin_models import small_models
 
 SMALL = {
@@ -226,12 +226,20 @@ def test_timm_twin(name):
     _check(name, {**TIMM[name], **TIMM_PTFLOPS[name]}, ("eager", "graph"))
 
 
+_STATELESS = ("OneFlow 0.9.0's nn.{} raises TypeError('bool' object is not callable) when called without a "
+              "state (its forward calls the bool `input.is_global`); counted with the state given in "
+              "test_thop_cell_with_state")
 _NO_ONEFLOW_CASE = {
-    "RNNCell": "OneFlow 0.9.0's nn.RNNCell raises TypeError('bool' object is not callable) on any input",
-    "GRUCell": "OneFlow 0.9.0's nn.GRUCell raises TypeError('bool' object is not callable) on any input",
-    "LSTMCell": "OneFlow 0.9.0's nn.LSTMCell raises TypeError('bool' object is not callable) on any input",
+    "RNNCell": _STATELESS.format("RNNCell"),
+    "GRUCell": _STATELESS.format("GRUCell"),
+    "LSTMCell": _STATELESS.format("LSTMCell"),
     "SyncBatchNorm": "OneFlow 0.9.0's nn.SyncBatchNorm runs on a GPU only",
 }
+
+#: thop 0.1.1's ``profile`` of tests/peers/thop_layers.py's ``thop_cells_with_state`` (the cells
+#: called with their state), torch 2.14.1 in /work/peers-venv, 2026-12-07 21:41 UTC: the same
+#: numbers as the stateless calls in THOP_LAYERS (thop's cell rules read the input's size only)
+THOP_CELLS_WITH_STATE = {"RNNCell": (234, 72), "GRUCell": (774, 216), "LSTMCell": (1008, 288)}
 
 
 @pytest.mark.parametrize("name", sorted(THOP_LAYERS))
@@ -241,6 +249,13 @@ def test_thop_registered_layer(name):
     model, shape = thop_layers(flow)[name]
     macs, params = THOP_LAYERS[name]
     assert flowflops.thop.profile(model, inputs=(flow.randn(*shape),), verbose=False) == (macs, params)
+
+
+@pytest.mark.parametrize("name", sorted(THOP_CELLS_WITH_STATE))
+def test_thop_cell_with_state(name):
+    model, inputs = thop_cells_with_state(flow)[name]
+    assert flowflops.thop.profile(model, inputs=inputs, verbose=False) == THOP_CELLS_WITH_STATE[name]
+    assert THOP_CELLS_WITH_STATE[name] == THOP_LAYERS[name]
 
 
 def test_thop_params_are_thops():

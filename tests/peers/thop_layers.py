@@ -55,3 +55,23 @@ def thop_layers(torch):
     if hasattr(nn, "SyncBatchNorm"):
         cases["SyncBatchNorm"] = (nn.SyncBatchNorm(4), (2, 4, 3, 3))
     return {name: (nn.Sequential(layer), shape) for name, (layer, shape) in cases.items()}
+
+
+def thop_cells_with_state(torch):
+    """thop's three recurrent cells called with their state given, ``cell(x, h)`` (an LSTMCell:
+    ``cell(x, (h, c))``), in a module that passes both on; ``(model, inputs)`` each.
+    (OneFlow 0.9.0's cells raise without a state, which the cases above call them with.)"""
+    nn = torch.nn
+
+    class WithState(nn.Module):
+        def __init__(self, cell):
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, x, state):
+            return self.cell(x, state)
+
+    x, h, c = torch.randn(3, 4), torch.randn(3, 6), torch.randn(3, 6)
+    return {"RNNCell": (WithState(nn.RNNCell(4, 6)), (x, h)),
+            "GRUCell": (WithState(nn.GRUCell(4, 6)), (x, h)),
+            "LSTMCell": (WithState(nn.LSTMCell(4, 6)), (x, (h, c)))}
