@@ -287,7 +287,7 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
         counter = EagerCounter(
             view, {id(memo[i]): p for i, p in paths.items() if i in memo}, ignore, custom,
             table=table_for(convention), count_functional=bool(cfg.get("count_functional", False)),
-            ignore_hook_only=convention == "ptflops",
+            ignore_hook_only=convention == "ptflops", modules=[memo[i] for i in paths if i in memo],
         )
         try:
             counter.run(args, kwargs)

@@ -84,8 +84,11 @@ class EagerCounter:
         table: Optional[Dict[type, Any]] = None,
         count_functional: bool = False,
         ignore_hook_only: bool = False,
+        modules: Optional[List[nn.Module]] = None,
     ) -> None:
         self.model = model
+        #: ``list(model.modules())`` where the caller has it (one walk of the tree fewer)
+        self.modules = modules
         self.paths = paths
         self.ignore = tuple(ignore_modules)
         self.custom = dict(custom_modules_hooks or {})
@@ -232,7 +235,7 @@ class EagerCounter:
         by_type: Dict[type, Any] = {}
         names: Dict[type, str] = {}
         make_hooks = self._hook_maker()
-        for m in self.model.modules():
+        for m in (self.model.modules() if self.modules is None else self.modules):
             h = self._handler(m, by_type)
             if h is None:
                 continue

@@ -33,13 +33,18 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
     reachable by two paths appears under both."""
     tree: "OrderedDict[str, ModuleInfo]" = OrderedDict()
     modules: Dict[str, nn.Module] = {}
+    by_type: Dict[type, tuple] = {}  # type -> (its name, where its forward is), once per type
 
     def visit(m: nn.Module, path: str) -> None:
         try:
             extra = m.extra_repr()
         except Exception:  # a user's extra_repr must never break a count
             extra = ""
-        info = ModuleInfo(type(m).__name__, extra, source=code_location(getattr(type(m), "forward", None)))
+        kind = type(m)
+        named = by_type.get(kind)
+        if named is None:
+            named = by_type[kind] = (kind.__name__, code_location(getattr(kind, "forward", None)))
+        info = ModuleInfo(named[0], extra, source=named[1])
         tree[path] = info
         modules[path] = m
         for name, child in m._modules.items():
