@@ -6,6 +6,7 @@ sweep), run on demand like the benchmarks (hours over every name on a laptop CPU
     python sweeps/agreement.py --timm --limit 50          # the first 50 timm 0.6.12 names
     python sweeps/agreement.py hf:whisper timm:resnet18   # named ones
     python sweeps/agreement.py --hf --json out.json --markdown docs/agreement.md
+    python sweeps/agreement.py --update sweeps/agreement_timm.json timm:gcvit_small   # rerun recorded rows
 
 Each model is built with random weights (Hugging Face: its config with the layer counts cut
 to 2, see SHRINK, so that the largest defaults fit a CPU; timm: its defaults) on its own
