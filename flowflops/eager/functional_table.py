@@ -94,13 +94,32 @@ def binary(kind: str) -> Emit:
         if _is_tensor(a) and _is_tensor(b):
             if kind == "add" and shape_of(a) == shape_of(b) == y:
                 return [record("add_n", [y, y], [y])]
-            name = "floordiv" if kind == "floordiv" and shape_of(a) == shape_of(b) else f"broadcast_{kind}"
+            same = kind in ("floordiv", "truncdiv") and shape_of(a) == shape_of(b)
+            name = kind if same else f"broadcast_{kind}"
             return [record(name, [shape_of(a), shape_of(b)], [y])]
         if not _is_tensor(a) and _is_tensor(b):
             return _reversed_scalar(kind, y)
         return [record("scalar_add" if kind == "sub" else f"scalar_{kind}", [y], [y])]
 
     return emit
+
+
+def div(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``div``; with ``rounding_mode="floor"``/``"trunc"`` (PyTorch's, which
+    flowflops.torch_models' stand-in takes) the graph runs oneflow's ``floordiv``/``truncdiv``
+    on the two tensors expanded to the output's shape, or ``scalar_floordiv``/``scalar_truncdiv``
+    with a number on the right: one op per output element, as the plain division."""
+    mode = kwargs.get("rounding_mode")
+    if mode not in ("floor", "trunc"):
+        return _plain_div(args, kwargs, out)
+    kind = "floordiv" if mode == "floor" else "truncdiv"
+    y = _out(out)
+    if _is_tensor(_arg(args, kwargs, 1, "other", "y")):
+        return [record(kind, [y, y], [y])]
+    return [record(f"scalar_{kind}", [y], [y])]
+
+
+_plain_div = binary("div")
 
 
 def _reversed_scalar(kind: str, y: Shape) -> List[OpRecord]:
@@ -603,8 +622,9 @@ FUNCTIONALS.update({
     "matmul": matmul, "batch_matmul": matmul, "bmm": matmul, "mm": matmul, "dot": matmul,
     "matrix_vector_product": matmul, "baddbmm": baddbmm, "einsum": einsum, "tensordot": tensordot,
     "cross_entropy": cross_entropy,
-    "add": binary("add"), "sub": binary("sub"), "mul": binary("mul"), "div": binary("div"),
+    "add": binary("add"), "sub": binary("sub"), "mul": binary("mul"), "div": div,
     "pow": binary("pow"), "fmod": binary("fmod"), "floor_divide": binary("floordiv"),
+    "trunc_divide": binary("truncdiv"),
     "atan2": fused("atan2"),
     "maximum": extremum("maximum"), "minimum": extremum("minimum"),
     "max": max_min("max"), "min": max_min("min"),

@@ -17,6 +17,7 @@ BINARY = (
     "elementwise_maximum", "elementwise_minimum", "clip_by_scalar",
     "clip_by_scalar_min", "clip_by_scalar_max",
     "floordiv", "broadcast_floordiv", "fmod", "broadcast_fmod", "atan2",
+    "truncdiv", "scalar_truncdiv",
 )
 UNARY_MATH = (
     "sqrt", "rsqrt", "square", "exp", "expm1", "log", "log1p", "log2", "abs", "negative",

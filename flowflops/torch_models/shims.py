@@ -190,6 +190,85 @@ def _unique(original: Callable) -> Callable:
     return unique
 
 
+def _rounded_division(a: Any, b: Any, rounding_mode: str) -> Any:
+    """``torch.div(a, b, rounding_mode="floor" | "trunc")`` with oneflow's own primitives:
+    ``floor_divide`` and ``_C.trunc_divide``, one elementwise op each, as PyTorch's one
+    ``aten::div`` (both give torch's results on negative operands: floor rounds -3.5 to -4,
+    trunc to -3). Neither broadcasts two tensors of different shapes in oneflow 0.9, so they
+    are expanded to the common shape first (a view); a number on the left is made a tensor of
+    the other's dtype and device. oneflow 0.9's ``floor_divide`` truncates integers (-7 // 2 is
+    -3 there, -4 in PyTorch), so two integer operands are floor-divided as float64 (exact for
+    magnitudes below 2**52) and cast back to the wider of their integer dtypes (casts cost
+    nothing)."""
+    if not isinstance(a, flow.Tensor):
+        a = flow.full_like(b, a)
+    if isinstance(b, flow.Tensor) and tuple(a.shape) != tuple(b.shape):
+        a, b = flow.broadcast_tensors(a, b)
+    # the primitives are looked up at each call: a count_functional count has patched them
+    if rounding_mode == "trunc":
+        return flow._C.trunc_divide(a, b)
+    b_integral = not b.is_floating_point() if isinstance(b, flow.Tensor) else isinstance(b, int)
+    if a.is_floating_point() or not b_integral:
+        return flow._C.floor_divide(a, b)
+    dtype = a.dtype
+    if isinstance(b, flow.Tensor) and b.element_size() > a.element_size():
+        dtype = b.dtype
+    b64 = b.to(flow.float64) if isinstance(b, flow.Tensor) else float(b)
+    return flow._C.floor_divide(a.to(flow.float64), b64).to(dtype)
+
+
+def _div(original: Callable) -> Callable:
+    """``torch.div(a, b, rounding_mode=...)`` and ``Tensor.div`` (XCiT, EdgeNeXt, LayoutLMv3,
+    Longformer): oneflow 0.9's ``div`` takes no ``rounding_mode``. ``"floor"`` and ``"trunc"``
+    go to :func:`_rounded_division`; ``None`` (and every call without it) to oneflow's
+    ``_C.div``, looked up at each call. Another mode raises ValueError, as PyTorch does.
+
+    The stand-in is a Python function, so a ``count_functional`` count prices the primitives
+    it calls (``_C.div``, ``_C.floor_divide``, ``_C.trunc_divide``), patched at call time;
+    calling the captured ``original`` (a built-in the count does not patch under this name,
+    and for ``Tensor.div`` one it would not even report) would leave the division uncounted."""
+
+    @passes_through
+    def div(input: Any, other: Any, *args: Any, rounding_mode: Optional[str] = None, **kwargs: Any) -> Any:
+        if rounding_mode is None:
+            return flow._C.div(input, other, *args, **kwargs)
+        if rounding_mode not in ("floor", "trunc") or args or kwargs:
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                             f"but found {rounding_mode!r}" if rounding_mode not in ("floor", "trunc")
+                             else f"div(..., rounding_mode={rounding_mode!r}) takes no other arguments "
+                             f"under flowflops.torch_models (got {args or ''}{kwargs or ''})")
+        return _rounded_division(input, other, rounding_mode)
+
+    div.__wrapped__ = original  # type: ignore[attr-defined]
+    return div
+
+
+def _sized(original: Callable) -> Callable:
+    """``torch.zeros(size=(2, 3))`` / ``torch.ones(size=...)`` (BEiT, CANINE): oneflow 0.9's
+    take the size only positionally; ``size=`` is passed on as the positional size."""
+
+    @passes_through
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        if "size" in kwargs:
+            if args:
+                raise TypeError(f"{original.__name__}() got the size both positionally and as size=")
+            size = kwargs.pop("size")
+            return original(size, **kwargs)
+        return original(*args, **kwargs)
+
+    sized.__name__ = getattr(original, "__name__", "sized")
+    sized.__wrapped__ = original  # type: ignore[attr-defined]
+    return sized
+
+
+def _sqrt_(self: Any) -> Any:
+    """``Tensor.sqrt_`` (timm's EvoNorm: ``x.var(...).add(eps).sqrt_()``), missing in oneflow
+    0.9: the square root written back into the tensor (``self.copy_(self.sqrt())``), which is
+    returned, as PyTorch's in-place methods return ``self`` (oneflow's ``copy_`` returns None)."""
+    self.copy_(self.sqrt())
+    return self
+
+
 def _wrapper_dir(self: Any) -> List[str]:
     """``dir(torch.nn.functional)`` under mock_torch: the names of the oneflow module behind the
     wrapper. timm picks its activations by ``'silu' in dir(torch.nn.functional)``; without this
@@ -239,7 +318,8 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     """``(owner, name, value, why)``: the attributes set on OneFlow while the block runs (the
     previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
     that is a no-op for a model that is not scripted, for a missing import path, or for a call
-    oneflow 0.9 does not take (``full([])``, ``unique(dim=)``)."""
+    oneflow 0.9 does not take (``full([])``, ``unique(dim=)``, ``div(rounding_mode=)``,
+    ``zeros(size=)``) or lacks (``Tensor.sqrt_``)."""
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
@@ -257,6 +337,11 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (jit, "script", _script, "timm scripts helpers at import; oneflow's warns each time"),
         (flow, "full", _full(flow.full), "GPT-2: torch.full([], scale) (oneflow: empty size)"),
         (flow, "unique", _unique(flow.unique), "timm relative positions: torch.unique(x, dim=0) (oneflow: no dim)"),
+        (flow, "div", _div(flow.div), "XCiT/EdgeNeXt/LayoutLMv3: torch.div(a, b, rounding_mode=) (oneflow: none)"),
+        (flow.Tensor, "div", _div(flow.Tensor.div), "the same as the Tensor method"),
+        (flow, "zeros", _sized(flow.zeros), "BEiT: torch.zeros(size=...) (oneflow: size positional only)"),
+        (flow, "ones", _sized(flow.ones), "CANINE: torch.ones(size=...) (oneflow: size positional only)"),
+        (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
         (flow, "fx", _fx(), "transformers: isinstance(x, torch.fx.Proxy) in every forward"),
         (jit, "annotations", _jit_annotations(), "timm: `from torch.jit.annotations import List`"),
     ]
