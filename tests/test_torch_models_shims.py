@@ -47,6 +47,14 @@ def test_div_rounding_modes_give_torchs_values_and_dtypes():
         # a number on the left: 7 by [2, -2]: floor [3, -4], trunc [3, -3]
         assert _list(torch.div(7, torch.tensor([2, -2]), rounding_mode="floor")) == [3, -4]
         assert _list(torch.div(7, torch.tensor([2, -2]), rounding_mode="trunc")) == [3, -3]
+        # two numbers (Longformer: torch.div(seq_len, window, rounding_mode="trunc")): torch 2.14.1 gives
+        # 0-d tensors: trunc tensor(-3) int64, floor tensor(-4) int64, None tensor(-3.5) float32;
+        # torch.div(7.5, 2, rounding_mode="floor") tensor(3.) float32
+        for mode, want, dtype in (("trunc", -3, flow.int64), ("floor", -4, flow.int64), (None, -3.5, flow.float32)):
+            r = torch.div(-7, 2, rounding_mode=mode)
+            assert (tuple(r.shape), r.item(), r.dtype) == ((), want, dtype)
+        r = torch.div(7.5, 2, rounding_mode="floor")
+        assert (tuple(r.shape), r.item(), r.dtype) == ((), 3.0, flow.float32)
         # the Tensor method, the same
         assert _list(a.div(2, rounding_mode="floor")) == [-4, -3, 2, 3]
         assert _list(a.div(torch.tensor(A), rounding_mode="trunc")) == [1, 1, 1, 1]

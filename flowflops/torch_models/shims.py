@@ -230,6 +230,10 @@ def _div(original: Callable) -> Callable:
 
     @passes_through
     def div(input: Any, other: Any, *args: Any, rounding_mode: Optional[str] = None, **kwargs: Any) -> Any:
+        if not isinstance(input, flow.Tensor) and not isinstance(other, flow.Tensor):
+            # torch.div(seq_len, window, rounding_mode="trunc") (Longformer, LED): two numbers
+            # give a 0-d tensor in PyTorch (int64 from ints, float32 otherwise)
+            input = flow.tensor(input)
         if rounding_mode is None:
             return flow._C.div(input, other, *args, **kwargs)
         if rounding_mode not in ("floor", "trunc") or args or kwargs:
