@@ -330,6 +330,12 @@ EXPLAINED = {
                          "c865028c and is Conv2d(3, 80, 3, s2) + Conv2d(80, 80, 3, s2) in 0.6.12, 146,764,800 MACs "
                          "more at 224 (by hand; tests/test_timm_published.py); the c865028c definition counts "
                          "2.5045 G in both engines",
+    "edgenext_xx_small": "the published figure is at 288, the model's test_input_size, not the CSV's 256: "
+                         "fvcore counts 0.3315 G at 288 (0.2619 G at 256) in both engines "
+                         "(tests/test_timm_published.py)",
+    "edgenext_x_small": "the published figure is at 288, the model's test_input_size, not the CSV's 256: "
+                        "fvcore counts 0.6831 G at 288 (0.5398 G at 256) in both engines "
+                        "(tests/test_timm_published.py)",
 }
 
 
