@@ -37,3 +37,15 @@ def assert_same(before: Dict[str, Any], after: Dict[str, Any]) -> None:
         w = after["tensors"][k]
         assert v[:-1] == w[:-1], k
         assert np.array_equal(v[-1], w[-1]), k
+
+
+def plain(x: Any) -> Any:
+    """A state dict (of a model or an optimizer) with its tensors as nested lists, to compare
+    with ``==``."""
+    if isinstance(x, flow.Tensor):
+        return x.numpy().tolist()
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(plain(v) for v in x)
+    return x

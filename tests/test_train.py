@@ -9,7 +9,7 @@ import pytest
 
 import flowflops
 from flowflops.report import backward_forward_ratio
-from snapshot import assert_same, snapshot
+from snapshot import assert_same, plain, snapshot
 
 
 def profile_train(model, *args, **kwargs):
@@ -220,15 +220,6 @@ def test_inference_counts_have_no_phases():
 
 
 # -- (4) nothing the user owns is touched -------------------------------------------------
-def plain(x):
-    """An optimizer's state_dict with its tensors as nested lists, to compare with ==."""
-    if isinstance(x, flow.Tensor):
-        return x.numpy().tolist()
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(plain(v) for v in x)
-    return x
 
 
 def test_model_optimizer_and_gradients_untouched():

@@ -13,7 +13,7 @@ import pytest
 import flowflops
 from flowflops.errors import CountError
 from process_state import assert_process_clean
-from snapshot import assert_same, snapshot
+from snapshot import assert_same, plain, snapshot
 
 
 class Gate(nn.Module):
@@ -67,17 +67,6 @@ def rig(model, kind):
 
 
 X = flow.tensor(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4))
-
-
-def plain(x):
-    """A state dict with its tensors as nested lists, to compare with ==."""
-    if isinstance(x, flow.Tensor):
-        return x.numpy().tolist()
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(plain(v) for v in x)
-    return x
 
 
 def held(model, opt, sch):
