@@ -2,25 +2,22 @@
 ``oneflow.autograd.grad`` for everything in flowflops that must see a backward pass started in a
 ``with`` body (``FlopCounterMode`` counts its gradients).
 
-As for ``nn.Module.__call__`` (:mod:`flowflops.runtime.module_calls`), two users that each
-saved and put back the attributes would break each other when they overlap in two threads: the
-first to leave puts OneFlow's functions back under the second (whose notice is then lost), and
-the second puts back the first one's wrapper, which stays installed for good. Here the wrappers
-are installed by the first user and OneFlow's functions put back by the last, whatever the
-order they leave in; each user's callback is called only for backward passes started in the
-thread that entered it. ``Tensor.backward`` calls ``oneflow.autograd.backward``: that inner
+The wrappers are shared by every user (:class:`~flowflops.runtime.shared_patch.SharedPatch`:
+installed by the first, OneFlow's functions put back by the last, whatever the order they leave
+in); each user's callback is called only for backward passes started in the thread that entered
+it. ``Tensor.backward`` calls ``oneflow.autograd.backward``: that inner
 call is the same pass, and callbacks see only the outer one.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 
 from .interrupts import passes_through
+from .shared_patch import Saved, SharedPatch
 
 __all__ = ["Callback", "watching", "installed_count"]
 
@@ -29,23 +26,13 @@ __all__ = ["Callback", "watching", "installed_count"]
 #: called without arguments once the call has returned
 Callback = Callable[[str, tuple, Dict[str, Any]], Optional[Callable[[], None]]]
 
-_lock = threading.Lock()
-_state: Dict[str, Any] = {"count": 0, "saved": []}  # saved: (owner, name, OneFlow's, wrapper)
 _tls = threading.local()  # .callbacks: this thread's callbacks, innermost last
-
-
-def _after_fork_in_child() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def installed_count() -> int:
     """How many ``watching`` bodies run now, in all threads (0: OneFlow's own functions are in
     place, unless something outside flowflops replaced them)."""
-    return int(_state["count"])
+    return _patch.count
 
 
 def _targets() -> List[Tuple[Any, str, str]]:
@@ -92,16 +79,7 @@ def watching(callback: Callback) -> Iterator[None]:
     ``Tensor.backward`` / ``oneflow.autograd.backward`` / ``oneflow.autograd.grad`` call made in
     this thread (outer bodies' callbacks first), and what it returns after the call. Calls in
     other threads are not touched."""
-    with _lock:
-        if _state["count"] == 0:
-            saved = []
-            for owner, name, label in _targets():
-                fn = getattr(owner, name)
-                wrapper = _wrap(fn, label)
-                saved.append((owner, name, fn, wrapper))
-                setattr(owner, name, wrapper)
-            _state["saved"] = saved
-        _state["count"] += 1
+    _patch.enter()
     callbacks = getattr(_tls, "callbacks", None)
     if callbacks is None:
         callbacks = _tls.callbacks = []
@@ -113,10 +91,12 @@ def watching(callback: Callback) -> Iterator[None]:
             if callbacks[i] is callback:
                 del callbacks[i]
                 break
-        with _lock:
-            _state["count"] -= 1
-            if _state["count"] == 0:
-                for owner, name, fn, wrapper in _state["saved"]:
-                    if getattr(owner, name) is wrapper:  # (not if another patch replaced it)
-                        setattr(owner, name, fn)
-                _state["saved"] = []
+        _patch.leave()
+
+
+def _install() -> List[Saved]:
+    return [(owner, name, getattr(owner, name), _wrap(getattr(owner, name), label))
+            for owner, name, label in _targets()]
+
+
+_patch = SharedPatch(_install)

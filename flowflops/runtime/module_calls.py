@@ -2,23 +2,22 @@
 calls no hook reaches (an eager count sending calls made through a closure to its view,
 ``FlopCounterMode`` counting each top-level module call).
 
-OneFlow 0.9 has no process-wide module hook, so the class attribute itself is wrapped. Two
-users that each saved and put back ``nn.Module.__call__`` would break each other when they
-overlap in two threads (the second to leave puts back the first one's wrapper, which then
-stays installed for good). Here the wrapper is installed by the first user and OneFlow's method
-put back by the last, whatever the order they leave in; each user's handler acts only in the
-thread that entered it, and other threads' calls go straight to OneFlow's method.
+OneFlow 0.9 has no process-wide module hook, so the class attribute itself is wrapped, once for
+every user (:class:`~flowflops.runtime.shared_patch.SharedPatch`: installed by the first user,
+OneFlow's method put back by the last, whatever the order they leave in); each user's handler
+acts only in the thread that entered it, and other threads' calls go straight to OneFlow's
+method.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List
 
 import oneflow.nn as nn
 
 from .interrupts import passes_through
+from .shared_patch import Saved, SharedPatch
 
 __all__ = ["CallNext", "Handler", "intercepting", "installed_count"]
 
@@ -27,23 +26,13 @@ CallNext = Callable[[Any, tuple, Dict[str, Any]], Any]
 #: ``handler(call_next, module, args, kwargs)``: returns what the call returns
 Handler = Callable[[CallNext, Any, tuple, Dict[str, Any]], Any]
 
-_lock = threading.Lock()
-_state: Dict[str, Any] = {"count": 0, "original": None, "wrapper": None}
 _tls = threading.local()  # .handlers: this thread's handlers, innermost last; .chain: see _chain
-
-
-def _after_fork_in_child() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def installed_count() -> int:
     """How many ``intercepting`` bodies run now, in all threads (0: OneFlow's own method is in
     place, unless something outside flowflops replaced it)."""
-    return int(_state["count"])
+    return _patch.count
 
 
 def _chain(handlers: List[Handler], original: Callable[..., Any]) -> CallNext:
@@ -70,27 +59,14 @@ def _link(handler: Handler, call_next: CallNext) -> CallNext:
 
 def _set_chain(handlers: List[Handler]) -> None:
     """This thread's chain (see :func:`_chain`) for its ``handlers`` now; ``None``: none."""
-    _tls.chain = _chain(list(handlers), _state["original"]) if handlers else None
+    _tls.chain = _chain(list(handlers), _patch.saved[0][2]) if handlers else None
 
 
 @contextlib.contextmanager
 def intercepting(handler: Handler) -> Iterator[None]:
     """While the body runs, every module call made in this thread goes through ``handler``
     (inner bodies' handlers first). Calls in other threads are not touched."""
-    with _lock:
-        if _state["count"] == 0:
-            original = nn.Module.__call__
-
-            @passes_through
-            def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-                chain = getattr(_tls, "chain", None)
-                if chain is None:
-                    return original(self, *args, **kwargs)
-                return chain(self, args, kwargs)
-
-            _state["original"], _state["wrapper"] = original, __call__
-            nn.Module.__call__ = __call__
-        _state["count"] += 1
+    _patch.enter()
     handlers = getattr(_tls, "handlers", None)
     if handlers is None:
         handlers = _tls.handlers = []
@@ -101,9 +77,20 @@ def intercepting(handler: Handler) -> Iterator[None]:
     finally:
         handlers.pop()
         _set_chain(handlers)
-        with _lock:
-            _state["count"] -= 1
-            if _state["count"] == 0:
-                if nn.Module.__call__ is _state["wrapper"]:  # (not if another patch replaced it)
-                    nn.Module.__call__ = _state["original"]
-                _state["original"] = _state["wrapper"] = None
+        _patch.leave()
+
+
+def _install() -> List[Saved]:
+    original = nn.Module.__call__
+
+    @passes_through
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        chain = getattr(_tls, "chain", None)
+        if chain is None:
+            return original(self, *args, **kwargs)
+        return chain(self, args, kwargs)
+
+    return [(nn.Module, "__call__", original, __call__)]
+
+
+_patch = SharedPatch(_install)
