@@ -84,6 +84,7 @@ GUARD_FILES = tuple(os.path.join(PACKAGE, f) for f in (
     os.path.join("runtime", "interrupts.py"), os.path.join("runtime", "guard.py"), os.path.join("eager", "engine.py"),
     os.path.join("eager", "functional.py"), os.path.join("graph", "building.py"),
     os.path.join("runtime", "view.py"), os.path.join("runtime", "module_calls.py"), os.path.join("graph", "values.py"),
+    os.path.join("runtime", "shared_patch.py"),
 ))
 COUNTS = {
     "eager": lambda m: flowflops.profile(m, (2, 4)),
