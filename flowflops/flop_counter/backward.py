@@ -46,6 +46,7 @@ import oneflow.nn as nn
 
 from ..conventions import MODULE_ATTR, base_type_name
 from ..records import OpRecord
+from ..runtime.inputs import tensors_in
 from ..runtime.interrupts import passes_through
 
 __all__ = ["Op", "Tape", "LEAF_TYPES"]
@@ -88,17 +89,6 @@ class Op:
     leaf: bool = False
 
 
-def _tensors(value: Any) -> Iterable[Any]:
-    if isinstance(value, flow.Tensor):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            yield from _tensors(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _tensors(v)
-
-
 def _grad_ops(op: Op) -> Tuple[str, int]:
     """torch's gradient op for a leaf layer's forward op and its FLOPs (see the module's
     docstring): ``aten.mm`` per operand needing a gradient, or ``aten.convolution_backward``."""
@@ -133,7 +123,7 @@ class Tape:
 
     def _entered(self, name: str, module: Any, args: tuple, kwargs: Dict[str, Any]) -> Call:
         info = Call(name, self._tick())
-        for t in _tensors((args, kwargs)):
+        for t in tensors_in((args, kwargs)):
             if t.requires_grad:
                 info.grad_inputs.append(t.grad_fn)
         if isinstance(module, LEAF_TYPES) and args and isinstance(args[0], flow.Tensor):
@@ -144,7 +134,7 @@ class Tape:
 
     def _returned(self, info: Call, out: Any) -> None:
         info.end = self._tick()
-        for t in _tensors(out):
+        for t in tensors_in(out):
             node = t.grad_fn if t.requires_grad else None
             if node is not None:
                 info.outputs.append(node)

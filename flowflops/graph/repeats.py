@@ -49,6 +49,7 @@ import oneflow as flow
 import oneflow.nn as nn
 
 from ..records import IN_TENSORS, OUT_TENSORS, PARAMS, OpRecord
+from ..runtime.inputs import tensors_in
 
 __all__ = [
     "REPEATS", "Unprovable", "Retrace", "check_repeats", "tensor_key", "module_key", "Repeats", "RepeatCall", "active"
@@ -276,17 +277,6 @@ def _unchanged(snap: List[Tuple[Any, Dict[str, int]]]) -> bool:
     return True
 
 
-def _tensors(value: Any) -> Iterator[Any]:
-    if isinstance(value, flow.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _tensors(v)
-
-
 def _plain_output(value: Any) -> bool:
     if isinstance(value, flow.Tensor) or type(value) in _SIMPLE:
         return True
@@ -407,18 +397,18 @@ class Repeats:
             hash(key)
         except Exception:  # Unprovable, or a value that cannot be described or hashed: traced
             key = None
-        ins = list(_tensors((args, kwargs))) if key is not None else []
+        ins = list(tensors_in((args, kwargs))) if key is not None else []
         hit = self.templates.get(key) if ins else None
         if hit is not None:
             if not hit.marked:
-                self._mark(hit, list(_tensors(hit.result)))
+                self._mark(hit, list(tensors_in(hit.result)))
             copy = _Call(next(self._ids), scope, ins, copy_of=hit)
-            outs = self._mark(copy, list(_tensors(hit.result)))
+            outs = self._mark(copy, list(tensors_in(hit.result)))
             return _rebuild(hit.result, iter(outs))
         snap = _snapshot(proxy) if ins else None
         self.traced[scope] = self.traced.get(scope, 0) + 1
         result = original(proxy, *args, **kwargs)
-        if snap is not None and any(True for _ in _tensors(result)) and _plain_output(result) and _unchanged(snap):
+        if snap is not None and any(True for _ in tensors_in(result)) and _plain_output(result) and _unchanged(snap):
             self.templates[key] = _Call(next(self._ids), scope, ins, result)
         return result
 

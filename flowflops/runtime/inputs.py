@@ -1,7 +1,7 @@
 """Turning ``input_res`` / ``input_constructor`` into the arguments of one forward call."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -12,10 +12,22 @@ from .interrupts import call_user, from_signal
 __all__ = [
     "Args", "check_model", "check_input_res", "first_parameter", "INT64_MAX", "available_bytes", "check_input_size",
     "default_input", "check_device", "HALF_TYPES", "half_on_cpu", "build_inputs", "is_global_model",
-    "global_default_input", "call_inputs", "batch_hint", "describe_inputs"
+    "global_default_input", "call_inputs", "batch_hint", "describe_inputs", "tensors_in"
 ]
 
 Args = Tuple[tuple, Dict[str, Any]]
+
+
+def tensors_in(value: Any) -> Iterator[Any]:
+    """The tensors in ``value`` and in its tuples, lists and dict values, depth first, in order."""
+    if isinstance(value, flow.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from tensors_in(v)
 
 
 def check_model(model: Any) -> None:
