@@ -37,6 +37,7 @@ What differs from torch 2.14 (no dispatcher to intercept in OneFlow 0.9):
 """
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from collections import Counter, defaultdict
@@ -315,7 +316,7 @@ class FlopCounterMode:
             if self._taping and not lazy_mode.is_enabled():  # a call inside the outermost one's real run
                 name = self._names.get(id(module), type(module).__name__)
                 return self._tape.call(name, module, args, kwargs,
-                                       passes_through(lambda: call_next(module, args, kwargs)))
+                                       functools.partial(call_next, module, args, kwargs))
             return call_next(module, args, kwargs)
         self._busy = True
         try:
@@ -326,7 +327,7 @@ class FlopCounterMode:
             self._taping = True
             try:
                 out = self._tape.call(self._names.get(id(module), type(module).__name__), module, args, kwargs,
-                                      passes_through(lambda: call_next(module, args, kwargs)))
+                                      functools.partial(call_next, module, args, kwargs))
             finally:
                 self._taping = False
             self._tape.attach(module, self._tape.calls[-1], ops)
