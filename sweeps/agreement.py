@@ -7,6 +7,8 @@ sweep), run on demand like the benchmarks (hours over every name on a laptop CPU
     python sweeps/agreement.py hf:whisper timm:resnet18   # named ones
     python sweeps/agreement.py --hf --json out.json --markdown docs/agreement.md
     python sweeps/agreement.py --update sweeps/agreement_timm.json timm:gcvit_small   # rerun recorded rows
+    python sweeps/agreement.py --timm-outside-csv all --append --json sweeps/agreement_timm_outside_csv.json \
+        --until 01:20                                     # the names not yet recorded there, cheapest first
 
 Each model is built with random weights (Hugging Face: its config with the layer counts cut
 to 2, see SHRINK, so that the largest defaults fit a CPU; timm: its defaults) on its own
@@ -21,18 +23,22 @@ verify=True)``: eager+count_functional against graph. A row is one of
 - ``fails``: building or counting raised in both engines (the graph engine's first line:
   OneFlow's reason; ``stage`` says whether the model did not ``build`` or did not ``count``);
 - ``signal``: the process ended by a signal (an abort inside OneFlow): a bug to report;
-- ``timeout``: it ran past ``--timeout`` seconds.
+- ``timeout``: it ran past ``--timeout`` seconds;
+- ``not run``: ``--until`` stopped the sweep before it (written only with ``--append``, so that
+  the file names every model it was asked for; the next ``--append`` run replaces it).
 """
 from __future__ import annotations
 
 import argparse
+import calendar
+import csv
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Union
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,7 +65,9 @@ def names(args: argparse.Namespace) -> List[str]:
                 out += [f"timm:{n}" for n in timm.list_models()]
             if args.timm_small:
                 out += [f"timm:{n}" for n in small_timm_names()]
-            if args.timm_outside_csv:
+            if args.timm_outside_csv == "all":
+                out += [f"timm:{n}" for n in outside_csv_timm_names_all()]
+            elif args.timm_outside_csv:
                 out += [f"timm:{n}" for n in outside_csv_timm_names(args.timm_outside_csv)]
     return out[: args.limit] if args.limit else out
 
@@ -89,27 +97,77 @@ def small_timm_names() -> List[str]:
 SMALL = re.compile(r"atto|femto|pico|nano|tiny|small|_0_|_12_|50x1_|_s_|_l1\b")
 
 
+def _outside_csv_candidates() -> List[str]:
+    """timm 0.6.12's names, alphabetical, that are not rows of timm's published benchmark
+    (``sweeps/data/timm_infer_pt112.csv``, which ``sweeps/timm_published.py`` runs) nor recorded
+    in ``sweeps/agreement_timm.json``."""
+    import timm
+
+    recorded = {r["name"][len("timm:"):] for r in _load(os.path.join(ROOT, "sweeps", "agreement_timm.json"))}
+    return [m for m in sorted(timm.list_models()) if m not in _published() and m not in recorded]
+
+
+def _published() -> Dict[str, Dict[str, str]]:
+    """timm's published benchmark (``sweeps/data/timm_infer_pt112.csv``): its rows by model name."""
+    with open(os.path.join(ROOT, "sweeps", "data", "timm_infer_pt112.csv"), newline="") as f:
+        return {r["model"]: r for r in csv.DictReader(f)}
+
+
 def outside_csv_timm_names(n: int) -> List[str]:
     """``n`` timm 0.6.12 names that are not rows of timm's published benchmark
     (``sweeps/data/timm_infer_pt112.csv``, which ``sweeps/timm_published.py`` runs) nor recorded in
     ``sweeps/agreement_timm.json``, whose name marks a small variant (:data:`SMALL`) and not a
     large one (:data:`LARGE`): one name of each family first (the name up to its first digit or
     underscore), then the rest, each part alphabetical."""
-    import csv
-
-    import timm
-
-    with open(os.path.join(ROOT, "sweeps", "data", "timm_infer_pt112.csv"), newline="") as f:
-        published = {r["model"] for r in csv.DictReader(f)}
-    with open(os.path.join(ROOT, "sweeps", "agreement_timm.json")) as f:
-        recorded = {r["name"][len("timm:"):] for r in json.load(f)}
-    keep = [m for m in sorted(timm.list_models()) if m not in published and m not in recorded
-            and SMALL.search(m) and not LARGE.search(m)]
+    keep = [m for m in _outside_csv_candidates() if SMALL.search(m) and not LARGE.search(m)]
     first: Dict[str, str] = {}
     for m in keep:
         first.setdefault(re.split(r"[\d_]", m, maxsplit=1)[0], m)
     heads = sorted(first.values())
     return (heads + [m for m in keep if m not in set(heads)])[:n]
+
+
+def outside_csv_timm_names_all() -> List[str]:
+    """Every timm 0.6.12 name that is not a row of timm's published benchmark nor recorded in
+    ``sweeps/agreement_timm.json`` (``--timm-outside-csv all``): the sample of
+    :func:`outside_csv_timm_names` first, in its order, then the others cheapest first
+    (:func:`outside_csv_cost`; ties alphabetical)."""
+    every = _outside_csv_candidates()
+    sample = outside_csv_timm_names(30)
+    rest = sorted(set(every) - set(sample), key=lambda m: (outside_csv_cost(m), m))
+    return sample + rest
+
+
+#: pretraining suffixes of timm names whose model is a row of the published CSV without them
+PRETRAINED_SUFFIX = re.compile(r"_(?:miil_in21k|in21k|in22k|in21ft1k|dino|clip_laion2b|22k)$")
+
+#: a guess of a model's GMACs at 224 pixels from the size its name marks (an order, not a figure)
+SIZE_GMACS = [("atto", 0.5), ("femto", 0.8), ("pico", 1.5), ("nano", 2.5), ("xxtiny", 2.0), ("xtiny", 3.0),
+              ("tiny", 4.5), ("small", 9.0), ("medium", 12.0), ("xlarge", 150.0), ("xl", 100.0), ("large", 60.0),
+              ("base", 18.0), ("huge", 170.0), ("giant", 270.0)]
+
+
+def outside_csv_cost(name: str) -> float:
+    """The order ``--timm-outside-csv all`` runs names in, in no unit (smaller first). A name that
+    is a published row plus a pretraining suffix (:data:`PRETRAINED_SUFFIX`, e.g.
+    ``vit_base_patch16_224_in21k``) costs that row's published GMACs plus its parameters / 20 M,
+    as ``sweeps/timm_published.py`` orders rows. Any other name: the GMACs :data:`SIZE_GMACS`
+    guesses from its size word, or ``4.5 * 1.6 ** d`` from the last one-digit level ``d`` in it
+    (``coatnet_2_224``, ``pvt_v2_b3``, ``efficientformer_l7``), 20 when it marks neither; times
+    the pixels of its default input over 224 x 224."""
+    published = _published()
+    base = PRETRAINED_SUFFIX.sub("", name)
+    for cand in (base, base.replace("_bitm_in21k", "_bitm"), name.replace("_bitm_in21k", "_bitm")):
+        if cand in published:
+            return float(published[cand]["infer_gmacs"]) + float(published[cand]["param_count"]) / 20.0
+    words = name.split("_")
+    guess = next((g for w, g in SIZE_GMACS if any(part.startswith(w) for part in words)), None)
+    if guess is None:
+        levels = re.findall(r"_[a-z]?(\d)(?=_|$)", name)
+        guess = 4.5 * 1.6 ** int(levels[-1]) if levels else 20.0
+    size = re.search(r"_(\d{3})(?:_|$)", name)
+    pixels = int(size.group(1)) if size else 224
+    return guess * (pixels / 224) ** 2
 
 
 def one(name: str) -> Dict[str, Any]:
@@ -189,6 +247,12 @@ def _one_engine(name: str, built: Any, config: Dict[str, Any], err: BaseExceptio
         row.update(status="fails", stage="count", why=why["graph"], eager_why=why["eager"])
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
+
+
+def _load(path: str) -> List[Dict[str, Any]]:
+    with open(path) as f:
+        rows: List[Dict[str, Any]] = json.load(f)
+    return rows
 
 
 def run(name: str, timeout: float) -> Dict[str, Any]:
@@ -286,6 +350,7 @@ SECTIONS = [
     ("fails build", "Do not build on OneFlow 0.9 (or flowflops cannot make their input)"),
     ("timeout", "Did not finish within the sweep's per-model time limit"),
     ("signal", "Ended the process by a signal"),
+    ("not run", "Not run: the sweep stopped (its wall-clock limit) before them"),
     ("not in timm", "Names of timm's published benchmark that timm 0.6.12 does not have"),
 ]
 
@@ -318,12 +383,14 @@ def sweep_row(row: Dict[str, Any]) -> Dict[str, Any]:
 def recorded(files: List[str]) -> List[Dict[str, Any]]:
     """The rows of the recorded sweeps ``files`` (paths from the repository's root) as rows of
     this sweep (:func:`sweep_row`), one per model: where files record the same model, the last
-    file's row."""
+    file's row, except that a ``not run`` row does not replace a row another file measured."""
     rows: Dict[str, Dict[str, Any]] = {}
     for f in files:
         with open(os.path.join(ROOT, f)) as fh:
             for r in json.load(fh):
                 row = sweep_row(r)
+                if row["status"] == "not run" and row["name"] in rows:
+                    continue
                 rows.pop(row["name"], None)
                 rows[row["name"]] = row
     return list(rows.values())
@@ -356,7 +423,7 @@ def cannot_count(files: List[str]) -> str:
             continue
         by_cause: Dict[str, List[str]] = {}
         for r in rows_here:
-            told = cause(r) if key not in ("timeout", "not in timm") else r.get("why", "")
+            told = cause(r) if key not in ("timeout", "not in timm", "not run") else r.get("why", "")
             eager = cause({"why": r["eager_why"]}) if r.get("eager_why") else told
             name = r["name"] if eager == told else f"{r['name']} (eager mode: {eager})"
             by_cause.setdefault(told, []).append(name)
@@ -390,11 +457,17 @@ def main() -> None:
     p.add_argument("--timm", action="store_true", help="every timm model name")
     p.add_argument("--timm-small", action="store_true",
                    help="timm names with a pretrained config, small (see small_timm_names)")
-    p.add_argument("--timm-outside-csv", type=int, default=0, metavar="N",
-                   help="N small timm names outside timm's published benchmark (see outside_csv_timm_names)")
+    p.add_argument("--timm-outside-csv", type=_count_or_all, default=0, metavar="N|all",
+                   help="N small timm names outside timm's published benchmark (see outside_csv_timm_names), "
+                        "or all of them (outside_csv_timm_names_all)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per model")
     p.add_argument("--json", default=None)
+    p.add_argument("--append", action="store_true",
+                   help="with --json: keep the file's rows, run only the names it has no measured row for "
+                        "(a `not run` row is replaced in place), append the others")
+    p.add_argument("--until", default=None, metavar="HH:MM",
+                   help="UTC: start no model after this time (with --append the rest are written as `not run`)")
     p.add_argument("--markdown", default=None)
     p.add_argument("--cannot-count", nargs="+", default=None, metavar="JSON",
                    help="print the list of models that do not count, by cause, from recorded sweeps")
@@ -411,18 +484,70 @@ def main() -> None:
     if args.update:
         update(args.update, names(args), args.timeout)
         return
-    rows = []
-    for name in names(args):
-        row = run(name, args.timeout)
-        rows.append(row)
-        print(f"{row['name']:<45} {row['status']:<8} {row.get('why', '')}", flush=True)
-        if args.json:  # after every row: a sweep cut short keeps what it measured
-            with open(args.json, "w") as f:
-                json.dump(rows, f, indent=1)
-        if args.markdown:
-            with open(args.markdown, "w") as f:
-                f.write(markdown(rows))
+    if args.append and not args.json:
+        p.error("--append needs --json FILE")
+    sweep(names(args), args.timeout, args.json, args.markdown, args.append, _until(args.until))
 
+
+def _count_or_all(text: str) -> Union[int, str]:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'all'") from None
+
+
+def _until(text: Optional[str]) -> Optional[float]:
+    """``HH:MM`` (UTC) as seconds since the epoch: the next such time within 12 hours from now, or
+    the last one within 12 hours before (``--until 01:20`` given at 23:50 means tomorrow's)."""
+    if not text:
+        return None
+    hh, mm = (int(x) for x in text.split(":"))
+    now = time.time()
+    day = time.gmtime(now)
+    until = float(calendar.timegm((day.tm_year, day.tm_mon, day.tm_mday, hh, mm, 0, 0, 0, 0)))
+    if until < now - 12 * 3600:
+        until += 24 * 3600
+    elif until > now + 12 * 3600:
+        until -= 24 * 3600
+    return until
+
+
+def sweep(todo: List[str], timeout: float, path: Optional[str], md: Optional[str], append: bool,
+          until: Optional[float]) -> None:
+    """Run ``todo``, one process each, and write the rows to ``path`` (and ``md``) after every
+    row: a sweep cut short keeps what it measured. With ``append`` the file's rows are kept, a
+    name it has a measured row for is skipped, a ``not run`` row is replaced in place and a new
+    name's row appended; names ``until`` stops the sweep before are written as ``not run``."""
+    rows: List[Dict[str, Any]] = _load(path) if append and path and os.path.exists(path) else []
+    where = {r["name"]: k for k, r in enumerate(rows)}
+    todo = [n for n in todo if n not in where or rows[where[n]]["status"] == "not run"]
+    print(f"{len(todo)} models to run" + (f", {len(rows)} rows already in {path}" if rows else ""), flush=True)
+    stopped = False
+    for name in todo:
+        if until is not None and time.time() > until:
+            if not stopped:
+                print(f"stopped at --until, before {name}", flush=True)
+                stopped = True
+            if not append:
+                break
+            row: Dict[str, Any] = {"name": name, "status": "not run",
+                                   "why": "the sweep stopped at its wall-clock limit before it"}
+        else:
+            row = run(name, timeout)
+            print(f"{row['name']:<45} {row['status']:<8} {row.get('why', '')}", flush=True)
+        if name in where:
+            rows[where[name]] = row
+        else:
+            where[name] = len(rows)
+            rows.append(row)
+        if path:
+            with open(path, "w") as f:
+                json.dump(rows, f, indent=1)
+        if md:
+            with open(md, "w") as f:
+                f.write(markdown(rows))
 
 if __name__ == "__main__":
     main()

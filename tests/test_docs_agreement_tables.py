@@ -48,8 +48,10 @@ def test_agreement_tables_are_the_recorded_sweeps():
 
 
 def test_the_outside_csv_sample_is_the_scripts_selection():
-    """sweeps/agreement_timm_outside_csv.json (docs/agreement.md's last table) holds the 30 names
-    ``--timm-outside-csv 30`` picks, in its order, none of them a row of timm's published CSV."""
+    """sweeps/agreement_timm_outside_csv.json (docs/agreement.md's last table) holds first the 30
+    names ``--timm-outside-csv 30`` picks, in its order, none of them a row of timm's published
+    CSV; the rows after them are what ``--timm-outside-csv all --append`` adds: other names of
+    ``outside_csv_timm_names_all()``, in its order, each once."""
     import csv
 
     import pytest
@@ -63,9 +65,15 @@ def test_the_outside_csv_sample_is_the_scripts_selection():
     spec.loader.exec_module(mod)
     with mocked_torch():
         picked = mod.outside_csv_timm_names(30)
+        every = mod.outside_csv_timm_names_all()
     rows = json.loads((ROOT / "sweeps" / "agreement_timm_outside_csv.json").read_text())
-    assert [r["name"] for r in rows] == [f"timm:{n}" for n in picked]
+    names = [r["name"] for r in rows]
+    assert names[:30] == [f"timm:{n}" for n in picked]
     with open(ROOT / "sweeps" / "data" / "timm_infer_pt112.csv", newline="") as f:
         published = {r["model"] for r in csv.DictReader(f)}
     assert len(picked) == 30 and not published & set(picked)
     assert all(mod.SMALL.search(n) and not mod.LARGE.search(n) for n in picked)
+    added = names[30:]
+    assert len(added) == len(set(added)) and not set(added) & set(names[:30])
+    order = [f"timm:{n}" for n in every]
+    assert added == [n for n in order if n in set(added)], "appended rows out of the script's order"

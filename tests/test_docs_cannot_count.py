@@ -41,10 +41,13 @@ def _outcomes(files):
     """Model name -> its recorded outcome: a row of sweeps/agreement.py has its ``status``; a row
     of sweeps/timm_published.py (it has the ``published`` figure) is ``timm:<name>``, and agrees
     where its ``agree`` (the default convention, eager+count_functional vs graph) is True, differs
-    where it is False; else its ``status``. A model in several files: the last file's row."""
+    where it is False; else its ``status``. A model in several files: the last file's row, but a
+    ``not run`` row (a sweep stopped before it) does not hide an outcome another file measured."""
     out = {}
     for f in files:
         for r in json.loads((ROOT / f).read_text()):
+            if r.get("status") == "not run" and r["name"] in out:
+                continue
             if "published" in r:
                 name = "timm:" + r["name"]
                 out[name] = {True: "agree", False: "differ"}.get(r.get("agree"), r["status"])
