@@ -57,7 +57,7 @@ from .layers import first_tensor, itemsize_of
 
 __all__ = [
     "with_dtypes", "COMPOSITES", "ABORTS_ON_CPU", "abort_targets", "Record", "Target", "unreached_calls",
-    "patched_attributes", "installed", "patched"
+    "patched_attributes", "installed", "patched", "priced_as_one_op"
 ]
 
 
@@ -177,6 +177,17 @@ def _wrap(fn: Any, emit: Emit, name: str, label: str) -> Callable:
     wrapper.__name__ = getattr(fn, "__name__", "wrapper")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     return wrapper
+
+
+def priced_as_one_op(fn: Callable, emit: Emit, name: str) -> Callable:
+    """``fn``, a Python function that stands for one op of OneFlow's graph (flowflops.torch_models'
+    ``F.group_norm``), wrapped as the patched primitives are: a call the running count prices
+    (``count_functional``, or inside a module that is descended into) is recorded as
+    ``emit(args, kwargs, out)`` and the primitives ``fn`` calls are not counted again; every
+    other call (no count, another thread, inside a priced module) just calls ``fn``. The
+    wrapper is installed by its owner, not by :func:`patched` (a Python function is a
+    composite there)."""
+    return _wrap(fn, emit, name, name)
 
 
 def _current(owner: Any, name: str) -> Any:

@@ -37,9 +37,9 @@ __all__ = [
     "Emit", "unary", "binary", "reversed_binary", "compare", "extremum", "max_min", "clamp", "clamp_min", "clamp_max",
     "gelu_approximate", "addc", "logaddexp", "reduction", "std", "logsumexp", "norm", "vector_norm", "matrix_norm",
     "matmul", "baddbmm", "contraction", "einsum", "tensordot", "conv", "repeat_interleave", "normalization",
-    "layer_norm", "rms_norm", "group_norm", "l2_normalize", "glu", "fused", "reported", "UNARY_OPS", "FUNCTIONALS",
-    "ZERO_COST", "NOT_COMPUTING", "TENSOR_METHODS", "classify", "namespaces", "callable_names", "emitter",
-    "patch_targets", "captured_targets"
+    "layer_norm", "rms_norm", "group_norm", "torch_group_norm", "l2_normalize", "glu", "fused", "reported",
+    "UNARY_OPS", "FUNCTIONALS", "ZERO_COST", "NOT_COMPUTING", "TENSOR_METHODS", "classify", "namespaces",
+    "callable_names", "emitter", "patch_targets", "captured_targets"
 ]
 
 Emit = Callable[[tuple, dict, Any], List[OpRecord]]
@@ -556,6 +556,17 @@ def group_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     x = shape_of(args[0])
     groups = int(_arg(args, kwargs, 4, "num_groups", default=1))
     affine = bool(_arg(args, kwargs, 3, "affine", default=False))
+    stats = (x[0], groups)
+    return [record("group_norm", [x], [x, stats, stats], affine=affine)]
+
+
+def torch_group_norm(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """torch's ``F.group_norm(input, num_groups, weight=None, bias=None, eps=1e-5)`` (the stand-in
+    of flowflops.torch_models): the ``group_norm`` op, as :func:`group_norm`; affine when a
+    weight or a bias is given (the graph's op then gets both)."""
+    x = shape_of(_arg(args, kwargs, 0, "input"))
+    groups = int(_arg(args, kwargs, 1, "num_groups"))
+    affine = _arg(args, kwargs, 2, "weight") is not None or _arg(args, kwargs, 3, "bias") is not None
     stats = (x[0], groups)
     return [record("group_norm", [x], [x, stats, stats], affine=affine)]
 

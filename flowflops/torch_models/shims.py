@@ -273,6 +273,73 @@ def _sqrt_(self: Any) -> Any:
     return self
 
 
+def _group_norm_checks(input: Any, num_groups: int, weight: Any, bias: Any) -> None:
+    """PyTorch's argument checks of ``F.group_norm``, in its order and with its exception types
+    and messages (torch 2.14.1): at least 2 dimensions, more than one value per group (its
+    ``_verify_batch_size``; ``num_groups=0`` divides by zero there), ``num_groups`` > 0, the
+    channels divisible by it, a weight and a bias of one value per channel."""
+    shape = [int(d) for d in input.shape]
+    if len(shape) < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {len(shape)}")
+    size = [shape[0] * shape[1] // num_groups, num_groups] + shape[2:]
+    values = size[0]
+    for d in size[2:]:
+        values *= d
+    if values == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    if shape[1] % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input "
+                           f"of shape {shape} and num_groups={num_groups}")
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or int(t.shape[0]) != shape[1]):
+            raise RuntimeError(f"Expected {what} to be a vector of size equal to the number of channels in input, "
+                               f"but got {what} of shape {list(t.shape)} and input of shape {shape}")
+
+
+@passes_through
+def _group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Any:
+    """``F.group_norm`` (timm's GroupNorm, GroupNorm1 and GroupNormAct; Hugging Face's BiT),
+    missing in oneflow 0.9: what OneFlow's own ``nn.GroupNorm.forward`` runs. On an eager CPU
+    tensor its CPU code (oneflow/nn/modules/normalization.py): the input as (N, groups, -1),
+    ``(x - mean) / sqrt(var + eps)`` (biased variance), back to (N, C, -1), times the weight
+    and plus the bias (each as (1, C, 1)), back to the input's shape. On a CUDA tensor, and on
+    a tensor being traced into an nn.Graph, OneFlow's ``_C.group_norm`` op (no CPU kernel; a
+    graph count compiles it without running it), given ones / zeros for a missing weight /
+    bias where only one of them is. Arguments checked as PyTorch checks them."""
+    _group_norm_checks(input, num_groups, weight, bias)
+    if input.is_lazy or input.is_cuda:
+        affine = weight is not None or bias is not None
+        if affine and weight is None:
+            weight = flow.ones_like(bias)
+        if affine and bias is None:
+            bias = flow.zeros_like(weight)
+        return flow._C.group_norm(input, weight, bias, affine, num_groups, eps)
+    shape = tuple(input.shape)
+    n, c = shape[0], shape[1]
+    x = flow.reshape(input, shape=[n, num_groups, -1])
+    mean = flow.mean(x, dim=2, keepdim=True)
+    variance = flow.var(x, dim=2, unbiased=False, keepdim=True)
+    y = flow.reshape((x - mean) / flow.sqrt(variance + eps), shape=[n, c, -1])
+    if weight is not None:
+        y = y * weight.reshape(1, c, 1)
+    if bias is not None:
+        y = y + bias.reshape(1, c, 1)
+    return flow.reshape(y, shape=shape)
+
+
+def _priced_group_norm() -> Callable:
+    """:func:`_group_norm` as count_functional prices it: one ``group_norm`` op per call, in
+    eager as in graph mode (where the stand-in compiles OneFlow's ``group_norm`` op), so a
+    functional call outside any GroupNorm module is priced too, and the fvcore convention
+    prices it as its one ``aten::group_norm``."""
+    from ..eager.functional import priced_as_one_op
+    from ..eager.functional_table import torch_group_norm
+
+    return priced_as_one_op(_group_norm, torch_group_norm, "group_norm")
+
+
 def _wrapper_dir(self: Any) -> List[str]:
     """``dir(torch.nn.functional)`` under mock_torch: the names of the oneflow module behind the
     wrapper. timm picks its activations by ``'silu' in dir(torch.nn.functional)``; without this
@@ -323,7 +390,7 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
     that is a no-op for a model that is not scripted, for a missing import path, or for a call
     oneflow 0.9 does not take (``full([])``, ``unique(dim=)``, ``div(rounding_mode=)``,
-    ``zeros(size=)``) or lacks (``Tensor.sqrt_``)."""
+    ``zeros(size=)``) or lacks (``Tensor.sqrt_``, ``F.group_norm``)."""
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
@@ -346,6 +413,8 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (flow, "zeros", _sized(flow.zeros), "BEiT: torch.zeros(size=...) (oneflow: size positional only)"),
         (flow, "ones", _sized(flow.ones), "CANINE: torch.ones(size=...) (oneflow: size positional only)"),
         (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
+        (flow.nn.functional, "group_norm", _priced_group_norm(),
+         "timm's GroupNorm(1)/GroupNormAct, HF BiT: F.group_norm (oneflow: missing)"),
         (flow, "fx", _fx(), "transformers: isinstance(x, torch.fx.Proxy) in every forward"),
         (jit, "annotations", _jit_annotations(), "timm: `from torch.jit.annotations import List`"),
     ]
