@@ -336,3 +336,188 @@ def test_timm_and_hf_same_as_full_trace(name, config):
         built = build(name, config)
         res = built.default_input_res if name.startswith("timm") else (1, 16)
         assert_same_as_full_trace(built.model, res, input_constructor=built.input_constructor)
+
+
+# -- lent outputs: a copy makes no op; what reads its outputs is checked --------------------------
+
+def _lending(monkeypatch):
+    """Which Repeats each count made (lend True/False), with a fresh memo of classes that lend
+    no more."""
+    made = []
+    original = repeats_mod.Repeats.__init__
+
+    def init(self, lend=True):
+        made.append(lend)
+        original(self, lend)
+
+    monkeypatch.setattr(repeats_mod.Repeats, "__init__", init)
+    monkeypatch.setattr(repeats_mod, "_NO_LEND", set())
+    return made
+
+
+class Scaled(nn.Module):
+    """Blk's shape under its own class (the memo of classes that lend no more is per class)."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+
+
+def test_a_lent_output_read_by_an_op_compiles_again_with_marks(monkeypatch):
+    class Gated(nn.Module):  # MoE's shape: each expert's output read by a product in the caller
+        def __init__(self):
+            super().__init__()
+            self.experts = nn.ModuleList([Scaled(8) for _ in range(3)])
+
+        def forward(self, x):
+            out = None
+            for e in self.experts:
+                y = e(x) * 2.0
+                out = y if out is None else out + y
+            return out
+
+    made = _lending(monkeypatch)
+    r = assert_same_as_full_trace(Gated().eval(), (2, 8))
+    # 3 experts of 2*8*8 + 16 + 16 = 160, each output times 2.0: 16, two sums of 16
+    assert r.macs == 3 * (160 + 16) + 2 * 16 == 560
+    assert made == [True, False]  # lent, read by an op (Relend); every copy's tensors marked
+    assert repeats_mod._NO_LEND == {Scaled}
+    made.clear()
+    flowflops.profile(Gated().eval(), (2, 8), mode="graph")
+    assert made == [True]  # the class lends no more: one compile, marked
+
+
+def test_a_chain_of_copies_lends_and_makes_no_op(monkeypatch):
+    made = _lending(monkeypatch)
+    seen = _spy(monkeypatch)
+    n, b, d = 6, 2, 8
+    marks = []
+    original = repeats_mod.Repeats.expand
+
+    def expand(self, records, root):
+        marks.append(sum(len(v) for v in self._log.values()))
+        return original(self, records, root)
+
+    monkeypatch.setattr(repeats_mod.Repeats, "expand", expand)
+    r = flowflops.profile(Stack(n, d).eval(), (b, d), mode="graph")
+    assert r.macs == n * 160 == 960
+    assert made == [True] and seen == [n - 1]
+    # the template's input and output marks and the first copy's input mark (at the first copy),
+    # and the last copy's output, given back to the graph's output: 4, not 2 per copy (12)
+    assert marks == [4]
+    made.clear()
+    assert_same_as_full_trace(Stack(n, d).eval(), (b, d))
+    assert made == [True]  # the full trace makes none
+
+
+def test_lent_outputs_read_by_modules_by_the_graph_output_and_by_later_copies(monkeypatch):
+    class Fan(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Scaled(8) for _ in range(4)])
+            self.norm = nn.ReLU()
+
+        def forward(self, x):
+            a = self.blocks[0](x)
+            b = self.blocks[1](a)     # a copy: lent output
+            n = self.norm(b)          # a module reads it: given back as a mark
+            c = self.blocks[2](b)     # a later copy reads the same lent output
+            d = self.blocks[3](n)     # a copy of a marked tensor
+            return c, d, b            # b returned too: the graph output reads its mark
+
+    made = _lending(monkeypatch)
+    r = assert_same_as_full_trace(Fan().eval(), (2, 8))
+    # 4 blocks of 160; the ReLU module on (2, 8): 16
+    assert r.macs == 4 * 160 + 16 == 656
+    assert made == [True]  # no op read a lent tensor: one compile
+
+
+def test_ops_between_copies_keep_their_place(monkeypatch):
+    class Interleaved(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Scaled(8) for _ in range(4)])
+
+        def forward(self, x):
+            s = x * 3.0
+            for blk in self.blocks:
+                x = blk(x)
+                s = s * 2.0  # an op between copies that reads no lent tensor
+            return x, s
+
+    made = _lending(monkeypatch)
+    r = assert_same_as_full_trace(Interleaved().eval(), (2, 8))
+    assert made == [True]
+    # 4 blocks of 160, the first product and 4 more on s: 5 * 16
+    assert r.macs == 4 * 160 + 5 * 16 == 720
+    ops = [rec.op_type for rec, _ in r.entries]
+    assert ops == ["scalar_mul"] + ["matmul", "broadcast_add", "relu", "scalar_mul"] * 4
+
+
+def test_hidden_states_collected_and_summed_compile_again(monkeypatch):
+    class Collect(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Scaled(8) for _ in range(3)])
+
+        def forward(self, x):
+            hs = []
+            for blk in self.blocks:
+                x = blk(x)
+                hs.append(x)
+            return hs[0] + hs[1] + hs[2]  # ops reading every block's output at the end
+
+    made = _lending(monkeypatch)
+    r = assert_same_as_full_trace(Collect().eval(), (2, 8))
+    assert r.macs == 3 * 160 + 2 * 16 == 512
+    assert made == [True, False]
+
+
+def test_reference_decoder_returning_its_cache():
+    from flowflops.models import Decoder, gpt2_medium, llama2_70b
+
+    class WithCache(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, idx, past=None):
+            return self.m(idx, past, use_cache=True)
+
+    for cfg in (gpt2_medium(layers=3, hidden=32, heads=4, ffn=64, vocab=50, max_positions=32),
+                llama2_70b(layers=3, hidden=32, heads=4, kv_heads=2, ffn=64, vocab=50, max_positions=32)):
+        model = Decoder(cfg).eval()
+        assert_same_as_full_trace(WithCache(model),
+                                  input_constructor=lambda _: {"idx": flow.zeros(1, 5, dtype=flow.int64)})
+        past = model.empty_cache(1, 7)
+        assert_same_as_full_trace(
+            WithCache(model), input_constructor=lambda _: {"idx": flow.zeros(1, 1, dtype=flow.int64), "past": past})
+
+
+def test_a_lent_output_changed_in_place_by_the_module_it_is_given_to(monkeypatch):
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Scaled(8) for _ in range(3)])
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            a = self.blocks[0](x)
+            b = self.blocks[1](a)  # lent
+            self.act(b)            # changes b in place: the next copy reads the ReLU's output
+            c = self.blocks[2](b)
+            return c, b
+
+    made = _lending(monkeypatch)
+    r = assert_same_as_full_trace(InPlace().eval(), (2, 8))
+    # 3 blocks of 160, the in-place ReLU on (2, 8): 16
+    assert r.macs == 3 * 160 + 16 == 496
+    assert made == [True]
+    # the third block reads what the ReLU wrote, as in the full trace
+    recs = [rec for rec, _ in r.entries]
+    relu = next(rec for rec in recs if rec.module == "act")
+    matmul2 = next(rec for rec in recs if rec.module == "blocks.2.fc" and rec.op_type == "matmul")
+    assert matmul2.attrs[IN_TENSORS][0] == relu.attrs[OUT_TENSORS][0]

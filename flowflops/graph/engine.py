@@ -20,7 +20,7 @@ from .building import CountGraphMixin, copy_graph
 from .compile import compile_job, graph_models, stand_ins
 from .job import job_records
 from .proxies import graph_output, truthful_proxies
-from .repeats import RepeatCall, Repeats, Retrace, active
+from .repeats import Relend, RepeatCall, Repeats, Retrace, active, returned
 from .train import assign_phases
 from .values import Reads, reading, recorded_reads, reads_values
 
@@ -36,7 +36,7 @@ class _CountGraph(CountGraphMixin, flow.nn.Graph):
         truthful_proxies(self, RepeatCall if repeats else None)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return graph_output(self.model(*args, **kwargs))
+        return returned(graph_output(self.model(*args, **kwargs)))
 
 
 def _none_slots_as_attributes(model: nn.Module) -> None:
@@ -138,16 +138,19 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
         return Trace(assign_phases(job, job_records(job)), _graph_tree(model), "graph", inputs)
     records: Optional[List[OpRecord]] = None
     try:
-        if repeats == "once":
-            state = Repeats()
+        for lend in ((True, False) if repeats == "once" else ()):
+            state = Repeats(lend)
             with counting_view(model) as (view, _), active(state):
                 _none_slots_as_attributes(view)
                 job = compile_job(_CountGraph(view, True), args, kwargs, type(model).__name__, advise=True,
                                   model=model)
             try:
                 records = state.expand(job_records(job), "model")  # the wrapper's attribute
+            except Relend:  # an op read a tensor lent to a copy: every copy's tensors marked
+                continue
             except Retrace:
-                records = None
+                pass
+            break
         if records is None:
             records = job_records(_compile_module(model, args, kwargs))
     except CountError as err:

@@ -7,12 +7,22 @@ module inside it, its class, training flag, parameter and buffer shapes/dtypes/d
 its non-tensor attributes (on the module and on its graph proxy), the simple class attributes,
 and the values of the globals and closure cells its methods read; then the call's arguments
 (tensor shapes, dtypes and devices; other values as they are). The first call of each
-key is traced as usual; a later call with the same key is not traced: it is given the first
-call's outputs through one ``identity`` op per output tensor (so later ops read a tensor of
-the right shape, dtype and SBP), and after compiling, the first call's op records are copied
-under the later call's module path, with its own tensor and variable names. The ``identity``
-ops (and one per input tensor of each deduplicated call, which tells the copy which tensors
-it reads) are made in scopes of their own and removed from the records.
+key is traced as usual; a later call with the same key is not traced, and after compiling,
+the first call's op records are copied under the later call's module path, with its own
+tensor and variable names. At the first copy, one ``identity`` op ("mark") per input and
+output of the first call tells their names; marks are made in scopes of their own and
+removed from the records.
+
+A copy makes no op of its own where it can (it *lends*): each output is a ``detach`` of the
+first call's (no op; the same shape, dtype and SBP) or the input the first call passed
+through; an input lent by an earlier copy is known without a mark, other inputs get a mark; a
+copy made with no op since the last copy (the job's bytes unchanged) follows that copy's
+records, otherwise one mark places it. A lent tensor given to a module or returned by the
+graph is rebound in place to a mark of it first (:meth:`Repeats.give_back`). After compiling,
+an op other than a mark that read a lent tensor's name (made after the first copy) cannot be
+told from one that read the first call's own output: the count is compiled again with a mark
+for every input and output of every copy (:class:`Relend`), and that class lends no more in
+this process (a mixture of experts: each expert's output is multiplied in the caller).
 
 A call is traced, not copied, when identity cannot be shown:
 
@@ -43,7 +53,7 @@ import functools
 import itertools
 import threading
 import types
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -52,7 +62,8 @@ from ..records import IN_TENSORS, OUT_TENSORS, PARAMS, OpRecord
 from ..runtime.inputs import tensors_in
 
 __all__ = [
-    "REPEATS", "Unprovable", "Retrace", "check_repeats", "tensor_key", "module_key", "Repeats", "RepeatCall", "active"
+    "REPEATS", "Unprovable", "Retrace", "Relend", "check_repeats", "returned", "tensor_key", "module_key",
+    "Repeats", "RepeatCall", "active",
 ]
 
 REPEATS = ("once", "trace")
@@ -66,6 +77,27 @@ class Unprovable(Exception):
 
 class Retrace(Exception):
     """The deduplicated records cannot be assembled exactly: trace the whole model again."""
+
+
+class Relend(Exception):
+    """An op other than a mark may have read a lent tensor (see :class:`Repeats`): compile
+    again with every copy's tensors marked. The classes of the templates whose outputs were
+    read lend no more in this process (:data:`_NO_LEND`)."""
+
+
+_NO_LEND: Set[type] = set()  # template classes whose copies' outputs an op read: marked, not lent
+
+
+def _no_lend(classes: Iterable[Any]) -> None:
+    if len(_NO_LEND) > 1000:
+        _NO_LEND.clear()
+    _NO_LEND.update(classes)
+
+
+def _current_job() -> bytes:
+    """The job built so far (about 0.1 µs per op): equal bytes, no op made in between."""
+    job: bytes = flow._oneflow_internal.GetSerializedCurrentJob()
+    return job
 
 
 def check_repeats(repeats: str) -> str:
@@ -313,71 +345,147 @@ class _Call:
     result: Any = None
     copy_of: Optional["_Call"] = None
     marked: bool = False
+    cls: Any = None
+    # a template: its output tensors as returned (private aliases: an in-place op on what the
+    # caller got does not move them), and for each, the input it is (by identity) or None
+    private: List[Any] = dataclasses.field(default_factory=list)
+    through: List[Optional[int]] = dataclasses.field(default_factory=list)
+    # a copy: per input, the copy and output position of the lent tensor it was given (None:
+    # marked); per output, "mark", "lent" or "in" (an input passed through); the copy made just
+    # before it with no op in between (its records follow that copy's), when it made no mark
+    in_src: List[Optional[Tuple["_Call", int]]] = dataclasses.field(default_factory=list)
+    out_kind: List[str] = dataclasses.field(default_factory=list)
+    after: Optional["_Call"] = None
 
 
 class Repeats:
-    """The bookkeeping of one graph count with ``repeats="once"``."""
+    """The bookkeeping of one graph count with ``repeats="once"``. ``lend``: copies' outputs
+    are lent (see :class:`Relend`); otherwise every copy marks each of its tensors."""
 
-    def __init__(self) -> None:
+    def __init__(self, lend: bool = True) -> None:
+        self.lend = lend
         self.templates: Dict[Any, _Call] = {}
-        self.calls: Dict[int, _Call] = {}  # the marked ones (templates with copies, copies)
+        self.calls: Dict[int, _Call] = {}  # the marked templates and every copy
         self.traced: Dict[str, int] = {}  # scope -> traced calls
         self._ids = itertools.count()
         self._scopes: Dict[int, Tuple[Any, Any, int]] = {}  # id(scope) -> (scope, mark scope, k)
-        self._log: Dict[int, List[Tuple[int, int]]] = {}  # mark scope k -> (call, marks made), in order
+        self._log: Dict[int, List[Tuple[int, tuple]]] = {}  # mark scope k -> (call, role) per mark, in order
+        self.lent: Dict[int, Tuple[Any, _Call, int]] = {}  # id(lent tensor) -> (it, its copy, output position)
+        self._last: Optional[_Call] = None  # the last copy made, and the job as it was just after
+        self._job: Optional[bytes] = None
 
-    def _mark(self, call: _Call, outs: List[Any]) -> List[Any]:
-        """``identity`` of each input, then of each of ``outs``, in a mark scope (one per scope
-        calls are made from: making a scope costs milliseconds). Their records tell the call's
-        tensor names, in the order they were made; they are removed from the records."""
+    def _marks(self, scope: str, made: List[Tuple[int, tuple, Any]]) -> List[Any]:
+        """``identity`` of each tensor of ``made`` (``(call, role, tensor)``) in a mark scope (one
+        per scope they are made from: making a scope costs milliseconds). Their records tell the
+        tensors' names, in the order they were made; they are removed from the records."""
         from oneflow.framework import graph_build_util as gbu
 
         prev = flow._oneflow_internal.GetCurrentScope()
         entry = self._scopes.get(id(prev))
         if entry is None or entry[0] is not prev:
             k = len(self._log)
-            root = call.scope.split(".", 1)[0]
+            root = scope.split(".", 1)[0]
             entry = self._scopes[id(prev)] = (prev, gbu.make_new_name_scope(prev, f"{root}.{_MARK}{k}"), k)
             self._log[k] = []
-        # Every input gets its mark, an earlier copy's output mark too: that tensor may have been
-        # changed in place since (efficientnet's ``result += input`` after a copied block), and a
-        # mark is also a consumer that keeps OneFlow from fusing ops across the copy.
+        # A mark is also a consumer that keeps OneFlow from fusing ops across a copy.
         with gbu.BlockScopeContext(prev, entry[1]):
-            for t in call.ins:
-                flow._C.identity(t)
-            made = [flow._C.identity(t) for t in outs]
-        self._log[entry[2]].append((call.ident, len(call.ins) + len(outs)))
+            out = [flow._C.identity(t) for _, _, t in made]
+        self._log[entry[2]].extend((ident, role) for ident, role, _ in made)
+        return out
+
+    def _mark_template(self, call: _Call) -> None:
+        """The template's inputs and outputs as they are now (at its first copy: an output
+        changed in place since it returned is found by :class:`_Plan`)."""
+        outs = list(tensors_in(call.result))
+        self._marks(call.scope, [(call.ident, ("in", i), t) for i, t in enumerate(call.ins)]
+                    + [(call.ident, ("out", j), t) for j, t in enumerate(outs)])
         call.marked = True
         self.calls[call.ident] = call
-        return made
 
-    def _lbns(self, call: _Call, marks: Dict[int, List[OpRecord]]) -> Tuple[List[str], List[str]]:
-        """The tensor names of a marked call's inputs and of its output marks' inputs and outputs
-        (``(ins, outs)``; ``outs`` as pairs flattened: what the call returned, what the mark made)."""
-        own = marks.get(call.ident, [])
-        n_in = len(call.ins)
-        ins = [r.attrs[IN_TENSORS][0] for r in own[:n_in]]
-        outs = [n for r in own[n_in:] for n in (r.attrs[IN_TENSORS][0], r.attrs[OUT_TENSORS][0])]
-        return ins, outs
+    def _copy(self, tpl: _Call, scope: str, ins: List[Any]) -> Any:
+        """The outputs of a copy of ``tpl`` called on ``ins``. Not lending: one mark per input
+        and output. Lending: an input lent by an earlier copy is known without a mark; each
+        output is a lent tensor (a ``detach`` of the template's, no op) or the input the template
+        passed through; one mark (the first input's) places the copy's records when the job
+        changed since the last copy."""
+        fresh = not tpl.marked
+        if fresh:
+            self._mark_template(tpl)
+        copy = _Call(next(self._ids), scope, ins, copy_of=tpl)
+        self.calls[copy.ident] = copy
+        outs = list(tensors_in(tpl.result))
+        lend = self.lend and tpl.cls not in _NO_LEND
+        made: List[Tuple[int, tuple, Any]] = []
+        for i, t in enumerate(ins):
+            src = self.lent.get(id(t)) if lend else None
+            if src is not None and src[0] is t:
+                copy.in_src.append((src[1], src[2]))
+            else:
+                copy.in_src.append(None)
+                made.append((copy.ident, ("in", i), t))
+        if not lend:
+            made.extend((copy.ident, ("out", j), t) for j, t in enumerate(outs))
+            marks = self._marks(scope, made)
+            copy.out_kind = ["mark"] * len(outs)
+            self._last = None
+            return _rebuild(tpl.result, iter(marks[len(ins):]))
+        new: List[Any] = []
+        lent: Dict[int, Any] = {}
+        for j, (t, k) in enumerate(zip(tpl.private, tpl.through)):
+            if k is not None:
+                copy.out_kind.append("in")
+                new.append(ins[k])
+                continue
+            copy.out_kind.append("lent")
+            a = lent.get(id(t))
+            if a is None:
+                a = lent[id(t)] = t.detach()
+                if t.requires_grad:
+                    a.requires_grad_(True)
+                self.lent[id(a)] = (a, copy, j)
+            new.append(a)
+        job = _current_job()
+        if not made and self._last is not None and not fresh and job == self._job:
+            copy.after = self._last  # no op since the last copy: its records follow that one's
+        else:
+            if not made:
+                made.append((copy.ident, ("anchor",), ins[0]))
+            self._marks(scope, made)
+            job = _current_job()
+        self._last, self._job = copy, job
+        return _rebuild(tpl.result, iter(new))
 
-    def _split_marks(self, records: List[OpRecord]) -> Tuple[Dict[int, List[OpRecord]], Dict[str, int]]:
-        """Call -> its mark records (in the order made), and mark record name -> call."""
+    def give_back(self, value: Any) -> None:
+        """Each lent tensor in ``value`` (a module call's arguments, the graph's outputs; in
+        tuples, lists and dicts) rebound, in place, to a mark of it (``t.data = identity(t)``,
+        an op, once): the module, the graph's output and every later reader of that very
+        object then read the copy's own tensor, and an in-place op on it is seen by all who
+        hold it, as in the full trace. An op reading a lent tensor that was not given back is
+        found after compiling (:class:`Relend`)."""
+        for t in tensors_in(value):
+            hit = self.lent.get(id(t))
+            if hit is not None and hit[0] is t:
+                del self.lent[id(t)]
+                _, copy, j = hit
+                t.data = self._marks(copy.scope, [(copy.ident, ("late", j), t)])[0]
+
+    def _split_marks(self, records: List[OpRecord]) -> Tuple[Dict[int, Dict[tuple, OpRecord]], Dict[str, int]]:
+        """Call -> its mark records by role, and mark record name -> call (the marks that place
+        a copy: not the ones made when a module or the output read a lent tensor)."""
         groups: Dict[int, List[OpRecord]] = {}
         for rec in records:
             k = _mark_of(rec.module)
             if k is not None:
                 groups.setdefault(k, []).append(rec)
-        marks: Dict[int, List[OpRecord]] = {}
+        marks: Dict[int, Dict[tuple, OpRecord]] = {}
         owner: Dict[str, int] = {}
         for k, log in self._log.items():
             group = sorted(groups.pop(k, []), key=_op_index)
-            if len(group) != sum(n for _, n in log):
+            if len(group) != len(log):
                 raise Retrace
-            pos = 0
-            for ident, n in log:
-                marks[ident] = group[pos:pos + n]
-                owner.update((r.name, ident) for r in marks[ident])
-                pos += n
+            for (ident, role), rec in zip(log, group):
+                marks.setdefault(ident, {})[role] = rec
+                owner[rec.name] = ident if role[0] != "late" else -1
         if groups:
             raise Retrace
         return marks, owner
@@ -391,6 +499,8 @@ class Repeats:
         # once by the counting graph: its key, a walk of the whole model, would buy nothing)
         if not proxy.__dict__.get("_modules") or "." not in scope:
             self.traced[scope] = self.traced.get(scope, 0) + 1
+            if self.lent:
+                self.give_back((args, kwargs))
             return original(proxy, *args, **kwargs)
         try:
             key: Any = (module_key(proxy), _value(args), _value(tuple(sorted(kwargs.items()))))
@@ -400,16 +510,18 @@ class Repeats:
         ins = list(tensors_in((args, kwargs))) if key is not None else []
         hit = self.templates.get(key) if ins else None
         if hit is not None:
-            if not hit.marked:
-                self._mark(hit, list(tensors_in(hit.result)))
-            copy = _Call(next(self._ids), scope, ins, copy_of=hit)
-            outs = self._mark(copy, list(tensors_in(hit.result)))
-            return _rebuild(hit.result, iter(outs))
+            return self._copy(hit, scope, ins)
+        if self.lent:
+            self.give_back((args, kwargs))
         snap = _snapshot(proxy) if ins else None
         self.traced[scope] = self.traced.get(scope, 0) + 1
         result = original(proxy, *args, **kwargs)
         if snap is not None and any(True for _ in tensors_in(result)) and _plain_output(result) and _unchanged(snap):
-            self.templates[key] = _Call(next(self._ids), scope, ins, result)
+            outs = list(tensors_in(result))
+            at = {id(t): i for i, t in reversed(list(enumerate(ins)))}
+            self.templates[key] = _Call(
+                next(self._ids), scope, ins, result, cls=type(proxy.__dict__["_oneflow_internal_origin__"]),
+                private=[t.detach() for t in outs], through=[at.get(id(t)) for t in outs])
         return result
 
     # -- after compiling ----------------------------------------------------------------------
@@ -419,20 +531,33 @@ class Repeats:
         if any(self.traced.get(c.scope, 0) > 1 for c in self.calls.values() if c.copy_of is None):
             raise Retrace
         marks, owner = self._split_marks(records)
+        self._check_lent(records, marks, owner)
         kept: List[Any] = []  # records, or the ident of a copy at the place of its first mark
         placed: Set[int] = set()
+        follows: Dict[int, List[int]] = {}
+        for c in self.calls.values():
+            if c.after is not None:
+                follows.setdefault(c.after.ident, []).append(c.ident)
+
+        def place(ident: int) -> None:
+            placed.add(ident)
+            kept.append(ident)
+            for nxt in follows.get(ident, ()):
+                place(nxt)
+
         for rec in records:
-            if rec.name not in owner:
+            ident = owner.get(rec.name)
+            if ident is None:
                 kept.append(rec)
-                continue
-            ident = owner[rec.name]
-            if ident not in placed and self.calls[ident].copy_of is not None:
-                placed.add(ident)
-                kept.append(ident)
+            elif ident >= 0 and ident not in placed and self.calls[ident].copy_of is not None:
+                place(ident)
+        if len(placed) != sum(1 for c in self.calls.values() if c.copy_of is not None):
+            raise Retrace
         rel = functools.partial(_relative, root=root)
         out: List[OpRecord] = []
         plans: Dict[int, _Plan] = {}
         redirect: Dict[str, str] = {}
+        names: Dict[int, List[str]] = {}  # copy -> the name each of its outputs is read by
         for item in kept:
             if isinstance(item, OpRecord):
                 out.append(item)
@@ -442,8 +567,16 @@ class Repeats:
             assert tpl is not None
             if tpl.ident not in plans:
                 prefix = rel(tpl.scope)
-                plans[tpl.ident] = _Plan([r for r in out if _under(r.module, prefix)], tpl, self._lbns(tpl, marks), rel)
-            out.extend(plans[tpl.ident].copy(call, self._lbns(call, marks), rel, redirect))
+                plans[tpl.ident] = _Plan([r for r in out if _under(r.module, prefix)], tpl, _names(tpl, marks), rel)
+            own = marks.get(call.ident, {})
+            c_ins = [names[src[0].ident][src[1]] if src is not None else own[("in", i)].attrs[IN_TENSORS][0]
+                     for i, src in enumerate(call.in_src)]
+            c_outs: List[Optional[str]] = []
+            for j, kind in enumerate(call.out_kind):
+                m = own.get(("out", j) if kind == "mark" else ("late", j))
+                c_outs.append(None if kind == "in" or m is None else m.attrs[OUT_TENSORS][0])
+            recs, names[call.ident] = plans[tpl.ident].copy(call, c_ins, c_outs, rel, redirect)
+            out.extend(recs)
         if not redirect:
             return out
 
@@ -455,10 +588,55 @@ class Repeats:
         return [dataclasses.replace(r, attrs={**r.attrs, IN_TENSORS: tuple(follow(n) for n in r.attrs[IN_TENSORS])})
                 if any(n in redirect for n in r.attrs.get(IN_TENSORS) or ()) else r for r in out]
 
+    def _check_lent(self, records: List[OpRecord], marks: Dict[int, Dict[tuple, OpRecord]],
+                    owner: Dict[str, int]) -> None:
+        """:class:`Relend` when an op (other than a mark) may have read a lent tensor: a lent
+        tensor has its template's output's name, so such an op, made after the template's marks
+        (the first copy: before it, no tensor was lent), cannot be told from one that read the
+        template's own output."""
+        since: Dict[str, Tuple[int, _Call]] = {}  # a lent name -> its template's first mark's index, template
+        for tpl in {id(c.copy_of): c.copy_of for c in self.calls.values()
+                    if c.copy_of is not None and "lent" in c.out_kind}.values():
+            assert tpl is not None
+            own = marks.get(tpl.ident, {})
+            first = min((_op_index(r, -1) for r in own.values()), default=-1)
+            for j, k in enumerate(tpl.through):
+                rec = own.get(("out", j))
+                if rec is None:
+                    raise Retrace
+                if k is None:
+                    since[rec.attrs[IN_TENSORS][0]] = (first, tpl)
+        if not since:
+            return
+        read: Dict[int, Any] = {}
+        for rec in records:
+            if rec.name in owner:
+                continue
+            for n in rec.attrs.get(IN_TENSORS) or ():
+                hit = since.get(n)
+                if hit is not None and (hit[0] < 0 or not hit[0] > _op_index(rec, -1) >= 0):
+                    read[id(hit[1])] = hit[1].cls
+        if read:
+            _no_lend(read.values())
+            raise Relend
 
-def _op_index(rec: OpRecord) -> int:
+
+def _op_index(rec: OpRecord, default: int = 0) -> int:
     tail = rec.name.rpartition("-")[2]
-    return int(tail) if tail.isdigit() else 0
+    return int(tail) if tail.isdigit() else default
+
+
+def _names(call: _Call, marks: Dict[int, Dict[tuple, OpRecord]]) -> Tuple[List[str], List[str]]:
+    """The tensor names of a template's inputs and of its output marks' inputs and outputs
+    (``(ins, outs)``; ``outs`` as pairs flattened: what the call returned, what the mark made)."""
+    own = marks.get(call.ident, {})
+    try:
+        ins = [own[("in", i)].attrs[IN_TENSORS][0] for i in range(len(call.ins))]
+        outs = [n for j in range(len(call.through))
+                for n in (own[("out", j)].attrs[IN_TENSORS][0], own[("out", j)].attrs[OUT_TENSORS][0])]
+    except KeyError:
+        raise Retrace from None
+    return ins, outs
 
 
 def _mark_of(module: str) -> Optional[int]:
@@ -497,7 +675,7 @@ class _Plan:
         ins = set(t_lbns[0])
         reads = {n for r in block for i, n in enumerate(r.attrs.get(IN_TENSORS) or ())
                  if i not in (r.attrs.get(PARAMS) or ())}
-        t_outs = t_lbns[1][0::2]
+        t_outs = self.t_outs = t_lbns[1][0::2]
         if ins & made or reads - made - ins or any(n not in made and n not in ins for n in t_outs):
             raise Retrace
         self.scope = old = tpl.scope
@@ -532,23 +710,26 @@ class _Plan:
             tail = r.module[len(self.path):] if self.path else (f".{r.module}" if r.module else "")
             self.records.append((r, attrs, names, tail, spec(r.name)))
 
-    def copy(self, call: _Call, c_lbns: Tuple[List[str], List[str]], rel: Any,
-             redirect: Dict[str, str]) -> List[OpRecord]:
+    def copy(self, call: _Call, c_ins: List[str], c_outs: List[Optional[str]], rel: Any,
+             redirect: Dict[str, str]) -> Tuple[List[OpRecord], List[str]]:
         """The template's records under ``call``'s module path, op and variable names moved
         from the template's scope to the call's, the template's input tensors replaced by the
-        call's, its output tensors by the call's ``identity`` outputs (an output the block does
-        not make, such as an input passed through, is redirected to what the call would have
-        returned)."""
+        call's (``c_ins``), its output tensors by the names later ops read them by (``c_outs``:
+        a mark's output; ``None`` for a lent output nothing read, named under the call's scope).
+        An output the block does not make, such as an input passed through, is redirected to
+        what the call would have returned. Also the name of each output."""
         new_scope = call.scope
-        c_ins, c_outs = c_lbns[0], c_lbns[1][1::2]
         outs: List[str] = [""] * len(c_outs)
-        for (j, other), c_name in zip(self.produced, c_outs):
+        for j, ((_, other), c_name) in enumerate(zip(self.produced, c_outs)):
             if other is None:
-                outs[j] = c_name
-        for (j, other), c_name in zip(self.produced, c_outs):
+                outs[j] = c_name if c_name is not None else self._unread(j, new_scope)
+        for j, ((_, other), c_name) in enumerate(zip(self.produced, c_outs)):
             if other is not None:
                 hit = self._first.get(other)
-                redirect[c_name] = outs[hit] if hit is not None else self._name(other, c_ins, outs, new_scope)
+                target = outs[hit] if hit is not None else self._name(other, c_ins, outs, new_scope)
+                if c_name is not None:
+                    redirect[c_name] = target
+                outs[j] = target
         tables = (c_ins, outs)
 
         def name(s: Tuple[int, Any]) -> str:
@@ -571,7 +752,15 @@ class _Plan:
             d["attrs"] = a
             d["name"] = name(op_name)
             out.append(rec)
-        return out
+        return out, outs
+
+    def _unread(self, j: int, new_scope: str) -> str:
+        """The name of output ``j`` of a copy under its scope, as the full trace would name it
+        (the template's, moved): a lent output that no op read has no mark to name it."""
+        n = self.t_outs[j]
+        if not (n.startswith(self.scope + ".") or n.startswith(self.scope + "-")):
+            raise Relend
+        return new_scope + n[len(self.scope):]
 
     def _name(self, n: str, c_ins: List[str], outs: List[str], new_scope: str) -> str:
         kind, v = self.spec(n)
@@ -592,6 +781,15 @@ class RepeatCall:
         if state is None:
             return original(*args, **kwargs)
         return state.call(self, lambda _p, *a, **k: original(*a, **k), args, kwargs)
+
+
+def returned(value: Any) -> Any:
+    """The counting graph's outputs, each lent tensor among them replaced by its mark
+    (:meth:`Repeats.give_back`): the graph's outputs then read each copy's own tensor."""
+    state: Optional[Repeats] = getattr(_local, "state", None)
+    if state is not None and state.lent:
+        state.give_back(value)
+    return value
 
 
 class active:
