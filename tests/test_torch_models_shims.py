@@ -129,3 +129,173 @@ def test_the_shims_are_priced_as_torchs_ops_in_both_engines(mode, targets_first,
     assert (report.macs, report.flops) == (64, 64)
     assert not report.unsupported
     assert report.verification is not None and report.verification.agree, report.verification
+
+
+# -- PyTorch calling forms OneFlow 0.9 lacks (session 6): einsum's operand tuple (Longformer, LED,
+# CvT), Tensor.where's meaning and a uint8 condition (Longformer, LED; CodeGen), integer negation
+# (T5 family, MPNet), mean(axis=) (ImageGPT, I-BERT), softmax(dtype=) (Funnel), torch.multiply
+# (ConvBERT), torch.clone (RoCBert), Tensor.baddbmm (BLOOM), Parameter.detach_ (FSMT, Marian,
+# Pegasus, RoFormer, Speech2Text). Expected values: PyTorch 2.14.1+cu130 (CPU, /work/peers-venv),
+# the same calls on the same tensors, run 2026-12-07 ~23:59 UTC, quoted in the comments.
+
+def test_calling_forms_give_torchs_values_and_dtypes():
+    with tm.mocked_torch():
+        import torch
+
+        a = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+        b = torch.tensor([[5.0, 6.0], [7.0, 8.0]])
+        # torch: einsum("ij,jk->ik", (a, b)) == [a, b] == a, b: [[19, 22], [43, 50]]; "ij->j", (a,): [4, 6]
+        for r in (torch.einsum("ij,jk->ik", (a, b)), torch.einsum("ij,jk->ik", [a, b]),
+                  torch.einsum("ij,jk->ik", a, b)):
+            assert _list(r) == [[19.0, 22.0], [43.0, 50.0]]
+        assert _list(torch.einsum("ij->j", (a,))) == [4.0, 6.0]
+        # torch: where(uint8 [[1, 0], [0, 3]], a, b) == where(bool, a, b) == [[1, 6], [7, 4]] float32
+        c = torch.tensor([[1, 0], [0, 3]], dtype=torch.uint8)
+        r = torch.where(c, a, b)
+        assert _list(r) == [[1.0, 6.0], [7.0, 4.0]] and r.dtype == flow.float32
+        assert _list(torch.where(c.bool(), a, b)) == [[1.0, 6.0], [7.0, 4.0]]
+        # torch: a.where(cond, b) is where(cond, a, b): [[1, 6], [7, 4]]; with tensor(-1.): [[1, -1], [-1, 4]]
+        assert _list(a.where(c.bool(), b)) == [[1.0, 6.0], [7.0, 4.0]]
+        assert _list(a.where(c.bool(), torch.tensor(-1.0))) == [[1.0, -1.0], [-1.0, 4.0]]
+        # torch: where(cond) alone: (tensor([0, 1]), tensor([0, 1])), int64
+        rows, cols = torch.where(c.bool())
+        assert (_list(rows), _list(cols), rows.dtype) == ([0, 1], [0, 1], flow.int64)
+        # torch: -tensor([-3, 0, 5]) int64 [3, 0, -5]; int32 stays int32; torch.neg, Tensor.neg,
+        # torch.negative the same; a float stays float
+        i = torch.tensor([-3, 0, 5])
+        for r in (-i, torch.neg(i), i.neg(), torch.negative(i)):
+            assert _list(r) == [3, 0, -5] and r.dtype == flow.int64
+        assert (-(i.int())).dtype == flow.int32 and _list(-(i.int())) == [3, 0, -5]
+        assert _list(-a) == [[-1.0, -2.0], [-3.0, -4.0]] and (-a).dtype == flow.float32
+        # T5's -torch.min(rel, zeros_like(rel)), rel [[0, -1], [1, 0]]: [[0, 1], [0, 0]] int64
+        rel = torch.tensor([[0, -1], [1, 0]])
+        r = -torch.min(rel, torch.zeros_like(rel))
+        assert _list(r) == [[0, 1], [0, 0]] and r.dtype == flow.int64
+        # torch: mean(a, axis=-1, keepdim=True) [[1.5], [3.5]]; a.mean(axis=0) [2, 3];
+        # a.mean(1) [1.5, 3.5]; a.mean() 2.5
+        assert _list(torch.mean(a, axis=-1, keepdim=True)) == [[1.5], [3.5]]
+        assert _list(a.mean(axis=0)) == [2.0, 3.0] and _list(a.mean(1)) == [1.5, 3.5] and a.mean().item() == 2.5
+        with pytest.raises(TypeError, match="both"):
+            torch.mean(a, 0, axis=1)
+        # torch: softmax(a, dim=-1, dtype=float64): float64 [[0.26894142136999516, 0.7310585786300049]] x 2;
+        # F.softmax(a, dim=0, dtype=float64): [[0.11920292202211755] x 2, [0.8807970779778823] x 2]
+        # (OneFlow's kernel differs from PyTorch's in the last bits: to 1e-12)
+        for r in (torch.softmax(a, dim=-1, dtype=torch.float64), a.softmax(-1, dtype=torch.float64)):
+            assert r.dtype == flow.float64
+            assert r.numpy().tolist()[0] == pytest.approx([0.26894142136999516, 0.7310585786300049], abs=1e-12)
+        r = torch.nn.functional.softmax(a, dim=0, dtype=torch.float64)
+        assert r.dtype == flow.float64 and r.numpy()[:, 0].tolist() == pytest.approx(
+            [0.11920292202211755, 0.8807970779778823], abs=1e-12)
+        # torch: multiply(a, b) [[5, 12], [21, 32]]; multiply(a, 2) [[2, 4], [6, 8]]
+        assert _list(torch.multiply(a, b)) == [[5.0, 12.0], [21.0, 32.0]]
+        assert _list(torch.multiply(a, 2)) == [[2.0, 4.0], [6.0, 8.0]]
+        # torch: clone(a) is a copy: writing it leaves a as it was
+        cl = torch.clone(a)
+        cl[0, 0] = 9.0
+        assert _list(cl) == [[9.0, 2.0], [3.0, 4.0]] and _list(a) == [[1.0, 2.0], [3.0, 4.0]]
+        # torch: ones(2, 2, 2).baddbmm(m, m, beta=0.5, alpha=2.0), m = arange(8.).reshape(2, 2, 2):
+        # [[[4.5, 6.5], [12.5, 22.5]], [[92.5, 110.5], [132.5, 158.5]]];
+        # with the defaults: [[[3, 4], [7, 12]], [[47, 56], [67, 80]]]
+        m = torch.arange(8.0).reshape(2, 2, 2)
+        assert _list(torch.ones(2, 2, 2).baddbmm(m, m, beta=0.5, alpha=2.0)) == [
+            [[4.5, 6.5], [12.5, 22.5]], [[92.5, 110.5], [132.5, 158.5]]]
+        assert _list(torch.ones(2, 2, 2).baddbmm(m, m)) == [[[3.0, 4.0], [7.0, 12.0]], [[47.0, 56.0], [67.0, 80.0]]]
+        # torch: p = Parameter([1., 2.]); p.detach_() is p, requires_grad False, a leaf, values kept
+        p = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+        assert p.detach_() is p and not p.requires_grad and p.is_leaf and _list(p) == [1.0, 2.0]
+        with pytest.raises(NotImplementedError, match="x.detach"):
+            (torch.tensor([1.0], requires_grad=True) * 2).detach_()
+
+
+def test_fill_diagonal_and_get_submodule_as_torch():
+    with tm.mocked_torch():
+        import torch
+
+        # torch 2.14.1 (2026-12-07 ~00:05 UTC): zeros(shape).fill_diagonal_(7., wrap=) returns the
+        # tensor itself; the flat positions set to 7:
+        cases = {((3, 3), False): [0, 4, 8], ((5, 2), False): [0, 3], ((5, 2), True): [0, 3, 6, 9],
+                 ((7, 3), True): [0, 4, 8, 12, 16, 20], ((2, 4), True): [0, 5], ((3, 4), False): [0, 5, 10],
+                 ((4, 3), True): [0, 4, 8], ((3, 3, 3), False): [0, 13, 26]}
+        for (shape, wrap), want in cases.items():
+            t = torch.zeros(shape)
+            assert t.fill_diagonal_(7.0, wrap=wrap) is t
+            assert [i for i, v in enumerate(t.flatten().tolist()) if v] == want, (shape, wrap)
+        # ProphetNet's form, on a row of a 3-d tensor: b[1]'s diagonal is 0, b[0] stays ones
+        b = torch.ones(2, 3, 3)
+        b[1].fill_diagonal_(0, wrap=False)
+        assert _list(b) == [[[1.0] * 3] * 3, [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]]
+        # torch: RuntimeError "dimensions must larger than 1" / "all dimensions of input must be of equal length"
+        with pytest.raises(RuntimeError, match="dimensions must larger than 1"):
+            torch.zeros(4).fill_diagonal_(1)
+        with pytest.raises(RuntimeError, match="equal length"):
+            torch.zeros(2, 3, 3).fill_diagonal_(1)
+        # torch: Sequential(Linear, Sequential(ReLU)).get_submodule("1.0") the ReLU, "" the module itself;
+        # "2": AttributeError "Sequential has no attribute `2`"; "0.weight": "`weight` is not an nn.Module"
+        m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.ReLU()))
+        assert m.get_submodule("1.0") is m[1][0] and m.get_submodule("") is m and m.get_submodule("0") is m[0]
+        with pytest.raises(AttributeError, match="Sequential has no attribute `2`"):
+            m.get_submodule("2")
+        with pytest.raises(AttributeError, match="`weight` is not an nn.Module"):
+            m.get_submodule("0.weight")
+
+
+def test_calling_form_shims_are_gone_after_the_block():
+    names = [(flow, "einsum"), (flow, "where"), (flow, "neg"), (flow, "negative"), (flow, "mean"),
+             (flow, "softmax"), (flow.nn.functional, "softmax"), (flow.Tensor, "where"), (flow.Tensor, "neg"),
+             (flow.Tensor, "__neg__"), (flow.Tensor, "mean"), (flow.Tensor, "softmax")]
+    before = [getattr(owner, name) for owner, name in names]
+    with tm.mocked_torch():
+        assert flow.Tensor.baddbmm and flow.Tensor.detach_ and flow.multiply and flow.clone
+    assert [getattr(owner, name) for owner, name in names] == before
+    assert not any(hasattr(flow.Tensor, n) for n in ("baddbmm", "detach_", "fill_diagonal_"))
+    assert not hasattr(flow.nn.Module, "get_submodule")
+    assert not any(n in vars(flow) for n in ("multiply", "clone"))
+    # oneflow's own meaning again: the tensor is the condition; -int64 is float32 in oneflow 0.9
+    cond = flow.tensor([True, False])
+    assert _list(cond.where(flow.tensor([1.0, 2.0]), flow.tensor([3.0, 4.0]))) == [1.0, 4.0]
+
+
+class _CallingForms(flow.nn.Module):
+    """x (2, 4): each PyTorch calling form above once, as the models use them."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = flow.nn.Parameter(flow.ones(3, 4))
+        self.w3 = flow.nn.Parameter(flow.ones(1, 3, 3))
+        self.register_buffer("mask", flow.tensor([1, 0, 1], dtype=flow.uint8))
+        self.register_buffer("idx", flow.tensor([0, 1, 2]))
+
+    def forward(self, x):
+        import torch  # flowflops' mocked torch, inside the block
+
+        e = torch.einsum("ij,kj->ik", (x, self.w))
+        m = torch.mean(e, axis=-1, keepdim=True)
+        s = torch.softmax(e, dim=-1, dtype=torch.float32)
+        p = torch.clone(torch.multiply(s, e))
+        w = torch.where(self.mask, p, m).where(self.mask.bool(), m)
+        bb = w.unsqueeze(0).baddbmm(w.unsqueeze(0), self.w3, beta=0.5, alpha=2.0)
+        return bb, -self.idx, torch.zeros(2, 3).fill_diagonal_(1.0)
+
+
+@pytest.mark.parametrize("targets_first", [False, True])
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_calling_forms_are_priced_as_torchs_ops_in_both_engines(mode, targets_first, monkeypatch):
+    # x (2, 4), by hand (an elementwise op, a reduction's read and a scalar_mul are 1 MAC and 1
+    # FLOP each; a product's multiply-add 1 MAC, 2 FLOPs):
+    #   einsum ij,kj->ik with w (3, 4): 2 x 3 outputs x 4 summed = 24 MACs (48 FLOPs)
+    #   mean over the last axis, keepdim: reduce_sum reads 6, scalar_mul per output 2 = 8
+    #   softmax (2, 3): 6; multiply 6; clone, the two wheres and the uint8 -> bool cast: 0
+    #   baddbmm (1, 2, 3) @ (1, 3, 3): 2 x 3 x 3 = 18 MACs (36 FLOPs), beta * input 6, the add 6
+    #   -idx, int64 (3,): one negative per element, 3 (the casts around it 0); fill_diagonal_ 0
+    # MACs 24 + 8 + 6 + 6 + 18 + 6 + 6 + 3 = 77; FLOPs 48 + 8 + 6 + 6 + 36 + 6 + 6 + 3 = 119
+    from flowflops.eager import functional_table
+
+    monkeypatch.setattr(functional_table, "_TARGETS", [])
+    if targets_first:
+        functional_table.patch_targets()
+    with tm.mocked_torch():
+        cfg = {"count_functional": True} if mode == "eager" else None
+        report = flowflops.profile(_CallingForms(), (2, 4), mode=mode, backend_specific_config=cfg, verify=True)
+    assert (report.macs, report.flops) == (77, 119)
+    assert not report.unsupported
+    assert report.verification is not None and report.verification.agree, report.verification

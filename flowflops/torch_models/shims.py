@@ -340,6 +340,162 @@ def _priced_group_norm() -> Callable:
     return priced_as_one_op(_group_norm, torch_group_norm, "group_norm")
 
 
+@passes_through
+def _einsum(equation: Any, *operands: Any) -> Any:
+    """``torch.einsum(eq, (a, b))`` (Longformer, LED, CvT): PyTorch takes the operands as
+    varargs or as one tuple/list; oneflow 0.9's ``einsum`` only as varargs (it hands
+    ``operands`` on as a tuple, so a tuple of a tuple fails). Both forms go to ``flow._C.einsum``,
+    looked up at each call, so a ``count_functional`` count prices it as every other einsum."""
+    if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
+        operands = tuple(operands[0])
+    return flow._C.einsum(equation, operands)
+
+
+@passes_through
+def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``torch.where(cond, x, y)`` with a ``uint8`` condition (CodeGen's causal-mask buffer):
+    PyTorch takes it as a mask (nonzero is true), oneflow 0.9 has no CPU kernel for it. The
+    condition is cast to bool first (a cast: the same mask, no arithmetic); every other call
+    goes to ``flow._C.where``, looked up at each call (``where(cond)`` alone: ``nonzero``)."""
+    if x is None and y is None:
+        return flow.nonzero(condition, as_tuple=True)
+    if isinstance(condition, flow.Tensor) and condition.dtype == flow.uint8:
+        condition = condition.to(flow.bool)
+    return flow._C.where(condition, x, y)
+
+
+@passes_through
+def _tensor_where(self: Any, condition: Any, y: Any) -> Any:
+    """``x.where(cond, y)`` is ``torch.where(cond, x, y)`` in PyTorch (Longformer, LED:
+    ``torch.full_like(t, -inf).where(mask, t)``); oneflow 0.9's method takes the tensor as the
+    condition (``cond.where(x, y)``). Under the mock the PyTorch meaning holds."""
+    return _where(condition, self, y)
+
+
+@passes_through
+def _negative(input: Any) -> Any:
+    """``-x`` / ``torch.neg(x)`` on an integer tensor stays integer in PyTorch (T5, MT5, LongT5,
+    Switch Transformers, MPNet: ``-torch.min(relative_position, zeros)``); oneflow 0.9's
+    ``negative`` returns float32 for one, and the model's ``where`` then mixes int64 and float.
+    Integers are negated as float64 (exact below 2**53) and cast back to their dtype: the same
+    single ``negative`` op per element as for a float tensor. Every other call goes to
+    ``flow._C.negative``, looked up at each call."""
+    if isinstance(input, flow.Tensor) and not input.is_floating_point() and input.dtype != flow.bool:
+        return flow._C.negative(input.to(flow.float64)).to(input.dtype)
+    return flow._C.negative(input)
+
+
+def _axis_as_dim(original: Callable) -> Callable:
+    """``torch.mean(x, axis=-1)`` / ``x.mean(axis=2)`` (ImageGPT, I-BERT): PyTorch takes NumPy's
+    ``axis`` as another name for ``dim``; oneflow 0.9's ``mean`` does not. ``axis=`` is passed
+    as ``dim=`` to ``flow._C.reduce_mean`` (looked up at each call; ``flow.mean`` is it)."""
+
+    @passes_through
+    def mean(input: Any, *args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            if "dim" in kwargs or args:
+                raise TypeError("mean() got the dimension both as dim and as axis")
+            kwargs["dim"] = kwargs.pop("axis")
+        return flow._C.reduce_mean(input, *args, **kwargs)
+
+    mean.__wrapped__ = original  # type: ignore[attr-defined]
+    return mean
+
+
+def _softmax_dtype(original: Callable) -> Callable:
+    """``torch.softmax(x, dim, dtype=torch.float32)`` (Funnel): PyTorch casts the input to
+    ``dtype`` before the softmax; oneflow 0.9's ``softmax`` takes no ``dtype``. The input is
+    cast (no arithmetic), then ``flow._C.softmax``, looked up at each call."""
+
+    @passes_through
+    def softmax(input: Any, *args: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        if dtype is not None:
+            input = input.to(dtype)
+        return flow._C.softmax(input, *args, **kwargs)
+
+    softmax.__wrapped__ = original  # type: ignore[attr-defined]
+    return softmax
+
+
+@passes_through
+def _multiply(input: Any, other: Any) -> Any:
+    """``torch.multiply`` (ConvBERT), PyTorch's other name for ``torch.mul``, missing in
+    oneflow 0.9: ``flow._C.mul``, looked up at each call."""
+    return flow._C.mul(input, other)
+
+
+@passes_through
+def _clone(input: Any, *, memory_format: Any = None) -> Any:
+    """``torch.clone(x)`` (RoCBert), missing in oneflow 0.9 (which has ``x.clone()``). A
+    ``memory_format`` is accepted and ignored: oneflow keeps one layout."""
+    return input.clone()
+
+
+@passes_through
+def _tensor_baddbmm(self: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+    """``alibi.baddbmm(q, k, beta=, alpha=)`` (BLOOM): the method form of ``torch.baddbmm``,
+    missing in oneflow 0.9 (which has the function): ``flow._C.baddbmm``, looked up at each call."""
+    return flow._C.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _detach_(self: Any) -> Any:
+    """``Tensor.detach_`` (FSMT, Marian, Pegasus, RoFormer, Speech2Text call it on the
+    sinusoidal position table they build, a Parameter), missing in oneflow 0.9. On a leaf
+    tensor detaching in place is dropping ``requires_grad`` (PyTorch's result: the same
+    tensor, a leaf, no gradient); ``self`` is returned, as PyTorch does. A tensor made by an op
+    cannot be cut from its graph in place in oneflow: that raises, naming the fix."""
+    if not self.is_leaf:
+        raise NotImplementedError(
+            "Tensor.detach_() on a tensor made by an op is not available under flowflops.torch_models "
+            "(oneflow 0.9 has no in-place detach; flowflops' stand-in handles leaf tensors): use "
+            "`x = x.detach()` instead")
+    if self.requires_grad:
+        self.requires_grad_(False)
+    return self
+
+
+def _fill_diagonal_(self: Any, fill_value: Any, wrap: bool = False) -> Any:
+    """``Tensor.fill_diagonal_(value, wrap=False)`` (ProphetNet's n-gram attention bias),
+    missing in oneflow 0.9. PyTorch's positions: a 2-d (h, w) tensor's (k, k) for k < min(h, w)
+    (with ``wrap`` and h > w + 1, every (w + 1)-th element of the whole tensor: the diagonal
+    starts again below); a tensor of more dimensions, all of one length n, its (k, ..., k).
+    They depend on the shape only, so the mask is made on the host and written with
+    ``masked_fill_`` (no arithmetic, as PyTorch's fill); ``self`` is returned."""
+    import numpy as np
+
+    shape = tuple(self.shape)
+    if len(shape) < 2:
+        raise RuntimeError("fill_diagonal_: dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length")
+    numel = int(np.prod(shape))
+    if len(shape) == 2:
+        step = shape[1] + 1
+        end = numel if wrap and shape[0] > shape[1] + 1 else min(shape) * shape[1]
+    else:
+        step = sum(shape[0] ** i for i in range(len(shape)))
+        end = numel
+    mask = np.zeros(numel, dtype=bool)
+    mask[0:end:step] = True
+    self.masked_fill_(flow.tensor(mask.reshape(shape), device=self.device), fill_value)
+    return self
+
+
+def _get_submodule(self: Any, target: str) -> Any:
+    """``nn.Module.get_submodule("a.0")`` (MaskFormer's weight init), missing in oneflow 0.9:
+    the submodule at that dotted path, or AttributeError naming the missing part, as PyTorch."""
+    module = self
+    if target == "":
+        return module
+    for item in target.split("."):
+        if not hasattr(module, item):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+        module = getattr(module, item)
+        if not isinstance(module, flow.nn.Module):
+            raise AttributeError(f"`{item}` is not an nn.Module")
+    return module
+
+
 def _wrapper_dir(self: Any) -> List[str]:
     """``dir(torch.nn.functional)`` under mock_torch: the names of the oneflow module behind the
     wrapper. timm picks its activations by ``'silu' in dir(torch.nn.functional)``; without this
@@ -390,7 +546,10 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
     that is a no-op for a model that is not scripted, for a missing import path, or for a call
     oneflow 0.9 does not take (``full([])``, ``unique(dim=)``, ``div(rounding_mode=)``,
-    ``zeros(size=)``) or lacks (``Tensor.sqrt_``, ``F.group_norm``)."""
+    ``zeros(size=)``, ``einsum(eq, (a, b))``, ``mean(axis=)``, ``softmax(dtype=)``, a uint8
+    ``where`` condition), means otherwise (``Tensor.where``, ``-x`` of an integer tensor) or
+    lacks (``Tensor.sqrt_``, ``F.group_norm``, ``Tensor.baddbmm``, ``Tensor.detach_``,
+    ``Tensor.fill_diagonal_``, ``torch.multiply``, ``torch.clone``, ``nn.Module.get_submodule``)."""
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
@@ -415,6 +574,24 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
         (flow.nn.functional, "group_norm", _priced_group_norm(),
          "timm's GroupNorm(1)/GroupNormAct, HF BiT: F.group_norm (oneflow: missing)"),
+        (flow, "einsum", _einsum, "Longformer/LED/CvT: torch.einsum(eq, (a, b)) (oneflow: operands as varargs only)"),
+        (flow, "where", _where, "CodeGen: torch.where(uint8 mask, x, y) (oneflow: no CPU kernel for uint8)"),
+        (flow.Tensor, "where", _tensor_where, "Longformer/LED: x.where(cond, y) (oneflow: the tensor is the cond)"),
+        (flow, "neg", _negative, "T5/MPNet: -x of int64 stays int64 (oneflow 0.9: float32)"),
+        (flow, "negative", _negative, "the same"),
+        (flow.Tensor, "neg", _negative, "the same"),
+        (flow.Tensor, "__neg__", _negative, "the same"),
+        (flow, "mean", _axis_as_dim(flow.mean), "ImageGPT: torch.mean(x, axis=-1) (oneflow: dim only)"),
+        (flow.Tensor, "mean", _axis_as_dim(flow.Tensor.mean), "I-BERT: x.mean(axis=2) (oneflow: dim only)"),
+        (flow, "softmax", _softmax_dtype(flow.softmax), "Funnel: torch.softmax(x, dim, dtype=) (oneflow: no dtype)"),
+        (flow.nn.functional, "softmax", _softmax_dtype(flow.nn.functional.softmax), "the same"),
+        (flow.Tensor, "softmax", _softmax_dtype(flow.Tensor.softmax), "the same"),
+        (flow, "multiply", _multiply, "ConvBERT: torch.multiply (oneflow: missing; it is mul)"),
+        (flow, "clone", _clone, "RoCBert: torch.clone(x) (oneflow: only x.clone())"),
+        (flow.Tensor, "baddbmm", _tensor_baddbmm, "BLOOM: x.baddbmm(b1, b2) (oneflow: only the function)"),
+        (flow.Tensor, "fill_diagonal_", _fill_diagonal_, "ProphetNet: x.fill_diagonal_(0) (oneflow: missing)"),
+        (flow.nn.Module, "get_submodule", _get_submodule, "MaskFormer: module.get_submodule('0') (oneflow: missing)"),
+        (flow.Tensor, "detach_", _detach_, "FSMT, Marian, Pegasus...: Parameter.detach_ (oneflow: missing)"),
         (flow, "fx", _fx(), "transformers: isinstance(x, torch.fx.Proxy) in every forward"),
         (jit, "annotations", _jit_annotations(), "timm: `from torch.jit.annotations import List`"),
     ]
