@@ -239,8 +239,36 @@ def test_fill_diagonal_and_get_submodule_as_torch():
             m.get_submodule("0.weight")
 
 
+def test_new_ones_size_and_cat_axis_as_torch():
+    with tm.mocked_torch():
+        import torch
+
+        # torch 2.14.1 (2026-12-08 ~00:10 UTC), x = ones(2, 3): x.new_ones(size=x.size()) ones (2, 3)
+        # float32; new_ones(size=(2, 2), dtype=int64) [[1, 1], [1, 1]]; new_zeros(size=[1, 2]) [[0., 0.]];
+        # new_ones(3) [1., 1., 1.]; new_zeros((2,)) [0., 0.]
+        x = torch.ones(2, 3)
+        r = x.new_ones(size=x.size())
+        assert _list(r) == [[1.0] * 3] * 2 and r.dtype == flow.float32
+        r = x.new_ones(size=(2, 2), dtype=torch.int64)
+        assert _list(r) == [[1, 1], [1, 1]] and r.dtype == flow.int64
+        assert _list(x.new_zeros(size=[1, 2])) == [[0.0, 0.0]]
+        assert _list(x.new_ones(3)) == [1.0] * 3 and _list(x.new_zeros((2,))) == [0.0, 0.0]
+        with pytest.raises(TypeError, match="both"):
+            x.new_ones(2, size=(2,))
+        # torch: cat([a, b], axis=1) [[1, 2, 3, 4]]; cat((a, b), axis=0) [[1, 2], [3, 4]];
+        # concat([a, b], axis=-1) [[1, 2, 3, 4]]
+        a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])
+        assert _list(torch.cat([a, b], axis=1)) == [[1.0, 2.0, 3.0, 4.0]]
+        assert _list(torch.cat((a, b), axis=0)) == [[1.0, 2.0], [3.0, 4.0]]
+        assert _list(torch.concat([a, b], axis=-1)) == [[1.0, 2.0, 3.0, 4.0]]
+        assert _list(torch.cat([a, b], 1)) == [[1.0, 2.0, 3.0, 4.0]]
+        with pytest.raises(TypeError, match="both"):
+            torch.cat([a, b], 0, axis=1)
+
+
 def test_calling_form_shims_are_gone_after_the_block():
-    names = [(flow, "einsum"), (flow, "where"), (flow, "neg"), (flow, "negative"), (flow, "mean"),
+    names = [(flow, "einsum"), (flow, "where"), (flow, "cat"), (flow, "concat"), (flow.Tensor, "new_ones"),
+             (flow.Tensor, "new_zeros"), (flow, "neg"), (flow, "negative"), (flow, "mean"),
              (flow, "softmax"), (flow.nn.functional, "softmax"), (flow.Tensor, "where"), (flow.Tensor, "neg"),
              (flow.Tensor, "__neg__"), (flow.Tensor, "mean"), (flow.Tensor, "softmax")]
     before = [getattr(owner, name) for owner, name in names]
@@ -269,12 +297,12 @@ class _CallingForms(flow.nn.Module):
         import torch  # flowflops' mocked torch, inside the block
 
         e = torch.einsum("ij,kj->ik", (x, self.w))
-        m = torch.mean(e, axis=-1, keepdim=True)
+        m = torch.mean(e, axis=-1, keepdim=True) * e.new_ones(size=(1, 1))
         s = torch.softmax(e, dim=-1, dtype=torch.float32)
         p = torch.clone(torch.multiply(s, e))
         w = torch.where(self.mask, p, m).where(self.mask.bool(), m)
         bb = w.unsqueeze(0).baddbmm(w.unsqueeze(0), self.w3, beta=0.5, alpha=2.0)
-        return bb, -self.idx, torch.zeros(2, 3).fill_diagonal_(1.0)
+        return torch.cat([bb, bb], axis=0), -self.idx, torch.zeros(2, 3).fill_diagonal_(1.0)
 
 
 @pytest.mark.parametrize("targets_first", [False, True])
@@ -283,11 +311,13 @@ def test_calling_forms_are_priced_as_torchs_ops_in_both_engines(mode, targets_fi
     # x (2, 4), by hand (an elementwise op, a reduction's read and a scalar_mul are 1 MAC and 1
     # FLOP each; a product's multiply-add 1 MAC, 2 FLOPs):
     #   einsum ij,kj->ik with w (3, 4): 2 x 3 outputs x 4 summed = 24 MACs (48 FLOPs)
-    #   mean over the last axis, keepdim: reduce_sum reads 6, scalar_mul per output 2 = 8
+    #   mean over the last axis, keepdim: reduce_sum reads 6, scalar_mul per output 2 = 8;
+    #   its product with new_ones(size=(1, 1)): 2 (the ones 0)
     #   softmax (2, 3): 6; multiply 6; clone, the two wheres and the uint8 -> bool cast: 0
     #   baddbmm (1, 2, 3) @ (1, 3, 3): 2 x 3 x 3 = 18 MACs (36 FLOPs), beta * input 6, the add 6
     #   -idx, int64 (3,): one negative per element, 3 (the casts around it 0); fill_diagonal_ 0
-    # MACs 24 + 8 + 6 + 6 + 18 + 6 + 6 + 3 = 77; FLOPs 48 + 8 + 6 + 6 + 36 + 6 + 6 + 3 = 119
+    #   torch.cat(axis=0): 0
+    # MACs 24 + 8 + 2 + 6 + 6 + 18 + 6 + 6 + 3 = 79; FLOPs 48 + 8 + 2 + 6 + 6 + 36 + 6 + 6 + 3 = 121
     from flowflops.eager import functional_table
 
     monkeypatch.setattr(functional_table, "_TARGETS", [])
@@ -296,6 +326,6 @@ def test_calling_forms_are_priced_as_torchs_ops_in_both_engines(mode, targets_fi
     with tm.mocked_torch():
         cfg = {"count_functional": True} if mode == "eager" else None
         report = flowflops.profile(_CallingForms(), (2, 4), mode=mode, backend_specific_config=cfg, verify=True)
-    assert (report.macs, report.flops) == (77, 119)
+    assert (report.macs, report.flops) == (79, 121)
     assert not report.unsupported
     assert report.verification is not None and report.verification.agree, report.verification

@@ -265,6 +265,40 @@ def _sized(original: Callable) -> Callable:
     return sized
 
 
+def _new_sized(original: Callable) -> Callable:
+    """``x.new_ones(size=x.size())`` (Longformer, LED) / ``x.new_zeros(size=...)``: oneflow 0.9's
+    methods take the size only positionally; ``size=`` is passed on as the positional size."""
+
+    @passes_through
+    def new(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if "size" in kwargs:
+            if args:
+                raise TypeError(f"{original.__name__}() got the size both positionally and as size=")
+            return original(self, tuple(kwargs.pop("size")), **kwargs)
+        return original(self, *args, **kwargs)
+
+    new.__name__ = getattr(original, "__name__", "new")
+    new.__wrapped__ = original  # type: ignore[attr-defined]
+    return new
+
+
+def _cat_axis(original: Callable) -> Callable:
+    """``torch.cat(tensors, axis=1)`` (Funnel): PyTorch takes NumPy's ``axis`` as another name
+    for ``dim``; oneflow 0.9's ``cat`` does not. Passed on as ``dim=`` to the original (a
+    built-in concatenation: no arithmetic to price)."""
+
+    @passes_through
+    def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            if "dim" in kwargs or args:
+                raise TypeError("cat() got the dimension both as dim and as axis")
+            kwargs["dim"] = kwargs.pop("axis")
+        return original(tensors, *args, **kwargs)
+
+    cat.__wrapped__ = original  # type: ignore[attr-defined]
+    return cat
+
+
 def _sqrt_(self: Any) -> Any:
     """``Tensor.sqrt_`` (timm's EvoNorm: ``x.var(...).add(eps).sqrt_()``), missing in oneflow
     0.9: the square root written back into the tensor (``self.copy_(self.sqrt())``), which is
@@ -546,10 +580,11 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     previous value, where there was one, is put back afterwards). Each stands in for a TorchScript helper
     that is a no-op for a model that is not scripted, for a missing import path, or for a call
     oneflow 0.9 does not take (``full([])``, ``unique(dim=)``, ``div(rounding_mode=)``,
-    ``zeros(size=)``, ``einsum(eq, (a, b))``, ``mean(axis=)``, ``softmax(dtype=)``, a uint8
-    ``where`` condition), means otherwise (``Tensor.where``, ``-x`` of an integer tensor) or
-    lacks (``Tensor.sqrt_``, ``F.group_norm``, ``Tensor.baddbmm``, ``Tensor.detach_``,
-    ``Tensor.fill_diagonal_``, ``torch.multiply``, ``torch.clone``, ``nn.Module.get_submodule``)."""
+    ``zeros(size=)``, ``x.new_ones(size=)``, ``einsum(eq, (a, b))``, ``mean(axis=)``,
+    ``cat(axis=)``, ``softmax(dtype=)``, a uint8 ``where`` condition), means otherwise
+    (``Tensor.where``, ``-x`` of an integer tensor) or lacks (``Tensor.sqrt_``, ``F.group_norm``,
+    ``Tensor.baddbmm``, ``Tensor.detach_``, ``Tensor.fill_diagonal_``, ``torch.multiply``,
+    ``torch.clone``, ``nn.Module.get_submodule``)."""
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
@@ -571,10 +606,14 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (flow.Tensor, "div", _div(flow.Tensor.div), "the same as the Tensor method"),
         (flow, "zeros", _sized(flow.zeros), "BEiT: torch.zeros(size=...) (oneflow: size positional only)"),
         (flow, "ones", _sized(flow.ones), "CANINE: torch.ones(size=...) (oneflow: size positional only)"),
+        (flow.Tensor, "new_ones", _new_sized(flow.Tensor.new_ones), "Longformer/LED: x.new_ones(size=)"),
+        (flow.Tensor, "new_zeros", _new_sized(flow.Tensor.new_zeros), "the same"),
+        (flow, "cat", _cat_axis(flow.cat), "Funnel: torch.cat(tensors, axis=) (oneflow: dim only)"),
+        (flow, "concat", _cat_axis(flow.concat), "the same"),
         (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
         (flow.nn.functional, "group_norm", _priced_group_norm(),
          "timm's GroupNorm(1)/GroupNormAct, HF BiT: F.group_norm (oneflow: missing)"),
-        (flow, "einsum", _einsum, "Longformer/LED/CvT: torch.einsum(eq, (a, b)) (oneflow: operands as varargs only)"),
+        (flow, "einsum", _einsum, "Longformer/LED/CvT: torch.einsum(eq, (a, b)) (oneflow: varargs only)"),
         (flow, "where", _where, "CodeGen: torch.where(uint8 mask, x, y) (oneflow: no CPU kernel for uint8)"),
         (flow.Tensor, "where", _tensor_where, "Longformer/LED: x.where(cond, y) (oneflow: the tensor is the cond)"),
         (flow, "neg", _negative, "T5/MPNet: -x of int64 stays int64 (oneflow 0.9: float32)"),
