@@ -327,7 +327,7 @@ def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Sequence[
     for rule in rules:
         records = list(rule.apply(records))
     marked, kind = mark_records(records, model, *sparsity)
-    entries = price_records(marked, convention)
+    entries = price_records(marked, convention, same=trace.mode == "graph")
     report = Report(entries, trace.modules, mode=trace.mode,
                     inputs=trace.inputs, unsupported=trace.unsupported,
                     module_outputs=trace.module_outputs, convention=convention,

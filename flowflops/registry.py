@@ -36,11 +36,11 @@ it as unsupported. A formula that raises, or returns something other than a ``Co
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .formulas.derivation import NOTHING, Derivation
 from .errors import FormulaError
-from .records import GIVEN_COST, KEEP, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
+from .records import GIVEN_COST, IN_TENSORS, KEEP, OUT_TENSORS, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
 
 __all__ = [
     "Formula", "BytesRule", "Entry", "DEFAULT_CONVENTION", "register", "register_zero", "lookup", "price",
@@ -204,9 +204,52 @@ def traffic(rec: OpRecord) -> Traffic:
     return fn(rec)
 
 
-def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENTION) -> List[Entry]:
-    """Pair every record with its cost under ``convention`` (``None``: no formula)."""
-    return [(r, price(r, convention)) for r in records]
+_NAMES = frozenset({IN_TENSORS, OUT_TENSORS})
+
+
+def _frozen(v: Any) -> Any:
+    """``v`` hashable where it is a dict or a list (a record's placement is a dict)."""
+    t = type(v)
+    if t is dict:
+        return (dict, tuple([(k, _frozen(x)) for k, x in v.items()]))
+    if t is list:
+        return (list, tuple([_frozen(x) for x in v]))
+    return v
+
+
+def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENTION, same: bool = False
+                  ) -> List[Entry]:
+    """Pair every record with its cost under ``convention`` (``None``: no formula).
+
+    ``same``: a record equal to an earlier one but for its module path, op name and tensor
+    names (a graph count's repeated blocks) gets the earlier one's cost, where one of
+    flowflops' own formulas prices it: they read the op type, the shapes and the attributes
+    (a peer's rule reads the module's class from the attributes), never the names. A user's
+    formula (or a user-given cost) is called for every record."""
+    if not same:
+        return [(r, price(r, convention)) for r in records]
+    memo: Dict[tuple, Optional[Cost]] = {}
+    own: Dict[str, bool] = {}
+    out: List[Entry] = []
+    for r in records:
+        attrs = r.attrs
+        mine = own.get(r.op_type)
+        if mine is None:
+            fn = formula_of(r.op_type, convention)
+            mine = own[r.op_type] = fn is not None and (getattr(fn, "__module__", "") or "").startswith("flowflops.")
+        if not mine or GIVEN_COST in attrs:
+            out.append((r, price(r, convention)))
+            continue
+        try:
+            key = (r.op_type, r.inputs, r.outputs,
+                   tuple([(k, _frozen(v)) for k, v in attrs.items() if k not in _NAMES]))
+            cost = memo[key]
+        except KeyError:
+            cost = memo[key] = price(r, convention)
+        except TypeError:  # an attribute that cannot be hashed
+            cost = price(r, convention)
+        out.append((r, cost))
+    return out
 
 
 def known_op_types() -> List[str]:
