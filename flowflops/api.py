@@ -24,7 +24,7 @@ from .rules.custom import split_rules
 from .runtime.guard import counting_view
 from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
 from .runtime.interrupts import from_signal, guarded
-from .runtime.modules import module_paths, module_tree
+from .runtime.modules import module_tree
 from .records import ZERO, Trace
 from .registry import DEFAULT_CONVENTION, price, price_records
 from .result import Agreement, Report, _with_renderings
@@ -278,12 +278,14 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
     from .eager.engine import EagerCounter
     from .eager.peer_layers import table_for
 
-    paths = module_paths(model)
+    named = list(model.named_modules())  # each module once, at its first path
+    paths = {id(m): p for p, m in named}
     trees: List[Any] = []  # the module tree, read while OneFlow runs the queued forward
     # the forward runs on the count's view of the model (flowflops.runtime.view): its flags,
     # hooks and attributes are the count's own, never set on the user's modules
     with counting_view(model, training=None if cfg.get("keep_training") else False, run=True,
-                       meanwhile=lambda: trees.append(module_tree(model))) as (view, memo):
+                       meanwhile=lambda: trees.append(module_tree(model)),
+                       modules=[m for _, m in named]) as (view, memo):
         counter = EagerCounter(
             view, {id(memo[i]): p for i, p in paths.items() if i in memo}, ignore, custom,
             table=table_for(convention), count_functional=bool(cfg.get("count_functional", False)),

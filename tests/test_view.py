@@ -332,3 +332,37 @@ def test_another_thread_mid_measure_sees_the_users_modules_as_they_are():
     assert seen["value"] == before
     assert user_state(model) == before
     assert set(got.module_times) >= {"", "seq", "seq.0", "seq.4"}  # the view's modules, by path
+
+
+class FlagBehindProperty(nn.Module):
+    """Its training flag is a property whose setter keeps it under another name: setting it
+    is more than binding ``training`` in the ``__dict__``."""
+
+    seen = []  # what each forward read as its flag
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    @property
+    def training(self):
+        return self.__dict__.get("_mode", True)
+
+    @training.setter
+    def training(self, mode):
+        self.__dict__["_mode"] = mode
+
+    def forward(self, x):
+        FlagBehindProperty.seen.append(self.training)
+        return self.fc(x)
+
+
+def test_a_training_flag_behind_a_property_is_set_through_it_on_the_view():
+    model = FlagBehindProperty()
+    assert model.training is True
+    FlagBehindProperty.seen.clear()
+    report = flowflops.profile(model, (1, 4))
+    # the count's forward ran in eval mode, through the class's own setter (on the view)
+    assert FlagBehindProperty.seen == [False]
+    assert model.training is True and "training" not in model.__dict__  # the user's flag as it was
+    assert report.macs == 4 * 3 + 3  # Linear(4, 3) on one row: 12 MACs, 3 bias adds

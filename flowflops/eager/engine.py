@@ -152,64 +152,71 @@ class EagerCounter:
         return ("", None)
 
     # -- hooks ----------------------------------------------------------------------------------
-    def _hook_maker(self) -> Callable[[str, Any, str, str], Tuple[Callable, Callable]]:
-        """``make(kind, fn, path, type_name)``: the pre- and post-hook of one module (``path``,
-        its :func:`peer_type_name` ``type_name``). What does not change from call to call is
-        worked out once: per count here (shared by every module's hooks), per module in
-        ``make``."""
+    def _hook_pair(self) -> Tuple[Dict[int, Tuple[str, Any, str, str, bool, bool]], Callable, Callable]:
+        """``(calls, pre, post)``: the one pre-hook and the one forward hook every hooked module
+        of this count gets, and the table they read, ``id(module) -> (kind, fn, path,
+        type_name, descend, priced)`` (:meth:`install` fills it in; ``path``: the module's,
+        ``type_name``: its :func:`peer_type_name`). One pair per count, not a pair of closures
+        per module: fewer objects for the garbage collector to walk while the forward runs. A
+        module missing from the table (a hook dict some forward handed to another module) is
+        passed over by both hooks."""
         me = self._thread
         key = self._key
         stack, types, called_at, outputs = self._stack, self._types, self.called_at, self.outputs
         get_ident = threading.get_ident
         counter = self
+        calls: Dict[int, Tuple[str, Any, str, str, bool, bool]] = {}
+        look = calls.get
 
-        def make(kind: str, fn: Any, path: str, type_name: str) -> Tuple[Callable, Callable]:
-            descend = kind == "descend"
-            priced = kind not in ("unknown", "track", "descend")
+        def pre(m: nn.Module, args: tuple) -> None:
+            if get_ident() != me:
+                return
+            call = look(id(m))
+            if call is None:
+                return
+            hooks = m.__dict__.get("_forward_hooks")
+            if isinstance(hooks, dict) and key not in hooks:
+                # a user's pre-hook (run before this one) cleared or replaced the module's
+                # forward hooks: the counting hook goes back in front for this call
+                rest = list(hooks.items())
+                hooks.clear()
+                hooks[key] = post
+                hooks.update(rest)
+            path = call[2]
+            if path not in called_at:
+                called_at[path] = caller_outside(sys._getframe(1))
+            stack.append(path)
+            types.append(call[3])
+            if call[4]:
+                counter._descend_depth += 1
+            elif call[5]:
+                counter._priced_depth += 1
 
-            def pre(m: nn.Module, args: tuple) -> None:
-                if get_ident() != me:
-                    return
-                hooks = m.__dict__.get("_forward_hooks")
-                if isinstance(hooks, dict) and key not in hooks:
-                    # a user's pre-hook (run before this one) cleared or replaced the module's
-                    # forward hooks: the counting hook goes back in front for this call
-                    rest = list(hooks.items())
-                    hooks.clear()
-                    hooks[key] = post
-                    hooks.update(rest)
-                if path not in called_at:
-                    called_at[path] = caller_outside(sys._getframe(1))
-                stack.append(path)
-                types.append(type_name)
-                if descend:
-                    counter._descend_depth += 1
-                elif priced:
-                    counter._priced_depth += 1
+        def post(m: nn.Module, args: tuple, out: Any) -> None:
+            if get_ident() != me:
+                return
+            call = look(id(m))
+            if call is None:
+                return
+            kind, fn, path, type_name, descend, priced = call
+            if stack:
+                stack.pop()
+                types.pop()
+            first = first_tensor(out)
+            if path not in outputs and hasattr(first, "shape"):
+                outputs[path] = shape_of(first)
+            if priced:
+                counter._priced_depth -= 1
+                if counter._priced_depth == 0:
+                    counter._record(kind, fn, m, args, out, path, type_name, first)
+            elif descend:
+                counter._descend_depth -= 1
+            elif kind == "unknown":  # (inside a descended module its functional calls counted)
+                if counter._priced_depth == 0 and counter._descend_depth == 0:
+                    counter.unsupported[type(m).__name__] += 1
+                    counter.unpriced[path] = type(m).__name__
 
-            def post(m: nn.Module, args: tuple, out: Any) -> None:
-                if get_ident() != me:
-                    return
-                if stack:
-                    stack.pop()
-                    types.pop()
-                first = first_tensor(out)
-                if path not in outputs and hasattr(first, "shape"):
-                    outputs[path] = shape_of(first)
-                if priced:
-                    counter._priced_depth -= 1
-                    if counter._priced_depth == 0:
-                        counter._record(kind, fn, m, args, out, path, type_name, first)
-                elif descend:
-                    counter._descend_depth -= 1
-                elif kind == "unknown":  # (inside a descended module its functional calls counted)
-                    if counter._priced_depth == 0 and counter._descend_depth == 0:
-                        counter.unsupported[type(m).__name__] += 1
-                        counter.unpriced[path] = type(m).__name__
-
-            return pre, post
-
-        return make
+        return calls, pre, post
 
     def _record(self, kind: str, fn: Any, m: nn.Module, args: tuple, out: Any, path: str = "",
                 type_name: str = "", first: Any = None) -> None:
@@ -234,7 +241,7 @@ class EagerCounter:
         self._thread = threading.get_ident()
         by_type: Dict[type, Any] = {}
         names: Dict[type, str] = {}
-        make_hooks = self._hook_maker()
+        calls, pre, post = self._hook_pair()
         for m in (self.model.modules() if self.modules is None else self.modules):
             h = self._handler(m, by_type)
             if h is None:
@@ -242,7 +249,9 @@ class EagerCounter:
             name = names.get(type(m))
             if name is None:
                 name = names[type(m)] = peer_type_name(type(m))
-            pre, post = make_hooks(*h, self.paths.get(id(m), ""), name)
+            kind, fn = h
+            calls[id(m)] = (kind, fn, self.paths.get(id(m), ""), name, kind == "descend",
+                            kind not in ("unknown", "track", "descend"))
             d = m.__dict__
             own_pre, own_post = d["_forward_pre_hooks"], d["_forward_hooks"]
             self._hooked.append((m, own_pre, own_post))

@@ -102,7 +102,8 @@ def _keys(modules: List[nn.Module]) -> List[int]:
     return [id(origin(m)) for m in modules]
 
 
-def _claim(modules: List[nn.Module]) -> None:
+def _claim(modules: List[nn.Module]) -> List[int]:
+    """Claim ``modules`` for this thread's count; the keys to give :func:`_release`."""
     me = threading.get_ident()
     keys = _keys(modules)
     with _cond:
@@ -120,10 +121,10 @@ def _claim(modules: List[nn.Module]) -> None:
                 raise KeyboardInterrupt
         for k in keys:
             _owners[k] = me
+    return keys
 
 
-def _release(modules: List[nn.Module]) -> None:
-    keys = _keys(modules)
+def _release(keys: List[int]) -> None:
     with _cond:
         for k in keys:
             _owners.pop(k, None)
@@ -308,8 +309,8 @@ class ModelState:
                                 seen.add(id(t))
                                 tensors.append(t)
                     continue
-                for t in list(d.get("_buffers", {}).values()) + list(d.values()):
-                    if _local(t) and id(t) not in seen:
+                for t in (*d.get("_buffers", {}).values(), *d.values()):
+                    if isinstance(t, flow.Tensor) and _local(t) and id(t) not in seen:
                         seen.add(id(t))
                         tensors.append(t)
             self.values = _Values(tensors) if tensors else None
@@ -379,7 +380,7 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
     called (once, also when the body raises) as soon as the modules' attributes are put back,
     while the forward's queued work is still running (see :meth:`ModelState.restore`)."""
     modules = _unique_modules([model] if isinstance(model, nn.Module) else model)
-    _claim(modules)
+    keys = _claim(modules)
     try:
         # flags as they are: a layer in training mode (BatchNorm) updates its buffers
         state = ModelState(modules, values=run, layer_values=training is None)
@@ -408,7 +409,7 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
         finally:
             state.restore(keep_flags={id(m) for m in _flipped(modules, training)}, meanwhile=meanwhile)
     finally:
-        _release(modules)
+        _release(keys)
 
 
 def _flipped(modules: List[nn.Module], training: Optional[bool]) -> List[nn.Module]:
@@ -420,8 +421,8 @@ def _flipped(modules: List[nn.Module], training: Optional[bool]) -> List[nn.Modu
 
 @contextlib.contextmanager
 def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_params: bool = False,
-                  run: bool = False, meanwhile: Optional[Callable[[], Any]] = None
-                  ) -> Iterator[Tuple[nn.Module, Dict[int, Any]]]:
+                  run: bool = False, meanwhile: Optional[Callable[[], Any]] = None,
+                  modules: Optional[List[nn.Module]] = None) -> Iterator[Tuple[nn.Module, Dict[int, Any]]]:
     """Claim ``model``'s modules (as :func:`counting_state` does) and give the body a private
     view of the model (:func:`flowflops.runtime.view.model_view`) in eval mode with gradients
     off (``training=True``: training mode, gradients on; ``None``: the flags and grad mode as
@@ -437,11 +438,13 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
     (:class:`flowflops.runtime.view.UserHook`). OneFlow's BatchNorm buffers are saved only with
     ``training=None``: in eval mode they are not written, and no other thread can put the
     view's layers in training mode (saving them would undo the statistics another thread's
-    training writes meanwhile). ``meanwhile``: as for :func:`counting_state`."""
+    training writes meanwhile). ``meanwhile``: as for :func:`counting_state`. ``modules``: the
+    model's modules, each once, in ``model.modules()`` order, where the caller has them."""
     from .view import call_hooks_of_users, calls_to_view, model_view
 
-    modules = _unique_modules([model])
-    _claim(modules)
+    if modules is None:
+        modules = _unique_modules([model])
+    keys = _claim(modules)
     try:
         shared: List[Tuple[Any, int]] = []
         view, memo = model_view(model, new_params=new_params, modules=modules, shared=shared)
@@ -455,8 +458,7 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
                 with redirect:
                     yield view, memo
                 return
-            for v in views:
-                v.training = training
+            _set_training(views, training)
             for v in views:  # a module whose train()/eval() does work, as in counting_state
                 if type(v).train is not nn.Module.train:
                     v.train(training)
@@ -465,4 +467,29 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
         finally:
             state.restore(meanwhile=meanwhile)
     finally:
-        _release(modules)
+        _release(keys)
+
+
+def _plain_flag(kind: type) -> bool:
+    """Whether ``module.training = flag`` on a module of ``kind`` only binds the attribute
+    (OneFlow's ``Module.__setattr__``, no ``training`` on the class: a property, a slot)."""
+    plain = _PLAIN_FLAG.get(kind)
+    if plain is None:
+        plain = _PLAIN_FLAG[kind] = (kind.__setattr__ is nn.Module.__setattr__
+                                     and all("training" not in vars(c) for c in kind.__mro__))
+    return plain
+
+
+_PLAIN_FLAG: Dict[type, bool] = {}
+
+
+def _set_training(views: List[nn.Module], training: bool) -> None:
+    """``v.training = training`` for each of the count's ``views`` (their ``__dict__`` is
+    the count's own): written into the ``__dict__`` where that is all the assignment does."""
+    for v in views:
+        d = object.__getattribute__(v, "__dict__")
+        if _plain_flag(type(v)) and not ("training" in d.get("_parameters", ()) or "training" in d.get(
+                "_buffers", ()) or "training" in d.get("_modules", ())):
+            d["training"] = training
+        else:
+            v.training = training

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from types import FrameType
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 __all__ = ["code_location", "caller_outside"]
 
@@ -41,10 +41,18 @@ def caller_outside(frame: Optional[FrameType] = None) -> str:
     caller's) that is neither oneflow's nor flowflops' code: the user's line that made the
     call; ``""`` when there is none."""
     skip = _skipped()
+    outside = _OUTSIDE
     f: Optional[FrameType] = frame if frame is not None else sys._getframe(1)
     while f is not None:
         name = f.f_code.co_filename
-        if not name.startswith(skip) and not name.startswith("<frozen"):
+        user = outside.get(name)
+        if user is None:
+            user = outside[name] = not name.startswith(skip) and not name.startswith("<frozen")
+        if user:
             return f"{name}:{f.f_lineno}"
         f = f.f_back
     return ""
+
+
+#: file name -> whether its frames are the user's (see :func:`caller_outside`), per file once
+_OUTSIDE: Dict[str, bool] = {}

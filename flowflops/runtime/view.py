@@ -93,6 +93,11 @@ _ATOMS = frozenset({str, int, float, bool, type(None)})
 #: the containers :class:`flowflops.runtime.guard.ModelState` saves (and puts back) by content
 _SHARED_KINDS = (list, dict, set)
 _EMPTY = (dict, OrderedDict, set)
+#: a module's own tables (modules, parameters, buffers: mapped item by item, without a call each)
+_TABLE_NAMES = frozenset({"_modules", "_parameters", "_buffers"})
+_TABLES = (dict, OrderedDict)
+#: what :func:`_map` does more with than look it up in the memo
+_MAPPED = (dict, list, set, tuple, types.MethodType)
 
 
 def _shadow(p: nn.Parameter) -> nn.Parameter:
@@ -122,18 +127,26 @@ def model_view(model: nn.Module, new_params: bool = False, modules: Optional[Lis
             for p in m.__dict__.get("_parameters", {}).values():
                 if isinstance(p, nn.Parameter) and id(p) not in memo:
                     memo[id(p)] = _shadow(p)
-    atoms, empty, get = _ATOMS, _EMPTY, memo.get
+    atoms, empty, tables, get = _ATOMS, _EMPTY, _TABLES, memo.get
     for m in modules:
         mine = object.__getattribute__(memo[id(m)], "__dict__")
-        for k, v in list(m.__dict__.items()):
+        mine.update(m.__dict__)  # (one copy, at C level: the atoms stay as they are)
+        for k, v in mine.items():  # (only values are replaced: the view's dict keeps its size)
             kind = type(v)
-            if kind in atoms:
-                mine[k] = v
-            elif kind in empty and not v:  # most hook dicts, state dicts, buffer name sets
-                got = get(id(v))
-                if got is None:
-                    got = memo[id(v)] = kind()
+            if kind in atoms or kind is tuple and all(map(atoms.__contains__, map(type, v))):
+                continue  # (kernel sizes, strides, ...: as they are)
+            key = id(v)
+            got = get(key)
+            if got is not None:  # a container or module already mapped
                 mine[k] = got
+            elif kind in empty and not v:  # most hook dicts, state dicts, buffer name sets
+                mine[k] = memo[key] = kind()
+            elif kind in tables and k in _TABLE_NAMES:  # _modules/_parameters/_buffers
+                mine[k] = memo[key] = new = kind()
+                for name, item in v.items():
+                    got = get(id(item))
+                    new[name] = got if got is not None else item if type(item) in atoms or not isinstance(
+                        item, _MAPPED) else _map(item, memo, 1, shared)
             else:
                 mine[k] = _map(v, memo, 2, shared)
     return memo[id(model)], memo
