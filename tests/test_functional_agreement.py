@@ -68,9 +68,34 @@ def test_norms(fn, shape, macs, flops):
     ("bi,bj->bij", (2, 8), 2 * 8 * 8, 2 * 8 * 8),
     # a matrix product: 8 * 8 outputs of 8 products each, 2 FLOPs per MAC
     ("ij,jk->ik", (8, 8), 8 * 8 * 8, 2 * 8 * 8 * 8),
+    # the one summed index has length 1 (Longformer's chunked products, session 6): 8 * 8 products,
+    # each a lone multiply; OneFlow runs a broadcast_mul, nothing accumulated
+    ("ij,kj->ik", (8, 1), 8 * 8, 8 * 8),
 ])
 def test_einsum(eq, shape, macs, flops):
     assert_both(Call(lambda x: flow.einsum(eq, x, x)), shape, macs, flops)
+
+
+class _InPlaceDivisions(nn.Module):
+    def forward(self, x):
+        y = x * 2.0
+        y /= 4.0
+        y.div_(2)
+        return y + x / 8.0
+
+
+def test_in_place_division_by_a_number_is_a_scalar_mul_in_both_engines():
+    # OneFlow divides in place by a number as a multiply by its inverse (nn.Graph compiles `y /= 4.0`
+    # and `y.div_(2)` to scalar_mul; `x / 8.0` stays a scalar_div). x (2, 4), 8 elements:
+    # x * 2.0, y /= 4.0, y.div_(2): scalar_mul 3 x 8 = 24; x / 8.0: scalar_div 8; the add: add_n 8.
+    # 40 MACs, 40 FLOPs; per op type the same in both engines (Longformer's `query /= sqrt(d)`).
+    e, g = both(_InPlaceDivisions(), (2, 4))
+    for r in (e, g):
+        assert (r.macs, r.flops) == (40, 40) and not r.unsupported
+        ops = {k: v["macs"] for k, v in r.to_dict()["operators"].items()}
+        assert ops == {"scalar_mul": 24, "scalar_div": 8, "add_n": 8}
+    v = flowflops.profile(_InPlaceDivisions(), (2, 4), mode="graph", verify=True).verification
+    assert v is not None and v.agree
 
 
 def test_repeat_interleave():
@@ -192,6 +217,8 @@ def test_zero_arithmetic_ops_are_zero_cost_in_both_engines():
     """flip, diag, median (a selection), Tensor.unfold (a strided view): no arithmetic, and
     known to both engines (nothing unsupported)."""
     assert_both(Call(lambda x: (x.flip(0), flow.diag(x), x.median(), x.unfold(0, 2, 1))), (4, 4), 0, 0)
+    # any / all of a mask, as_strided (a view): Longformer's; x > 0 is a mask, no arithmetic on values
+    assert_both(Call(lambda x: ((x > 0).any(), (x > 0).all(), flow.as_strided(x, (3, 2), (1, 1)))), (4, 4), 0, 0)
 
 
 def _closure_model():

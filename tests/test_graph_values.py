@@ -59,6 +59,25 @@ def test_graph_counts_a_forward_that_reads_values_as_eager_does():
     assert all(flow.equal(v, state[k]) for k, v in model.state_dict().items()) and model.training
 
 
+class ArangeOfTensors(nn.Module):
+    """Funnel's relative positions: ``arange`` whose ends are 0-d tensors the forward computed."""
+
+    def forward(self, x: flow.Tensor) -> flow.Tensor:
+        end = x.sum() / 2  # x (2, 4) of ones: 4.0
+        return x * flow.arange(0, end, 1)
+
+
+def test_graph_counts_an_arange_whose_ends_are_tensors_as_eager_does():
+    # x.sum() reads 8 elements: 8; / 2: one scalar_div; arange: 0; x * arange (2, 4) x (4,): 8 products.
+    # 17 MACs, 17 FLOPs in both engines (the ones make the arange's length 4, as x's width)
+    ones = {"input_constructor": lambda res: {"x": flow.ones(*res)}}
+    before = _originals()
+    r = flowflops.profile(ArangeOfTensors(), (2, 4), mode="graph", verify=True, **ones)
+    assert (r.macs, r.flops) == (17, 17) and not r.unsupported
+    assert r.verification is not None and r.verification.agree, r.verification.to_text()
+    assert _originals() == before
+
+
 def test_a_model_without_reads_is_compiled_once_and_never_run():
     """The eager run is only a fallback: a model that compiles is not run (a forward that raises
     when run eagerly still counts in graph mode)."""

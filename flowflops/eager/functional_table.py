@@ -36,9 +36,9 @@ from .layers import first_tensor, record, shape_of
 __all__ = [
     "Emit", "unary", "binary", "reversed_binary", "compare", "extremum", "max_min", "clamp", "clamp_min", "clamp_max",
     "gelu_approximate", "addc", "logaddexp", "reduction", "std", "logsumexp", "norm", "vector_norm", "matrix_norm",
-    "matmul", "baddbmm", "contraction", "einsum", "tensordot", "conv", "repeat_interleave", "normalization",
-    "layer_norm", "rms_norm", "group_norm", "torch_group_norm", "l2_normalize", "glu", "fused", "reported",
-    "UNARY_OPS", "FUNCTIONALS", "ZERO_COST", "NOT_COMPUTING", "TENSOR_METHODS", "classify", "namespaces",
+    "div_in_place", "matmul", "baddbmm", "contraction", "einsum", "tensordot", "conv", "repeat_interleave",
+    "normalization", "layer_norm", "rms_norm", "group_norm", "torch_group_norm", "l2_normalize", "glu", "fused",
+    "reported", "UNARY_OPS", "FUNCTIONALS", "ZERO_COST", "NOT_COMPUTING", "TENSOR_METHODS", "classify", "namespaces",
     "callable_names", "emitter", "patch_targets", "captured_targets"
 ]
 
@@ -120,6 +120,16 @@ def div(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
 
 
 _plain_div = binary("div")
+
+
+def div_in_place(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
+    """``x /= c`` and ``x.div_(c)`` by a number: OneFlow multiplies in place by ``1 / c``
+    (``nn.Graph`` compiles a ``scalar_mul``; ``x / c`` is a ``scalar_div``): one op per element
+    either way. By a tensor, or with a ``rounding_mode``: as :func:`div`."""
+    if kwargs.get("rounding_mode") is None and not _is_tensor(_arg(args, kwargs, 1, "other", "y")):
+        y = _out(out)
+        return [record("scalar_mul", [y], [y])]
+    return div(args, kwargs, out)
 
 
 def _reversed_scalar(kind: str, y: Shape) -> List[OpRecord]:
@@ -444,9 +454,9 @@ def contraction(op_name: str, out: Any, k: int) -> List[OpRecord]:
 
 def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     """Two operands: ``batch_matmul`` with ``k`` = the product of the summed-out indices'
-    sizes; with no index summed out (an outer or elementwise product, ``i,j->ij``), the
-    ``broadcast_mul`` OneFlow runs instead (one multiply per output element, nothing
-    accumulated); one operand: a ``reduce_sum`` of it."""
+    sizes; with no index summed out (an outer or elementwise product, ``i,j->ij``), or only
+    indices of length 1, the ``broadcast_mul`` OneFlow runs instead (one multiply per output
+    element, nothing accumulated); one operand: a ``reduce_sum`` of it."""
     eq = str(args[0]).replace(" ", "")
     rest = args[1:]
     if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
@@ -462,11 +472,11 @@ def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
         for letter, d in zip(spec, shape_of(t)):
             sizes[letter] = int(d)
     summed = [letter for letter in sizes if letter not in rhs]
-    if not summed:
-        return [record("broadcast_mul", [shape_of(t) for t in ops], [_out(out)])]
     k = 1
     for letter in summed:
         k *= sizes[letter]
+    if k == 1:  # nothing summed, or only indices of length 1 (Longformer's chunks: OneFlow checked)
+        return [record("broadcast_mul", [shape_of(t) for t in ops], [_out(out)])]
     return contraction("batch_matmul", out, k)
 
 
@@ -635,7 +645,7 @@ FUNCTIONALS.update({
     "cross_entropy": cross_entropy,
     "add": binary("add"), "sub": binary("sub"), "mul": binary("mul"), "div": div,
     "pow": binary("pow"), "fmod": binary("fmod"), "floor_divide": binary("floordiv"),
-    "trunc_divide": binary("truncdiv"),
+    "trunc_divide": binary("truncdiv"), "div_": div_in_place,
     "atan2": fused("atan2"),
     "maximum": extremum("maximum"), "minimum": extremum("minimum"),
     "max": max_min("max"), "min": max_min("min"),
@@ -735,7 +745,8 @@ TENSOR_METHODS: Dict[str, Emit] = {
     "__add__": binary("add"), "__radd__": binary("add"), "__iadd__": binary("add"),
     "__sub__": binary("sub"), "__rsub__": reversed_binary("sub"), "__isub__": binary("sub"),
     "__mul__": binary("mul"), "__rmul__": binary("mul"), "__imul__": binary("mul"),
-    "__truediv__": binary("div"), "__rtruediv__": reversed_binary("div"), "__itruediv__": binary("div"),
+    "__truediv__": binary("div"), "__rtruediv__": reversed_binary("div"), "__itruediv__": div_in_place,
+    "div_": div_in_place,
     "__pow__": binary("pow"), "__rpow__": reversed_binary("pow"), "__ipow__": binary("pow"),
     "__mod__": binary("fmod"), "__rmod__": reversed_binary("fmod"),
     "__floordiv__": binary("floordiv"), "__rfloordiv__": reversed_binary("floordiv"),

@@ -33,6 +33,9 @@ ZERO_COST_OPS = (
     "scalar_logical_less_equal", "scalar_logical_equal", "scalar_logical_not_equal",
     "scalar_logical_and", "scalar_logical_or", "scalar_logical_xor", "broadcast_logical_and",
     "broadcast_logical_or", "broadcast_logical_xor", "logical_not", "isnan", "isinf", "isfinite",
+    # whether any / all of a mask's values are true (Longformer's `is_index_global_attn.any()`),
+    # zero-cost in eager mode too; as_strided, a view (Longformer's overlapping chunks)
+    "reduce_any", "reduce_all", "as_strided",
     # training-only ops that are identities at inference
     "dropout",
     # the random keep-mask of a training-mode dropout: random draws, no arithmetic on values

@@ -52,6 +52,8 @@ SCALAR_ARGS: List[Tuple[Any, str, Dict[str, int]]] = [
     (flow, "masked_fill", {"value": 2}),
     (flow.Tensor, "masked_fill", {"value": 2}),
     (flow.Tensor, "masked_fill_", {"value": 2}),
+    # Funnel's relative positions: torch.arange(max_dist, min_dist - 1, -stride), the ends 0-d tensors
+    (flow, "arange", {"start": 0, "end": 1, "step": 2}),
 ]
 
 _NEEDS_VALUE = re.compile(r"Only eager scalar tensor support GetItem|"

@@ -8,6 +8,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.metadata
+import math
 import sys
 import types
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -217,6 +218,26 @@ def _rounded_division(a: Any, b: Any, rounding_mode: str) -> Any:
     return flow._C.floor_divide(a.to(flow.float64), b64).to(dtype)
 
 
+def _divided_numbers(a: Any, b: Any, rounding_mode: Optional[str]) -> Any:
+    """``torch.div`` of two Python numbers: the quotient as a Python number. PyTorch gives a
+    0-d tensor holding this value; the one deliberate difference. Longformer and LED use it
+    only as a size (``new_zeros((..., chunks_count + 1, ...))``, ``view``), and while an nn.Graph
+    is traced (graph mode) a tensor is lazy and cannot be a size; eager mode gets the same
+    number, so both engines count the same (no op on 0-d tensors in one and not the other).
+    Integers are divided exactly (``trunc`` toward zero, ``floor`` down, as PyTorch)."""
+    if rounding_mode not in (None, "floor", "trunc"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"{rounding_mode!r}")
+    if rounding_mode is None:
+        return a / b
+    if rounding_mode == "floor":
+        return a // b
+    if isinstance(a, int) and isinstance(b, int):
+        q = abs(a) // abs(b)
+        return q if (a < 0) == (b < 0) else -q
+    return float(math.trunc(a / b))
+
+
 def _div(original: Callable) -> Callable:
     """``torch.div(a, b, rounding_mode=...)`` and ``Tensor.div`` (XCiT, EdgeNeXt, LayoutLMv3,
     Longformer): oneflow 0.9's ``div`` takes no ``rounding_mode``. ``"floor"`` and ``"trunc"``
@@ -231,9 +252,8 @@ def _div(original: Callable) -> Callable:
     @passes_through
     def div(input: Any, other: Any, *args: Any, rounding_mode: Optional[str] = None, **kwargs: Any) -> Any:
         if not isinstance(input, flow.Tensor) and not isinstance(other, flow.Tensor):
-            # torch.div(seq_len, window, rounding_mode="trunc") (Longformer, LED): two numbers
-            # give a 0-d tensor in PyTorch (int64 from ints, float32 otherwise)
-            input = flow.tensor(input)
+            # torch.div(seq_len, window, rounding_mode="trunc") (Longformer, LED)
+            return _divided_numbers(input, other, rounding_mode)
         if rounding_mode is None:
             return flow._C.div(input, other, *args, **kwargs)
         if rounding_mode not in ("floor", "trunc") or args or kwargs:
