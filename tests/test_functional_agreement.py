@@ -71,6 +71,11 @@ def test_norms(fn, shape, macs, flops):
     # the one summed index has length 1 (Longformer's chunked products, session 6): 8 * 8 products,
     # each a lone multiply; OneFlow runs a broadcast_mul, nothing accumulated
     ("ij,kj->ik", (8, 1), 8 * 8, 8 * 8),
+    # "..." for the leading dimensions (LongT5's local attention, session 6): x (2, 3, 4) with itself,
+    # ... = 2, q = k = 3, d = 4 summed: 2 * 3 * 3 outputs of 4 products
+    ("...qd,...kd->...qk", (2, 3, 4), 2 * 3 * 3 * 4, 2 * 2 * 3 * 3 * 4),
+    # LongT5's own: x (2, 3, 2, 4): ... = 2, q = k = 3, h = 2, d = 4 summed: 2 * 2 * 3 * 3 outputs of 4
+    ("...qhd,...khd->...hqk", (2, 3, 2, 4), 2 * 2 * 3 * 3 * 4, 2 * 2 * 2 * 3 * 3 * 4),
 ])
 def test_einsum(eq, shape, macs, flops):
     assert_both(Call(lambda x: flow.einsum(eq, x, x)), shape, macs, flops)

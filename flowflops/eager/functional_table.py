@@ -452,6 +452,23 @@ def contraction(op_name: str, out: Any, k: int) -> List[OpRecord]:
     return [record(op_name, [(1, n, k), (1, k, 1)], [(1, n, 1)], transpose_a=False)]
 
 
+def _without_ellipsis(specs: List[str], rhs: str, ndims: List[int], eq: str) -> Tuple[List[str], str]:
+    """The einsum subscripts with each ``...`` written out as letters the equation does not use:
+    an operand's ``...`` stands for its leading dimensions, aligned from the right across the
+    operands (LongT5's ``"...qhd,...khd->...hqk"``); ``([], rhs)`` for a form this does not read."""
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    widths = []
+    for spec, n in zip(specs, ndims):
+        if spec.count("...") > 1 or spec.replace("...", "").count(".") or ("..." in spec and n < len(spec) - 3):
+            return [], rhs
+        widths.append(n - (len(spec) - 3) if "..." in spec else 0)
+    width = max(widths)
+    if width > len(spare) or rhs.replace("...", "").count("."):
+        return [], rhs
+    letters = "".join(spare[:width])
+    return [spec.replace("...", letters[width - w:]) for spec, w in zip(specs, widths)], rhs.replace("...", letters)
+
+
 def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     """Two operands: ``batch_matmul`` with ``k`` = the product of the summed-out indices'
     sizes; with no index summed out (an outer or elementwise product, ``i,j->ij``), or only
@@ -464,13 +481,18 @@ def einsum(args: tuple, kwargs: dict, out: Any) -> List[OpRecord]:
     ops = [a for a in rest if _is_tensor(a)]
     if len(ops) == 1 and "->" in eq:
         return [record("reduce_sum", [shape_of(ops[0])], [_out(out)])]
-    if len(ops) != 2 or "->" not in eq or "." in eq:
+    if len(ops) != 2 or "->" not in eq:
         return [record("oneflow.einsum", [shape_of(t) for t in ops], [_out(out)])]
     lhs, rhs = eq.split("->")
+    specs = lhs.split(",")
+    if "." in eq:  # "...": the leading dimensions each operand does not name, aligned from the right
+        specs, rhs = _without_ellipsis(specs, rhs, [len(shape_of(t)) for t in ops], eq)
+        if not specs:
+            return [record("oneflow.einsum", [shape_of(t) for t in ops], [_out(out)])]
     sizes: Dict[str, int] = {}
-    for spec, t in zip(lhs.split(","), ops):
+    for spec, t in zip(specs, ops):
         for letter, d in zip(spec, shape_of(t)):
-            sizes[letter] = int(d)
+            sizes[letter] = max(sizes.get(letter, 1), int(d))  # a length-1 dimension broadcasts
     summed = [letter for letter in sizes if letter not in rhs]
     k = 1
     for letter in summed:
