@@ -442,3 +442,16 @@ def test_coverage_survives_json():
 
     r = Report.from_json(profile(_Half(), (2, 8)).to_json())
     assert r.coverage == pytest.approx(2 / 3) and not r.complete and r.unpriced_params == 64
+
+
+def test_unpriced_params_count_each_outermost_unpriced_module_once():
+    from flowflops.records import ModuleInfo
+    from flowflops.result import Report
+
+    # "a.b" and "a.b.c" sit inside "a" (their parameters are in a's 10 already); "a-b" and "ab"
+    # only share a's first letter: 10 + 3 + 5 = 18 parameters unpriced
+    params = {"": 20, "a": 10, "a.b": 4, "a.b.c": 1, "a-b": 3, "ab": 5}
+    tree = {p: ModuleInfo("M", params=n) for p, n in params.items()}
+    unpriced = {p: "M" for p in ("a.b.c", "a", "ab", "a-b", "a.b")}
+    r = Report([], tree, mode="eager", unpriced_modules=unpriced)
+    assert r.unpriced_params == 10 + 3 + 5
