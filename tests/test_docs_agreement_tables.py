@@ -10,15 +10,13 @@ import json
 import re
 
 from docs_pages import ROOT, tables
+import sweep_scripts
 
 PAGE = ROOT / "docs" / "agreement.md"
 
 
 def _sweep_markdown():
-    spec = importlib.util.spec_from_file_location("_agreement_sweep", ROOT / "sweeps" / "agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.markdown
+    return sweep_scripts.load("agreement").markdown
 
 
 def test_agreement_tables_are_the_recorded_sweeps():
@@ -60,9 +58,7 @@ def test_the_outside_csv_sample_is_the_scripts_selection():
         pytest.skip("the torch-models extra is not installed: `make torch-models`")
     from flowflops.torch_models import mocked_torch
 
-    spec = importlib.util.spec_from_file_location("_agreement_sweep", ROOT / "sweeps" / "agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = sweep_scripts.load("agreement")
     with mocked_torch():
         picked = mod.outside_csv_timm_names(30)
         every = mod.outside_csv_timm_names_all()

@@ -4,21 +4,18 @@ must be exactly what ``sweeps/agreement.py --cannot-count <files>`` makes from t
 recorded rows (``sweeps/*.json``), so the page cannot drift from the data. And the reasons are
 read from OneFlow's own error lines as a reader would (the strings below are OneFlow 0.9's
 and transformers 4.26.1's messages, copied from the sweep's rows). Quick: nothing is counted."""
-import importlib.util
 import json
 import re
 
 from docs_pages import ROOT
+import sweep_scripts
 
 PAGE = ROOT / "docs" / "cannot-count.md"
 BLOCK = re.compile(r"<!-- cannot-count: (.+?) -->\n(.*?)<!-- /cannot-count -->", re.S)
 
 
 def _sweep():
-    spec = importlib.util.spec_from_file_location("agreement_sweep", ROOT / "sweeps" / "agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return sweep_scripts.load("agreement")
 
 
 def test_readme_links_the_page():

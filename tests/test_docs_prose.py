@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Tuple
 
 from docs_pages import FIGURES, NUMBER, PAGES, ROOT, found, source_numbers
+import sweep_scripts
 
 UNIT = re.compile(r"\s*(?:%|s\b|ms\b|us\b|µs|KB|MB|GB|TB|MiB|GiB|KiB|GMac|MMac|TMac|GMACs|GFLOPs|TFLOPs|x\b|M\b)")
 VERSIONED = re.compile(r"(?:Python|CPython|oneflow|OneFlow|CUDA|flowvision|torch|torchvision|timm|transformers|"
@@ -62,11 +63,7 @@ def _timm_rows_outside_csv(status=None):
 def _cannot_count(section):
     """How many models docs/cannot-count.md lists in ``section`` (a key of the sweep's SECTIONS),
     from the recorded sweeps its list names, as sweeps/agreement.py groups them."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_agreement_sweep", ROOT / "sweeps" / "agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = sweep_scripts.load("agreement")
     files = re.search(r"<!-- cannot-count: (.+?) -->", (ROOT / "docs" / "cannot-count.md").read_text()).group(1)
     return sum(1 for r in mod.recorded(files.split()) if mod._section(r) == section)
 

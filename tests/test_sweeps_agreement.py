@@ -7,13 +7,11 @@ import json
 
 import pytest
 from docs_pages import ROOT
+import sweep_scripts
 
 
 def _sweep():
-    spec = importlib.util.spec_from_file_location("_agreement_sweep_bk", ROOT / "sweeps" / "agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return sweep_scripts.load("agreement")
 
 
 def test_all_is_every_name_outside_the_csv_and_the_timm_sweep():

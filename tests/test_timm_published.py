@@ -11,6 +11,7 @@ import os
 import pytest
 
 import flowflops
+import sweep_scripts
 
 HAVE_EXTRA = importlib.util.find_spec("timm") is not None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,11 +24,7 @@ def _published():
 
 
 def _sweep():
-    spec = importlib.util.spec_from_file_location("_timm_published_sweep", os.path.join(ROOT, "sweeps",
-                                                                                          "timm_published.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return sweep_scripts.load("timm_published")
 
 
 def test_the_csv_is_timms_file():
