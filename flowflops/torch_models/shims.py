@@ -302,6 +302,17 @@ def _new_sized(original: Callable) -> Callable:
     return new
 
 
+def _axis_to_dim(name: str, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with NumPy's ``axis=`` renamed to ``dim=`` (PyTorch takes both names; oneflow
+    0.9 only ``dim``); the dimension given twice (``dim=`` or positionally, and ``axis=``) is
+    torch's TypeError."""
+    if "axis" in kwargs:
+        if "dim" in kwargs or args:
+            raise TypeError(f"{name}() got the dimension both as dim and as axis")
+        kwargs["dim"] = kwargs.pop("axis")
+    return kwargs
+
+
 def _cat_axis(original: Callable) -> Callable:
     """``torch.cat(tensors, axis=1)`` (Funnel): PyTorch takes NumPy's ``axis`` as another name
     for ``dim``; oneflow 0.9's ``cat`` does not. Passed on as ``dim=`` to the original (a
@@ -309,11 +320,7 @@ def _cat_axis(original: Callable) -> Callable:
 
     @passes_through
     def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
-        if "axis" in kwargs:
-            if "dim" in kwargs or args:
-                raise TypeError("cat() got the dimension both as dim and as axis")
-            kwargs["dim"] = kwargs.pop("axis")
-        return original(tensors, *args, **kwargs)
+        return original(tensors, *args, **_axis_to_dim("cat", args, kwargs))
 
     cat.__wrapped__ = original  # type: ignore[attr-defined]
     return cat
@@ -446,11 +453,7 @@ def _axis_as_dim(original: Callable) -> Callable:
 
     @passes_through
     def mean(input: Any, *args: Any, **kwargs: Any) -> Any:
-        if "axis" in kwargs:
-            if "dim" in kwargs or args:
-                raise TypeError("mean() got the dimension both as dim and as axis")
-            kwargs["dim"] = kwargs.pop("axis")
-        return flow._C.reduce_mean(input, *args, **kwargs)
+        return flow._C.reduce_mean(input, *args, **_axis_to_dim("mean", args, kwargs))
 
     mean.__wrapped__ = original  # type: ignore[attr-defined]
     return mean
