@@ -430,6 +430,8 @@ def main() -> None:
         hh, mm = (int(x) for x in args.until.split(":"))
         now = time.gmtime()
         until = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0, 0, 0, 0))
+        if until < time.time() - 12 * 3600:  # 01:25 given at 23:56: tomorrow's
+            until += 24 * 3600
     rows = keep
     print(f"{len(jobs)} rows to run, {len(keep)} already in {args.json}", flush=True)
     for row in sweep(jobs, args.timeout, args.init, args.max_rss, until):
