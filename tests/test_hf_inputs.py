@@ -53,6 +53,18 @@ def test_vision_model_gets_pixels_from_its_config():
     assert _shapes(m, (2, 1, 16, 16))[1] == {"pixel_values": (2, 1, 16, 16)}
 
 
+def test_a_backbone_config_sizes_the_image_only_where_the_model_has_no_size():
+    def forward(pixel_values=None):
+        pass
+
+    backbone = SimpleNamespace(num_channels=3, image_size=224)
+    # ViT-hybrid: its own image_size 384 is the image it takes (the BiT backbone's 224 is a default)
+    hybrid = _model("pixel_values", forward, num_channels=3, image_size=384, backbone_config=backbone)
+    assert _shapes(hybrid)[0] == (1, 3, 384, 384)
+    # MaskFormer-like: no image_size of its own, the backbone's
+    assert _shapes(_model("pixel_values", forward, backbone_config=backbone))[0] == (1, 3, 224, 224)
+
+
 def test_speech_models_get_waveform_or_features():
     def wav(input_values=None):
         pass

@@ -89,8 +89,18 @@ def _text_len(cfg: Any) -> int:
     return min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN
 
 
+def _vision(cfg: Any) -> Any:
+    """The config that sizes ``pixel_values``: a multimodal model's ``vision_config``; else the
+    model's own config where it has an ``image_size`` (ViT-hybrid: its ``backbone_config``'s
+    224 is the backbone's default, not the image the model takes); else its backbone's."""
+    vision = _sub(cfg, "vision_config")
+    if vision is not cfg or getattr(cfg, "image_size", None) is not None:
+        return vision
+    return _sub(cfg, "backbone_config")
+
+
 def _image_shape(cfg: Any) -> Tuple[int, ...]:
-    vision = _sub(cfg, "vision_config", "backbone_config")
+    vision = _vision(cfg)
     channels = _field(vision, "pixel_values", "num_channels", getattr(vision, "num_channels", 3))
     size = getattr(vision, "image_size", None) or 224
     h, w = (size, size) if isinstance(size, int) else tuple(size)[:2]
