@@ -162,6 +162,27 @@ def test_a_submodule_slot_holding_none_compiles_and_is_put_back():
     assert_same(state, snapshot(model))
 
 
+class _PadByCall(nn.Module):
+    """Hugging Face BiT's DynamicPad2d: the work in ``__call__``, no ``forward``."""
+
+    def __call__(self, x):
+        return F.pad(x, (1, 1, 1, 1))
+
+
+def test_a_module_that_overrides_call_instead_of_forward_is_traced_as_eager_runs_it():
+    """OneFlow 0.9's graph proxies call a module's ``forward``; one that overrides ``__call__``
+    only (hf:bit, hf:vit_hybrid) raised an empty NotImplementedError in graph mode. Now the
+    graph runs its ``__call__``: the pad reaches the conv. Conv2d(1, 2, 3) on (1, 1, 4, 4)
+    padded to 6x6: output (1, 2, 4, 4), 32 outputs x 9 = 288 MACs + bias 32 = 320 MACs, FLOPs
+    2*288 + 32 = 608 (without the pad: 2x2 outputs, 8 x 9 + 8 = 80). The user's module gets
+    no ``forward`` of its own."""
+    model = nn.Sequential(_PadByCall(), nn.Conv2d(1, 2, 3))
+    state = snapshot(model)
+    assert_both(model, (1, 1, 4, 4), 320, 608)
+    assert "forward" not in model[0].__dict__
+    assert_same(state, snapshot(model))
+
+
 class _CachesOnEval(nn.Module):
     """EfficientFormer's attention: train(False) caches a tensor the eval forward reads."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import types
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional
 
@@ -39,18 +40,26 @@ class _CountGraph(CountGraphMixin, flow.nn.Graph):
         return returned(graph_output(self.model(*args, **kwargs)))
 
 
-def _none_slots_as_attributes(model: nn.Module) -> None:
-    """Each submodule slot of ``model`` that holds ``None`` (``self.proj = None`` after
-    ``self.proj = nn.Linear(...)``: PyTorch and eager OneFlow allow it; Conditional DETR's
-    decoder does it on every layer but the first) made a plain attribute of ``None`` for the
-    compile: OneFlow 0.9's graph proxies raise a bare ``NotImplementedError`` on such a slot,
-    and read a plain attribute from the module as it is. Call it on the count's view of the
-    model (:func:`counting_view`), whose ``_modules`` and ``__dict__`` are its own: the user's
-    modules are not touched."""
+def _traceable(model: nn.Module) -> None:
+    """Two things eager OneFlow runs and OneFlow 0.9's graph proxies do not, made traceable for
+    the compile. Call it on the count's view of the model (:func:`counting_view`), whose
+    ``_modules`` and ``__dict__`` are its own: the user's modules are not touched.
+
+    - Each submodule slot that holds ``None`` (``self.proj = None`` after ``self.proj =
+      nn.Linear(...)``: PyTorch and eager OneFlow allow it; Conditional DETR's decoder does it
+      on every layer but the first) becomes a plain attribute of ``None``: the proxies raise a
+      bare ``NotImplementedError`` on such a slot, and read a plain attribute as it is.
+    - A module whose class overrides ``__call__`` and has no ``forward`` of its own (Hugging
+      Face BiT's ``DynamicPad2d``, in BiT and ViT-hybrid) gets its ``__call__`` as its
+      ``forward``: a proxy calls the module's ``forward`` (the bare ``nn.Module.forward``
+      raises an empty ``NotImplementedError``), where eager OneFlow calls ``__call__``."""
     for m in model.modules():
         for name in [k for k, v in m._modules.items() if v is None]:
             del m._modules[name]
             m.__dict__[name] = None
+        cls = type(m)
+        if cls.forward is nn.Module.forward and cls.__call__ is not nn.Module.__call__:
+            m.__dict__["forward"] = types.MethodType(cls.__call__, m)
 
 
 def _graph_tree(graph: flow.nn.Graph) -> "OrderedDict[str, ModuleInfo]":
@@ -106,7 +115,7 @@ def _compile_module(model: nn.Module, args: tuple, kwargs: Dict[str, Any], reads
     """The compiled job of ``model`` on the inputs, every call traced (no repeats), with
     ``reads`` replayed when given (:mod:`flowflops.graph.values`)."""
     with counting_view(model) as (view, _), (reading(reads) if reads is not None else contextlib.nullcontext()):
-        _none_slots_as_attributes(view)
+        _traceable(view)
         return compile_job(_CountGraph(view), args, kwargs, type(model).__name__, advise=True, model=model)
 
 
@@ -141,7 +150,7 @@ def trace_graph(model: Any, args: tuple, kwargs: Dict[str, Any], repeats: str = 
         for lend in ((True, False) if repeats == "once" else ()):
             state = Repeats(lend)
             with counting_view(model) as (view, _), active(state):
-                _none_slots_as_attributes(view)
+                _traceable(view)
                 job = compile_job(_CountGraph(view, True), args, kwargs, type(model).__name__, advise=True,
                                   model=model)
             try:
