@@ -20,7 +20,7 @@ from ..runtime.interrupts import passes_through
 __all__ = ["MOCKED_TORCH_VERSION", "mocked_torch"]
 
 #: the third-party packages the block may import under the mock
-_MOCKED_PREFIXES = ("torch", "torchvision", "timm", "transformers")
+_MOCKED_PREFIXES = ("torch", "torchvision", "timm", "transformers", "inplace_abn")
 
 
 def _is_mocked(name: str) -> bool:
@@ -611,6 +611,8 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
     import oneflow.jit as jit
     from oneflow.mock_torch import ModuleWrapper
 
+    from . import stand_ins
+
     return [
         (ModuleWrapper, "__dir__", _wrapper_dir, "timm: `'silu' in dir(torch.nn.functional)`"),
         (ModuleWrapper, "__getattr__", _late_bound_getattr(ModuleWrapper.__getattr__),
@@ -636,6 +638,9 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
         (flow.nn.functional, "group_norm", _priced_group_norm(),
          "timm's GroupNorm(1)/GroupNormAct, HF BiT: F.group_norm (oneflow: missing)"),
+        (flow.nn.functional, "dropout2d", stand_ins.dropout2d,
+         "timm's BatNonLocalAttn (bat_resnext26ts): F.dropout2d (oneflow 0.9: refuses every p in [0, 1])"),
+        (flow.nn.Dropout2d, "forward", stand_ins.dropout2d_forward, "the same: nn.Dropout2d"),
         (flow, "einsum", _einsum, "Longformer/LED/CvT: torch.einsum(eq, (a, b)) (oneflow: varargs only)"),
         (flow, "where", _where, "CodeGen: torch.where(uint8 mask, x, y) (oneflow: no CPU kernel for uint8)"),
         (flow.Tensor, "where", _tensor_where, "Longformer/LED: x.where(cond, y) (oneflow: the tensor is the cond)"),
@@ -701,6 +706,8 @@ def mocked_torch() -> Iterator[None]:
     ``sys.modules`` (the ones there before are back)."""
     import oneflow.mock_torch as mock
 
+    from . import stand_ins
+
     before = {k: v for k, v in sys.modules.items() if _is_mocked(k)}
     finders = [_TorchvisionFinder(), _TorchMetadataFinder()]
     shims = _shim_table()
@@ -712,6 +719,9 @@ def mocked_torch() -> Iterator[None]:
     try:
         for f in finders:
             sys.meta_path.insert(0, f)
+        # mapillary's CUDA extension (timm's InplaceAbn imports it); taken out with the
+        # mocked modules afterwards (_MOCKED_PREFIXES)
+        sys.modules.update(stand_ins.inplace_abn_modules())
         for owner, name, value, _ in shims:
             setattr(owner, name, value)
             if isinstance(value, types.ModuleType):
