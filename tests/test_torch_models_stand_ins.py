@@ -148,3 +148,21 @@ def test_a_model_with_both_counts_the_same_in_both_engines(mode):
     assert (report.macs, report.flops) == (188, 260)
     assert not report.unsupported
     assert report.verification is not None and report.verification.agree, report.verification
+
+
+class _TimesEye(flow.nn.Module):
+    """timm's BilinearAttnTransform (bat_resnext26ts, behind its Dropout2d): x * torch.eye(t, t)."""
+
+    def forward(self, x):
+        return x * flow.eye(4, 4, dtype=x.dtype, device=x.device)
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_eye_is_zero_cost_in_both_engines(mode):
+    # (4, 4) input times the 4 x 4 identity: one multiply per element, 16; eye itself creates
+    # data without arithmetic (zero, as in eager mode; graph mode listed it as unsupported before)
+    cfg = {"count_functional": True} if mode == "eager" else None
+    report = flowflops.profile(_TimesEye(), (4, 4), mode=mode, backend_specific_config=cfg, verify=True)
+    assert (report.macs, report.flops) == (16, 16)
+    assert not report.unsupported
+    assert report.verification is not None and report.verification.agree, report.verification

@@ -15,6 +15,9 @@ ZERO_COST_OPS = (
     # creation
     "ones_like", "zeros_like", "zero_like", "constant", "empty", "arange", "fill_", "fill_tensor_",
     "uniform", "normal", "randperm",
+    # the identity matrix (timm's BilinearAttnTransform: x * torch.eye(t, t); zero-cost in
+    # eager mode too)
+    "eye",
     # lookups and indexing
     "gather", "gather_nd", "dim_gather", "embedding", "one_hot", "argmax", "argmin", "where",
     "masked_fill", "index_select",
