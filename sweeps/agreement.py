@@ -47,6 +47,13 @@ SHRINK = {"num_hidden_layers": 2, "n_layer": 2, "num_layers": 2, "n_layers": 2, 
           "decoder_layers": 2, "num_decoder_layers": 2}
 
 
+#: config fields given where a type's default config builds a model that cannot run in PyTorch
+#: either: ViT-hybrid's default backbone_featmap_shape [1, 1024, 24, 24] sizes its position
+#: embeddings for a 384-pixel image (24 x 24 patches + 1 = 577) while its image_size is 224
+#: (14 x 14 + 1 = 197 tokens): transformers 4.26.1 modeling_vit_hybrid.py:158-170
+FIXES: Dict[str, Dict[str, Any]] = {"hf:vit_hybrid": {"image_size": 384}}
+
+
 def names(args: argparse.Namespace) -> List[str]:
     out = list(args.names)
     if args.hf or args.timm or args.timm_small or args.timm_outside_csv:
@@ -189,6 +196,7 @@ def one(name: str) -> Dict[str, Any]:
             config = {k: v for k, v in SHRINK.items() if isinstance(defaults.get(k), int) and defaults[k] > v}
             if "num_layers" in config and defaults.get("attention_types"):  # GPT-Neo: one entry per layer
                 config["attention_types"] = [[["global", "local"], 1]]
+            config.update(FIXES.get(name, {}))
         try:
             built = tm.build(name, config)
         except Exception as err:  # noqa: BLE001 - the row records it
