@@ -12,7 +12,11 @@ import oneflow as flow
 import pytest
 
 from flowflops import FlopCounterMode
-from process_state import assert_process_clean
+from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
+
+# each test starts with Python's own SIGINT handler, which assert_process_clean checks is back
+# (see process_state.default_sigint: a runner in the background hands pytest SIGINT ignored)
+pytestmark = pytest.mark.usefixtures("default_sigint")
 
 # nn.Linear(2, 2, bias=False) on (2, 2): forward aten.mm 2*2*2*2 = 16; backward (x needs no
 # gradient) the weight's aten.mm, 16 (torch/utils/flop_counter.py mm_flop)

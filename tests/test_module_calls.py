@@ -13,7 +13,11 @@ import pytest
 
 import flowflops
 from flowflops import FlopCounterMode
-from process_state import assert_process_clean
+from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
+
+# each test starts with Python's own SIGINT handler, which assert_process_clean checks is back
+# (see process_state.default_sigint: a runner in the background hands pytest SIGINT ignored)
+pytestmark = pytest.mark.usefixtures("default_sigint")
 
 
 class _ThroughAClosure(nn.Module):

@@ -12,8 +12,12 @@ import pytest
 
 import flowflops
 from flowflops.errors import CountError
-from process_state import assert_process_clean
+from process_state import assert_process_clean, default_sigint  # noqa: F401 (a fixture)
 from snapshot import assert_same, plain, snapshot
+
+# each test starts with Python's own SIGINT handler, which assert_process_clean checks is back
+# (see process_state.default_sigint: a runner in the background hands pytest SIGINT ignored)
+pytestmark = pytest.mark.usefixtures("default_sigint")
 
 
 class Gate(nn.Module):
