@@ -267,39 +267,25 @@ def _div(original: Callable) -> Callable:
     return div
 
 
-def _sized(original: Callable) -> Callable:
-    """``torch.zeros(size=(2, 3))`` / ``torch.ones(size=...)`` (BEiT, CANINE): oneflow 0.9's
-    take the size only positionally; ``size=`` is passed on as the positional size."""
+def _sized(original: Callable, method: bool = False) -> Callable:
+    """``torch.zeros(size=(2, 3))`` / ``torch.ones(size=...)`` (BEiT, CANINE) and, ``method``,
+    ``x.new_ones(size=x.size())`` / ``x.new_zeros(size=...)`` (Longformer, LED): oneflow 0.9's
+    take the size only positionally; ``size=`` is passed on as the positional size (after the
+    tensor ``self`` of a method, as a tuple)."""
 
     @passes_through
     def sized(*args: Any, **kwargs: Any) -> Any:
         if "size" in kwargs:
-            if args:
+            head = args[:1] if method else ()
+            if args[len(head):]:
                 raise TypeError(f"{original.__name__}() got the size both positionally and as size=")
             size = kwargs.pop("size")
-            return original(size, **kwargs)
+            return original(*head, tuple(size) if method else size, **kwargs)
         return original(*args, **kwargs)
 
     sized.__name__ = getattr(original, "__name__", "sized")
     sized.__wrapped__ = original  # type: ignore[attr-defined]
     return sized
-
-
-def _new_sized(original: Callable) -> Callable:
-    """``x.new_ones(size=x.size())`` (Longformer, LED) / ``x.new_zeros(size=...)``: oneflow 0.9's
-    methods take the size only positionally; ``size=`` is passed on as the positional size."""
-
-    @passes_through
-    def new(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if "size" in kwargs:
-            if args:
-                raise TypeError(f"{original.__name__}() got the size both positionally and as size=")
-            return original(self, tuple(kwargs.pop("size")), **kwargs)
-        return original(self, *args, **kwargs)
-
-    new.__name__ = getattr(original, "__name__", "new")
-    new.__wrapped__ = original  # type: ignore[attr-defined]
-    return new
 
 
 def _axis_to_dim(name: str, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -631,8 +617,8 @@ def _shim_table() -> List[Tuple[Any, str, Any, str]]:
         (flow.Tensor, "div", _div(flow.Tensor.div), "the same as the Tensor method"),
         (flow, "zeros", _sized(flow.zeros), "BEiT: torch.zeros(size=...) (oneflow: size positional only)"),
         (flow, "ones", _sized(flow.ones), "CANINE: torch.ones(size=...) (oneflow: size positional only)"),
-        (flow.Tensor, "new_ones", _new_sized(flow.Tensor.new_ones), "Longformer/LED: x.new_ones(size=)"),
-        (flow.Tensor, "new_zeros", _new_sized(flow.Tensor.new_zeros), "the same"),
+        (flow.Tensor, "new_ones", _sized(flow.Tensor.new_ones, method=True), "Longformer/LED: x.new_ones(size=)"),
+        (flow.Tensor, "new_zeros", _sized(flow.Tensor.new_zeros, method=True), "the same"),
         (flow, "cat", _cat_axis(flow.cat), "Funnel: torch.cat(tensors, axis=) (oneflow: dim only)"),
         (flow, "concat", _cat_axis(flow.concat), "the same"),
         (flow.Tensor, "sqrt_", _sqrt_, "timm's EvoNorm: Tensor.sqrt_ (oneflow: missing)"),
