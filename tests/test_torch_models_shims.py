@@ -115,6 +115,20 @@ class _Divisions(flow.nn.Module):
         return f + t + p + s
 
 
+def _count_under_the_shims(model, mode, targets_first, monkeypatch):
+    """``model`` on (2, 4) under the shims, in ``mode`` (eager: with count_functional), with
+    verify; ``targets_first``: count_functional's patch list made before the block (then the
+    original callables are patched around the stand-ins), else inside it."""
+    from flowflops.eager import functional_table
+
+    monkeypatch.setattr(functional_table, "_TARGETS", [])
+    if targets_first:
+        functional_table.patch_targets()
+    with tm.mocked_torch():
+        cfg = {"count_functional": True} if mode == "eager" else None
+        return flowflops.profile(model, (2, 4), mode=mode, backend_specific_config=cfg, verify=True)
+
+
 @pytest.mark.parametrize("targets_first", [False, True])
 @pytest.mark.parametrize("mode", ["eager", "graph"])
 def test_the_shims_are_priced_as_torchs_ops_in_both_engines(mode, targets_first, monkeypatch):
@@ -124,14 +138,7 @@ def test_the_shims_are_priced_as_torchs_ops_in_both_engines(mode, targets_first,
     # input (2, 4): 8 output elements per op. floor div 8 + trunc div 8 + plain div 8
     # + the product x * x 8 + its sqrt 8 + three adds (f + t + p + s) 3 x 8 = 24
     # = 64 MACs (no multiply-add in it: FLOPs = MACs = 64). The two engines agree.
-    from flowflops.eager import functional_table
-
-    monkeypatch.setattr(functional_table, "_TARGETS", [])
-    if targets_first:
-        functional_table.patch_targets()
-    with tm.mocked_torch():
-        cfg = {"count_functional": True} if mode == "eager" else None
-        report = flowflops.profile(_Divisions(), (2, 4), mode=mode, backend_specific_config=cfg, verify=True)
+    report = _count_under_the_shims(_Divisions(), mode, targets_first, monkeypatch)
     assert (report.macs, report.flops) == (64, 64)
     assert not report.unsupported
     assert report.verification is not None and report.verification.agree, report.verification
@@ -324,14 +331,7 @@ def test_calling_forms_are_priced_as_torchs_ops_in_both_engines(mode, targets_fi
     #   -idx, int64 (3,): one negative per element, 3 (the casts around it 0); fill_diagonal_ 0
     #   torch.cat(axis=0): 0
     # MACs 24 + 8 + 2 + 6 + 6 + 18 + 6 + 6 + 3 = 79; FLOPs 48 + 8 + 2 + 6 + 6 + 36 + 6 + 6 + 3 = 121
-    from flowflops.eager import functional_table
-
-    monkeypatch.setattr(functional_table, "_TARGETS", [])
-    if targets_first:
-        functional_table.patch_targets()
-    with tm.mocked_torch():
-        cfg = {"count_functional": True} if mode == "eager" else None
-        report = flowflops.profile(_CallingForms(), (2, 4), mode=mode, backend_specific_config=cfg, verify=True)
+    report = _count_under_the_shims(_CallingForms(), mode, targets_first, monkeypatch)
     assert (report.macs, report.flops) == (79, 121)
     assert not report.unsupported
     assert report.verification is not None and report.verification.agree, report.verification
