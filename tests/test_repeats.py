@@ -1,6 +1,7 @@
 """Repeated blocks traced once in graph mode (flowflops.graph.repeats): the deduplicated count
 is the full trace, op record by op record, and numbers are derived by hand here."""
 import importlib.util
+import itertools
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -319,23 +320,145 @@ def test_a_forward_pre_hook_on_one_block_is_honoured(monkeypatch):
     assert seen == [1]  # block 2 copies block 0; block 1 (hooked) is traced
 
 
+class DropBlk(nn.Module):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+        self.drop = nn.Dropout(0.1)  # each nn.Dropout holds a flow.Generator of its own
+
+    def forward(self, x):
+        return self.drop(self.fc(x).relu())
+
+
+def test_blocks_with_dropout_are_copied(monkeypatch):
+    seen = _spy(monkeypatch)
+    model = nn.Sequential(*[DropBlk(8) for _ in range(4)]).eval()
+    r = assert_same_as_full_trace(model, (2, 8))
+    # per block: matmul 2*8*8 = 128, bias 16, relu 16; an eval dropout makes no op
+    assert r.macs == 4 * (128 + 16 + 16) == 640
+    assert seen == [3]  # blocks 1-3 copy block 0: the dropouts' generators differ, no record reads them
+
+
+class Normed(nn.Module):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.fc = nn.utils.weight_norm(nn.Linear(d, d))  # a forward pre-hook recomputes fc.weight
+
+    def forward(self, x):
+        return self.fc(x).relu()
+
+
+def test_op_locations_of_a_pre_hook_are_the_full_traces():
+    """OneFlow names an op's place (the records' ``_at``) by the two innermost Python frames
+    that made it; weight_norm's ops (made in OneFlow's code) by the proxy's ``__call__`` and
+    the forward that called the module. Counted once, the same frames (hf:wav2vec2's
+    positional convolution differed by a frame of flowflops' own)."""
+    model = nn.Sequential(*[Normed(8) for _ in range(3)]).eval()
+    r = assert_same_as_full_trace(model, (2, 8))
+    # weight_norm of v (8, 8) over dim 0: |v| 64, ^2 64, row sums 64, sqrt 8, g / norm 8,
+    # v * that 64 = 272; Linear 2*8*8 + 16 = 144; relu 16
+    assert r.macs == 3 * (272 + 144 + 16) == 1296
+    hooked = [rec for rec, _ in r.entries if rec.module == "0" and rec.op_type == "abs"]
+    assert len(hooked) == 1
+    assert f"'forward' at '{__file__}'" in hooked[0].attrs["_at"]  # Normed.forward, which called fc
+
+
+def _copied(monkeypatch):
+    """The module paths (under the counted model) of the calls each deduplicated count copied."""
+    seen = []
+    original = repeats_mod.Repeats.expand
+
+    def expand(self, records, root):
+        out = original(self, records, root)
+        seen.append({c.scope.split(".", 1)[1] for c in self.calls.values() if c.copy_of is not None})
+        return out
+
+    monkeypatch.setattr(repeats_mod.Repeats, "expand", expand)
+    return seen
+
+
+def _layers(fmt, *ranges):
+    return {fmt.format(*i) for i in itertools.product(*ranges)}
+
+
+# The timm and Hugging Face models of the suite (tests/test_torch_models.py, test_timm_published.py,
+# test_hf_inputs.py, test_verify.py, test_symbolic.py), at small sizes: 3 layers, width 32, 16
+# tokens, 64-pixel (ViTs: 32-pixel) images. ``copied``: calls that must have been copied, from
+# the architecture: in a stack of identical blocks each block after the first one (after the
+# first two where the first one downsamples) is a copy; where a layer holds a per-layer
+# attribute (GPT-2's layer_idx, BERT's and T5's first layer's relative position flags) its
+# identical parts are. Without copies the comparison would prove nothing.
+HF_BERT = {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64}
+TIMM_HF = [
+    ("timm:resnet18", {}, None, {"layer1.1"}),
+    # depths (2, 2, 6, 2)
+    ("timm:convnext_atto", {}, (1, 3, 64, 64),
+     {"stages.0.blocks.1", "stages.1.blocks.1", "stages.3.blocks.1"} | _layers("stages.2.blocks.{}", range(1, 6))),
+    # layers (3, 4, 6, 3), block 0 of each downsamples
+    ("timm:resnext50_32x4d", {}, (1, 3, 64, 64),
+     {"layer1.2", "layer2.2", "layer2.3", "layer3.2", "layer3.3", "layer3.4", "layer3.5", "layer4.2"}),
+    # stages of (1, 2, 2, 3, 3, 4, 1) blocks: the third block of a stage copies the second
+    ("timm:efficientnet_b0", {}, (1, 3, 64, 64), {"blocks.3.2", "blocks.4.2", "blocks.5.2", "blocks.5.3"}),
+    ("timm:mobilenetv3_large_100", {}, (1, 3, 64, 64), {"blocks.2.2", "blocks.3.3", "blocks.5.2"}),
+    # stages of (1, 1, 4, 7) blocks
+    ("timm:regnety_002", {}, (1, 3, 64, 64), _layers("s3.b{}", (3, 4)) | _layers("s4.b{}", range(3, 8))),
+    # 12 blocks
+    ("timm:vit_tiny_patch16_224", {"img_size": 32}, (1, 3, 32, 32), _layers("blocks.{}", range(1, 12))),
+    ("timm:vit_relpos_small_patch16_224", {"img_size": 32}, (1, 3, 32, 32), _layers("blocks.{}", range(1, 12))),
+    # stage 1: 2 x (attention residual, MLP residual)
+    ("timm:levit_128s", {}, None, {"blocks.2", "blocks.3"}),
+    # depths (2, 2, 6, 2); stage 2: 5 conv blocks then a transposed-attention block
+    ("timm:edgenext_xx_small", {}, (1, 3, 64, 64), _layers("stages.2.blocks.{}", range(1, 5))),
+    ("hf:bert", {**HF_BERT, "vocab_size": 100}, (1, 16),
+     _layers("encoder.layer.{}.{}", (1, 2), ("attention.self", "attention.output", "intermediate", "output"))),
+    ("hf:gpt2", {"n_layer": 3, "n_embd": 32, "n_head": 4, "vocab_size": 100, "n_positions": 64}, (1, 16),
+     {"h.1.mlp", "h.2.mlp"}),
+    ("hf:bart", {"encoder_layers": 3, "decoder_layers": 3, "d_model": 32, "encoder_attention_heads": 4,
+                 "decoder_attention_heads": 4, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "vocab_size": 100},
+     (1, 16), _layers("{}coder.layers.{}", ("en", "de"), (1, 2))),
+    ("hf:vit", {**HF_BERT, "image_size": 32, "patch_size": 8}, None,
+     _layers("encoder.layer.{}.{}", (1, 2), ("attention.attention", "attention.output", "intermediate", "output"))),
+    ("hf:xlnet", {"n_layer": 3, "d_model": 32, "n_head": 4, "d_inner": 64, "vocab_size": 100}, (1, 16),
+     _layers("layer.{}.{}", (1, 2), ("rel_attn", "ff"))),
+    ("hf:whisper", {"d_model": 32, "encoder_layers": 3, "decoder_layers": 3, "encoder_attention_heads": 4,
+                    "decoder_attention_heads": 4, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "num_mel_bins": 16,
+                    "max_source_positions": 32, "max_target_positions": 32, "vocab_size": 100, "pad_token_id": 0,
+                    "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 1}, None,
+     _layers("{}coder.layers.{}", ("en", "de"), (1, 2))),
+    ("hf:clip", {"text_config": {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 2,
+                                 "intermediate_size": 64, "vocab_size": 100, "max_position_embeddings": 16},
+                 "vision_config": {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 2,
+                                   "intermediate_size": 64, "image_size": 32, "patch_size": 8},
+                 "projection_dim": 16}, None,
+     _layers("{}_model.encoder.layers.{}", ("text", "vision"), (1, 2))),
+    ("hf:segformer", {"num_encoder_blocks": 2, "depths": [3, 3], "sr_ratios": [2, 1], "hidden_sizes": [16, 32],
+                      "num_attention_heads": [1, 2], "mlp_ratios": [2, 2], "patch_sizes": [7, 3], "strides": [4, 2],
+                      "decoder_hidden_size": 32}, (1, 3, 64, 64),
+     _layers("encoder.block.{}.{}.{}", (0, 1), (1, 2), ("attention.self", "attention.output", "mlp"))),
+    # its positional convolution has weight_norm: a forward pre-hook (see the op-location test)
+    ("hf:wav2vec2", {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
+                     "conv_dim": [16, 16], "conv_stride": [5, 2], "conv_kernel": [10, 3],
+                     "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2}, (1, 1600),
+     _layers("encoder.layers.{}", (1, 2))),
+    ("hf:t5", {"num_layers": 3, "num_decoder_layers": 3, "d_model": 32, "d_kv": 8, "num_heads": 4, "d_ff": 64,
+               "vocab_size": 100}, (1, 16), _layers("encoder.block.{}.layer.1", (1, 2))),
+]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not all(importlib.util.find_spec(p) for p in ("timm", "transformers")),
                     reason="the torch-models extra (timm, transformers) is not installed")
-@pytest.mark.parametrize("name, config", [
-    ("hf:bert", {"num_hidden_layers": 3, "hidden_size": 32, "num_attention_heads": 4,
-                 "intermediate_size": 64, "vocab_size": 100}),
-    ("hf:gpt2", {"n_layer": 3, "n_embd": 32, "n_head": 4, "vocab_size": 100, "n_positions": 64}),
-    ("timm:resnet18", {}),
-])
-def test_timm_and_hf_same_as_full_trace(name, config):
+@pytest.mark.parametrize("name, config, res, copied", TIMM_HF, ids=[t[0] for t in TIMM_HF])
+def test_timm_and_hf_same_as_full_trace(monkeypatch, name, config, res, copied):
     from flowflops import torch_models
     from flowflops.torch_models.zoo import build
 
+    seen = _copied(monkeypatch)
     with torch_models.mocked_torch():
         built = build(name, config)
-        res = built.default_input_res if name.startswith("timm") else (1, 16)
-        assert_same_as_full_trace(built.model, res, input_constructor=built.input_constructor)
+        assert_same_as_full_trace(built.model, res or built.default_input_res,
+                                  input_constructor=built.input_constructor)
+    assert seen and copied <= seen[-1], sorted(copied - seen[-1])
 
 
 # -- lent outputs: a copy makes no op; what reads its outputs is checked --------------------------

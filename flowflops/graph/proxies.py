@@ -27,6 +27,8 @@ from typing import Any, Dict, Optional
 import oneflow as flow
 import oneflow.nn as nn
 
+from . import repeats
+
 __all__ = ["truthful_proxies", "graph_output"]
 
 _PROXY_TYPES: Dict[tuple, type] = {}
@@ -42,13 +44,27 @@ def _proxy_type(proxy_cls: type, origin_cls: type, mixin: Optional[type] = None)
         def reported_class(self: Any) -> type:
             return origin_cls
 
+        def forward_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return proxy_cls.__call__(self, *args, **kwargs)
+
+        # OneFlow names an op's location by the two innermost Python frames that made it: the
+        # ops of a pre-hook by this ``__call__`` and its caller, the ops of a forward by
+        # ``forward_call``. Both are the same frames whether or not repeated blocks are traced
+        # once (``repeats.current()``), so the records' ``_at`` are the full trace's.
         def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
             origin = self.__dict__.get("_oneflow_internal_origin__")
-            for hook in list(getattr(origin, "_forward_pre_hooks", {}).values()):
-                result = hook(self, args)  # as oneflow's Module.__call__ does
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-            return proxy_cls.__call__(self, *args, **kwargs)
+            state = repeats.current()
+            hooks = getattr(origin, "_forward_pre_hooks", None)
+            if hooks:
+                if state is not None and state.lent:
+                    state.give_back((args, kwargs))
+                for hook in list(hooks.values()):
+                    result = hook(self, args)  # as oneflow's Module.__call__ does
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            if state is None:
+                return forward_call(self, *args, **kwargs)
+            return state.call(self, forward_call, args, kwargs)
 
         _PROXY_TYPES[key] = type(proxy_cls.__name__, (proxy_cls,), {
             "__class__": property(reported_class), "__call__": __call__,
@@ -64,7 +80,8 @@ def truthful_proxies(graph: flow.nn.Graph, mixin: Optional[type] = None) -> None
     their proxies: a forward that loops over ``self.block_list`` (flowvision's GENet) then
     runs the proxies nn.Graph can trace instead of the bare modules, which OneFlow 0.9
     cannot compile (it aborts the process). The user's modules are not touched. ``mixin``, if
-    given, is a first base of every proxy type (:class:`flowflops.graph.repeats.RepeatCall`)."""
+    given, is a first base of every proxy type (:class:`flowflops.graph.repeats.RepeatCall`,
+    a marker: every proxy's ``__call__`` consults the active :class:`~flowflops.graph.repeats.Repeats`)."""
     proxies: Dict[int, Any] = {}
     todo = list(getattr(graph, "_blocks", {}).values())
     while todo:

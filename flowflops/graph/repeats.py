@@ -63,7 +63,7 @@ from ..runtime.inputs import tensors_in
 
 __all__ = [
     "REPEATS", "Unprovable", "Retrace", "Relend", "check_repeats", "returned", "tensor_key", "module_key",
-    "Repeats", "RepeatCall", "active",
+    "Repeats", "RepeatCall", "active", "current",
 ]
 
 REPEATS = ("once", "trace")
@@ -118,6 +118,11 @@ _MODULE_INTERNALS = frozenset({
 _PROXY_INTERNALS = frozenset({
     "_oneflow_internal_graphblock__", "_oneflow_internal_origin__", "_modules", "_parameters", "_buffers",
 })
+# OneFlow's nn.Dropout holds a flow.Generator of its own (a new object per module) and hands it
+# to ``flow._C.dropout`` only; in eval the op returns its input (no op in the job), so the
+# generator cannot change a record and is left out of the key of an eval Dropout (otherwise
+# every block holding a dropout would differ from its siblings and none would be copied)
+_EVAL_DROPOUT_INTERNALS = _MODULE_INTERNALS | {"generator"}
 _RANDOM_MODULES = frozenset({"random", "numpy.random", "secrets"})
 _MAX_DEPTH = 6
 
@@ -280,7 +285,8 @@ def module_key(proxy: Any) -> tuple:
             raise Unprovable
         params = tuple((n, None if t is None else tensor_key(t)) for n, t in m._parameters.items())
         buffers = tuple((n, None if t is None else tensor_key(t)) for n, t in m._buffers.items())
-        parts.append((rel, cls, m.training, params, buffers, _attrs(m.__dict__, _MODULE_INTERNALS),
+        skip = _EVAL_DROPOUT_INTERNALS if cls is nn.Dropout and not m.training else _MODULE_INTERNALS
+        parts.append((rel, cls, m.training, params, buffers, _attrs(m.__dict__, skip),
                       _attrs(p.__dict__, _PROXY_INTERNALS), _class_state(cls), _read_env(env)))
         for name, child in p.__dict__.get("_modules", {}).items():
             todo.append((f"{rel}.{name}", child))
@@ -495,9 +501,12 @@ class Repeats:
 
         block = proxy.to(GraphModule)
         scope = block.name_prefix + block.name
-        # a leaf (tracing it costs less than copying it) or the counted model itself (called
-        # once by the counting graph: its key, a walk of the whole model, would buy nothing)
-        if not proxy.__dict__.get("_modules") or "." not in scope:
+        # a leaf (tracing it costs less than copying it), the counted model itself (called
+        # once by the counting graph: its key, a walk of the whole model, would buy nothing), or
+        # a module with forward pre-hooks (they ran before this call, in the proxy's __call__:
+        # what they set on the proxy, weight_norm's weight, is not seen changing by the snapshot)
+        if (not proxy.__dict__.get("_modules") or "." not in scope
+                or getattr(proxy.__dict__["_oneflow_internal_origin__"], "_forward_pre_hooks", None)):
             self.traced[scope] = self.traced.get(scope, 0) + 1
             if self.lent:
                 self.give_back((args, kwargs))
@@ -772,15 +781,16 @@ class _Plan:
 # -- the proxies' __call__ ----------------------------------------------------------------------
 
 class RepeatCall:
-    """Mixed into the counting graph's proxy types: each module call goes through the active
-    :class:`Repeats` of this thread, if any."""
+    """Mixed into the counting graph's proxy types (a marker). Their ``__call__``
+    (:mod:`flowflops.graph.proxies`) runs the module's forward pre-hooks and then goes through
+    the active :class:`Repeats` of this thread (:func:`current`), if any, from the same frames
+    as a full trace: OneFlow's op locations (the records' ``_at``) are then the same."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        state: Optional[Repeats] = getattr(_local, "state", None)
-        original = super().__call__  # type: ignore[misc]
-        if state is None:
-            return original(*args, **kwargs)
-        return state.call(self, lambda _p, *a, **k: original(*a, **k), args, kwargs)
+
+def current() -> Optional[Repeats]:
+    """The :class:`Repeats` of the count this thread traces (``None``: trace every call)."""
+    state: Optional[Repeats] = getattr(_local, "state", None)
+    return state
 
 
 def returned(value: Any) -> Any:
