@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from ..records import NO_TRAFFIC, ZERO, Cost
 from ..report import Aggregate
 from ..report import backward_forward_ratio, top_modules
+from .json_text import _PLAIN, _SKIP, _json_safe
 from .units import bytes_to_string, flops_to_string, params_to_string, real_flops_to_string
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -370,65 +371,53 @@ def to_latex(report: Aggregate, depth: int = 2) -> str:
 
 # -- JSON --------------------------------------------------------------------------------------
 
-def _json_safe(v: Any, seq: Any = list) -> Any:
-    if type(v) in _PLAIN or isinstance(v, (bool, int, float, str)) or v is None:
-        return v
-    if isinstance(v, (tuple, list)):
-        items = [_json_safe(x, seq) for x in v]
-        return None if any(x is _SKIP for x in items) else (items if seq is list else seq(items))
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x, seq) for k, x in v.items()}
-    return _SKIP
-
-
-_SKIP = object()
-_PLAIN = frozenset({int, str, float, bool, type(None)})
-
-
 def to_dict(report: Aggregate) -> Dict[str, Any]:
     """Everything a report holds, as plain JSON-ready data."""
     return _data(report, list)
 
 
-def _data(report: Aggregate, seq: Any) -> Dict[str, Any]:
+def _data(report: Aggregate, seq: Any, rows_text: bool = False) -> Dict[str, Any]:
     """:func:`to_dict`, with ``seq`` (``list`` or ``tuple``) for its arrays. :func:`to_json`
     takes tuples: the same text, and the tuples of numbers (shapes, children) are objects the
     garbage collector stops tracking at its next pass, so a 100,000-module report's million
-    arrays do not make each full collection longer."""
+    arrays do not make each full collection longer. ``rows_text``: the module rows and the
+    op records as :class:`~flowflops.render.json_text.Raw` values that write their own text
+    (:mod:`flowflops.render.json_rows`), for :func:`to_json`."""
     import oneflow
 
     from .._version import __version__
 
     by_module = report.by_module()
     by_bytes = report.by_module_bytes()
+    traffics = report.record_traffic()
+    outputs = report.module_outputs
     op_bytes = report.by_operator_bytes()
     calls = report.operator_counts()
+    cost = report.cost  # once: report.macs and report.flops each sum every record
     total = report.traffic
-    plain = _PLAIN
-    records = []
-    for (rec, cost), traffic in zip(report.entries, report.record_traffic()):
-        attrs = {}
-        for k, v in rec.attrs.items():
-            if type(v) not in plain:
-                v = _json_safe(v, seq)
-                if v is _SKIP:
-                    continue
-            attrs[k] = v
-        records.append({
-            "op_type": rec.op_type, "module": rec.module, "name": rec.name,
-            "inputs": seq(map(seq, rec.inputs)), "outputs": seq(map(seq, rec.outputs)),
-            "attrs": attrs,
-            "macs": None if cost is None else cost.macs, "flops": None if cost is None else cost.flops,
-            "bytes_read": traffic.bytes_read, "bytes_written": traffic.bytes_written,
-        })
-    outputs = report.module_outputs
-    return {
-        "flowflops_version": __version__, "oneflow_version": oneflow.__version__,
-        "mode": report.mode, "convention": report.convention, "inputs": _json_safe(report.inputs, seq),
-        "totals": {"macs": report.macs, "flops": report.flops, "params": report.params,
-                   "trainable_params": report.trainable_params},
-        "bytes": {"read": total.bytes_read, "param_read": total.param_read, "written": total.bytes_written},
-        "modules": [
+
+    def records() -> List[Dict[str, Any]]:
+        plain = _PLAIN
+        out = []
+        for (rec, cost), traffic in zip(report.entries, traffics):
+            attrs = {}
+            for k, v in rec.attrs.items():
+                if type(v) not in plain:
+                    v = _json_safe(v, seq)
+                    if v is _SKIP:
+                        continue
+                attrs[k] = v
+            out.append({
+                "op_type": rec.op_type, "module": rec.module, "name": rec.name,
+                "inputs": seq(map(seq, rec.inputs)), "outputs": seq(map(seq, rec.outputs)),
+                "attrs": attrs,
+                "macs": None if cost is None else cost.macs, "flops": None if cost is None else cost.flops,
+                "bytes_read": traffic.bytes_read, "bytes_written": traffic.bytes_written,
+            })
+        return out
+
+    def modules() -> List[Dict[str, Any]]:
+        return [
             {"path": p, "type": i.type_name, "extra_repr": i.extra_repr, "params": i.params,
              "trainable_params": i.trainable_params, "children": seq(map(seq, i.children)),
              "macs": by_module.get(p, ZERO).macs, "flops": by_module.get(p, ZERO).flops,
@@ -436,7 +425,22 @@ def _data(report: Aggregate, seq: Any) -> Dict[str, Any]:
              "bytes_written": by_bytes.get(p, NO_TRAFFIC).bytes_written,
              "output_shape": _json_safe(outputs.get(p), seq)}
             for p, i in report.modules.items()
-        ],
+        ]
+
+    if rows_text:
+        from .json_rows import module_rows, record_rows
+
+        module_list: Any = module_rows(report.modules, by_module, by_bytes, outputs, modules)
+        record_list: Any = record_rows(report.entries, traffics, records)
+    else:
+        module_list, record_list = modules(), records()
+    return {
+        "flowflops_version": __version__, "oneflow_version": oneflow.__version__,
+        "mode": report.mode, "convention": report.convention, "inputs": _json_safe(report.inputs, seq),
+        "totals": {"macs": cost.macs, "flops": cost.flops, "params": report.params,
+                   "trainable_params": report.trainable_params},
+        "bytes": {"read": total.bytes_read, "param_read": total.param_read, "written": total.bytes_written},
+        "modules": module_list,
         "operators": {op: {"macs": c.macs, "flops": c.flops, "calls": calls.get(op, 0),
                            "bytes": op_bytes.get(op, NO_TRAFFIC).total}
                       for op, c in report.by_operator().items()},
@@ -448,7 +452,7 @@ def _data(report: Aggregate, seq: Any) -> Dict[str, Any]:
         "ranks": _ranks(report),
         "attention": report.attention,
         "upper_bounds": {k: {"macs": c.macs, "flops": c.flops} for k, c in report.upper_bounds.items()},
-        "records": records,
+        "records": record_list,
     }
 
 
@@ -466,7 +470,7 @@ def _ranks(report: Aggregate) -> Optional[Dict[str, Any]]:
 def to_json(report: Aggregate, indent: Optional[int] = 2) -> str:
     from .json_text import dumps
 
-    return dumps(_data(report, tuple), indent)
+    return dumps(_data(report, tuple, rows_text=indent is not None), indent)
 
 
 # -- totals and the command line's summaries ------------------------------------------------

@@ -6,20 +6,64 @@ minute. :func:`dumps` writes the same text with one function call per container,
 escaper of :mod:`json` and ``repr`` of numbers, as ``json.dumps`` does (``ensure_ascii``,
 ``NaN``/``Infinity`` for non-finite floats, keys in insertion order, ``", "``-free item
 separators). Data it does not know how to write (other types, a container inside itself) is
-handed to ``json.dumps``, which writes it or raises as it always did."""
+handed to ``json.dumps``, which writes it or raises as it always did.
+
+A :class:`Raw` value in the data writes its own text (a report's long arrays of module rows and
+op records, :mod:`flowflops.render.json_rows`: fixed templates, not one call per container).
+``json.dumps`` takes its :meth:`Raw.plain` form when the fast writer hands over."""
 from __future__ import annotations
 
 import json
 from json.encoder import encode_basestring_ascii
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "Raw"]
 
 _INF = float("inf")
 
 
 class _Unknown(Exception):
     """A value the fast writer leaves to ``json.dumps``."""
+
+
+class Raw:
+    """A value that writes its own JSON text: ``write(pad, step, enc)`` is the text of the
+    value on a line indented by ``pad`` (``step``: one level of indent; ``enc(value, pad)``:
+    the writer itself, for the parts it does not write by hand). It must be what
+    ``json.dumps(plain(), indent=len(step))`` writes there, byte for byte; ``plain()`` is the
+    value as data, which ``json.dumps`` writes (or refuses) in the writer's place."""
+
+    __slots__ = ("write", "plain")
+
+    def __init__(self, write: Callable[[str, str, Callable[[Any, str], str]], str],
+                 plain: Callable[[], Any]) -> None:
+        self.write = write
+        self.plain = plain
+
+
+def _json_safe(v: Any, seq: Any = list) -> Any:
+    """``v`` as JSON-ready data: tuples and lists as ``seq``, dict keys as strings; a sequence
+    holding a value JSON cannot hold is ``None``, such a value itself :data:`_SKIP`."""
+    if type(v) in _PLAIN or isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    if isinstance(v, (tuple, list)):
+        items = [_json_safe(x, seq) for x in v]
+        return None if any(x is _SKIP for x in items) else (items if seq is list else seq(items))
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x, seq) for k, x in v.items()}
+    return _SKIP
+
+
+_SKIP = object()
+_PLAIN = frozenset({int, str, float, bool, type(None)})
+
+
+def _plain(v: Any) -> Any:
+    """``json.dumps``' ``default``: a :class:`Raw`'s data; anything else refused as
+    ``json.dumps`` refuses it."""
+    if isinstance(v, Raw):
+        return v.plain()
+    raise TypeError(f"Object of type {v.__class__.__name__} is not JSON serializable")
 
 
 def _float(v: float) -> str:
@@ -52,11 +96,11 @@ def dumps(data: Any, indent: Optional[int] = 2) -> str:
     """``json.dumps(data, indent=indent)``; ``indent=None`` is ``json.dumps(data)`` itself
     (the standard library's C encoder is fast there)."""
     if indent is None:
-        return json.dumps(data)
+        return json.dumps(data, default=_plain)
     try:
         return _dumps(data, " " * indent)
     except (_Unknown, RecursionError):
-        return json.dumps(data, indent=indent)
+        return json.dumps(data, indent=indent, default=_plain)
 
 
 def _dumps(data: Any, step: str) -> str:
@@ -90,6 +134,9 @@ def _dumps(data: Any, step: str) -> str:
             return _float(v)
         if isinstance(v, (list, tuple, dict)):
             return container(v, pad)
+        if t is Raw:
+            text: str = v.write(pad, step, enc)
+            return text
         raise _Unknown
 
     def container(v: Any, pad: str) -> str:
