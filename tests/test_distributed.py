@@ -56,9 +56,9 @@ ONEFLOW_RUNTIME_RACE = "runtime_context.cpp"
 LAUNCH_ATTEMPTS = 3
 
 
-def _launch(out: Path) -> "subprocess.CompletedProcess[str]":
+def _launch(out: Path, script: Path = SCRIPT) -> "subprocess.CompletedProcess[str]":
     cmd = [sys.executable, "-m", "oneflow.distributed.launch", "--nproc_per_node", "2",
-           "--master_port", str(_free_port()), str(SCRIPT), str(out)]
+           "--master_port", str(_free_port()), str(script), str(out)]
     # run in the temp folder: oneflow writes its log/ folder into the working directory
     proc = subprocess.Popen(cmd, cwd=out, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
@@ -71,12 +71,11 @@ def _launch(out: Path) -> "subprocess.CompletedProcess[str]":
     return subprocess.CompletedProcess(cmd, proc.returncode, log, None)
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
-    """Launch the script once on 2 processes; rank -> what it wrote."""
+def _run_ranks(tmp_path_factory: Any, script: Path = SCRIPT) -> Dict[int, Dict[str, Any]]:
+    """Launch ``script`` once on 2 processes; rank -> what it wrote."""
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
         out = tmp_path_factory.mktemp("dist")
-        done = _launch(out)
+        done = _launch(out, script)
         if done.returncode == 0 or ONEFLOW_RUNTIME_RACE not in done.stdout:
             break
         print(f"attempt {attempt}: OneFlow's runtime aborted a rank ({ONEFLOW_RUNTIME_RACE}); relaunching")
@@ -86,6 +85,12 @@ def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
         with open(out / f"rank{r}.json") as f:
             got[r] = json.load(f)
     return got
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory: Any) -> Dict[int, Dict[str, Any]]:
+    """Launch the script once on 2 processes; rank -> what it wrote."""
+    return _run_ranks(tmp_path_factory)
 
 
 def _by_rank(numbers: Dict[str, Any]) -> Dict[int, Cost]:
@@ -219,6 +224,51 @@ def test_table_and_json_round_trip(ranks: Dict[int, Dict[str, Any]]) -> None:
     lines = got["table"].splitlines()
     assert any(line.startswith("|       0 |") and "184 Mac" in line for line in lines)
     assert any("logical" in line and "352 Mac" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_pipeline_repeats_once_is_the_full_trace(tmp_path_factory: Any) -> None:
+    """A pipeline of repeated blocks (``tests/dist_scripts/pipeline_repeats.py``: three
+    Linear(8, 8) - ReLU blocks on rank 0, ``to_global`` to rank 1, three more there), counted
+    with ``repeats="once"`` and ``repeats="trace"`` on both ranks: every record (type, module
+    path, shapes, attributes but tensor names), its MACs and FLOPs, its bytes, the totals, the
+    per-rank costs, transfers and memory are the same.
+
+    They are the same because blocks with global tensors are traced, not copied (no copy is
+    made on either rank): copying them was tried (the key describing a global tensor by shape,
+    dtype, placement and SBP) and is not exact: the template's input transfer (the ``boxing``
+    record of the first block on rank 1) was copied into each copy, two phantom transfers per
+    rank. The same model with local tensors makes its copies: 3 (blocks 1 and 2 of stage 0 copy
+    its block 0, and stage 1, a Sequential of the same three blocks on the same shapes, copies
+    stage 0 as a whole)."""
+    script = Path(__file__).parent / "dist_scripts" / "pipeline_repeats.py"
+    got = _run_ranks(tmp_path_factory, script)
+    # per block on (4, 8): matmul 4*8*8 = 256 MACs (512 FLOPs), bias 32, relu 32: 320 MACs,
+    # 576 FLOPs; three blocks per rank; 6 in all
+    block = Cost(256 + 32 + 32, 2 * 256 + 32 + 32)
+    stage = Cost(3 * block.macs, 3 * block.flops)
+    for r in (0, 1):
+        once, full = got[r]["once"], got[r]["trace"]
+        assert once["records"] == full["records"]
+        assert once["traffic"] == full["traffic"]
+        for key in ("macs", "flops", "params", "by_rank", "sent", "memory"):
+            assert once[key] == full[key], key
+        assert (once["macs"], once["flops"]) == (6 * block.macs, 6 * block.flops) == (1920, 3456)
+        assert _by_rank(once) == {0: stage, 1: stage}
+        # the (4, 8) float32 activation moves from rank 0 to rank 1 once: 128 bytes
+        assert _ints(once["sent"]) == {0: 4 * 8 * F32, 1: 0}
+        assert sum(1 for rec in once["records"] if rec[0] == "boxing") == 1
+        assert once["copies"] == [0] and full["copies"] == []
+    # the ranks count the same records (rank 0's job alone holds the ``empty`` op to_global leaves)
+    assert [rec for rec in got[0]["once"]["records"] if rec[0] != "empty"] == got[1]["once"]["records"]
+    # the same model, local, in this process: its blocks repeat, and the copies are exact
+    spec = importlib.util.spec_from_file_location("flowflops_test_pipeline_repeats", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model, make = mod.build(dist=False)
+    local = {rep: mod.count(model, make, rep) for rep in ("once", "trace")}
+    assert local["once"]["records"] == local["trace"]["records"]
+    assert local["once"]["macs"] == 1920 and local["once"]["copies"] == [3]
 
 
 # -- the rules on hand-made records -------------------------------------------------------------
