@@ -111,7 +111,9 @@ def profile(
     calls prices them too, unless ``backend_specific_config`` sets ``count_functional``.
     ``repeats="once"`` (graph mode): a block called again on inputs of the same shapes, with
     the same parameter shapes and settings, is traced once and its records reused (same
-    records, less time; see :mod:`flowflops.graph.repeats`); ``"trace"`` traces every call.
+    records, less time; see :mod:`flowflops.graph.repeats`, which says where it traces
+    instead, global tensors among them, and which models the tests compare with the full
+    trace); ``"trace"`` traces every call.
     ``verify=True`` also counts the model in the other engine (eager with ``count_functional``
     and graph) and sets ``report.verification``: every total, module and op type whose MACs or
     FLOPs differ between the two, with both numbers (a warning says so when they differ).
