@@ -30,6 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 WALL: Dict[str, List[float]] = {}  # the wall-clock seconds of the last alternate() call, per side
 
 
+def settle() -> None:
+    """Make the C allocator finish with what the side just run has freed, inside that side's
+    time. glibc's ``free`` leaves small chunks in its fast bins and merges them at the next
+    request of over 1 KiB (``malloc_consolidate``): after a bare ``build_graph`` of swin_tiny
+    that merge cost 15-24 ms of CPU, and it fell in the *next* side's time (the count's first
+    such request, ``signal.valid_signals()`` when it installs its signal handler). One request
+    of 4 KiB here makes each side pay for its own frees."""
+    bytearray(4096)
+
+
 def alternate(sides: Dict[str, Callable[[], Any]], rounds: int) -> Dict[str, List[float]]:
     times: Dict[str, List[float]] = {k: [] for k in sides}
     WALL.clear()
@@ -40,6 +50,7 @@ def alternate(sides: Dict[str, Callable[[], Any]], rounds: int) -> Dict[str, Lis
         for k, f in sides.items():
             t, w = time.process_time(), time.perf_counter()
             f()
+            settle()
             times[k].append(time.process_time() - t)
             WALL[k].append(time.perf_counter() - w)
     return times
