@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ..records import AT, IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, OpRecord
+from ..records import AT, IN_ITEMSIZES, IN_TENSORS, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, PLACEMENT, OpRecord
 from .naming import module_paths, split_op_name
 from .parallel import JobParallel
 
-__all__ = ["attr_value", "tensor_attrs", "job_records"]
+__all__ = ["attr_value", "job_records"]
 
 
 def attr_value(v: Any) -> Any:
@@ -22,22 +22,6 @@ def attr_value(v: Any) -> Any:
     if which.startswith("at_list_"):
         return tuple(x.val)
     return x
-
-
-def tensor_attrs(ins: tuple, outs: tuple, op_types: Dict[str, str], parallel: JobParallel) -> Dict[str, Any]:
-    """The record attrs the bytes and memory rules read: ``_in_tensors`` / ``_out_tensors``
-    (blob names, for tensor lifetimes), ``_in_itemsizes`` / ``_out_itemsizes`` (bytes per
-    element of each tensor) and ``_params`` (indices of the inputs a ``variable`` op holds:
-    parameters, buffers, optimizer state)."""
-    params = tuple(i for i, lbn in enumerate(ins) if op_types.get(lbn.split("/", 1)[0]) == "variable_conf")
-    attrs: Dict[str, Any] = {
-        IN_TENSORS: ins, OUT_TENSORS: outs,
-        IN_ITEMSIZES: tuple(parallel.itemsize(lbn) for lbn in ins),
-        OUT_ITEMSIZES: tuple(parallel.itemsize(lbn) for lbn in outs),
-    }
-    if params:
-        attrs[PARAMS] = params
-    return attrs
 
 
 def _dead_shapes(job: Any, user_ops: List[Any], scopes: Dict[str, str], shapes: Any, op2module: Dict[str, str],
@@ -90,19 +74,11 @@ def job_records(job: Any) -> List[OpRecord]:
         else:
             op_types[op.name] = op.WhichOneof("op_type")
 
-    shape_of: Dict[str, tuple] = {}  # blob name -> its shape (each read from the job once)
-
-    def shape(lbn: str) -> tuple:
-        got = shape_of.get(lbn)
-        if got is None:
-            got = shape_of[lbn] = tuple(int(d) for d in descs[lbn].shape.dim)
-        return got
+    parallel = JobParallel(job)
+    blob = parallel.blob  # blob name -> (shape, bytes per element), each read from the job once
 
     def shapes(arg_map: Any, order: Any) -> tuple:
-        return tuple(shape(lbn) for bn in order for lbn in arg_map[bn].s)
-
-    def tensors(arg_map: Any, order: Any) -> tuple:
-        return tuple(lbn for bn in order for lbn in arg_map[bn].s)
+        return tuple(blob(lbn)[0] for bn in order for lbn in arg_map[bn].s)
 
     scopes = {}
     for op in user_ops:
@@ -112,34 +88,56 @@ def job_records(job: Any) -> List[OpRecord]:
             scope = parts[0] if parts else ""
         scopes[op.name] = scope
     paths, _ = module_paths(scopes, job.job_conf.job_name)
-    dead = _dead_shapes(job, user_ops, scopes, shapes, op2module, descs)
+    dead: List[Dict[str, set]] = []  # made at the first normalization that needs it
 
-    parallel = JobParallel(job)
+    distributed = parallel.distributed
+    placements = parallel.placements
+    variables = {name for name, kind in op_types.items() if kind == "variable_conf"}
     boxed: set = set()
     records = []
     for op in user_ops:
         u = op.user_conf
+        name = op.name
+        op_type = u.op_type_name
         attrs = {k: attr_value(v) for k, v in u.attr.items()}
-        if u.op_type_name == "normalization" and "gamma" in u.input:
+        if op_type == "normalization" and "gamma" in u.input:
             producer = u.input["gamma"].s[0].split("/", 1)[0]
             attrs["affine"] = op_types.get(producer) != "constant"
             if not attrs["affine"]:
                 x = descs[u.input["x"].s[0]].shape.dim if "x" in u.input else ()
                 axis = int(attrs.get("axis", 1))
                 channels = (int(x[axis]),) if len(x) > axis else None
-                attrs["gamma_given"] = channels is not None and channels in dead.get(scopes[op.name], ())
-        attrs.update(parallel.user_op_attrs(op))
-        ins, outs = tensors(u.input, u.input_order), tensors(u.output, u.output_order)
-        attrs.update(tensor_attrs(ins, outs, op_types, parallel))
-        if op.loc:  # OneFlow's own record of the Python lines that made the op
-            attrs[AT] = op.loc
-        module = paths[op.name]
-        records.extend(parallel.boxing_records(op, module, boxed))
+                if channels is not None and not dead:
+                    dead.append(_dead_shapes(job, user_ops, scopes, shapes, op2module, descs))
+                attrs["gamma_given"] = channels is not None and channels in dead[0].get(scopes[name], ())
+        if distributed:
+            attrs.update(parallel.user_op_attrs(op))
+        elif name in placements:  # one device: only the placement (as user_op_attrs gives it)
+            attrs[PLACEMENT] = placements[name]
+        inputs, outputs = u.input, u.output
+        ins = tuple(lbn for bn in u.input_order for lbn in inputs[bn].s)
+        outs = tuple(lbn for bn in u.output_order for lbn in outputs[bn].s)
+        in_blobs = [blob(lbn) for lbn in ins]
+        out_blobs = [blob(lbn) for lbn in outs]
+        attrs[IN_TENSORS] = ins
+        attrs[OUT_TENSORS] = outs
+        attrs[IN_ITEMSIZES] = tuple(b[1] for b in in_blobs)
+        attrs[OUT_ITEMSIZES] = tuple(b[1] for b in out_blobs)
+        if variables:
+            params = tuple(i for i, lbn in enumerate(ins) if lbn.split("/", 1)[0] in variables)
+            if params:
+                attrs[PARAMS] = params
+        loc = op.loc
+        if loc:  # OneFlow's own record of the Python lines that made the op
+            attrs[AT] = loc
+        module = paths[name]
+        if distributed:
+            records.extend(parallel.boxing_records(op, module, boxed))
         records.append(OpRecord(
-            u.op_type_name, module, tuple(shape(lbn) for lbn in ins), tuple(shape(lbn) for lbn in outs), attrs,
-            op.name,
+            op_type, module, tuple(b[0] for b in in_blobs), tuple(b[0] for b in out_blobs), attrs, name,
         ))
-    for op in job.net.op:
-        if op.HasField("output_conf"):
-            records.extend(parallel.boxing_records(op, "", boxed))
+    if distributed:
+        for op in job.net.op:
+            if op.HasField("output_conf"):
+                records.extend(parallel.boxing_records(op, "", boxed))
     return records

@@ -50,6 +50,25 @@ def sbp_strings(nd_sbp: Any) -> Sbp:
     return tuple(out)
 
 
+# a job's placement (its ParallelConf, serialised) -> (device type, ranks): reading one makes a
+# placement from its text form, which costs a millisecond on a job of a few hundred ops
+_PLACEMENTS: Dict[bytes, Tuple[str, Any]] = {}
+_ITEMSIZES: Dict[int, int] = {}  # OneFlow's data type number -> bytes per element
+
+
+def _itemsize(data_type: int) -> int:
+    size = _ITEMSIZES.get(data_type)
+    if size is None:
+        import oneflow as flow
+
+        try:
+            size = int(flow.dtype.get(int(data_type)).bytes)
+        except Exception:
+            size = 4
+        _ITEMSIZES[data_type] = size
+    return size
+
+
 def _nested(ranks: Any) -> Any:
     """``placement.ranks`` (a numpy array) as ints: a flat tuple for a 1-D hierarchy, nested
     tuples for more dimensions."""
@@ -67,15 +86,22 @@ class JobParallel:
         self.job = job
         self.sigs = job.job_parallel_view_conf.op_name2nd_sbp_signature_conf
         self.descs = job.helper.lbn2logical_blob_desc
-        self._itemsizes: Dict[str, int] = {}  # blob name -> bytes per element (read once)
+        self._blobs: Dict[str, Tuple[Tuple[int, ...], int]] = {}  # blob name -> (shape, bytes per element)
         self.placements: Dict[str, Dict[str, Any]] = {}
         for group in job.placement.placement_group:
             conf = group.parallel_conf
-            try:
-                pl = flow.placement(proto_str=text_format.MessageToString(conf))
-                value = {"type": str(pl.type), "ranks": _nested(pl.ranks)}
-            except Exception:  # a placement this process cannot make: read the conf itself
-                value = {"type": str(conf.device_tag), "ranks": _conf_ranks(conf)}
+            key = conf.SerializeToString()
+            got = _PLACEMENTS.get(key)
+            if got is None:
+                try:
+                    pl = flow.placement(proto_str=text_format.MessageToString(conf))
+                    got = (str(pl.type), _nested(pl.ranks))
+                except Exception:  # a placement this process cannot make: read the conf itself
+                    got = (str(conf.device_tag), _conf_ranks(conf))
+                if len(_PLACEMENTS) > 256:
+                    _PLACEMENTS.clear()
+                _PLACEMENTS[key] = got
+            value = {"type": got[0], "ranks": got[1]}
             for name in group.op_set.op_name:
                 self.placements[name] = value
         flat = set()
@@ -117,16 +143,16 @@ class JobParallel:
 
     def itemsize(self, lbn: str) -> int:
         """Bytes per element of a tensor of the job (4 when its dtype is unknown)."""
-        import oneflow as flow
+        return self.blob(lbn)[1]
 
-        size = self._itemsizes.get(lbn)
-        if size is None:
-            try:
-                size = int(flow.dtype.get(int(self.descs[lbn].data_type)).bytes)
-            except Exception:
-                size = 4
-            self._itemsizes[lbn] = size
-        return size
+    def blob(self, lbn: str) -> Tuple[Tuple[int, ...], int]:
+        """The shape of a tensor of the job and its bytes per element (4 when its dtype is
+        unknown), read from the job once."""
+        got = self._blobs.get(lbn)
+        if got is None:
+            desc = self.descs[lbn]
+            got = self._blobs[lbn] = (tuple(int(d) for d in desc.shape.dim), _itemsize(desc.data_type))
+        return got
 
     def user_op_attrs(self, op: Any) -> Dict[str, Any]:
         """``_in_sbp``, ``_out_sbp`` and ``_placement`` of a user op (those it has), plus
