@@ -96,22 +96,28 @@ def by_depth_type(report: Aggregate, k: int = 3) -> "OrderedDict[int, List[TypeC
 
 # -- identical sibling blocks ---------------------------------------------------------------------
 
-def _signatures(report: Aggregate) -> Dict[str, Any]:
-    """Path -> a value equal for two modules exactly when they have the same type, parameters,
-    MACs, FLOPs and bytes and their children do too, name by name."""
+def _signatures(report: Aggregate) -> Dict[str, int]:
+    """Path -> a number equal for two modules exactly when they have the same type, parameters,
+    MACs, FLOPs and bytes and their children do too, name by name: each distinct
+    ``(type, params, macs, flops, bytes, ((child name, child's number), ...))`` is numbered once,
+    so two modules compare as two numbers, not as two nested tuples of their whole subtrees."""
     by_module = report.by_module()
     by_bytes = report.by_module_bytes()
-    memo: Dict[str, Any] = {}
+    modules = report.modules
+    memo: Dict[str, int] = {}
+    numbers: Dict[Any, int] = {}
 
-    def sig(path: str) -> Any:
-        if path not in memo:
-            info = report.modules[path]
+    def sig(path: str) -> int:
+        got = memo.get(path)
+        if got is None:
+            info = modules[path]
             c, b = by_module.get(path, ZERO), by_bytes.get(path, NO_TRAFFIC)
-            memo[path] = (info.type_name, info.params, c.macs, c.flops, b.total,
-                          tuple((name, sig(child)) for name, child in info.children if child in report.modules))
-        return memo[path]
+            key = (info.type_name, info.params, c.macs, c.flops, b.total,
+                   tuple([(name, sig(child)) for name, child in info.children if child in modules]))
+            got = memo[path] = numbers.setdefault(key, len(numbers))
+        return got
 
-    for p in report.modules:
+    for p in modules:
         sig(p)
     return memo
 
@@ -121,20 +127,21 @@ def repeat_groups(report: Aggregate) -> Dict[str, List[List[str]]]:
     names (``blocks.0``, ``blocks.1``...) that are identical (same type, parameters, costs and
     insides) form one group; every other child is a group of one."""
     sigs = _signatures(report)
+    modules = report.modules
     out: Dict[str, List[List[str]]] = {}
-    for path, info in report.modules.items():
+    for path, info in modules.items():
         groups: List[List[str]] = []
-        last: Optional[Tuple[str, Any]] = None
+        last: Optional[Tuple[str, int]] = None
         for name, child in info.children:
-            if child not in report.modules:
+            if child not in modules:
                 continue
-            numeric = name.isdigit()
-            if groups and numeric and last is not None and last[0].isdigit() and int(name) == int(last[0]) + 1 \
-                    and sigs[child] == last[1] and len(groups[-1]) >= 1:
+            sig = sigs[child]
+            if last is not None and sig == last[1] and name.isdigit() and last[0].isdigit() \
+                    and int(name) == int(last[0]) + 1:
                 groups[-1].append(child)
             else:
                 groups.append([child])
-            last = (name, sigs[child])
+            last = (name, sig)
         out[path] = groups
     return out
 

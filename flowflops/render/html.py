@@ -90,20 +90,24 @@ def _view_values(report: "Aggregate", index: Dict[str, int], names: List[str], r
     around: Dict[str, Tuple[int, ...]] = {}  # module path -> its row and the rows of its ancestors
     per_module: Dict[str, List[Any]] = {m: [0] * len(index) for m in names}
     per_op: Dict[str, List[Any]] = {}
+    columns = [per_module[m] for m in names]
+    more = slice(2, len(names))
     for i, ((rec, c), row) in enumerate(zip(report.entries, rows)):
         got = pick(i, rec, c if c is not None else ZERO)
         if got is None:
             continue
-        vals = (got.macs, got.flops, *row[2:len(names)])
-        op = per_op.setdefault(rec.op_type, [rec.op_type, 0] + [0] * len(names))
+        vals = (got.macs, got.flops, *row[more])
+        op: Optional[List[Any]] = per_op.get(rec.op_type)
+        if op is None:
+            op = per_op[rec.op_type] = [rec.op_type, 0, *[0] * len(names)]
         op[1] += 1
-        for k, v in enumerate(vals):
-            op[2 + k] += v
-        if rec.module not in around:
-            around[rec.module] = tuple(index[p] for p in ancestors(rec.module) if p in index)
-        for m, v in zip(names, vals):
-            col = per_module[m]
-            for at in around[rec.module]:
+        for k, v in enumerate(vals, 2):
+            op[k] += v
+        at_rows = around.get(rec.module)
+        if at_rows is None:
+            at_rows = around[rec.module] = tuple(index[p] for p in ancestors(rec.module) if p in index)
+        for col, v in zip(columns, vals):
+            for at in at_rows:
                 col[at] += v
     return per_module, sorted(per_op.values(), key=lambda r: -r[2])
 
