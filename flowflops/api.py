@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, TextIO, Tuple, Union
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -24,7 +24,7 @@ from .rules.custom import split_rules
 from .runtime.guard import counting_view
 from .runtime.inputs import batch_hint, call_inputs, check_model, describe_inputs, half_on_cpu
 from .runtime.interrupts import from_signal, guarded
-from .runtime.modules import module_tree
+from .runtime.modules import tree_and_named
 from .records import ZERO, Trace
 from .registry import DEFAULT_CONVENTION, price, price_records
 from .result import Agreement, Report, _with_renderings
@@ -280,13 +280,13 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
     from .eager.engine import EagerCounter
     from .eager.peer_layers import table_for
 
-    named = list(model.named_modules())  # each module once, at its first path
+    # the module tree and each module once, at its first path (named_modules()), in one walk;
+    # before the forward: the count's forward runs on its view and changes no module of the tree
+    tree, named = tree_and_named(model)
     paths = {id(m): p for p, m in named}
-    trees: List[Any] = []  # the module tree, read while OneFlow runs the queued forward
     # the forward runs on the count's view of the model (flowflops.runtime.view): its flags,
     # hooks and attributes are the count's own, never set on the user's modules
     with counting_view(model, training=None if cfg.get("keep_training") else False, run=True,
-                       meanwhile=lambda: trees.append(module_tree(model)),
                        modules=[m for _, m in named]) as (view, memo):
         counter = EagerCounter(
             view, {id(memo[i]): p for i, p in paths.items() if i in memo}, ignore, custom,
@@ -308,7 +308,6 @@ def _trace_eager(model: nn.Module, args: tuple, kwargs: Dict[str, Any], input_re
                 f"(from input_res={input_res!r}): {type(err).__name__}: {reason}"
                 + eager_advice(err, model, half_on_cpu(model), batch_hint(input_res, input_constructor)) + rest
             ) from err
-    tree = trees[0] if trees else module_tree(model)
     for path, at in counter.called_at.items():  # where the user's code called each module
         if path in tree:
             tree[path].called_at = at
@@ -331,7 +330,7 @@ def _report(trace: Trace, convention: str = DEFAULT_CONVENTION, rules: Sequence[
     for rule in rules:
         records = list(rule.apply(records))
     marked, kind = mark_records(records, model, *sparsity)
-    entries = price_records(marked, convention, same=trace.mode == "graph")
+    entries = price_records(marked, convention, same=True)
     report = Report(entries, trace.modules, mode=trace.mode,
                     inputs=trace.inputs, unsupported=trace.unsupported,
                     module_outputs=trace.module_outputs, convention=convention,

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict, Iterable
+from typing import Dict, Iterable, List, Tuple
 
 import oneflow.nn as nn
 
 from ..records import ModuleInfo
 from .source import code_location
 
-__all__ = ["count_params", "module_tree", "module_paths", "alias_paths", "canonical_path"]
+__all__ = ["count_params", "module_tree", "tree_and_named", "module_paths", "alias_paths", "canonical_path"]
 
 
 def _totals(params: Iterable[nn.Parameter]) -> tuple:
@@ -31,6 +31,44 @@ def count_params(module: nn.Module) -> tuple:
 def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
     """Path -> :class:`ModuleInfo` for every module, in ``named_modules()`` order; a module
     reachable by two paths appears under both."""
+    return _tree(model)[0]
+
+
+def tree_and_named(model: nn.Module) -> Tuple["OrderedDict[str, ModuleInfo]", List[Tuple[str, nn.Module]]]:
+    """``(module_tree(model), list(model.named_modules()))`` from one walk of the tree.
+
+    The walk visits every path in ``named_modules()`` order; a module met again is met with
+    its whole subtree, whose modules were all met before, so the first path of each module,
+    in the walk's order, is what ``named_modules()`` gives. Where some class of the model
+    overrides ``named_modules`` (or compares or hashes modules otherwise than by identity, as
+    the method's memo set does), its own ``named_modules()`` is asked instead."""
+    tree, modules = _tree(model)
+    seen: set = set()
+    named = []
+    for path, m in modules.items():
+        if id(m) not in seen:
+            seen.add(id(m))
+            named.append((path, m))
+    if not all(map(_plain_walk, {type(m) for _, m in named})):
+        named = list(model.named_modules())
+    return tree, named
+
+
+def _plain_walk(kind: type) -> bool:
+    """Whether ``named_modules()`` of a module of ``kind`` is OneFlow's, with identity as
+    its modules' equality."""
+    plain = _PLAIN_WALK.get(kind)
+    if plain is None:
+        plain = _PLAIN_WALK[kind] = (getattr(kind, "named_modules", None) is nn.Module.named_modules
+                                     and kind.__hash__ is nn.Module.__hash__ and kind.__eq__ is nn.Module.__eq__)
+    return plain
+
+
+_PLAIN_WALK: Dict[type, bool] = {}
+
+
+def _tree(model: nn.Module) -> Tuple["OrderedDict[str, ModuleInfo]", Dict[str, nn.Module]]:
+    """:func:`module_tree` and the module at each of its paths (in the same order)."""
     tree: "OrderedDict[str, ModuleInfo]" = OrderedDict()
     modules: Dict[str, nn.Module] = {}
     by_type: Dict[type, tuple] = {}  # type -> (its name, where its forward is), once per type
@@ -64,7 +102,7 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
     if shared:
         for path, m in modules.items():
             tree[path].params, tree[path].trainable_params = count_params(m)
-        return tree
+        return tree, modules
     for path in reversed(list(tree)):  # children come after their parent in the tree's order
         info = tree[path]
         total, trainable = _totals(own[path])
@@ -72,7 +110,7 @@ def module_tree(model: nn.Module) -> "OrderedDict[str, ModuleInfo]":
             total += tree[child].params
             trainable += tree[child].trainable_params
         info.params, info.trainable_params = total, trainable
-    return tree
+    return tree, modules
 
 
 def module_paths(model: nn.Module) -> Dict[int, str]:
