@@ -73,6 +73,7 @@ import dis
 import enum
 import functools
 import itertools
+import operator
 import threading
 import types
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
@@ -152,7 +153,8 @@ _MAX_DEPTH = 6
 def tensor_key(t: Any) -> tuple:
     if t.is_global:  # not deduplicated yet: every rank must build the same job, and copies of
         raise Unprovable  # blocks over several ranks are not shown exact (see the module doc)
-    return ("local", tuple(t.shape), str(t.dtype), str(t.device))
+    # OneFlow's dtype and device objects compare (and hash) by value: no strings made
+    return ("local", tuple(t.shape), t.dtype, t.device)
 
 
 def _value(v: Any, depth: int = 0, loose: bool = False) -> Any:
@@ -270,27 +272,50 @@ def _read_env(env: List[Tuple[str, Any]]) -> tuple:
     return tuple(values)
 
 
+_OWN: Dict[type, Tuple[type, ...]] = {}
+
+
+def _own_classes(cls: type) -> Tuple[type, ...]:
+    """The classes of ``cls.__mro__`` outside OneFlow and the standard library (once per class)."""
+    got = _OWN.get(cls)
+    if got is None:
+        got = _OWN[cls] = tuple(k for k in cls.__mro__ if not (_library(k) or k is object))
+    return got
+
+
 def _class_state(cls: type) -> tuple:
     out: List[tuple] = []
-    for klass in cls.__mro__:
-        if _library(klass) or klass is object:
-            continue
+    for klass in _own_classes(cls):
         out.extend((klass.__qualname__, k, v) for k, v in vars(klass).items()
                    if type(v) in _SIMPLE and not k.startswith("__"))
     return tuple(out)
 
 
 def _attrs(d: Dict[str, Any], skip: frozenset) -> tuple:
-    return tuple((k, (type(v).__name__, v) if type(v) in _SIMPLE else _value(v, 0, True)) for k, v in d.items()
-                 if k not in skip and (type(v) in _SIMPLE or not _is_proxy_value(v)))
+    out = []
+    for k, v in d.items():
+        if k in skip:
+            continue
+        t = type(v)
+        if t in _SIMPLE:
+            out.append((k, (t.__name__, v)))
+        elif not _is_proxy_value(v):
+            out.append((k, _value(v, 0, True)))
+    return tuple(out)
+
+
+_PROXY: List[type] = []  # OneFlow's graph Proxy class, imported at the first key
 
 
 def _is_proxy_value(v: Any) -> bool:
-    from oneflow.nn.graph.proxy import Proxy
+    if not _PROXY:
+        from oneflow.nn.graph.proxy import Proxy
 
-    if isinstance(v, Proxy):
+        _PROXY.append(Proxy)
+    proxy = _PROXY[0]
+    if isinstance(v, proxy):
         return True
-    return type(v) in (list, tuple) and any(isinstance(x, Proxy) for x in v)
+    return type(v) in (list, tuple) and any(isinstance(x, proxy) for x in v)
 
 
 def module_key(proxy: Any) -> tuple:
@@ -315,24 +340,31 @@ def module_key(proxy: Any) -> tuple:
     return tuple(parts)
 
 
-def _snapshot(proxy: Any) -> List[Tuple[Any, Dict[str, int]]]:
+def _snapshot(proxy: Any) -> List[Tuple[Any, Dict[str, Any]]]:
+    """A copy of each attribute dict of the block's modules and proxies and of their parameter,
+    buffer and submodule tables (a copy holds the values themselves: none can be freed and its
+    address reused meanwhile)."""
     out = []
     todo = [proxy]
     while todo:
         p = todo.pop()
-        m = p.__dict__["_oneflow_internal_origin__"]
-        for holder in (m, p):
-            out.append((holder, {k: id(v) for k, v in holder.__dict__.items()}))
+        pd = p.__dict__
+        m = pd["_oneflow_internal_origin__"]
+        out.append((m, dict(m.__dict__)))
+        out.append((p, dict(pd)))
         for d in (m._parameters, m._buffers, m._modules):
-            out.append((d, {k: id(v) for k, v in d.items()}))
-        todo.extend(p.__dict__.get("_modules", {}).values())
+            out.append((d, dict(d)))
+        todo.extend(pd.get("_modules", {}).values())
     return out
 
 
-def _unchanged(snap: List[Tuple[Any, Dict[str, int]]]) -> bool:
+def _unchanged(snap: List[Tuple[Any, Dict[str, Any]]]) -> bool:
+    """Whether every dict of :func:`_snapshot` holds the same keys, in the same order, bound to
+    the very same objects."""
+    same = operator.is_
     for holder, before in snap:
         d = holder if isinstance(holder, dict) else holder.__dict__
-        if {k: id(v) for k, v in d.items()} != before:
+        if len(d) != len(before) or tuple(d) != tuple(before) or not all(map(same, d.values(), before.values())):
             return False
     return True
 
