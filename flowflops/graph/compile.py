@@ -53,6 +53,25 @@ def stand_ins(value: Any) -> Any:
     return value
 
 
+def _slashed_names(model: nn.Module) -> Iterator[Tuple[str, str]]:
+    """``(kind, name)`` of each submodule, parameter and buffer of ``model`` whose name (as
+    ``named_modules()`` / ``named_parameters()`` / ``named_buffers()`` give it) holds a ``/``,
+    submodules first, from one walk of the model."""
+    modules = list(model.named_modules())
+    for name, _ in modules:
+        if "/" in name:
+            yield "submodule", name
+    for kind, table in (("parameter", "_parameters"), ("buffer", "_buffers")):
+        seen = set()  # as named_parameters() / named_buffers(): each tensor once, at its first name
+        for prefix, m in modules:
+            for key, t in getattr(m, table).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                if "/" in key or "/" in prefix:
+                    yield kind, f"{prefix}.{key}" if prefix else key
+
+
 def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], what: str) -> None:
     """Refuse, with a :class:`CountError` naming the fix, what OneFlow 0.9's compiler would
     abort the process on (SIGABRT, no exception) rather than report:
@@ -66,16 +85,13 @@ def check_compilable(graph: flow.nn.Graph, args: tuple, kwargs: Dict[str, Any], 
     check_process()
     check_budget()
     for attr, model in graph_models(graph):
-        for kind, named in (("submodule", model.named_modules()), ("parameter", model.named_parameters()),
-                            ("buffer", model.named_buffers())):
-            for name, _ in named:
-                if "/" in name:
-                    raise CountError(
-                        f"{what} has a {kind} named {name!r}: OneFlow's graph compiler aborts the "
-                        "process on a '/' in a name (it separates an op from its outputs), so it "
-                        "is not compiled: rename it (e.g. with '_' instead of '/'), or count "
-                        "with mode='eager'"
-                    )
+        for kind, name in _slashed_names(model):
+            raise CountError(
+                f"{what} has a {kind} named {name!r}: OneFlow's graph compiler aborts the "
+                "process on a '/' in a name (it separates an op from its outputs), so it "
+                "is not compiled: rename it (e.g. with '_' instead of '/'), or count "
+                "with mode='eager'"
+            )
     for where, t in itertools.chain(input_tensors(args, "args"), input_tensors(kwargs, "kwargs")):
         if t.ndim >= 1 and t.shape[0] == 0:
             raise CountError(

@@ -52,7 +52,8 @@ class GraphRules:
     ) -> None:
         self.ignore = tuple(ignore)
         self.custom = dict(custom or {})
-        self.paths = {id(m): p for p, m in model.named_modules()} if model is not None else {}
+        # module -> its path, read only while a module type is named (a walk of the model)
+        self.paths = {id(m): p for p, m in model.named_modules()} if model is not None and self.by_module else {}
         self.skipped: set = set()  # paths whose ops are dropped (ignored or custom-priced)
         self.calls: List[OpRecord] = []  # one per custom-priced module call
         self._depth = 0  # ignored/custom modules being traced now, around the current call
