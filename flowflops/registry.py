@@ -40,11 +40,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .formulas.derivation import NOTHING, Derivation
 from .errors import FormulaError
-from .records import GIVEN_COST, IN_TENSORS, KEEP, OUT_TENSORS, PARAMS, Cost, OpRecord, Traffic, itemsizes, numel
+from .records import (
+    GIVEN_COST, IN_ITEMSIZES, IN_TENSORS, ITEM_BYTES, KEEP, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, Cost, OpRecord, Traffic,
+    itemsizes, numel,
+)
 
 __all__ = [
     "Formula", "BytesRule", "Entry", "DEFAULT_CONVENTION", "register", "register_zero", "lookup", "price",
-    "formula_of", "is_zero_rule", "derive", "register_bytes", "default_traffic", "traffic", "price_records",
+    "formula_of", "is_zero_rule", "derive", "register_bytes", "default_traffic", "traffic", "traffics", "price_records",
     "known_op_types"
 ]
 
@@ -202,6 +205,52 @@ def traffic(rec: OpRecord) -> Traffic:
     """The bytes one record reads and writes (see :class:`flowflops.records.Traffic`)."""
     fn = _BYTES.get(rec.op_type, default_traffic)
     return fn(rec)
+
+
+_INT = frozenset({int})
+
+
+def traffics(records: Iterable[OpRecord]) -> List[Traffic]:
+    """:func:`traffic` of each record, in order. Records the default rule prices (every input
+    read once, every output written once) that have the same shapes, element sizes and
+    parameter indices share one :class:`Traffic`, made once: the rule reads nothing else, and
+    equal values give it equal numbers (it takes ``int()`` of each dimension and of
+    ``_itemsize``; per-tensor element sizes are only shared when they are whole numbers)."""
+    memo: Dict[Any, Traffic] = {}
+    out: List[Traffic] = []
+    append = out.append
+    rules = _BYTES
+    misses = 0
+    for rec in records:
+        fn = rules.get(rec.op_type, default_traffic)
+        if fn is not default_traffic or misses == _GIVE_UP:
+            append(fn(rec))
+            continue
+        attrs = rec.attrs
+        ins, outs = attrs.get(IN_ITEMSIZES), attrs.get(OUT_ITEMSIZES)
+        if (ins and not set(map(type, ins)) <= _INT) or (outs and not set(map(type, outs)) <= _INT):
+            append(fn(rec))
+            continue
+        try:
+            key = (rec.inputs, rec.outputs, attrs.get(ITEM_BYTES, 4), ins, outs, attrs.get(PARAMS, ()))
+            got = memo.get(key)
+        except TypeError:  # (a value that cannot be hashed)
+            append(fn(rec))
+            continue
+        if got is None:
+            got = memo[key] = fn(rec)
+            misses += 1
+            if misses == _GIVE_UP and len(out) < 2 * _GIVE_UP:
+                memo.clear()  # hardly any two alike: one call per record from here on, no keys
+            elif misses == _GIVE_UP:
+                misses = 0  # (alike often enough: go on)
+        append(got)
+    return out
+
+
+#: after this many records with new keys, :func:`traffics` stops looking for alike ones if at
+#: least half of the records so far were new
+_GIVE_UP = 2000
 
 
 _NAMES = frozenset({IN_TENSORS, OUT_TENSORS})

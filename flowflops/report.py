@@ -9,7 +9,7 @@ from collections import Counter, OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .records import NO_TRAFFIC, PHASE, ZERO, Cost, ModuleInfo, Traffic, ancestors
-from .registry import DEFAULT_CONVENTION, Entry, price, traffic
+from .registry import DEFAULT_CONVENTION, Entry, price, traffics
 
 __all__ = ["Aggregate", "Entry", "ModuleInfo", "ancestors", "top_modules", "backward_forward_ratio"]
 
@@ -149,7 +149,7 @@ class Aggregate:
     def record_traffic(self) -> List[Traffic]:
         """The bytes each record reads and writes, in the order of ``entries``."""
         if self._traffic is None or len(self._traffic) != len(self.entries):
-            self._traffic = [traffic(rec) for rec, _ in self.entries]
+            self._traffic = traffics([rec for rec, _ in self.entries])
         return self._traffic
 
     @property
