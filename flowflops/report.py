@@ -62,7 +62,10 @@ class Aggregate:
     @property
     def cost(self) -> Cost:
         """Total MACs and FLOPs of every priced record."""
-        return sum((c for _, c in self.entries if c is not None), ZERO)
+        costs = [c for _, c in self.entries if c is not None]
+        # each field summed from 0 in the records' order, as ZERO + c + ... adds them, without a
+        # new Cost per record
+        return Cost(sum([c.macs for c in costs]), sum([c.flops for c in costs]))
 
     @property
     def macs(self) -> int:
@@ -155,10 +158,9 @@ class Aggregate:
     @property
     def traffic(self) -> Traffic:
         """Bytes read (parameters and activations) and written by all records together."""
-        total = NO_TRAFFIC
-        for t in self.record_traffic():
-            total = total + t
-        return total
+        ts = self.record_traffic()
+        # each field summed from 0 in the records' order, as NO_TRAFFIC + t + ... adds them
+        return Traffic(sum([t.param_read for t in ts]), sum([t.act_read for t in ts]), sum([t.written for t in ts]))
 
     @property
     def bytes(self) -> int:
