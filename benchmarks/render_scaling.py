@@ -1,23 +1,32 @@
 """Every view of a report against the model's size: the per-layer printout, ``table()``,
 CSV / Markdown / LaTeX / HTML / JSON and ``diff`` of a report with ``--modules`` module rows.
 
-    .venv/bin/python benchmarks/render_scaling.py [--modules 20000,100000] [--profile VIEW]
+    .venv/bin/python benchmarks/render_scaling.py [--modules 20000,100000] [--profile VIEW] [--no-fresh]
 
 The report is synthesised, not counted (counting 100,000 modules takes minutes on a loaded
 2-core machine and is not what is measured here): an eager count of
 ``Sequential(Sequential(Linear(4, 4), ReLU(), Linear(4, 4)) x 2)``, whose records and module
 rows are repeated under ``0.``, ``1.``, ... paths until the report has the asked number of
 modules (each block: 4 module rows, 5 op records). The views read what a counted report of the
-same shape holds. Times are CPU seconds of this process (``time.process_time``), one run of each
-view after the report is built; ``--profile VIEW`` prints cProfile's top functions of one view.
-Writes the ``render_scaling`` section of RESULTS.md (unless ``--profile``).
+same shape holds. Times are CPU seconds (``time.process_time``), in two settings:
+
+- one process: the report built once, then one run of each view in turn (a later view reuses the
+  per-module sums an earlier one made);
+- a fresh process per view (unless ``--no-fresh``): the report built, then the view called twice.
+  The first call pays what a user's first call pays (the report's sums, modules imported on
+  first use); the second only the view itself.
+
+``--profile VIEW`` prints cProfile's top functions of one view. Writes the ``render_scaling``
+section of RESULTS.md (unless ``--profile``).
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
 import dataclasses
+import json
 import pstats
+import subprocess
 import sys
 import time
 from collections import OrderedDict
@@ -76,7 +85,18 @@ def main() -> None:
     ap.add_argument("--modules", default="20000,100000")
     ap.add_argument("--profile", default="")
     ap.add_argument("--views", default=",".join(VIEWS))
+    ap.add_argument("--no-fresh", action="store_true", help="skip the runs in a fresh process per view")
+    ap.add_argument("--one", default="", help=argparse.SUPPRESS)  # (the fresh process: one view, twice)
     args = ap.parse_args()
+    if args.one:
+        rep = synthetic(int(args.modules))
+        times = []
+        for _ in range(2):
+            t = time.process_time()
+            out = VIEWS[args.one](rep)
+            times.append(time.process_time() - t)
+        print(json.dumps({"modules": len(rep.modules), "first": times[0], "second": times[1], "chars": len(out)}))
+        return
     from _common import load_average, machine, write_section
 
     rows = []
@@ -102,6 +122,18 @@ def main() -> None:
         rows.append(row)
     if args.profile or not rows:
         return
+    fresh: List[Dict[str, Any]] = []
+    for n in ([] if args.no_fresh else [int(x) for x in args.modules.split(",")]):
+        first: Dict[str, Any] = {"modules": 0, "call": "first"}
+        second: Dict[str, Any] = {"modules": 0, "call": "second"}
+        for name in args.views.split(","):
+            got = subprocess.run([sys.executable, __file__, "--one", name, "--modules", str(n)],
+                                 capture_output=True, text=True, check=True)
+            data = json.loads(got.stdout.strip().splitlines()[-1])
+            first["modules"] = second["modules"] = data["modules"]
+            first[name], second[name] = data["first"], data["second"]
+            print(f"  fresh process, {name}: first {data['first']:.2f} s, second {data['second']:.2f} s", flush=True)
+        fresh += [first, second]
     m = machine()
     names = [k for k in rows[0] if k != "modules"]
     lines = ["## Views against model size (benchmarks/render_scaling.py)", "",
@@ -111,6 +143,12 @@ def main() -> None:
              "| modules | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
     for r in rows:
         lines.append(f"| {r['modules']} | " + " | ".join(f"{r[k]:.2f}" for k in names) + " |")
+    if fresh:
+        lines += ["", "A fresh process per view (the report built, then the view called twice; CPU seconds of "
+                  f"each call), load average at end {load_average()}:", "",
+                  "| modules | call | " + " | ".join(names) + " |", "|---:|---|" + "---:|" * len(names)]
+        for r in fresh:
+            lines.append(f"| {r['modules']} | {r['call']} | " + " | ".join(f"{r[k]:.2f}" for k in names) + " |")
     write_section("render_scaling", "\n".join(lines) + "\n")
 
 
