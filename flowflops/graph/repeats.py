@@ -340,6 +340,46 @@ def module_key(proxy: Any) -> tuple:
     return tuple(parts)
 
 
+#: A block of more modules than this with no structural twin in the model is not keyed at its
+#: first call (:func:`_alone_blocks`): its key, a walk of all of them, could match nothing.
+_ALONE_SIZE = 32
+
+
+def _alone_blocks(model: nn.Module) -> Set[int]:
+    """The ids of the modules of ``model`` (counted at every path they sit) of more than
+    :data:`_ALONE_SIZE` modules whose structure (class, submodule names and structures,
+    parameter and buffer names and shapes) no other module of the model has. Equal keys
+    need equal structures, so such a module's first call cannot be a copy of an earlier call,
+    nor the template of another module's call (a forward that reshapes a parameter meanwhile
+    only costs a copy: the call is traced)."""
+    ids: Dict[tuple, int] = {}  # structure -> a small number (children hash by it)
+    count: Dict[int, int] = {}
+    seen: List[Tuple[int, int, int]] = []  # (module id, structure, size)
+
+    def visit(m: nn.Module, depth: int) -> Tuple[int, int]:
+        if depth > 200:
+            raise RecursionError
+        kids = []
+        size = 1
+        for name, c in m._modules.items():
+            if c is not None:
+                sig, n = visit(c, depth + 1)
+                kids.append((name, sig))
+                size += n
+        shape = tuple((n, None if t is None else tuple(t.shape)) for n, t in m._parameters.items())
+        shape_b = tuple((n, None if t is None else tuple(t.shape)) for n, t in m._buffers.items())
+        sig = ids.setdefault((type(m), tuple(kids), shape, shape_b), len(ids))
+        count[sig] = count.get(sig, 0) + 1
+        seen.append((id(m), sig, size))
+        return sig, size
+
+    try:
+        visit(model, 0)
+    except RecursionError:  # a module inside itself: every call keyed
+        return set()
+    return {i for i, sig, size in seen if size > _ALONE_SIZE and count[sig] == 1}
+
+
 def _snapshot(proxy: Any) -> List[Tuple[Any, Dict[str, Any]]]:
     """A copy of each attribute dict of the block's modules and proxies and of their parameter,
     buffer and submodule tables (a copy holds the values themselves: none can be freed and its
@@ -433,6 +473,8 @@ class Repeats:
         self.lent: Dict[int, Tuple[Any, _Call, int]] = {}  # id(lent tensor) -> (it, its copy, output position)
         self._last: Optional[_Call] = None  # the last copy made, and the job as it was just after
         self._job: Optional[bytes] = None
+        self._alone: Optional[Set[int]] = None  # big blocks with no structural twin (_alone_blocks)
+        self._called: Set[int] = set()  # the modules called so far (ids; the model holds them)
 
     def _marks(self, scope: str, made: List[Tuple[int, tuple, Any]]) -> List[Any]:
         """``identity`` of each tensor of ``made`` (``(call, role, tensor)``) in a mark scope (one
@@ -559,17 +601,26 @@ class Repeats:
         # once by the counting graph: its key, a walk of the whole model, would buy nothing), or
         # a module with forward pre-hooks (they ran before this call, in the proxy's __call__:
         # what they set on the proxy, weight_norm's weight, is not seen changing by the snapshot)
+        origin = proxy.__dict__["_oneflow_internal_origin__"]
+        if "." not in scope and self._alone is None:
+            self._alone = _alone_blocks(origin)
         if (not proxy.__dict__.get("_modules") or "." not in scope
-                or getattr(proxy.__dict__["_oneflow_internal_origin__"], "_forward_pre_hooks", None)):
+                or getattr(origin, "_forward_pre_hooks", None)):
             self.traced[scope] = self.traced.get(scope, 0) + 1
             if self.lent:
                 self.give_back((args, kwargs))
             return original(proxy, *args, **kwargs)
-        try:
-            key: Any = (module_key(proxy), _value(args), _value(tuple(sorted(kwargs.items()))))
-            hash(key)
-        except Exception:  # Unprovable, or a value that cannot be described or hashed: traced
-            key = None
+        key: Any = None
+        # a big block with no structural twin in the model, at its first call: nothing before
+        # it can be its template, and only this very module called again could be its copy
+        # (its second call is keyed, and a template for the calls after it): traced, no key
+        if id(origin) in self._called or id(origin) not in (self._alone or ()):
+            try:
+                key = (module_key(proxy), _value(args), _value(tuple(sorted(kwargs.items()))))
+                hash(key)
+            except Exception:  # Unprovable, or a value that cannot be described or hashed: traced
+                key = None
+        self._called.add(id(origin))
         ins = list(tensors_in((args, kwargs))) if key is not None else []
         hit = self.templates.get(key) if ins else None
         if hit is not None:
