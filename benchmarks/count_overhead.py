@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 WALL: Dict[str, List[float]] = {}  # the wall-clock seconds of the last alternate() call, per side
+THREAD: Dict[str, List[float]] = {}  # the calling thread's CPU seconds of the last alternate() call, per side
 
 
 def settle() -> None:
@@ -47,16 +48,27 @@ def alternate(sides: Dict[str, Callable[[], Any]], rounds: int) -> Dict[str, Lis
     times: Dict[str, List[float]] = {k: [] for k in sides}
     WALL.clear()
     WALL.update({k: [] for k in sides})
+    THREAD.clear()
+    THREAD.update({k: [] for k in sides})
     for f in sides.values():  # warm-up
         f()
     for _ in range(rounds):
         for k, f in sides.items():
-            t, w = time.process_time(), time.perf_counter()
+            t, w, th = time.process_time(), time.perf_counter(), time.thread_time()
             f()
             settle()
             times[k].append(time.process_time() - t)
             WALL[k].append(time.perf_counter() - w)
+            THREAD[k].append(time.thread_time() - th)
     return times
+
+
+def split(times: Dict[str, List[float]], side: str) -> Tuple[float, float]:
+    """``side``'s median CPU milliseconds in the calling thread and in the process's other
+    threads (OneFlow's), from the last :func:`alternate` call (``times``: its result)."""
+    ms = [1e3 * t for t in THREAD[side]]
+    rest = [1e3 * (p - t) for p, t in zip(times[side], THREAD[side])]
+    return statistics.median(ms), statistics.median(rest)
 
 
 def ratio(times: Dict[str, List[float]], num: str, den: str) -> Tuple[float, float]:
@@ -162,7 +174,7 @@ def eager(rounds: int) -> List[Dict[str, Any]]:
         med, low = ratio(t, "count", "forward")
         rows.append(dict(what=f"{name}: eager count / plain forward", a=statistics.median(t["count"]),
                          b=statistics.median(t["forward"]), median_ratio=med, min_ratio=low,
-                         wall=ratio(WALL, "count", "forward")))
+                         wall=ratio(WALL, "count", "forward"), threads=split(t, "count") + split(t, "forward")))
     return rows
 
 
@@ -180,7 +192,9 @@ def main() -> None:
         for r in got:
             print(f"{r['what']}: {r['a']:.3f} s vs {r['b']:.3f} s, median ratio {r['median_ratio']:.2f}, "
                   f"min ratio {r['min_ratio']:.2f}" + (f"; wall clock: median ratio {r['wall'][0]:.2f}, "
-                                                       f"min ratio {r['wall'][1]:.2f}" if "wall" in r else ""),
+                                                       f"min ratio {r['wall'][1]:.2f}" if "wall" in r else "")
+                  + ("; CPU ms, this thread: {:.1f} vs {:.1f}, OneFlow's threads: {:.1f} vs {:.1f}".format(
+                      r["threads"][0], r["threads"][2], r["threads"][1], r["threads"][3]) if "threads" in r else ""),
                   flush=True)
         rows += got
     m = machine()
@@ -190,11 +204,19 @@ def main() -> None:
              f"(`time.process_time`), the two sides alternated {args.rounds} times in one process after a "
              "warm-up of each; ratios of the medians and of the minima.", "",
              "CPU time counts every thread of the process, OneFlow's workers included; the eager rows' last "
-             "column also gives the wall-clock ratios (medians / minima) of the same runs.", "",
+             "column also gives the wall-clock ratios (medians / minima) of the same runs, and the medians of "
+             "the CPU milliseconds the two sides spent in the calling thread and in the process's other threads "
+             "(OneFlow's: count vs plain forward). On this machine a plain forward's other threads take one of "
+             "two levels from round to round (mobilenet_v3_large about 105 or about 210 ms: in the slower rounds a "
+             "second OneFlow thread, not the one running the kernels, takes 100-130 ms instead of about 4, and the "
+             "forward's wall time is about 2.5 times as long), so a ratio of process medians moves by that much "
+             "when the two sides' medians fall on different levels; the calling thread's milliseconds do not.", "",
              "| what | median (s) | against (s) | ratio of medians | ratio of minima | eager: wall clock |",
              "|---|---:|---:|---:|---:|---|"]
     lines += [f"| {r['what']} | {r['a']:.3f} | {r['b']:.3f} | {r['median_ratio']:.2f} | {r['min_ratio']:.2f} |"
-              + (f" wall clock: {r['wall'][0]:.2f} / {r['wall'][1]:.2f} |" if "wall" in r else " |")
+              + (f" wall clock: {r['wall'][0]:.2f} / {r['wall'][1]:.2f}; this thread {r['threads'][0]:.1f} vs "
+                 f"{r['threads'][2]:.1f} ms, other threads {r['threads'][1]:.1f} vs {r['threads'][3]:.1f} ms |"
+                 if "wall" in r else " |")
               for r in rows]
     write_section("count_overhead", "\n".join(lines) + "\n")
 
