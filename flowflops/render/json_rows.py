@@ -38,6 +38,11 @@ def _template(keys: Sequence[str], inner: str, pad: str) -> str:
     return "{\n" + inner + (",\n" + inner).join(json.dumps(k) + ": %s" for k in keys) + "\n" + pad + "}"
 
 
+def _indents(pad: str, step: str) -> Tuple[str, str, str, str]:
+    """The four indents below ``pad``: a row's, its fields', and two levels inside a field."""
+    return pad + step, pad + 2 * step, pad + 3 * step, pad + 4 * step
+
+
 def _array(items: List[str], pad: str, inner: str) -> str:
     return "[\n" + inner + (",\n" + inner).join(items) + "\n" + pad + "]" if items else "[]"
 
@@ -49,10 +54,7 @@ def record_rows(entries: Sequence[Tuple[Any, Any]], traffic: Sequence[Traffic], 
     def write(pad: str, step: str, enc: Enc) -> str:
         if not entries:
             return "[]"
-        i1 = pad + step
-        i2 = i1 + step
-        i3 = i2 + step
-        i4 = i3 + step
+        i1, i2, i3, i4 = _indents(pad, step)
         tpl = _template(RECORD_KEYS, i2, i1)
         sep3, sep4 = ",\n" + i3, ",\n" + i4
         open4, close4 = "[\n" + i4, "\n" + i3 + "]"
@@ -151,10 +153,7 @@ def module_rows(modules: Mapping[str, ModuleInfo], by_module: Mapping[str, Cost]
     def write(pad: str, step: str, enc: Enc) -> str:
         if not modules:
             return "[]"
-        i1 = pad + step
-        i2 = i1 + step
-        i3 = i2 + step
-        i4 = i3 + step
+        i1, i2, i3, i4 = _indents(pad, step)
         # "macs" stands for the four sums, written together (below)
         tpl = _template(MODULE_KEYS[:7] + MODULE_KEYS[10:], i2, i1)
         sep2, sep3 = ",\n" + i2, ",\n" + i3
