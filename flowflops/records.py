@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = [
     "Shape", "PHASE", "IN_SBP", "OUT_SBP", "PLACEMENT", "SRC_PLACEMENT", "ITEM_BYTES", "TENSOR", "PARAMS",
     "IN_ITEMSIZES", "OUT_ITEMSIZES", "IN_TENSORS", "OUT_TENSORS", "COMM_OP_TYPES", "is_comm_op", "KEEP", "AT",
-    "GIVEN_COST", "flat_ranks", "numel", "OpRecord", "Cost", "ZERO", "mac", "elementwise", "Traffic", "NO_TRAFFIC",
+    "GIVEN_COST", "TWIN", "twin_of", "flat_ranks", "numel", "OpRecord", "Cost", "ZERO", "mac", "elementwise",
+    "Traffic", "NO_TRAFFIC",
     "ITEMSIZE", "itemsizes", "ModuleInfo", "ancestors", "Trace"
 ]
 
@@ -108,6 +109,19 @@ class OpRecord:
     outputs: Tuple[Shape, ...] = ()
     attrs: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
+
+
+#: where a graph count marks a record it copied from a repeated block's template: the key, in
+#: the record's ``__dict__`` (not a field: ``==``, ``repr``, ``dataclasses.replace`` and
+#: ``asdict`` ignore it, and a record a rule rewrites is a new record without it), of the
+#: template's record. Records with the same twin have the same op type, shapes and attributes
+#: but for their tensor names (:func:`flowflops.registry.price_records` prices them once).
+TWIN = "_twin"
+
+
+def twin_of(rec: OpRecord) -> Optional[OpRecord]:
+    """The template record ``rec`` was copied from (see :data:`TWIN`), or ``None``."""
+    return rec.__dict__.get(TWIN)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from .formulas.derivation import NOTHING, Derivation
 from .errors import FormulaError
 from .records import (
-    GIVEN_COST, IN_ITEMSIZES, IN_TENSORS, ITEM_BYTES, KEEP, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, Cost, OpRecord, Traffic,
-    itemsizes, numel,
+    GIVEN_COST, IN_ITEMSIZES, IN_TENSORS, ITEM_BYTES, KEEP, OUT_ITEMSIZES, OUT_TENSORS, PARAMS, TWIN, Cost, OpRecord,
+    Traffic, itemsizes, numel,
 )
 
 __all__ = [
@@ -274,10 +274,13 @@ def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENT
     names (a graph count's repeated blocks) gets the earlier one's cost, where one of
     flowflops' own formulas prices it: they read the op type, the shapes and the attributes
     (a peer's rule reads the module's class from the attributes), never the names. A user's
-    formula (or a user-given cost) is called for every record."""
+    formula (or a user-given cost) is called for every record.
+    Records a graph count copied from the same template record (:data:`~flowflops.records.TWIN`)
+    are such records by construction: they share one cost without a key being built."""
     if not same:
         return [(r, price(r, convention)) for r in records]
     memo: Dict[tuple, Optional[Cost]] = {}
+    twins: Dict[int, Tuple[OpRecord, Optional[Cost]]] = {}  # id(template) -> (it, the cost)
     own: Dict[str, bool] = {}
     out: List[Entry] = []
     for r in records:
@@ -289,6 +292,12 @@ def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENT
         if not mine or GIVEN_COST in attrs:
             out.append((r, price(r, convention)))
             continue
+        tpl = r.__dict__.get(TWIN)
+        if tpl is not None:
+            hit = twins.get(id(tpl))
+            if hit is not None:
+                out.append((r, hit[1]))
+                continue
         try:
             key = (r.op_type, r.inputs, r.outputs,
                    tuple([(k, _frozen(v)) for k, v in attrs.items() if k not in _NAMES]))
@@ -297,6 +306,8 @@ def price_records(records: Iterable[OpRecord], convention: str = DEFAULT_CONVENT
             cost = memo[key] = price(r, convention)
         except TypeError:  # an attribute that cannot be hashed
             cost = price(r, convention)
+        if tpl is not None:
+            twins[id(tpl)] = (tpl, cost)  # (holding the template: its id is not reused meanwhile)
         out.append((r, cost))
     return out
 

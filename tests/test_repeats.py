@@ -644,3 +644,28 @@ def test_a_lent_output_changed_in_place_by_the_module_it_is_given_to(monkeypatch
     relu = next(rec for rec in recs if rec.module == "act")
     matmul2 = next(rec for rec in recs if rec.module == "blocks.2.fc" and rec.op_type == "matmul")
     assert matmul2.attrs[IN_TENSORS][0] == relu.attrs[OUT_TENSORS][0]
+
+
+def test_copied_records_are_twins_of_the_templates_and_a_users_formula_sees_each(monkeypatch):
+    from flowflops import registry
+    from flowflops.records import twin_of
+
+    n, b, d = 4, 2, 8
+    r = flowflops.profile(Stack(n, d).eval(), (b, d), mode="graph")
+    recs = [rec for rec, _ in r.entries]
+    # blocks.0 traced: its 3 records unmarked; each copy's k-th record the twin of blocks.0's k-th
+    assert [twin_of(rec) for rec in recs[:3]] == [None] * 3
+    for k in range(1, n):
+        assert all(twin_of(rec) is tpl for rec, tpl in zip(recs[3 * k:3 * k + 3], recs[:3]))
+    monkeypatch.setattr(registry, "_FORMULAS", dict(registry._FORMULAS))
+    seen = []
+
+    @registry.register("relu", override=True)
+    def by_module(rec):  # a user's formula may read the module path: called for every record
+        seen.append(rec.module)
+        return registry.Cost(int(rec.module[-1]), 0)
+
+    r = flowflops.profile(Stack(n, d).eval(), (b, d), mode="graph")
+    assert seen == [f"blocks.{k}" for k in range(n)]
+    # per block: matmul 2*8*8 = 128 + bias add 2*8 = 16, and the relu its block's index
+    assert r.macs == n * (128 + 16) + (0 + 1 + 2 + 3)

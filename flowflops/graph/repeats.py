@@ -81,7 +81,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 import oneflow as flow
 import oneflow.nn as nn
 
-from ..records import IN_TENSORS, OUT_TENSORS, PARAMS, OpRecord
+from ..records import IN_TENSORS, OUT_TENSORS, PARAMS, TWIN, OpRecord
 from ..runtime.inputs import tensors_in
 
 __all__ = [
@@ -699,8 +699,8 @@ class Repeats:
                 n = redirect[n]
             return n
 
-        return [dataclasses.replace(r, attrs={**r.attrs, IN_TENSORS: tuple(follow(n) for n in r.attrs[IN_TENSORS])})
-                if any(n in redirect for n in r.attrs.get(IN_TENSORS) or ()) else r for r in out]
+        return [_renamed(r, follow) if any(n in redirect for n in r.attrs.get(IN_TENSORS) or ()) else r
+                for r in out]
 
     def _check_lent(self, records: List[OpRecord], marks: Dict[int, Dict[tuple, OpRecord]],
                     owner: Dict[str, int]) -> None:
@@ -733,6 +733,15 @@ class Repeats:
         if read:
             _no_lend(read.values())
             raise Relend
+
+
+def _renamed(rec: OpRecord, follow: Any) -> OpRecord:
+    """``rec`` reading each input by the name ``follow`` gives; still the twin of its template."""
+    new = dataclasses.replace(rec, attrs={**rec.attrs, IN_TENSORS: tuple(follow(n) for n in rec.attrs[IN_TENSORS])})
+    tpl = rec.__dict__.get(TWIN)
+    if tpl is not None:
+        new.__dict__[TWIN] = tpl
+    return new
 
 
 def _op_index(rec: OpRecord, default: int = 0) -> int:
@@ -822,7 +831,8 @@ class _Plan:
             names = {k: tuple(spec(n) for n in attrs[k]) for k in (IN_TENSORS, OUT_TENSORS)
                      if attrs.get(k) is not None}
             tail = r.module[len(self.path):] if self.path else (f".{r.module}" if r.module else "")
-            self.records.append((r, attrs, names, tail, spec(r.name)))
+            # the record a copy is marked a twin of: a record copied in turn is marked with its own
+            self.records.append((r, attrs, names, tail, spec(r.name), r.__dict__.get(TWIN, r)))
 
     def copy(self, call: _Call, c_ins: List[str], c_outs: List[Optional[str]], rel: Any,
              redirect: Dict[str, str]) -> Tuple[List[OpRecord], List[str]]:
@@ -845,26 +855,22 @@ class _Plan:
                     redirect[c_name] = target
                 outs[j] = target
         tables = (c_ins, outs)
-
-        def name(s: Tuple[int, Any]) -> str:
-            kind, v = s
-            if kind < 2:
-                return str(tables[kind][v])
-            return str(new_scope + v if kind == 2 else v)
-
         new_path = rel(new_scope)
         out = []
         new = OpRecord.__new__
-        for r, attrs, names, tail, op_name in self.records:
+        # each name by its spec (see __init__), inline: an input's or output's name from the
+        # tables, a name under the template's scope moved to the call's, other names kept
+        for r, attrs, names, tail, (kind, v), tpl in self.records:
             a = dict(attrs)
             for k, specs in names.items():
-                a[k] = tuple([name(s) for s in specs])
+                a[k] = tuple([str(tables[i][w]) if i < 2 else new_scope + w if i == 2 else w for i, w in specs])
             rec = new(OpRecord)
             d = rec.__dict__
             d.update(r.__dict__)
             d["module"] = new_path + tail if new_path else tail[1:]
             d["attrs"] = a
-            d["name"] = name(op_name)
+            d["name"] = str(tables[kind][v]) if kind < 2 else new_scope + v if kind == 2 else v
+            d[TWIN] = tpl
             out.append(rec)
         return out, outs
 
