@@ -29,7 +29,7 @@ from ..runtime.interrupts import call_user
 from ..runtime.module_hooks import call_module_hook, matching_type
 from ..records import GIVEN_COST, ITEM_BYTES, OpRecord
 from ..runtime.source import caller_outside
-from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, shape_of
+from .layers import EMITTERS, emitter_for, first_tensor, forward_differs, itemsize_of, op_record, shape_of
 
 __all__ = ["CustomHook", "ZERO_MODULES", "CONTAINERS", "ZERO_MODULE_NAMES", "EagerCounter"]
 
@@ -202,7 +202,7 @@ class EagerCounter:
             if stack:
                 stack.pop()
                 types.pop()
-            first = first_tensor(out)
+            first = first_tensor(out) if isinstance(out, (tuple, list)) else out
             if path not in outputs and hasattr(first, "shape"):
                 outputs[path] = shape_of(first)
             if priced:
@@ -233,9 +233,10 @@ class EagerCounter:
 
     def _add(self, records: List[OpRecord], path: str, extra: Optional[Dict[str, Any]] = None) -> None:
         """Keep ``records`` as made by ``path``'s module (with ``extra`` attrs under their own)."""
+        keep = self.records.append
         for rec in records:
             attrs = {**extra, **rec.attrs} if extra else rec.attrs
-            self.records.append(OpRecord(rec.op_type, path, rec.inputs, rec.outputs, attrs, rec.name))
+            keep(op_record(rec.op_type, path, rec.inputs, rec.outputs, attrs, rec.name))
 
     def install(self) -> None:
         self._thread = threading.get_ident()
