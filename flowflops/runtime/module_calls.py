@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import oneflow.nn as nn
 
@@ -26,7 +26,7 @@ CallNext = Callable[[Any, tuple, Dict[str, Any]], Any]
 #: ``handler(call_next, module, args, kwargs)``: returns what the call returns
 Handler = Callable[[CallNext, Any, tuple, Dict[str, Any]], Any]
 
-_tls = threading.local()  # .handlers: this thread's handlers, innermost last; .chain: see _chain
+_tls = threading.local()  # .handlers: this thread's (handler, maps), innermost last; .chain: see _chain
 
 
 def installed_count() -> int:
@@ -35,16 +35,33 @@ def installed_count() -> int:
     return _patch.count
 
 
-def _chain(handlers: List[Handler], original: Callable[..., Any]) -> CallNext:
+def _chain(handlers: List[Tuple[Handler, Optional[Dict[int, Any]]]], original: Callable[..., Any]) -> CallNext:
     """One callable running ``handlers`` innermost (last) first, each with the next one out
     as its ``call_next``, then ``original``: built when a thread's handlers change, so a
-    module call makes no closure and runs two frames per handler."""
-    @passes_through
-    def base(module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
-        return original(module, *args, **kwargs)
+    module call makes no closure and runs two frames per handler.
 
-    call: CallNext = base
-    for handler in handlers:
+    Each entry is ``(handler, maps)``. A ``maps`` dict (``id(module) -> module``) says that the
+    handler only replaces the module it is called with (``maps.get(id(module), module)``) and
+    passes the call on: when the handler nearest ``original`` is such a one and no other handler
+    of the thread is, the replacement is made in the last frame itself (``maps.get`` is a C
+    call: no frame), and that handler gets no frames of its own."""
+    maps = handlers[0][1] if handlers else None
+    if maps is not None and all(m is None for _, m in handlers[1:]):
+        look = maps.get
+
+        @passes_through
+        def mapped(module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+            return original(look(id(module), module), *args, **kwargs)
+
+        call: CallNext = mapped
+        handlers = handlers[1:]
+    else:
+        @passes_through
+        def base(module: Any, args: tuple, kwargs: Dict[str, Any]) -> Any:
+            return original(module, *args, **kwargs)
+
+        call = base
+    for handler, _ in handlers:
         call = _link(handler, call)
     return call
 
@@ -57,20 +74,22 @@ def _link(handler: Handler, call_next: CallNext) -> CallNext:
     return link
 
 
-def _set_chain(handlers: List[Handler]) -> None:
+def _set_chain(handlers: List[Tuple[Handler, Optional[Dict[int, Any]]]]) -> None:
     """This thread's chain (see :func:`_chain`) for its ``handlers`` now; ``None``: none."""
     _tls.chain = _chain(list(handlers), _patch.saved[0][2]) if handlers else None
 
 
 @contextlib.contextmanager
-def intercepting(handler: Handler) -> Iterator[None]:
+def intercepting(handler: Handler, maps: Optional[Dict[int, Any]] = None) -> Iterator[None]:
     """While the body runs, every module call made in this thread goes through ``handler``
-    (inner bodies' handlers first). Calls in other threads are not touched."""
+    (inner bodies' handlers first). Calls in other threads are not touched. ``maps``: given
+    when all ``handler`` does is call on with ``maps.get(id(module), module)`` while the
+    body runs (the chain may then make that replacement itself, see :func:`_chain`)."""
     _patch.enter()
     handlers = getattr(_tls, "handlers", None)
     if handlers is None:
         handlers = _tls.handlers = []
-    handlers.append(handler)
+    handlers.append((handler, maps))
     try:
         _set_chain(handlers)
         yield

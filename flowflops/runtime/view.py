@@ -281,9 +281,11 @@ def calls_to_view(memo: Dict[int, Any], modules: List[nn.Module]) -> Iterator[No
     global (``self.fn = lambda x: self.fc(x)`` in ``__init__``) then still runs the count's
     module, with its flags and hooks, instead of the user's module uncounted."""
     previous = getattr(_local, "to", None)
-    _local.to = {id(m): memo[id(m)] for m in modules}
+    _local.to = to = {id(m): memo[id(m)] for m in modules}
     try:
-        with intercepting(_to_view):
+        # ``to`` is what _to_view reads while the body runs (an inner body sets its own, with
+        # a handler of its own: the chain then runs _to_view itself at both levels)
+        with intercepting(_to_view, maps=to):
             yield
     finally:
         _local.to = previous
