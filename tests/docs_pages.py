@@ -102,6 +102,9 @@ def tables(page: Path) -> List[Table]:
 
 #: A figure: a number not glued to a letter (``H100``, ``fp16``, ``x2`` and ``ResNet-50`` are names).
 NUMBER = re.compile(r"(?<![\w.\-/,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w\-]|[.,]\d)")
+#: A figure in prose: as :data:`NUMBER`, and also a ratio's ``x`` (``1.15x``) and both ends of a
+#: range (``1.61-1.73x``); ``48-layer`` and ``LLaMA-2`` stay names.
+PROSE_NUMBER = re.compile(r"(?<![\w./,])(?<![A-Za-z_]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?!(?!x\b)\w|[.,]\d|-[A-Za-z])")
 
 
 #: ``a / b = r`` in a cell: ``r`` is checked as the quotient (:func:`ratio_errors`), not looked up.

@@ -6,13 +6,14 @@ exactly: tests/docs_pages.py's ``found``). A figure no source holds is listed in
 with why it needs none (an input the reader chooses, a unit definition); keep that list short.
 
 A figure, in prose: a number of 3+ digits, a decimal, or a number with a unit (%, s, ms, MB, GB,
-MiB, GiB, GMac, TFLOPs, M, x). Not figures: versions after a package name ("oneflow 0.9"), years,
+MiB, GiB, GMac, TFLOPs, M, x, 1.15x), both ends of a range (1.61-1.73x) included. Not figures:
+versions after a package name ("oneflow 0.9"), years,
 anything in `code` (checked by the code-block tests), link targets. Quick: nothing is counted."""
 import re
 from pathlib import Path
 from typing import List, Tuple
 
-from docs_pages import FIGURES, NUMBER, PAGES, ROOT, found, source_numbers
+from docs_pages import FIGURES, PAGES, PROSE_NUMBER, ROOT, found, source_numbers
 import sweep_scripts
 
 UNIT = re.compile(r"\s*(?:%|s\b|ms\b|us\b|µs|KB|MB|GB|TB|MiB|GiB|KiB|GMac|MMac|TMac|GMACs|GFLOPs|TFLOPs|x\b|M\b)")
@@ -36,6 +37,8 @@ ALLOW = {
     ("roofline.md", "16 x"): "an input: GPT-2-medium's 16 heads (16 x 2048 x 2048 score tensors)",
     ("roofline.md", "50257"): "an input: GPT-2's vocabulary (benchmarks/gpt2_roofline.py)",
     ("symbolic.md", "1,024"): "arithmetic on the page: 32 x 32 classes",
+    ("getting-started.md", "3.7"): "a Python version range (CPython 3.7-3.10), not a figure",
+    ("getting-started.md", "3.10"): "a Python version range (CPython 3.7-3.10), not a figure",
     ("engines.md", "10%"): "a threshold of the warning (flowflops/api.py, tested in tests/test_api.py)",
 }
 
@@ -145,7 +148,7 @@ def prose_figures(text: str) -> List[str]:
     s = re.sub(r"`[^`]*`", "CODE", text)
     s = re.sub(r"\]\([^)]*\)", "]", s)
     out = []
-    for m in NUMBER.finditer(s):
+    for m in PROSE_NUMBER.finditer(s):
         num = m.group(0)
         if VERSIONED.search(s[:m.start()]) or re.fullmatch(r"(19|20)\d\d", num) or s[m.end():].startswith("+"):
             continue
