@@ -206,9 +206,22 @@ SMALL = {
 @pytest.mark.parametrize("model_type", sorted(SMALL))
 def test_hf_types_that_read_values_count_in_graph_mode_as_in_eager(model_type):
     """Each of these stopped graph mode's compile on a value read (the reason in the module
-    docstring); graph mode now counts each, and verify=True finds no difference."""
-    from flowflops import torch_models as tm
+    docstring); graph mode now counts each, and verify=True finds no difference.
 
+    OneFlow's tensor-name table is cleared first. The earlier tests' graph counts of models
+    without free tensors leave their lazy tensors' names there, keyed by address
+    (flowflops/graph/free_tensors.py), and GPT-NeoX's forward makes a free eager tensor in its
+    graph build (``torch.tensor(1.0) / self.norm_factor``). Where that tensor lands at such an
+    address, OneFlow 0.9 aborts the process (``operator.cpp: Check failed: 'blob_desc' Must be
+    non NULL``). That happened in a CI run, and in 2 of 2 runs of these five counts repeated
+    in one process, on main and on af75418 alike. It is a known gap (docs/guarantees.md), not
+    what this test checks."""
+    from flowflops import torch_models as tm
+    from flowflops.graph.building import COMPILE_LOCK
+    from flowflops.graph.free_tensors import clear_names
+
+    with COMPILE_LOCK:
+        clear_names()
     with tm.mocked_torch():
         built = tm.build(f"hf:{model_type}", SMALL[model_type])
         r = flowflops.profile(built.model, built.default_input_res, input_constructor=built.input_constructor,

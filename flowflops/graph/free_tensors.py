@@ -38,7 +38,7 @@ from typing import Any
 
 import oneflow as flow
 
-__all__ = ["KeepsVariableTable", "forget_build"]
+__all__ = ["KeepsVariableTable", "forget_build", "clear_names"]
 
 
 #: complete compiles (name-table clears) flowflops may make in one process: 1,000 of the about
@@ -119,8 +119,14 @@ def forget_build(graph: flow.nn.Graph) -> None:
     serialized = job.SerializeToString()
     c_graph = flow._oneflow_internal.nn.graph.CNNGraph(graph._name, serialized, job_id, session._session_ctx)
     del c_graph  # its Close() removes the graph's free eager tensors from the session
-    if not captured_free_tensors(graph):
-        return
+    if captured_free_tensors(graph):
+        clear_names()
+
+
+def clear_names() -> None:
+    """Clear OneFlow's tensor-name table by completing the compile of a one-op graph (about
+    25 ms; one of the :data:`CLEAR_BUDGET` clears). Under the compile lock, where a build may
+    run in another thread."""
     _Budget.clears += 1
     clear = _ClearNames()
     with flow.no_grad():
