@@ -118,31 +118,3 @@ def test_values_put_back_only_what_changed(monkeypatch):
     written.clear()
     _put_back(values)  # nothing changed since
     assert written == []
-
-
-def test_meanwhile_sees_the_model_put_back_and_its_error_is_dropped():
-    """``counting_state(meanwhile=...)`` (the eager count reads the module tree there, while
-    the forward's queued work runs): it is called once, after the attributes and flags the body
-    changed are back, before the tensor values are; an exception it raises does not escape and
-    the restore still completes."""
-    model = Writes().train()
-    seen = []
-
-    def look():
-        seen.append((model.training, model.__dict__.get("added"), model.step.numpy().item()))
-
-    with guard.counting_state(model, run=True, meanwhile=look):
-        assert model.training is False  # the count's eval mode
-        model.added = 1
-        model.step.add_(5)
-    assert len(seen) == 1
-    training, added, _ = seen[0]
-    assert training is True and added is None  # attributes back when it ran
-    assert model.step.numpy() == 3  # and the value back afterwards
-
-    def fail():
-        raise RuntimeError("a user's extra_repr, say")
-
-    with guard.counting_state(model, run=True, meanwhile=fail):
-        model.step.add_(1)
-    assert model.step.numpy() == 3 and model.training is True

@@ -51,7 +51,7 @@ import contextlib
 import os
 import threading
 from operator import is_
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import oneflow as flow
 import oneflow.nn as nn
@@ -316,12 +316,9 @@ class ModelState:
             self.values = _Values(tensors) if tensors else None
             self.rng = flow.get_rng_state()  # (it waits for the work queued before)
 
-    def restore(self, keep_flags: Optional[set] = None, meanwhile: Optional[Callable[[], Any]] = None) -> None:
+    def restore(self, keep_flags: Optional[set] = None) -> None:
         """Put everything back, but the training flag of the modules in ``keep_flags`` (ids:
-        another thread set it during the count), which is left as that thread set it.
-        ``meanwhile`` is called once the modules' attributes and containers are back, while
-        OneFlow still runs the queued work (the forward) that tensor values wait for; an
-        exception it raises is dropped (the caller finds its result missing)."""
+        another thread set it during the count), which is left as that thread set it."""
         for m, saved in self.dicts:
             now = m.__dict__
             # most modules hold the very same objects under the same names (C-level checks)
@@ -338,11 +335,6 @@ class ModelState:
         for container, items in self.containers.values():
             if items or container:  # (most are hook dicts, empty before and after)
                 refill(container, items)
-        if meanwhile is not None:
-            try:
-                meanwhile()
-            except Exception:  # noqa: BLE001 - the caller does the work again, afterwards
-                pass
         if self.values is None and self.rng is None:
             return
         # one wait for the queued work for all the tensors and the RNG, not one per tensor
@@ -371,14 +363,12 @@ def _unique_modules(models: Sequence[nn.Module]) -> List[nn.Module]:
 
 @contextlib.contextmanager
 def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optional[bool] = False,
-                   *, run: bool = False, meanwhile: Optional[Callable[[], Any]] = None) -> Iterator[None]:
+                   *, run: bool = False) -> Iterator[None]:
     """Run the body with every module of ``model`` (a module or several) in eval mode and
     gradients off (``training=True``: training mode and gradients on; ``None``: flags and grad
     mode as they are), the modules claimed for this count and their state saved; afterwards
     they are as before (see the module docstring), also when the body raises. ``run=True``
-    (the body runs the forward eagerly) also saves tensor values and the RNG. ``meanwhile``:
-    called (once, also when the body raises) as soon as the modules' attributes are put back,
-    while the forward's queued work is still running (see :meth:`ModelState.restore`)."""
+    (the body runs the forward eagerly) also saves tensor values and the RNG."""
     modules = _unique_modules([model] if isinstance(model, nn.Module) else model)
     keys = _claim(modules)
     try:
@@ -407,7 +397,7 @@ def counting_state(model: Union[nn.Module, Sequence[nn.Module]], training: Optio
                     "thread set them"
                 )
         finally:
-            state.restore(keep_flags={id(m) for m in _flipped(modules, training)}, meanwhile=meanwhile)
+            state.restore(keep_flags={id(m) for m in _flipped(modules, training)}, )
     finally:
         _release(keys)
 
@@ -421,7 +411,7 @@ def _flipped(modules: List[nn.Module], training: Optional[bool]) -> List[nn.Modu
 
 @contextlib.contextmanager
 def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_params: bool = False,
-                  run: bool = False, meanwhile: Optional[Callable[[], Any]] = None,
+                  run: bool = False,
                   modules: Optional[List[nn.Module]] = None) -> Iterator[Tuple[nn.Module, Dict[int, Any]]]:
     """Claim ``model``'s modules (as :func:`counting_state` does) and give the body a private
     view of the model (:func:`flowflops.runtime.view.model_view`) in eval mode with gradients
@@ -438,8 +428,8 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
     (:class:`flowflops.runtime.view.UserHook`). OneFlow's BatchNorm buffers are saved only with
     ``training=None``: in eval mode they are not written, and no other thread can put the
     view's layers in training mode (saving them would undo the statistics another thread's
-    training writes meanwhile). ``meanwhile``: as for :func:`counting_state`. ``modules``: the
-    model's modules, each once, in ``model.modules()`` order, where the caller has them."""
+    training writes meanwhile). ``modules``: the model's modules, each once, in
+    ``model.modules()`` order, where the caller has them."""
     from .view import call_hooks_of_users, calls_to_view, model_view
 
     if modules is None:
@@ -465,7 +455,7 @@ def counting_view(model: nn.Module, training: Optional[bool] = False, *, new_par
             with (flow.enable_grad() if training else flow.no_grad()), redirect:
                 yield view, memo
         finally:
-            state.restore(meanwhile=meanwhile)
+            state.restore()
     finally:
         _release(keys)
 
