@@ -11,7 +11,9 @@ def _mm(module, names, **extra):
     return OpRecord("matmul", module, ((2, 8), (8, 4)), ((2, 4),), attrs, f"{module}-matmul-0")
 
 
-def test_twins_priced_once_with_the_same_cost(monkeypatch):
+def _formula_calls(monkeypatch):
+    """The module path of each record a formula is called for, from now on (a spy on
+    ``registry._call``)."""
     calls = []
     original = registry._call
 
@@ -20,6 +22,11 @@ def test_twins_priced_once_with_the_same_cost(monkeypatch):
         return original(fn, rec)
 
     monkeypatch.setattr(registry, "_call", spy)
+    return calls
+
+
+def test_twins_priced_once_with_the_same_cost(monkeypatch):
+    calls = _formula_calls(monkeypatch)
     recs = [_mm("a", ("x", "w", "y")), _mm("b", ("y", "w2", "z")), _mm("c", ("z", "w3", "u"), alpha=0.5)]
     entries = registry.price_records(recs, same=True)
     # (2, 8) @ (8, 4): 2 * 8 * 4 = 64 MACs, 128 FLOPs, for each of the three
@@ -43,13 +50,7 @@ def test_a_users_formula_sees_every_record(monkeypatch):
 
 
 def test_copies_marked_twins_share_their_templates_cost_without_a_key(monkeypatch):
-    calls = []
-    original = registry._call
-
-    def spy(fn, rec):
-        calls.append(rec.module)
-        return original(fn, rec)
-
+    calls = _formula_calls(monkeypatch)
     keys = []
     frozen = registry._frozen
 
@@ -57,7 +58,6 @@ def test_copies_marked_twins_share_their_templates_cost_without_a_key(monkeypatc
         keys.append(v)
         return frozen(v)
 
-    monkeypatch.setattr(registry, "_call", spy)
     monkeypatch.setattr(registry, "_frozen", spy_frozen)
     tpl = _mm("a", ("x", "w", "y"))
     copies = [_mm(m, (f"{m}x", f"{m}w", f"{m}y")) for m in ("b", "c", "d")]
